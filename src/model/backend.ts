@@ -1,0 +1,25 @@
+/**
+ * The one place that chooses a TF.js backend.
+ *
+ * In Node the wasm backend is the fast one (SIMD; tfjs-node cannot be installed here); cpu is the
+ * pure-JS fallback. In the browser the app asks for webgpu → webgl → wasm → cpu.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { TokenScopeError } from '../errors';
+
+export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+export const BACKENDS: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+
+/** Switch to `name`, or throw 'backend-unavailable' saying why. */
+export async function useBackend(name: BackendName): Promise<void> {
+  if (tf.getBackend() === name) return;
+  let ok = false;
+  try {
+    ok = await tf.setBackend(name);
+  } catch (e) {
+    throw new TokenScopeError('backend-unavailable', `TF.js backend '${name}' failed to start: ${(e as Error).message}`);
+  }
+  if (!ok) throw new TokenScopeError('backend-unavailable', `TF.js backend '${name}' is not available here`);
+  await tf.ready();
+}

@@ -1,0 +1,17 @@
+/** Runners that feed each method's conformance cases to our implementation, keyed by case folder. */
+import type { CaseRunner } from './case';
+import { runTomeCase } from './tome';
+import { runTomeParseRCase } from './tome-parse-r';
+import { runPitomeCase } from './pitome';
+import { runEvitCase } from './evit';
+import { runAtsCase } from './ats';
+import { runMctfCase } from './mctf';
+
+export const caseRunners: Record<string, CaseRunner> = {
+  tome: runTomeCase,
+  tome_parse_r: runTomeParseRCase,
+  pitome: runPitomeCase,
+  evit: runEvitCase,
+  ats: runAtsCase,
+  mctf: runMctfCase,
+};
