@@ -60,3 +60,39 @@ export interface ReduceInput {
 }
 
 export type NeedsKey = keyof AttentionInfo;
+
+/** Model dimensions a method's overhead FLOPs depend on. */
+export interface Dims {
+  /** model width D */
+  hidden: number;
+  heads: number;
+}
+
+/**
+ * What a method returns to the engine. `assignment` always describes where every input token went
+ * (for lineage, sizes, views); `features` overrides `applyAssignment(assignment, x)` for methods
+ * whose feature pooling is not a weighted sum (MCTF max pooling); `attnNext` is MCTF's merged
+ * attention [B, H, nOut, nOut] that its block uses instead of recomputing one.
+ */
+export interface Reduction {
+  assignment: Assignment;
+  features?: tf.Tensor3D;
+  attnNext?: tf.Tensor4D;
+}
+
+/**
+ * One token-reduction method. `P` is the method's per-layer parameter record, already resolved
+ * for the layer being run (the plan turns schedules into one record per layer).
+ */
+export interface Reducer<P> {
+  id: MethodId;
+  label: string;
+  slot: Slot;
+  kind: 'merge' | 'prune' | 'sample';
+  /** What the attention must compute for `reduce`. */
+  needs: NeedsKey[];
+  /** Runs inside tf.tidy; returns tensors the caller owns. */
+  reduce(input: ReduceInput, params: P): Reduction;
+  /** The method's own FLOPs at one layer with nIn tokens (spec §9.4), counted apart from the model. */
+  overheadFlops(nIn: number, dims: Dims, params: P): number;
+}
