@@ -1,0 +1,68 @@
+/**
+ * The few numeric building blocks of the ViT, shaped for TF.js's fast kernels.
+ *
+ * Measured here (wasm backend, Node, 2 cores; ../shared/DESIGN.md): a plain 2-D matMul without
+ * transpose flags is the fast path; batched or transposed matmuls — including those in TF.js's
+ * default matMul gradient — run about 15× slower. So linear layers flatten to 2-D, weights are
+ * stored [in, out], and the linear gradient uses explicit transposes.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** y = x·W + b on a 2-D x [rows, in], W [in, out]. Gradient written with plain 2-D matmuls. */
+export const linear2d = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  const x2 = x as tf.Tensor2D;
+  const w2 = w as tf.Tensor2D;
+  save([x2, w2]);
+  return {
+    value: tf.add(tf.matMul(x2, w2), b),
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+      const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
+      const g = dy as tf.Tensor2D;
+      return [tf.matMul(g, tf.transpose(ws)), tf.matMul(tf.transpose(xs), g), tf.sum(g, 0)];
+    },
+  };
+}) as unknown as Parameters<typeof tf.customGrad<tf.Tensor2D>>[0]) as (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
+
+/** Linear layer over the last axis of [B, N, in]. */
+export function linear(x: tf.Tensor3D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor3D {
+  const [B, N, inDim] = x.shape;
+  return tf.reshape(linear2d(tf.reshape(x, [B * N, inDim]) as tf.Tensor2D, w, b), [B, N, w.shape[1]]);
+}
+
+/** LayerNorm over the last axis (biased variance, eps inside the square root, like PyTorch). */
+export function layerNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): T {
+  return tf.tidy(() => {
+    const axis = x.rank - 1;
+    const mean = tf.mean(x, axis, true);
+    const centered = tf.sub(x, mean);
+    const variance = tf.mean(tf.square(centered), axis, true);
+    return tf.add(tf.mul(tf.mul(centered, tf.rsqrt(tf.add(variance, eps))), gamma), beta) as T;
+  });
+}
+
+/** Exact GELU: x · Φ(x) = x/2 · (1 + erf(x/√2)). */
+export function gelu<T extends tf.Tensor>(x: T): T {
+  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))) as T);
+}
+
+/** Splits [B, N, H·dh] into heads [B, H, N, dh]. */
+export function splitHeads(x: tf.Tensor3D, heads: number): tf.Tensor4D {
+  const [B, N, width] = x.shape;
+  return tf.transpose(tf.reshape(x, [B, N, heads, width / heads]), [0, 2, 1, 3]);
+}
+
+/** Merges heads [B, H, N, dh] back into [B, N, H·dh]. */
+export function mergeHeads(x: tf.Tensor4D): tf.Tensor3D {
+  const [B, H, N, dh] = x.shape;
+  return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [B, N, H * dh]);
+}
+
+/** Attention logits q·kᵀ/√dh [B, H, N, N] (+ log size per key when `logSize` [B, N] is given). */
+export function attentionLogits(q: tf.Tensor4D, k: tf.Tensor4D, logSize?: tf.Tensor2D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const dh = q.shape[3];
+    let logits = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh)) as tf.Tensor4D;
+    if (logSize) logits = tf.add(logits, tf.reshape(logSize, [logSize.shape[0], 1, 1, logSize.shape[1]]));
+    return logits;
+  });
+}
