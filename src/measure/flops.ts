@@ -87,3 +87,25 @@ export function countFlops(dims: FlopDims, layers: LayerTokens[]): FlopReport {
   const overhead = blocks.reduce((a, b) => a + b.overhead, 0);
   return { embed, blocks, head, model, overhead, total: model + overhead };
 }
+
+/** The FLOP dimensions of a model configuration. */
+export function flopDims(config: {
+  hidden_size: number;
+  intermediate_size: number;
+  image_size: number;
+  patch_size: number;
+  num_channels: number;
+  num_attention_heads: number;
+  id2label: Record<string, string>;
+  distilled?: boolean;
+}): FlopDims {
+  return {
+    hidden: config.hidden_size,
+    mlp: config.intermediate_size,
+    patches: (config.image_size / config.patch_size) ** 2,
+    patchInput: config.num_channels * config.patch_size ** 2,
+    labels: Object.keys(config.id2label).length,
+    heads: config.num_attention_heads,
+    distilled: config.distilled === true,
+  };
+}

@@ -29,6 +29,8 @@ export interface LayerHook {
   /** Merges tokens (sizes change, proportional attention applies afterwards). */
   merges: boolean;
   reduce(input: import('../reduce/types').ReduceInput): Reduction;
+  /** The token count depends on the image (ATS): batches run image by image. */
+  perImage?: boolean;
   /** Replaces the block's softmax (ATS uses its masked softmax with eps). */
   softmax?: (logits: tf.Tensor4D) => tf.Tensor4D;
 }

@@ -1,0 +1,113 @@
+/**
+ * runForward: one forward pass plus its trace, the single source of every view and number.
+ *
+ * A trace is plain data (no tensors): per image, per block, the tokens in and out and — when
+ * recorded — where every input token went (target row, coefficient). Everything is read back once
+ * at the end, in one Promise.all; no per-layer readback.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { VitConfig } from './config';
+import { type BlockOutput, type LayerHook, forwardTensors } from './vit';
+import type { VitWeights } from './weights';
+
+export interface Model {
+  config: VitConfig;
+  weights: VitWeights;
+}
+
+/** A compiled plan: one hook per block and whether attention is size-proportional. */
+export interface CompiledPlan {
+  hooks: (LayerHook | null)[];
+  propAttn: boolean;
+}
+
+export type RecordLevel = 'none' | 'fates';
+
+export interface LayerTrace {
+  layer: number;
+  method: string | null;
+  nIn: number;
+  nOut: number;
+  /** Output row of each input token (-1 = dropped), when recorded and the layer reduced. */
+  target?: number[];
+  /** Coefficient of each input token in its output row, when recorded. */
+  coeff?: number[];
+  /** EViT's fused summary token, if any. */
+  fusedRow?: number;
+}
+
+export interface Trace {
+  /** Tokens entering block 0. */
+  tokens: number;
+  layers: LayerTrace[];
+}
+
+export interface ForwardResult {
+  /** [B, labels]; the caller disposes. */
+  logits: tf.Tensor2D;
+  /** One per image. */
+  traces: Trace[];
+}
+
+async function readTraces(blocks: BlockOutput[], hooks: (LayerHook | null)[], batch: number, tokens: number): Promise<Trace[]> {
+  const arrays = await Promise.all(
+    blocks.map(async (b) => (b.target && b.coeff ? { target: (await b.target.array()) as number[][], coeff: (await b.coeff.array()) as number[][] } : null)),
+  );
+  return Array.from({ length: batch }, (_, i) => ({
+    tokens,
+    layers: blocks.map((b, l) => {
+      const layer: LayerTrace = { layer: l, method: hooks[l]?.method ?? null, nIn: b.nIn, nOut: b.nOut };
+      const a = arrays[l];
+      if (a) {
+        layer.target = a.target[i];
+        layer.coeff = a.coeff[i];
+        if (b.fusedRow !== undefined) layer.fusedRow = b.fusedRow;
+      }
+      return layer;
+    }),
+  }));
+}
+
+/**
+ * Runs the model on normalised pixels [B, S, S, C] under a compiled plan. Plans with a
+ * data-dependent token count (ATS) run image by image, since each image keeps its own count.
+ */
+export async function runForward(
+  model: Model,
+  pixels: tf.Tensor4D,
+  plan: CompiledPlan,
+  { record = 'none' }: { record?: RecordLevel } = {},
+): Promise<ForwardResult> {
+  const batch = pixels.shape[0];
+  const perImage = batch > 1 && plan.hooks.some((h) => h?.perImage);
+  if (perImage) {
+    const logits: tf.Tensor2D[] = [];
+    const traces: Trace[] = [];
+    try {
+      for (let i = 0; i < batch; i++) {
+        const one = tf.slice(pixels, [i, 0, 0, 0], [1, -1, -1, -1]);
+        try {
+          const r = await runForward(model, one, plan, { record });
+          logits.push(r.logits);
+          traces.push(...r.traces);
+        } finally {
+          one.dispose();
+        }
+      }
+      return { logits: tf.concat(logits, 0), traces };
+    } finally {
+      tf.dispose(logits);
+    }
+  }
+  const out = forwardTensors(model.config, model.weights, pixels, {
+    hooks: plan.hooks,
+    propAttn: plan.propAttn,
+    keepAssignments: record !== 'none',
+  });
+  try {
+    const traces = await readTraces(out.blocks, plan.hooks, batch, out.blocks[0]?.nIn ?? 0);
+    return { logits: out.logits, traces };
+  } finally {
+    tf.dispose(out.blocks.flatMap((b) => [b.target, b.coeff].filter((t): t is tf.Tensor2D => t !== undefined)));
+  }
+}

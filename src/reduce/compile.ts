@@ -1,0 +1,163 @@
+/**
+ * Turns a parsed Plan into what the model runs: one hook per block, each bound to that layer's
+ * parameters (ToMe's r schedule, PiToMe's margin and mode, ...), and the token count each layer
+ * will produce where the schedule fixes it (every method but ATS).
+ */
+import { TokenScopeError } from '../errors';
+import type { VitConfig } from '../model/config';
+import type { CompiledPlan } from '../model/run';
+import type { LayerHook } from '../model/vit';
+import { atsMaskedSoftmax, type AtsLayerParams } from './ats';
+import { evitLeftTokens, type EvitLayerParams } from './evit';
+import { mctfLayerR, type MctfLayerParams, type MctfPooling } from './mctf';
+import { pitomeLayerParams, pitomeR, type PitomeLayerParams } from './pitome';
+import type { Plan, Segment } from './plan';
+import { REDUCERS } from './registry';
+import { parseR, type TomeLayerParams } from './tome';
+import type { Dims, MethodId, Reducer, Slot } from './types';
+
+/** One reducing layer, bound to its parameters. */
+export interface CompiledLayer {
+  layer: number;
+  method: MethodId;
+  slot: Slot;
+  params: unknown;
+  /** Tokens out for nIn tokens in, or null where it depends on the image (ATS). */
+  outputTokens(nIn: number): number | null;
+  overheadFlops(nIn: number): number;
+}
+
+export interface Compiled extends CompiledPlan {
+  /** One entry per block; null = unreduced. */
+  layers: (CompiledLayer | null)[];
+}
+
+interface LayerContext {
+  segment: Segment;
+  /** position of this layer among the segment's layers, and their count */
+  index: number;
+  count: number;
+  layer: number;
+  config: VitConfig;
+  /** tokens that never merge or drop: CLS (+ distillation token) */
+  protectedTokens: number;
+}
+
+/** Per method: the layer's parameter record and its token-count rule. */
+interface Binder<P> {
+  params(ctx: LayerContext): P;
+  outputTokens(nIn: number, p: P, ctx: LayerContext): number | null;
+}
+
+const num = (s: Segment, name: string) => s.params[name] as number;
+const flag = (s: Segment, name: string) => s.params[name] as boolean;
+
+const tomeBinder: Binder<TomeLayerParams> = {
+  // The (r, inflect) schedule spans the segment's layers, as parse_r spans the model's.
+  params: ({ segment, index, count }) => ({ r: parseR(count, { r: num(segment, 'r'), inflect: num(segment, 'inflect') })[index] }),
+  outputTokens: (n, { r }, { protectedTokens }) => n - Math.max(0, Math.min(r, Math.floor((n - protectedTokens) / 2))),
+};
+
+const pitomeBinder: Binder<PitomeLayerParams> = {
+  params: ({ segment, layer, config }) => pitomeLayerParams(layer, config.num_hidden_layers, num(segment, 'ratio'), num(segment, 'alpha')),
+  outputTokens: (n, p) => n - pitomeR(n - 1, p.ratio),
+};
+
+const evitBinder = (fuse: boolean): Binder<EvitLayerParams> => ({
+  params: ({ segment }) => ({ keepRate: num(segment, 'keep'), fuse: fuse && flag(segment, 'fuse') }),
+  outputTokens: (n, p, { protectedTokens }) => {
+    const left = evitLeftTokens(n, { keepRate: p.keepRate, protectedCount: protectedTokens });
+    return left === n - protectedTokens ? n : protectedTokens + left + (p.fuse ? 1 : 0);
+  },
+});
+
+const atsBinder: Binder<AtsLayerParams> = {
+  params: ({ segment, config }) => {
+    const k = num(segment, 'k');
+    const nRef = (config.image_size / config.patch_size) ** 2 + 1;
+    return k === 0 ? { nTokens: nRef, nRef } : { nTokens: k, nRef, paperKCap: true };
+  },
+  outputTokens: () => null,
+};
+
+const mctfBinder: Binder<MctfLayerParams> = {
+  params: ({ segment }) => ({
+    r: num(segment, 'r'),
+    tauSim: num(segment, 'tau_sim'),
+    tauInfo: num(segment, 'tau_info'),
+    tauSize: num(segment, 'tau_size'),
+    bidirection: flag(segment, 'bidir'),
+    oneStepAhead: true,
+    pooling: num(segment, 'pool') as MctfPooling,
+  }),
+  outputTokens: (n, p, { protectedTokens }) => n - Math.max(0, mctfLayerR(n, p.r, protectedTokens)),
+};
+
+const BINDERS: Record<MethodId, Binder<never>> = {
+  tome: tomeBinder,
+  pitome: pitomeBinder,
+  evit: evitBinder(true),
+  topk: evitBinder(false),
+  ats: atsBinder,
+  mctf: mctfBinder,
+} as Record<MethodId, Binder<never>>;
+
+/** Methods whose official code has no distillation-token protection. */
+const NO_DISTILL_SUPPORT: MethodId[] = ['pitome', 'ats', 'mctf'];
+
+export function compilePlan(plan: Plan, config: VitConfig): Compiled {
+  const depth = config.num_hidden_layers;
+  if (plan.depth !== depth) {
+    throw new TokenScopeError('plan-invalid', `the plan was parsed for ${plan.depth} blocks, the model has ${depth}`);
+  }
+  const dims: Dims = { hidden: config.hidden_size, heads: config.num_attention_heads };
+  const protectedTokens = config.distilled ? 2 : 1;
+  const hooks: (LayerHook | null)[] = Array(depth).fill(null);
+  const layers: (CompiledLayer | null)[] = Array(depth).fill(null);
+  let propAttn = false;
+  for (const segment of plan.segments) {
+    if (config.distilled && NO_DISTILL_SUPPORT.includes(segment.method)) {
+      throw new TokenScopeError(
+        'plan-invalid',
+        `${segment.method} cannot run on a model with a distillation token: its official code would merge or drop that token; use tome, evit or topk`,
+      );
+    }
+    if ((segment.method === 'tome' || segment.method === 'mctf') && flag(segment, 'prop')) propAttn = true;
+    const reducer = REDUCERS[segment.method] as unknown as Reducer<unknown>;
+    const binder = BINDERS[segment.method] as unknown as Binder<unknown>;
+    segment.layers.forEach((layer, index) => {
+      const ctx: LayerContext = { segment, index, count: segment.layers.length, layer, config, protectedTokens };
+      const params = binder.params(ctx);
+      layers[layer] = {
+        layer,
+        method: segment.method,
+        slot: reducer.slot,
+        params,
+        outputTokens: (n) => binder.outputTokens(n, params, ctx),
+        overheadFlops: (n) => reducer.overheadFlops(n, dims, params),
+      };
+      hooks[layer] = {
+        method: segment.method,
+        slot: reducer.slot,
+        needs: reducer.needs,
+        merges: reducer.kind === 'merge',
+        perImage: segment.method === 'ats',
+        softmax: segment.method === 'ats' ? (logits) => atsMaskedSoftmax(logits, null) : undefined,
+        reduce: (input) => reducer.reduce(input, params),
+      };
+    });
+  }
+  return { hooks, propAttn, layers };
+}
+
+/** Tokens entering each block and leaving the last, as the schedule fixes them; null if any layer is data-dependent. */
+export function predictTokens(compiled: Compiled, tokens: number): number[] | null {
+  const counts = [tokens];
+  for (const layer of compiled.layers) {
+    const n = counts[counts.length - 1];
+    const out = layer ? layer.outputTokens(n) : n;
+    if (out === null) return null;
+    counts.push(out);
+  }
+  return counts;
+}

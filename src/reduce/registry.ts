@@ -1,0 +1,16 @@
+/** Every method, keyed by its id. A new method is one module and one line here. */
+import { ats } from './ats';
+import { evit, topk } from './evit';
+import { mctf } from './mctf';
+import { pitome } from './pitome';
+import { tome } from './tome';
+import type { MethodId, Reducer } from './types';
+
+export const REDUCERS = {
+  tome,
+  pitome,
+  evit,
+  topk,
+  ats,
+  mctf,
+} satisfies Record<MethodId, Reducer<never>>;

@@ -1,0 +1,56 @@
+/**
+ * Runs a seeded random DeiT-Tiny-shaped model under several plans and reports token counts and
+ * logits. The same code runs in Node (vitest) and in Chromium (tests/e2e/harness), so the two
+ * can be compared number for number.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { archConfig, type VitConfig } from '../../src/model/config';
+import { runForward } from '../../src/model/run';
+import { listWeights, randomWeights } from '../../src/model/weights';
+import { compilePlan } from '../../src/reduce/compile';
+import { planFromText } from '../../src/reduce/plan';
+
+export interface ProbeResult {
+  plan: string;
+  /** tokens entering each block, then the tokens leaving the last one */
+  tokens: number[];
+  logits: number[];
+}
+
+export function probeConfig(): VitConfig {
+  return { ...archConfig('deit-t'), image_size: 224 };
+}
+
+export async function runEngineProbe(plans: string[], seed = 1): Promise<ProbeResult[]> {
+  const config = probeConfig();
+  const weights = randomWeights(config, seed);
+  const pixels = tf.randomNormal([1, 224, 224, 3], 0, 1, 'float32', seed + 1000) as tf.Tensor4D;
+  try {
+    const results: ProbeResult[] = [];
+    for (const text of plans) {
+      const compiled = compilePlan(planFromText(text, config.num_hidden_layers), config);
+      const { logits, traces } = await runForward({ config, weights }, pixels, compiled);
+      const values = Array.from(await logits.data());
+      logits.dispose();
+      const layers = traces[0].layers;
+      results.push({ plan: text, tokens: [...layers.map((l) => l.nIn), layers[layers.length - 1].nOut], logits: values });
+    }
+    return results;
+  } finally {
+    tf.dispose([pixels, ...listWeights(weights)]);
+  }
+}
+
+/** One plan of each method, at the papers' main settings. */
+export const PROBE_PLANS = [
+  'none',
+  'tome:r=13',
+  'tome:r=16,inflect=-1',
+  'pitome:ratio=0.9',
+  'evit:keep=0.7',
+  'evit:keep=0.7,fuse=0',
+  'topk:keep=0.7',
+  'ats',
+  'mctf:r=16',
+  'evit:keep=0.7,layers=3+tome:r=8,layers=4-11',
+];
