@@ -1,0 +1,293 @@
+/**
+ * ATS — Adaptive Token Sampler (Fayyaz et al., "Adaptive Token Sampler for Efficient Vision
+ * Transformers", ECCV 2022).
+ *
+ * Slot: inside attention. Reads this block's post-softmax attention (`probs`, only the CLS query
+ * row) and the per-head values (`values`). Significance s_j = (sum over heads of P[h, 0, j]) ·
+ * ‖v_j‖₂, with ‖v_j‖ over the concatenated all-head value vector (dimension D), CLS dropped,
+ * normalised to sum 1 over the patch tokens (no eps). Scores are sorted ascending, their CDF is
+ * normalised to [0, 1] by (cdf − min) / (max − min), and M = n_ref − 1 values y_i run evenly from
+ * the smallest non-zero normalised CDF value to 1 (torch.range steps 0..M − 1). Each y_i picks the
+ * token with the nearest normalised CDF; duplicates collapse (get_unique_indices), so the kept
+ * count is data-dependent and the least significant token is never picked at B = 1. The engine
+ * then gathers these query rows of the attention (keys and values stay complete).
+ *
+ * Output order: [CLS, picked tokens in ascending significance].
+ *
+ * Integer and tie rules: K = nTokens clamped as the official forward does (> N → N; ≤ 1 → ratio
+ * · N; < 8 → 8; Python round, half to even; > N → N). The official code only runs when K ==
+ * min(N, n_ref): then M = n_ref − 1 CDF samples, the CDF is left-padded with zeros when N − 1 < M
+ * (later stages) and cropped to its top M entries when N − 1 > M. Otherwise it raises; with
+ * `paperKCap` we follow the paper instead and draw K − 1 samples over the whole CDF. Ascending sort
+ * = tf.topk of the negation (lower index first on ties; torch.sort leaves ties unspecified);
+ * nearest CDF entry = first index on ties, as torch.min. The dedup shift-compare pads with 1, as the
+ * official code (a lone largest pick equal to 1 would count as a duplicate; practically unreachable).
+ *
+ * Batches: every decision is batched on device, but the kept count differs per image. The
+ * engine runs ATS per image (B = 1 is the canonical reference: with padding the official results
+ * depend on batch composition, spec §4.4); for B > 1 `reduce` pads to the largest count and
+ * leaves the surplus rows of an image empty (no input token goes there).
+ *
+ * Distillation token: not supported (the ATS ViT has none; the official code would score and
+ * possibly drop it like a patch), so `reduce` refuses a model that has one.
+ *
+ * Spec §4 (and §9.1, §9.4, §10.6, §10.7). Official adaptivetokensampling/ATS@9271257:
+ * libs/models/transformers/ats_block.py (AdaptiveTokenSampler), transformer_block.py
+ * (softmax_with_policy). Conformance: cases/ats.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { invariant, TokenScopeError } from '../errors';
+import { selectionAssignment } from './assignment';
+import type { Dims, ReduceInput, Reducer, Reduction } from './types';
+
+export interface AtsLayerParams {
+  /** K: the most tokens an ATS block keeps, CLS included; ≤ 1 is a ratio of N. Official config: 197. */
+  nTokens: number;
+  /** n_ref: the model's initial token count (197 at 224 px); fixes the number of CDF samples. */
+  nRef: number;
+  /**
+   * When K < min(N, n_ref), where the official code raises a shape error: draw K − 1 samples over
+   * the whole CDF, as the paper describes its single-stage setting. Default false (official).
+   */
+  paperKCap?: boolean;
+}
+
+const SOFTMAX_EPS = 1e-6;
+
+/**
+ * The masked softmax of the ATS code base (softmax_with_policy): with m_ij = p_j + (1 − p_j)·[i == j],
+ * P_ij = (exp(L_ij − max_j L_ij)·m_ij + eps/N) / (sum_j exp(…)·m_ij + eps), eps = 1e-6; the max is
+ * over all keys, masked or not. `logits` [B, H, N, N]; `policy` [B, N, 1] (1 = live token) or
+ * null for all ones. Caller disposes.
+ */
+export function atsMaskedSoftmax(logits: tf.Tensor4D, policy: tf.Tensor3D | null, eps = SOFTMAX_EPS): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [batch, , , n] = logits.shape;
+    const keep = policy ? tf.reshape(policy, [batch, 1, 1, n]) : tf.ones([batch, 1, 1, n]);
+    const eye = tf.reshape(tf.eye(n), [1, 1, n, n]);
+    const mask = tf.add(keep, tf.mul(tf.sub(1, keep), eye)); // [B, 1, N, N]
+    const shifted = tf.sub(logits, tf.max(logits, -1, true));
+    const e = tf.mul(tf.exp(shifted), mask);
+    return tf.div(tf.add(e, eps / n), tf.add(tf.sum(e, -1, true), eps)) as tf.Tensor4D;
+  });
+}
+
+/** Python's round(): nearest integer, halves to even. */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** K after the official forward's clamping (ats_block.py AdaptiveTokenSampler.forward). */
+export function atsEffectiveTokens(nTokens: number, n: number): number {
+  let k = nTokens;
+  if (k > n) k = n;
+  if (k <= 1) k = k * n;
+  if (k < 8) k = 8;
+  k = roundHalfEven(k);
+  return n < k ? n : k;
+}
+
+/** How one ATS block samples at N tokens. */
+export interface AtsSampling {
+  /** K, CLS included. */
+  nTokens: number;
+  /** M: how many CDF values are sampled. */
+  samples: number;
+  /** Crop the CDF to its top M entries when there are more scored tokens than samples (official); false: sample the whole CDF (paper). */
+  crop: boolean;
+}
+
+/** The sampling an ATS block does at N tokens, or 'param-out-of-range' where the official code raises. */
+export function atsSampling(n: number, params: AtsLayerParams): AtsSampling {
+  if (!(params.nTokens > 0)) {
+    throw new TokenScopeError('param-out-of-range', `ATS nTokens ${params.nTokens} must be > 0; try 197 (keep up to every token)`);
+  }
+  if (!(Number.isInteger(params.nRef) && params.nRef > 2)) {
+    throw new TokenScopeError('param-out-of-range', `ATS nRef ${params.nRef} must be the model's initial token count, e.g. 197`);
+  }
+  const nTokens = atsEffectiveTokens(params.nTokens, n);
+  if (nTokens === Math.min(n, params.nRef)) {
+    return { nTokens, samples: params.nRef - 1, crop: true };
+  }
+  if (params.paperKCap) {
+    return { nTokens, samples: nTokens - 1, crop: false };
+  }
+  throw new TokenScopeError(
+    'param-out-of-range',
+    `ATS keeps at most K = ${nTokens} of ${n} tokens, but the official code only runs with K = min(N, nRef) = ` +
+      `${Math.min(n, params.nRef)}; use nTokens 197, or turn on paperKCap to draw K − 1 samples`,
+  );
+}
+
+/**
+ * Normalised significance [B, N − 1] of the tokens after CLS. `clsAttn` [B, H, N] is the CLS
+ * query row of the attention; `values` [B, H, N, dh]. Caller disposes.
+ */
+export function atsSignificance(clsAttn: tf.Tensor3D, values: tf.Tensor4D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [batch, heads, n, dh] = values.shape;
+    const v = tf.reshape(tf.transpose(values, [0, 2, 1, 3]), [batch, n, heads * dh]); // [B, N, D]
+    const vNorm = tf.sqrt(tf.sum(tf.square(v), 2)); // [B, N]
+    const score = tf.mul(tf.sum(clsAttn, 1), vNorm); // [B, N]
+    const scored = tf.slice(score, [0, 1], [batch, n - 1]);
+    return tf.div(scored, tf.sum(scored, 1, true)) as tf.Tensor2D;
+  });
+}
+
+/**
+ * out[b, k, …] = params[b, indices[b, k], …] for params [B, N, …] and int32 indices [B, K].
+ * tf.gather(params, indices, 1, 1) would say this, but the wasm backend's batchDims gather returns
+ * wrong rows for b > 0 (tfjs 4.22), so the batch is folded into the row index instead.
+ * Caller disposes.
+ */
+export function batchGather<T extends tf.Tensor>(params: T, indices: tf.Tensor2D): T {
+  return tf.tidy(() => {
+    const [batch, n, ...rest] = params.shape;
+    const k = indices.shape[1];
+    const offsets = tf.mul(tf.range(0, batch, 1, 'int32'), tf.scalar(n, 'int32')); // [B]
+    const flatIndices = tf.reshape(tf.add(indices, tf.expandDims(offsets, 1)), [batch * k]);
+    const rows = tf.gather(tf.reshape(params, [batch * n, ...rest]), flatIndices, 0);
+    return tf.reshape(rows, [batch, k, ...rest]) as T;
+  });
+}
+
+/** torch.linspace(0, 1, m) in float32: start + step·i in the first half, end − step·(m − 1 − i) after. */
+function torchLinspace01(m: number): Float32Array {
+  const step = Math.fround(1 / (m - 1));
+  const half = Math.floor(m / 2);
+  return Float32Array.from({ length: m }, (_, i) =>
+    i < half ? Math.fround(step * i) : Math.fround(1 - Math.fround(step * (m - 1 - i))),
+  );
+}
+
+/** Ascending sort along the last axis: [values, indices]; lower index first on ties. */
+function sortAscending(t: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D] {
+  const { values, indices } = tf.topk(tf.neg(t), t.shape[1]);
+  return [tf.neg(values) as tf.Tensor2D, indices as tf.Tensor2D];
+}
+
+/** Every step of inverse transform sampling, [B, …] each; see `atsInverseTransformSample`. */
+export interface AtsSample {
+  /** [B, T] ascending significance, and the index among the tokens after CLS (token = index + 1) of each. */
+  sortedScores: tf.Tensor2D;
+  sortedIndices: tf.Tensor2D;
+  /** [B, T] (cdf − min) / (max − min). */
+  normalizedCdf: tf.Tensor2D;
+  /** [B, M] the sampled CDF values. */
+  ys: tf.Tensor2D;
+  /** [B, M] int32: the nearest CDF position of each y (positions in the sorted order). */
+  picks: tf.Tensor2D;
+  /** [B, M] int32: picks ascending with duplicates replaced by T and sorted last (get_unique_indices). */
+  uniqueIndices: tf.Tensor2D;
+  /** [B, 1 + min(M, T)] int32: input token of every output slot (CLS first), −1 = empty slot. */
+  keptTokens: tf.Tensor2D;
+}
+
+/**
+ * Inverse transform sampling on the normalised significance `scores` [B, T] (spec §4.3 steps
+ * 4–8), batched and on device. Caller disposes every tensor of the result.
+ */
+export function atsInverseTransformSample(scores: tf.Tensor2D, sampling: AtsSampling): AtsSample {
+  const [batch, t] = scores.shape;
+  const m = sampling.samples;
+  invariant(m >= 2 && t >= 1, `ATS needs at least 2 samples and 1 scored token, got M = ${m}, T = ${t}`);
+  const result: AtsSample = tf.tidy(() => {
+    const [sortedScores, sortedIndices] = sortAscending(scores);
+    const cdf = tf.cumsum(sortedScores, 1);
+    const cdfMin = tf.min(cdf, 1, true);
+    const normalizedCdf = tf.div(tf.sub(cdf, cdfMin), tf.sub(tf.max(cdf, 1, true), cdfMin)) as tf.Tensor2D;
+
+    // create_ys: y0 = smallest non-zero normalised CDF value (zeros lifted by 1e8), then
+    // y_i = y0 + (linspace_i·(M − 1) − y0·i) / (M − 1), i = 0..M − 1, which ends at exactly 1.
+    const y0 = tf.min(tf.add(normalizedCdf, tf.mul(tf.cast(tf.equal(normalizedCdf, 0), 'float32'), 1e8)), 1, true);
+    const steps = tf.expandDims(tf.range(0, m, 1, 'float32'), 0); // [1, M]
+    const lin = tf.tensor2d(torchLinspace01(m), [1, m]);
+    const ys = tf.add(y0, tf.div(tf.sub(tf.mul(lin, m - 1), tf.mul(y0, steps)), m - 1)) as tf.Tensor2D; // [B, M]
+
+    // The CDF window the ys are matched against: left-padded with zeros to M entries when there
+    // are fewer scored tokens than samples; cropped to its top M entries when there are more (official).
+    let offset = 0;
+    let window = normalizedCdf as tf.Tensor2D;
+    if (m > t) {
+      offset = m - t;
+      window = tf.concat([tf.zeros([batch, offset]), normalizedCdf], 1);
+    } else if (m < t && sampling.crop) {
+      offset = m - t;
+      window = tf.slice(normalizedCdf, [0, t - m], [batch, m]);
+    }
+    const distance = tf.abs(tf.sub(tf.expandDims(ys, 2), tf.expandDims(window, 1))); // [B, M, W]
+    const nearest = tf.squeeze(tf.topk(tf.neg(distance), 1).indices, [2]); // first index on ties
+    const picks = tf.sub(nearest, tf.scalar(offset, 'int32')) as tf.Tensor2D; // [B, M]
+
+    // get_unique_indices: in the ascending picks, a value equal to its right neighbour (the last
+    // one is compared with 1) becomes T; sort again, so unique positions come first.
+    const sortedPicks = tf.neg(tf.topk(tf.neg(picks), m).values) as tf.Tensor2D;
+    const shiftLeft = tf.concat([tf.slice(sortedPicks, [0, 1], [batch, m - 1]), tf.fill([batch, 1], 1, 'int32')], 1);
+    const marked = tf.where(tf.equal(shiftLeft, sortedPicks), tf.fill([batch, m], t, 'int32'), sortedPicks);
+    const uniqueIndices = tf.neg(tf.topk(tf.neg(marked), m).values) as tf.Tensor2D;
+
+    // Slots: CLS, then the input token of each unique position (T → −1, an empty slot).
+    const used = tf.slice(uniqueIndices, [0, 0], [batch, Math.min(m, t)]);
+    const tokenOf = tf.concat([tf.add(sortedIndices, tf.scalar(1, 'int32')), tf.fill([batch, 1], -1, 'int32')], 1);
+    const keptTokens = tf.concat([tf.zeros([batch, 1], 'int32'), batchGather(tokenOf, used)], 1) as tf.Tensor2D;
+    return { sortedScores, sortedIndices, normalizedCdf, ys, picks, uniqueIndices, keptTokens };
+  });
+  return result;
+}
+
+export function disposeAtsSample(sample: AtsSample): void {
+  tf.dispose(Object.values(sample));
+}
+
+function reduceAts(input: ReduceInput, params: AtsLayerParams): Reduction {
+  invariant(input.classToken, 'ATS scores tokens by the class token attention; this model has no class token');
+  const { probs, values } = input.attention;
+  invariant(!input.distillToken, 'ATS has no rule for a distillation token (the official code would drop it like a patch)');
+  invariant(probs && values, 'ATS needs the attention probabilities and the values (needs: probs, values)');
+  const [batch, heads, n] = probs.shape;
+  if (n <= 2) {
+    // One token besides CLS leaves nothing to rank (the official CDF would be 0/0): keep both.
+    const rows = tf.tidy(() => tf.tile(tf.expandDims(tf.range(0, n, 1, 'int32'), 0), [batch, 1]) as tf.Tensor2D);
+    const assignment = selectionAssignment(rows, n);
+    rows.dispose();
+    return { assignment };
+  }
+  const sampling = atsSampling(n, params);
+  const scores = tf.tidy(() => {
+    const clsAttn = tf.reshape(tf.slice(probs, [0, 0, 0, 0], [batch, heads, 1, n]), [batch, heads, n]) as tf.Tensor3D;
+    return atsSignificance(clsAttn, values);
+  });
+  const sample = atsInverseTransformSample(scores, sampling);
+  scores.dispose();
+  try {
+    // The one read-back ATS is allowed: its kept count is data-dependent and sets the output
+    // shape. Slots are packed (live ones first), so the largest per-image count is the width.
+    const nOut = tf.tidy(() => tf.max(tf.sum(tf.cast(tf.greaterEqual(sample.keptTokens, 0), 'int32'), 1)).dataSync()[0]);
+    const rows = tf.slice(sample.keptTokens, [0, 0], [batch, nOut]) as tf.Tensor2D;
+    const assignment = selectionAssignment(rows, n);
+    rows.dispose();
+    return { assignment };
+  } finally {
+    disposeAtsSample(sample);
+  }
+}
+
+/**
+ * Method overhead (spec §9.4, "ATS ~ (n_ref − 1)·(N − 1) compares + N·D"): we count exactly that
+ * sum, M·(N − 1) |y − cdf| compares plus N·D for the value norms, as one number. None of it is a
+ * matmul, so fvcore would count 0; the saving comes from the rows ATS drops.
+ */
+function atsOverhead(nIn: number, dims: Dims, params: AtsLayerParams): number {
+  return atsSampling(nIn, params).samples * (nIn - 1) + nIn * dims.hidden;
+}
+
+export const ats: Reducer<AtsLayerParams> = {
+  id: 'ats',
+  label: 'ATS',
+  slot: 'insideAttention',
+  kind: 'sample',
+  needs: ['probs', 'values'],
+  reduce: reduceAts,
+  overheadFlops: atsOverhead,
+};
