@@ -1,6 +1,114 @@
-import type { CaseRunner } from './case';
+/**
+ * Runs one MCTF conformance case (../shared/conformance/cases/mctf) through our implementation and
+ * returns the fields its `compare` section names, in the official layout:
+ * r_effective, n_out, x_merged, size_merged, source_merged, attn_next, and the matching indices
+ * unm_idx, src_idx, dst_idx (+ unm_idx2, src_idx2, dst_idx2 when bidirectional).
+ *
+ * Mirrors the official call `mctf(x, attn, info, 'student_')` with trace_source on:
+ * - r = 0: x comes back unchanged and size/source stay what they were (null stays null); attn_next null.
+ * - r < 0 (N < 10): the official code raises; we report an error string instead of outputs.
+ * - null size → ones (and no size criterion); null source → identity.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { applyAssignment, sumInto } from '../assignment';
+import { applyMatch, disposeMatch, mctfLayerR, mctfMatch, type MctfLayerParams, type MctfMatch, type MctfPooling } from '../mctf';
+import type { ReduceInput } from '../types';
+import { floatTensor, toNested, type CaseOutputs, type CaseRunner, type ConformanceCase, type Nested } from './case';
 
-// Placeholder until the method lands; its owner replaces this file.
-export const runMctfCase: CaseRunner = () => {
-  throw new Error('mctf: not implemented yet');
+function caseParams(c: ConformanceCase): MctfLayerParams {
+  const p = c.params;
+  return {
+    r: Number(p.r),
+    tauSim: Number(p.tau_sim),
+    tauInfo: Number(p.tau_info),
+    tauSize: Number(p.tau_size),
+    bidirection: Boolean(p.bidirection),
+    oneStepAhead: Boolean(p.one_step_ahead),
+    pooling: Number(p.pooling_type) as MctfPooling,
+  };
+}
+
+function numProtected(c: ConformanceCase): number {
+  const n = Number(c.params.num_protected ?? 1);
+  if (n > 1) throw new Error(`mctf runner: num_protected ${n} is not supported (class token only)`);
+  return n;
+}
+
+/** The official code fails here; every `error` field gets the reason. */
+function officialFailure(c: ConformanceCase, reason: string): CaseOutputs {
+  const out: CaseOutputs = { error: reason };
+  for (const [name, spec] of Object.entries(c.compare)) if (spec.mode === 'error') out[name] = reason;
+  return out;
+}
+
+function optionalTensor(v: Nested | undefined): tf.Tensor | null {
+  return v === null || v === undefined ? null : floatTensor(v);
+}
+
+/** [B, K] indices as nested arrays; arraySync flattens a [B, 0] tensor to [], the format wants B empty rows. */
+function indexRows(t: tf.Tensor2D): number[][] {
+  return t.shape[1] === 0 ? Array.from({ length: t.shape[0] }, () => []) : t.arraySync();
+}
+
+function matchFields(match: MctfMatch): CaseOutputs {
+  const out: CaseOutputs = {
+    unm_idx: indexRows(match.unmIdx),
+    src_idx: indexRows(match.srcIdx),
+    dst_idx: indexRows(match.dstIdx),
+  };
+  if (match.second) {
+    out.unm_idx2 = indexRows(match.second.unmIdx);
+    out.src_idx2 = indexRows(match.second.srcIdx);
+    out.dst_idx2 = indexRows(match.second.dstIdx);
+  }
+  return out;
+}
+
+export const runMctfCase: CaseRunner = (c) => {
+  const params = caseParams(c);
+  const x = floatTensor(c.inputs.x) as tf.Tensor3D;
+  const [batch, n] = x.shape;
+  const r = mctfLayerR(n, params.r, numProtected(c));
+  if (r < 0) {
+    x.dispose();
+    return officialFailure(c, `official mctf fails for N = ${n} < 10 (r = ${r} < 0): AttributeError`);
+  }
+  const out: CaseOutputs = { r_effective: r, n_out: n - r };
+  tf.tidy(() => {
+    const probs = floatTensor(c.inputs.attn) as tf.Tensor4D;
+    const size = optionalTensor(c.inputs.size) as tf.Tensor3D | null;
+    const source = optionalTensor(c.inputs.source) as tf.Tensor3D | null;
+    const input: ReduceInput = {
+      x,
+      size: size ?? tf.ones([batch, n, 1]),
+      sizeIsTracked: size !== null,
+      attention: { probs },
+      layer: 0,
+      depth: 12,
+      classToken: numProtected(c) > 0,
+      distillToken: false,
+    };
+    const match = mctfMatch(input, params);
+    if (!match) {
+      Object.assign(out, {
+        x_merged: toNested(x),
+        size_merged: size ? toNested(size) : null,
+        source_merged: source ? toNested(source) : null,
+        attn_next: null,
+      });
+      return;
+    }
+    const { assignment, features, attnNext } = applyMatch(input, params, match);
+    const lineage = source ?? (tf.tile(tf.expandDims(tf.eye(n), 0), [batch, 1, 1]) as tf.Tensor3D);
+    Object.assign(out, {
+      x_merged: toNested(features ?? applyAssignment(assignment, x)),
+      size_merged: toNested(sumInto(assignment, input.size)),
+      source_merged: toNested(sumInto(assignment, lineage)),
+      attn_next: attnNext ? toNested(attnNext) : null,
+      ...matchFields(match),
+    });
+    disposeMatch(match);
+  });
+  x.dispose();
+  return out;
 };
