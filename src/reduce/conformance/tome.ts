@@ -1,6 +1,82 @@
-import type { CaseRunner } from './case';
+/**
+ * Runs a cases/tome conformance case through `bipartiteSoftMatching` and the shared assignment
+ * primitive, and returns the fields the official harness recorded (tome/merge.py @ af95e4b).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { applyAssignment, sumInto } from '../assignment';
+import { meanCoeffs } from '../shared/matching';
+import { bipartiteSoftMatching, disposeTomeMatch } from '../tome';
+import { floatTensor, toNested, type CaseOutputs, type CaseRunner, type Nested } from './case';
 
-// Placeholder until the method lands; its owner replaces this file.
-export const runTomeCase: CaseRunner = () => {
-  throw new Error('tome: not implemented yet');
+interface TomeCaseParams {
+  r: number;
+  class_token: boolean;
+  distill_token: boolean;
+}
+
+/** toNested that keeps zero-length axes ([1, 0] -> [[]], where arraySync gives []). */
+export function toNestedKeepEmpty(t: tf.Tensor): unknown {
+  if (t.size > 0) return toNested(t);
+  const empty = (shape: number[]): unknown[] =>
+    shape[0] === 0 || shape.length === 1 ? [] : Array.from({ length: shape[0] }, () => empty(shape.slice(1)));
+  return empty(t.shape);
+}
+
+export const runTomeCase: CaseRunner = (c) => {
+  const p = c.params as unknown as TomeCaseParams;
+  const x = floatTensor(c.inputs.x) as tf.Tensor3D; // [B, N, C]
+  const metric = floatTensor(c.inputs.metric) as tf.Tensor3D; // [B, N, C']
+  const [batch, n] = x.shape;
+  const size = c.inputs.size === null ? (tf.ones([batch, n, 1]) as tf.Tensor3D) : (floatTensor(c.inputs.size) as tf.Tensor3D);
+  const source =
+    c.inputs.source === null
+      ? tf.tidy(() => tf.tile(tf.expandDims(tf.eye(n), 0), [batch, 1, 1]) as tf.Tensor3D)
+      : (floatTensor(c.inputs.source as Nested) as tf.Tensor3D);
+  const match = bipartiteSoftMatching(metric, p.r, { classToken: p.class_token, distillToken: p.distill_token, size });
+  const { assignment } = match;
+  const tensors = tf.tidy(() => {
+    const xMerged = applyAssignment(assignment, x);
+    const plainMean = meanCoeffs(assignment.target, tf.ones([batch, n]) as tf.Tensor2D, assignment.nOut);
+    return {
+      x_merged: xMerged,
+      size_merged: sumInto(assignment, size),
+      // upstream max-merges the 0/1 lineage; its groups are disjoint, so the sum is the same
+      source_merged: sumInto(assignment, source),
+      x_merged_mean: applyAssignment({ ...assignment, coeff: plainMean }, x),
+    };
+  });
+  const out: CaseOutputs = {
+    r_effective: n - assignment.nOut,
+    n_out: assignment.nOut,
+    x_merged: toNested(tensors.x_merged),
+    size_merged: toNested(tensors.size_merged),
+    source_merged: toNested(tensors.source_merged),
+    x_merged_mean: toNested(tensors.x_merged_mean),
+    x_unmerged: officialUnmerge(
+      tensors.x_merged.arraySync(),
+      assignment.target.arraySync(),
+      match.indices ? match.indices.unmIdx.shape[1] : null,
+      p.distill_token,
+    ),
+    unm_idx: match.indices ? toNestedKeepEmpty(match.indices.unmIdx) : null,
+    src_idx: match.indices ? toNestedKeepEmpty(match.indices.srcIdx) : null,
+    dst_idx: match.indices ? toNestedKeepEmpty(match.indices.dstIdx) : null,
+  };
+  tf.dispose([x, metric, size, source, ...Object.values(tensors)]);
+  disposeTomeMatch(match);
+  return out;
 };
+
+/**
+ * Upstream's unmerge: every input token gets the merged row it went to. Upstream reads the merged
+ * tensor as [unm, B] even with a distillation token, whose order is [unm[0], B[0], unm[1:], B[1:]],
+ * so there the rows come out permuted; we reproduce that. `nUnm` null: nothing was merged.
+ */
+function officialUnmerge(merged: number[][][], target: number[][], nUnm: number | null, distillToken: boolean): number[][][] {
+  const plainRow = (row: number): number => {
+    if (nUnm === null || !distillToken || row === 0) return row;
+    if (row === 1) return nUnm;
+    return row <= nUnm ? row - 1 : row;
+  };
+  return target.map((rows, b) => rows.map((row) => merged[b][plainRow(row)]));
+}

@@ -1,0 +1,233 @@
+/**
+ * PiToMe — Accelerating Transformers with Spectrum-Preserving Token Merging (Tran et al., NeurIPS
+ * 2024), as the official repository's HEAD runs it.
+ *
+ * Slot: after the attention residual, before LN2/MLP (like ToMe). Reads the keys averaged over heads
+ * (`attention.keysMean`, [B, N, dh]; the CLS row is dropped) and `size` for the size-weighted mean.
+ * Attention is not size-biased at HEAD.
+ *
+ * Energy: with K̂ the L2-normalised keys of the T = N − 1 patch tokens and C = K̂K̂ᵀ (diagonal
+ * included), E_i = mean_j ELU_α(C_ij − m_l). High energy = part of a large similar cluster.
+ * Tokens are ranked by E descending; two layer modes use that ranking:
+ * - 'bsm' (official pitome_bsm; the first ⌈L/2⌉ layers): A = ranks 0, 2, 4, …, B = ranks 1, 3, …;
+ *   ToMe's matching inside (A, B): the r A tokens with the best matches merge into them.
+ *   Output: [CLS, unmerged A (descending match score), B (rank order)].
+ * - 'protect' (official pitome; the later layers): ranks 0..2r−1 are mergeable, A = even ranks,
+ *   B = odd ranks, every A token merges into its most similar B token; ranks ≥ 2r are protected.
+ *   Output: [CLS, protected (rank order), B (rank order)].
+ * Integer rules: r = ⌊T − T·ratio⌋ in float64 from the current T, every layer; ratio ≥ 1 is a no-op.
+ * With r = 0 the official 'protect' mode raises (a max over an empty axis); we keep every token in
+ * place instead. r is clamped to what upstream can run (⌊T/2⌋ for 'protect', ⌈T/2⌉ for 'bsm');
+ * it only binds for ratio < 0.5, where upstream raises.
+ * Schedule (DeiT patch): margin m_l = 0.75 − 0.75·l/L, α = 1.
+ * Ties: lower index first in the energy ranking, argmax and score sort (torch's argsort leaves ties
+ * unspecified). A distillation token is not protected (upstream ignores it).
+ *
+ * Spec §5 (HEAD) and §10.8 (token-reduction.md). Official code: hchautran/PiToMe
+ * algo/pitome/merge.py (pitome_vision, pitome, pitome_bsm, merge_wavg, merge_source) and
+ * algo/pitome/patch/deit.py, timm.py at 550b5de (algorithm code of 69c56a2).
+ * Conformance: cases/pitome.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { invariant } from '../errors';
+import {
+  argsortDescending,
+  bipartiteMatch,
+  everyOther,
+  gatherRows,
+  identityAssignment,
+  interleave,
+  inversePermutation,
+  l2Normalize,
+  meanCoeffs,
+  rangeRows,
+  takeAlong,
+} from './shared/matching';
+import type { Assignment, Dims, Reducer } from './types';
+
+/** 'bsm' = official pitome_bsm (BSM on the energy order); 'protect' = official pitome (protect + merge). */
+export type PitomeMode = 'bsm' | 'protect';
+
+/** The per-layer record the plan hands PiToMe. */
+export interface PitomeLayerParams {
+  /** keep fraction of the patch tokens at this layer; ≥ 1 merges nothing */
+  ratio: number;
+  /** energy margin m_l */
+  margin: number;
+  /** ELU α */
+  alpha: number;
+  mode: PitomeMode;
+}
+
+/** The official DeiT schedule at layer `layer` (0-based) of `depth`. */
+export function pitomeLayerParams(layer: number, depth: number, ratio: number, alpha = 1): PitomeLayerParams {
+  invariant(Number.isInteger(layer) && layer >= 0 && layer < depth, `PiToMe layer ${layer} is outside 0..${depth - 1}`);
+  return {
+    ratio,
+    margin: 0.75 - 0.75 * (layer / depth),
+    alpha,
+    mode: layer < Math.ceil(depth / 2) ? 'bsm' : 'protect',
+  };
+}
+
+/** Tokens merged away at a layer with T patch tokens: ⌊T − T·ratio⌋ (0 when ratio ≥ 1). */
+export function pitomeR(t: number, ratio: number): number {
+  return ratio < 1 ? Math.floor(t - t * ratio) : 0;
+}
+
+/**
+ * The error the official pitome_vision raises for (T, r, mode), or null when it runs. Our engine
+ * does not raise (see `pitomeMatch`); the conformance runner reports these.
+ */
+export function officialPitomeError(t: number, r: number, mode: PitomeMode): string | null {
+  if (mode === 'protect' && r === 0) return 'IndexError: max(): Expected reduction dim 2 to have non-zero size.';
+  if (mode === 'protect' && 2 * r > t) return `RuntimeError: 2r = ${2 * r} exceeds T = ${t} (merge set too small)`;
+  if (mode === 'bsm' && r > Math.ceil(t / 2)) return `RuntimeError: r = ${r} exceeds |A| = ${Math.ceil(t / 2)}`;
+  return null;
+}
+
+/** The decision, indices into the T non-class tokens (or into A / B where named). */
+export interface PitomeIndices {
+  /** [B, T] E_i */
+  energy: tf.Tensor2D;
+  /** [B, T] int32 tokens by descending energy */
+  order: tf.Tensor2D;
+  /** [B, |A|] A tokens ('bsm': order[0::2]; 'protect': order[0:2r:2]) */
+  aIdx: tf.Tensor2D;
+  /** [B, |B|] B tokens ('bsm': order[1::2]; 'protect': order[1:2r:2]) */
+  bIdx: tf.Tensor2D;
+  /** [B, r] B position each source merges into ('bsm': aligned with srcIdx; 'protect': with aIdx) */
+  dstIdx: tf.Tensor2D;
+  /** 'protect': [B, T − 2r] order[2r:] */
+  protectedIdx?: tf.Tensor2D;
+  /** 'bsm': [B, |A| − r] unmerged A positions, by descending match score */
+  unmIdx?: tf.Tensor2D;
+  /** 'bsm': [B, r] merged A positions, by descending match score */
+  srcIdx?: tf.Tensor2D;
+}
+
+export interface PitomeMatch {
+  /** tokens merged away (after the clamp; 0 when nothing merged) */
+  r: number;
+  /** null when nothing was decided (ratio ≥ 1, or r = 0 in 'protect' mode) */
+  indices: PitomeIndices | null;
+  assignment: Assignment;
+}
+
+export interface PitomeMatchOptions {
+  classToken: boolean;
+  /** [B, N, 1] token sizes for the weighted mean; all ones when omitted. */
+  size?: tf.Tensor3D;
+}
+
+/** PiToMe on metric [B, N, C']. Returns tensors the caller disposes (`disposePitomeMatch`). */
+export function pitomeMatch(metric: tf.Tensor3D, params: PitomeLayerParams, options: PitomeMatchOptions): PitomeMatch {
+  const [batch, n] = metric.shape;
+  const off = options.classToken ? 1 : 0;
+  const t = n - off;
+  const maxR = params.mode === 'protect' ? Math.floor(t / 2) : Math.ceil(t / 2);
+  const r = Math.min(pitomeR(t, params.ratio), maxR);
+  // ratio ≥ 1: upstream returns do_nothing. r = 0 in 'protect' mode: upstream raises; we keep every
+  // token in place. (In 'bsm' mode r = 0 still re-orders the tokens, as upstream does.)
+  const nothing = params.ratio >= 1 || (params.mode === 'protect' && r === 0) || t < 2;
+  if (nothing) return { r: 0, indices: null, assignment: identityAssignment(batch, n) };
+
+  const nOut = n - r;
+  const out = tf.tidy(() => {
+    const keys = l2Normalize(tf.slice(metric, [0, off, 0], [batch, t, -1]) as tf.Tensor3D, 1e-12); // [B, T, C']
+    const sim = tf.matMul(keys, keys, false, true) as tf.Tensor3D; // [B, T, T]
+    const energy = energyScore(sim, params.margin, params.alpha);
+    const order = argsortDescending(energy); // [B, T]
+    const decided = params.mode === 'bsm' ? bsmRows(sim, order, r) : protectRows(sim, order, r);
+    // rowByRank[k] = output row (among the T non-class rows) of the token ranked k
+    const tokenRow = takeAlong(decided.rowByRank, inversePermutation(order)); // [B, T]
+    const target = options.classToken
+      ? (tf.concat([tf.zeros([batch, 1], 'int32'), tf.add(tokenRow, tf.scalar(1, 'int32'))], 1) as tf.Tensor2D)
+      : tokenRow;
+    const weights = options.size ? (tf.squeeze(options.size, [2]) as tf.Tensor2D) : (tf.ones([batch, n]) as tf.Tensor2D);
+    const coeff = meanCoeffs(target, weights, nOut);
+    return { energy, order, target, coeff, ...decided.indices };
+  });
+  const { target, coeff, ...indices } = out;
+  return { r, indices, assignment: { target, coeff, nOut } };
+}
+
+/** E [B, T] = mean_j ELU_α(sim_ij − margin). */
+function energyScore(sim: tf.Tensor3D, margin: number, alpha: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const u = tf.sub(sim, margin);
+    const elu = tf.where(tf.greater(u, 0), u, tf.mul(alpha, tf.sub(tf.exp(u), 1)));
+    return tf.mean(elu, -1) as tf.Tensor2D;
+  });
+}
+
+/** sim[a_i, b_j] for A [B, |A|], B [B, |B|] token indices -> [B, |A|, |B|]. */
+function crossScores(sim: tf.Tensor3D, aIdx: tf.Tensor2D, bIdx: tf.Tensor2D): tf.Tensor3D {
+  return tf.tidy(() => {
+    const rows = tf.transpose(gatherRows(sim, aIdx), [0, 2, 1]) as tf.Tensor3D; // [B, T, |A|]
+    return tf.transpose(gatherRows(rows, bIdx), [0, 2, 1]) as tf.Tensor3D;
+  });
+}
+
+interface RankRows {
+  /** [B, T] output row, among the non-class rows, of the token at each energy rank */
+  rowByRank: tf.Tensor2D;
+  indices: Pick<PitomeIndices, 'aIdx' | 'bIdx' | 'dstIdx' | 'protectedIdx' | 'unmIdx' | 'srcIdx'>;
+}
+
+/** pitome_bsm: ToMe matching between even and odd energy ranks; output [unmerged A, B]. */
+function bsmRows(sim: tf.Tensor3D, order: tf.Tensor2D, r: number): RankRows {
+  const aIdx = everyOther(order, 0);
+  const bIdx = everyOther(order, 1);
+  const match = bipartiteMatch(crossScores(sim, aIdx, bIdx), r, { sortUnmerged: false });
+  return {
+    rowByRank: interleave(match.rowA, match.rowB),
+    indices: { aIdx, bIdx, dstIdx: match.dstIdx, unmIdx: match.unmIdx, srcIdx: match.srcIdx },
+  };
+}
+
+/** pitome: ranks < 2r alternate A/B, every A merges into its best B; output [protected, B]. */
+function protectRows(sim: tf.Tensor3D, order: tf.Tensor2D, r: number): RankRows {
+  const [batch, t] = order.shape;
+  const mergeSet = tf.slice(order, [0, 0], [batch, 2 * r]) as tf.Tensor2D;
+  const protectedIdx = tf.slice(order, [0, 2 * r], [batch, t - 2 * r]) as tf.Tensor2D;
+  const aIdx = everyOther(mergeSet, 0);
+  const bIdx = everyOther(mergeSet, 1);
+  const dstIdx = tf.argMax(crossScores(sim, aIdx, bIdx), -1) as tf.Tensor2D; // [B, r], first index on ties
+  const firstB = tf.scalar(t - 2 * r, 'int32');
+  const mergedRows = interleave(tf.add(dstIdx, firstB), tf.add(rangeRows(batch, r), firstB)); // [B, 2r]
+  return {
+    rowByRank: tf.concat([mergedRows, rangeRows(batch, t - 2 * r)], 1) as tf.Tensor2D,
+    indices: { aIdx, bIdx, dstIdx, protectedIdx },
+  };
+}
+
+export function disposePitomeMatch(match: PitomeMatch): void {
+  if (match.indices) tf.dispose(Object.values(match.indices));
+  tf.dispose([match.assignment.target, match.assignment.coeff]);
+}
+
+export const pitome: Reducer<PitomeLayerParams> = {
+  id: 'pitome',
+  label: 'PiToMe',
+  slot: 'afterAttention',
+  kind: 'merge',
+  needs: ['keysMean'],
+  reduce(input, params) {
+    const metric = input.attention.keysMean;
+    invariant(metric, 'PiToMe needs attention.keysMean');
+    invariant(
+      metric.shape[0] === input.x.shape[0] && metric.shape[1] === input.x.shape[1],
+      `PiToMe metric shape ${metric.shape} does not match tokens ${input.x.shape}`,
+    );
+    const match = pitomeMatch(metric, params, { classToken: input.classToken, size: input.size });
+    if (match.indices) tf.dispose(Object.values(match.indices));
+    return { assignment: match.assignment };
+  },
+  /** The T×T key similarity, T²·dh MACs (T = nIn − 1 patch tokens); nothing when ratio ≥ 1. */
+  overheadFlops(nIn: number, dims: Dims, params: PitomeLayerParams): number {
+    if (params.ratio >= 1) return 0;
+    const t = nIn - 1;
+    return t * t * (dims.hidden / dims.heads);
+  },
+};

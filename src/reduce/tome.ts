@@ -1,0 +1,161 @@
+/**
+ * ToMe — Token Merging: Your ViT But Faster (Bolya et al., ICLR 2023).
+ *
+ * Slot: after the attention residual, before LN2/MLP. Reads the keys averaged over heads
+ * (`attention.keysMean`, [B, N, dh]) as the matching metric and `size` for the size-weighted mean.
+ *
+ * Matching: tokens split by the parity of their current position (A = 0, 2, 4, … with CLS at A[0];
+ * B = 1, 3, 5, … with a distillation token at B[0]). Each A token finds its most cosine-similar B
+ * token; the r A tokens with the best matches merge into them (CLS never a source, DIST never a
+ * destination). Merged rows are size-weighted means.
+ * Output order: [unmerged A, all of B in B order]; the unmerged A are in A-index order with a class
+ * token (so CLS stays row 0) and in descending match-score order without one. With a distillation
+ * token: [unm[0] = CLS, B[0] = DIST, unm[1:], B[1:]].
+ * Integer rules: r is clamped to ⌊(N − protected)/2⌋ (protected = CLS + DIST); r ≤ 0 is the
+ * identity. Schedules (`parseR`) truncate toward zero like Python's int().
+ * Ties: lower index first, in the argmax and in the score sort (torch's sort leaves ties unspecified).
+ *
+ * Spec §2 (token-reduction.md). Official code: facebookresearch/ToMe tome/merge.py
+ * (bipartite_soft_matching, merge_wavg, merge_source) and tome/utils.py (parse_r) at af95e4b.
+ * Conformance: cases/tome, cases/tome_parse_r.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { invariant } from '../errors';
+import { bipartiteMatch, identityAssignment, interleave, l2Normalize, meanCoeffs } from './shared/matching';
+import type { Assignment, Dims, Reducer } from './types';
+
+/** A ToMe schedule: constant r, r with an inflection (−1 = "decreasing"), or an explicit list. */
+export type TomeSchedule = number | { r: number; inflect: number } | readonly number[];
+
+/**
+ * tome/utils.py parse_r: one r per layer. A list is zero-padded to `numLayers` (a longer list is
+ * kept as is, as upstream does). For (r, inflect): lo = int(r·(1 − inflect)), hi = 2r − lo,
+ * r_l = int(lo + (hi − lo)/(L − 1)·l). With one layer upstream divides by zero; we return [lo].
+ */
+export function parseR(numLayers: number, r: TomeSchedule): number[] {
+  if (Array.isArray(r)) {
+    return r.length < numLayers ? [...r, ...new Array<number>(numLayers - r.length).fill(0)] : [...r];
+  }
+  const { r: base, inflect } = typeof r === 'number' ? { r, inflect: 0 } : (r as { r: number; inflect: number });
+  const lo = Math.trunc(base * (1.0 - inflect));
+  const hi = 2 * base - lo;
+  const step = numLayers > 1 ? (hi - lo) / (numLayers - 1) : 0;
+  return Array.from({ length: numLayers }, (_, i) => Math.trunc(lo + step * i));
+}
+
+/** The per-layer record the plan hands ToMe: this layer's r from the schedule. */
+export interface TomeLayerParams {
+  r: number;
+}
+
+export interface TomeMatchOptions {
+  classToken: boolean;
+  distillToken: boolean;
+  /** [B, N, 1] token sizes for the weighted mean; all ones when omitted. */
+  size?: tf.Tensor3D;
+}
+
+/** The matcher's decision, indices into A (positions 0, 2, …) and B (positions 1, 3, …). */
+export interface TomeIndices {
+  /** [B, ⌈N/2⌉ − r] unmerged A tokens, in output order. */
+  unmIdx: tf.Tensor2D;
+  /** [B, r] merged A tokens, by descending match score. */
+  srcIdx: tf.Tensor2D;
+  /** [B, r] the B token each source merges into. */
+  dstIdx: tf.Tensor2D;
+}
+
+export interface TomeMatch {
+  /** r after the clamp; 0 means nothing was merged. */
+  r: number;
+  /** null when r ≤ 0: like the official do_nothing, no decision is made. */
+  indices: TomeIndices | null;
+  assignment: Assignment;
+}
+
+/**
+ * Bipartite soft matching on metric [B, N, C']. Returns tensors the caller disposes
+ * (`disposeTomeMatch`).
+ */
+export function bipartiteSoftMatching(metric: tf.Tensor3D, r: number, options: TomeMatchOptions): TomeMatch {
+  invariant(Number.isInteger(r), `ToMe r must be an integer, got ${r}`);
+  const [batch, n, channels] = metric.shape;
+  const { classToken, distillToken, size } = options;
+  const protectedCount = Number(classToken) + Number(distillToken);
+  // We can only merge up to half of the unprotected tokens (every source needs its own A slot).
+  const rEff = Math.min(r, Math.floor((n - protectedCount) / 2));
+  if (rEff <= 0) return { r: 0, indices: null, assignment: identityAssignment(batch, n) };
+
+  const nUnm = Math.ceil(n / 2) - rEff;
+  const nOut = n - rEff;
+  const [unmIdx, srcIdx, dstIdx, target, coeff] = tf.tidy(() => {
+    const m = l2Normalize(metric); // no epsilon, as upstream
+    const a = tf.stridedSlice(m, [0, 0, 0], [batch, n, channels], [1, 2, 1]) as tf.Tensor3D; // [B, ⌈N/2⌉, C']
+    const b = tf.stridedSlice(m, [0, 1, 0], [batch, n, channels], [1, 2, 1]) as tf.Tensor3D; // [B, ⌊N/2⌋, C']
+    const scores = protectScores(tf.matMul(a, b, false, true) as tf.Tensor3D, classToken, distillToken);
+    const match = bipartiteMatch(scores, rEff, { sortUnmerged: classToken });
+    const rowA = distillToken ? distillOrder(match.rowA, nUnm) : match.rowA;
+    const rowB = distillToken ? distillOrder(match.rowB, nUnm) : match.rowB;
+    const target = interleave(rowA, rowB); // [B, N]
+    const weights = size ? (tf.squeeze(size, [2]) as tf.Tensor2D) : (tf.ones([batch, n]) as tf.Tensor2D);
+    const coeff = meanCoeffs(target, weights, nOut);
+    return [match.unmIdx, match.srcIdx, match.dstIdx, target, coeff] as tf.Tensor2D[];
+  });
+  return { r: rEff, indices: { unmIdx, srcIdx, dstIdx }, assignment: { target, coeff, nOut } };
+}
+
+/** Scores [B, |A|, |B|] with CLS's row (never a source) and DIST's column (never a destination) at −∞. */
+function protectScores(scores: tf.Tensor3D, classToken: boolean, distillToken: boolean): tf.Tensor3D {
+  if (!classToken && !distillToken) return scores;
+  const [, nA, nB] = scores.shape;
+  return tf.tidy(() => {
+    const mask = Array.from({ length: nA }, (_, i) =>
+      Array.from({ length: nB }, (_, j) => (classToken && i === 0) || (distillToken && j === 0)),
+    );
+    return tf.where<tf.Tensor>(tf.tensor2d(mask, [nA, nB], 'bool'), tf.fill([nA, nB], -Infinity), scores) as tf.Tensor3D;
+  });
+}
+
+/** Rows of [unm, B] moved to [unm[0], B[0], unm[1:], B[1:]]. */
+function distillOrder(rows: tf.Tensor2D, nUnm: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const unm = tf.scalar(nUnm, 'int32');
+    const one = tf.scalar(1, 'int32');
+    const shifted = tf.where(tf.less(rows, unm), tf.add(rows, one), rows); // unm[1:] move down one
+    const withDist = tf.where(tf.equal(rows, unm), tf.onesLike(rows), shifted); // B[0] -> row 1
+    return tf.where(tf.equal(rows, tf.scalar(0, 'int32')), rows, withDist) as tf.Tensor2D; // CLS stays
+  });
+}
+
+export function disposeTomeMatch(match: TomeMatch): void {
+  if (match.indices) tf.dispose([match.indices.unmIdx, match.indices.srcIdx, match.indices.dstIdx]);
+  tf.dispose([match.assignment.target, match.assignment.coeff]);
+}
+
+export const tome: Reducer<TomeLayerParams> = {
+  id: 'tome',
+  label: 'ToMe',
+  slot: 'afterAttention',
+  kind: 'merge',
+  needs: ['keysMean'],
+  reduce(input, { r }) {
+    const metric = input.attention.keysMean;
+    invariant(metric, 'ToMe needs attention.keysMean');
+    invariant(
+      metric.shape[0] === input.x.shape[0] && metric.shape[1] === input.x.shape[1],
+      `ToMe metric shape ${metric.shape} does not match tokens ${input.x.shape}`,
+    );
+    const match = bipartiteSoftMatching(metric, r, {
+      classToken: input.classToken,
+      distillToken: input.distillToken,
+      size: input.size,
+    });
+    if (match.indices) tf.dispose([match.indices.unmIdx, match.indices.srcIdx, match.indices.dstIdx]);
+    return { assignment: match.assignment };
+  },
+  /** The A·Bᵀ similarity, ⌈N/2⌉·⌊N/2⌋·dh MACs; nothing when r ≤ 0 (upstream returns before it). */
+  overheadFlops(nIn: number, dims: Dims, { r }: TomeLayerParams): number {
+    if (r <= 0) return 0;
+    return Math.ceil(nIn / 2) * Math.floor(nIn / 2) * (dims.hidden / dims.heads);
+  },
+};
