@@ -9,6 +9,7 @@ type CommandLoader = () => Promise<Command>;
 
 const commands: Record<string, CommandLoader> = {
   conformance: async () => (await import('./conformance')).conformanceCommand,
+  train: async () => (await import('./train')).trainCommand,
   flops: async () => (await import('./flops')).flopsCommand,
 };
 
