@@ -10,6 +10,7 @@ type CommandLoader = () => Promise<Command>;
 const commands: Record<string, CommandLoader> = {
   conformance: async () => (await import('./conformance')).conformanceCommand,
   train: async () => (await import('./train')).trainCommand,
+  eval: async () => (await import('./eval')).evalCommand,
   flops: async () => (await import('./flops')).flopsCommand,
 };
 

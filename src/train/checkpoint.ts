@@ -33,6 +33,8 @@ export interface TrainState<Options = unknown> {
   tensors: string;
   config: VitConfig;
   options: Options;
+  /** Size of the training set; a resume must see the same data. */
+  trainImages?: number;
   /** Epoch in progress (0-based) and the next batch to run in it; batch 0 = the epoch has not started. */
   epoch: number;
   batch: number;

@@ -104,10 +104,14 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   let state: TrainState<TrainOptions>;
   if (run.resume) {
     state = readState<TrainOptions>(run.outDir);
+    // (States written before this field existed carry no count and are not checked.)
+    if (state.trainImages !== undefined && state.trainImages !== run.train.count) {
+      throw new TokenScopeError('param-out-of-range', `the run in ${run.outDir} trains on ${state.trainImages} images, but ${run.train.count} were given; resume with the same --data and --limit`);
+    }
   } else {
     state = {
       format: 'tokenscope-train-state', version: 1, tensors: '',
-      config: run.config, options: run.options, epoch: 0, batch: 0, step: 0,
+      config: run.config, options: run.options, trainImages: run.train.count, epoch: 0, batch: 0, step: 0,
       rng: { seed: run.options.seed, scheme: 'mulberry32(mix(seed, stream, epoch[, batch])); streams shuffle=1 augment=2 init=3' },
       partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0 }, history: [], elapsedSeconds: 0,
     };

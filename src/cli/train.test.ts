@@ -1,0 +1,63 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { useWasmBackend } from '../../tests/helpers/tf';
+import { readState } from '../train/checkpoint';
+import { evalCommand } from './eval';
+import { trainCommand } from './train';
+
+useWasmBackend();
+
+const root = mkdtempSync(join(tmpdir(), 'tokenscope-cli-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+afterEach(() => vi.restoreAllMocks());
+
+const out = join(root, 'run');
+const exported = join(root, 'model');
+const tiny = ['--hidden', '16', '--depth', '1', '--heads', '1', '--mlp', '32', '--batch', '16', '--limit', '64', '--epochs', '1', '--out', out];
+
+describe('tokenscope train and eval', () => {
+  it('train stops cleanly on SIGINT, saving a state that --resume completes and exports', async () => {
+    const stderr: string[] = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      const text = String(chunk);
+      stderr.push(text);
+      // Ctrl-C as soon as training starts: the loop must save at epoch 1, batch 0 and stop.
+      if (text.startsWith('training into')) process.emit('SIGINT');
+      return true;
+    });
+    expect(await trainCommand.run([...tiny, '--export', exported])).toBe(130);
+    expect(stderr.join('')).toMatch(/stopped at epoch 1, batch 0.*\n.*npx tokenscope train --resume --out/);
+    expect(readState(out)).toMatchObject({ epoch: 0, batch: 0, step: 0 });
+    expect(existsSync(join(exported, 'model.safetensors'))).toBe(false);
+
+    expect(await trainCommand.run(['--resume', '--out', out, '--limit', '64', '--export', exported])).toBe(0);
+    expect(readState(out)).toMatchObject({ epoch: 1, batch: 0, step: 4 });
+    expect(process.listenerCount('SIGINT')).toBe(0);
+    for (const f of ['config.json', 'preprocessor_config.json', 'model.safetensors']) expect(existsSync(join(exported, f)), f).toBe(true);
+  });
+
+  it('eval --json prints accuracy, n, gflops and agreement for the exported model', async () => {
+    const lines: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((s: string) => void lines.push(s));
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    expect(await evalCommand.run(['--model', exported, '--eval-set', 'public/data/fmnist-test-1000.bin', '--limit', '30', '--batch', '8', '--json'])).toBe(0);
+    const result = JSON.parse(lines[0]);
+    expect(Object.keys(result)).toEqual(['accuracy', 'n', 'gflops', 'agreement']);
+    expect(result.n).toBe(30);
+    expect(result.agreement).toBe(1);
+    expect(result.accuracy * 30).toBeCloseTo(Math.round(result.accuracy * 30), 9);
+    expect(result.gflops).toBeGreaterThan(0);
+  });
+
+  it('train --resume refuses a different training set', async () => {
+    await expect(trainCommand.run(['--resume', '--out', out, '--limit', '32'])).rejects.toThrowError(
+      expect.objectContaining({ code: 'param-out-of-range', message: expect.stringContaining('trains on 64 images, but 32 were given') }),
+    );
+  });
+
+  it('train rejects an unknown option and names the help', async () => {
+    await expect(trainCommand.run(['--epoch', '3'])).rejects.toThrowError(expect.objectContaining({ code: 'param-out-of-range', message: expect.stringContaining("unknown option '--epoch'") }));
+  });
+});
