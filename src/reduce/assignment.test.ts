@@ -21,6 +21,14 @@ describe('assignment primitive', () => {
     disposeAssignment(a);
   });
 
+  it('weightedMeanCoeffs handles every image of a batch (hand-computed)', () => {
+    const target = tf.tensor2d([[0, 1, 1], [0, 0, 1]], undefined, 'int32');
+    const weights = tf.tensor2d([[1, 1, 3], [1, 3, 1]]);
+    const coeff = weightedMeanCoeffs(target, weights, 2);
+    expect(coeff.arraySync()).toEqual([[1, 0.25, 0.75], [0.25, 0.75, 1]]);
+    tf.dispose([target, weights, coeff]);
+  });
+
   it('selectionAssignment keeps rows in the given order', () => {
     const rows = tf.tensor2d([[0, 3, 1]], undefined, 'int32');
     const a = selectionAssignment(rows, 4);

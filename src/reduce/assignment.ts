@@ -16,11 +16,14 @@ import type { Assignment } from './types';
 /** [B, nOut, N] matrix R with R[b, t, n] = coeff[b, n] where target[b, n] = t. */
 export function assignmentMatrix(target: tf.Tensor2D, coeff: tf.Tensor2D | null, nOut: number): tf.Tensor3D {
   return tf.tidy(() => {
-    // [B, N, nOut]; -1 -> zero row. Cast afterwards: the wasm backend's OneHot returns all zeros
-    // when asked for float32 directly (tfjs 4.22).
-    const oneHot = tf.cast(tf.oneHot(target, nOut), 'float32') as tf.Tensor3D;
-    const weighted = coeff ? tf.mul(oneHot, tf.expandDims(coeff, 2)) : oneHot;
-    return tf.transpose(weighted, [0, 2, 1]) as tf.Tensor3D;
+    const [batch, n] = target.shape;
+    // Built by comparison rather than tf.oneHot + cast: the wasm backend's OneHot returns zeros when
+    // asked for float32, and WebGPU's int32 -> float32 cast only relabels the buffer, which its
+    // Transpose and Cumsum shaders then fail to compile (tfjs 4.22). Multiplying makes a real float.
+    const rows = tf.reshape(tf.range(0, nOut, 1, 'int32'), [1, nOut, 1]);
+    const hits = tf.equal(rows, tf.expandDims(target, 1)); // [B, nOut, N]; -1 matches no row
+    const weights = tf.expandDims(coeff ?? tf.ones([batch, n]), 1); // [B, 1, N]
+    return tf.where(hits, tf.broadcastTo(weights, [batch, nOut, n]), tf.zeros([batch, nOut, n])) as tf.Tensor3D;
   });
 }
 
@@ -51,14 +54,13 @@ export function sumInto(assignment: Assignment, values: tf.Tensor3D): tf.Tensor3
  */
 export function weightedMeanCoeffs(target: tf.Tensor2D, weights: tf.Tensor2D, nOut: number): tf.Tensor2D {
   return tf.tidy(() => {
-    const groupSums = tf.squeeze(
-      applyMatrix(assignmentMatrix(target, null, nOut), tf.expandDims(weights, 2) as tf.Tensor3D),
-      [2],
-    ) as tf.Tensor2D; // [B, nOut]
-    const safeTarget = tf.maximum(target, tf.scalar(0, 'int32'));
-    const perInput = tf.gather(groupSums, safeTarget, 1, 1) as tf.Tensor2D; // [B, N]
+    const matrix = assignmentMatrix(target, null, nOut); // [B, nOut, N]
+    const groupSums = applyMatrix(matrix, tf.expandDims(weights, 2) as tf.Tensor3D); // [B, nOut, 1]
+    // Back to the inputs with Rᵀ (a matmul, not a batched gather: the wasm backend's gather with
+    // batchDims returns wrong rows for images after the first, tfjs 4.22).
+    const perInput = tf.squeeze(tf.matMul(matrix, groupSums, true, false), [2]) as tf.Tensor2D; // [B, N]
     const kept = tf.greaterEqual(target, tf.scalar(0, 'int32'));
-    return tf.where(kept, tf.div(weights, perInput), tf.zerosLike(weights)) as tf.Tensor2D;
+    return tf.where(kept, tf.div(weights, tf.where(kept, perInput, tf.onesLike(perInput))), tf.zerosLike(weights)) as tf.Tensor2D;
   });
 }
 
@@ -66,13 +68,12 @@ export function weightedMeanCoeffs(target: tf.Tensor2D, weights: tf.Tensor2D, nO
 export function selectionAssignment(rows: tf.Tensor2D, n: number): Assignment {
   const nOut = rows.shape[1];
   const [target, coeff] = tf.tidy(() => {
-    const batch = rows.shape[0];
-    // target[b, rows[b, k]] = k, else -1
-    const positions = tf.tile(tf.expandDims(tf.range(0, nOut, 1, 'int32'), 0), [batch, 1]);
-    const hits = tf.oneHot(rows, n, 1, 0, 'int32') as tf.Tensor3D; // [B, K, N]
-    const slotPlusOne = tf.sum(tf.mul(hits, tf.expandDims(tf.add(positions, tf.scalar(1, 'int32')), 2)), 1) as tf.Tensor2D; // [B, N]
-    const target = tf.sub(slotPlusOne, tf.scalar(1, 'int32')) as tf.Tensor2D;
-    const coeff = tf.cast(tf.greaterEqual(target, tf.scalar(0, 'int32')), 'float32') as tf.Tensor2D;
+    // target[b, rows[b, k]] = k, else -1. Summed in float32: WebGPU (tfjs 4.22) fails to compile
+    // the transpose it inserts for an int32 reduction over a middle axis.
+    const slotPlusOne = tf.range(1, nOut + 1, 1, 'float32').reshape([1, nOut, 1]);
+    const hits = tf.cast(tf.oneHot(rows, n), 'float32') as tf.Tensor3D; // [B, K, N]
+    const target = tf.cast(tf.sub(tf.sum(tf.mul(hits, slotPlusOne), 1), 1), 'int32') as tf.Tensor2D; // [B, N]
+    const coeff = tf.where(tf.greaterEqual(target, tf.scalar(0, 'int32')), tf.ones(target.shape), tf.zeros(target.shape)) as tf.Tensor2D;
     return [target, coeff];
   });
   return { target, coeff, nOut };

@@ -248,8 +248,10 @@ function bipartiteMatch(scores: tf.Tensor3D, r: number, bidirection: boolean, nu
  * A one-hot sum, so it runs on every backend.
  */
 function scatterRows(indices: tf.Tensor2D, rows: tf.Tensor2D, m: number): tf.Tensor2D {
-  const hits = tf.oneHot(indices, m) as tf.Tensor3D; // [B, K, m] int32
-  return tf.sum(tf.mul(hits, tf.expandDims(rows, 2)), 1) as tf.Tensor2D;
+  // Summed over the last axis: WebGPU transposes an int32 reduction over a middle axis with a
+  // shader that does not compile (tfjs 4.22).
+  const hits = tf.cast(tf.equal(tf.reshape(tf.range(0, m, 1, 'int32'), [1, m, 1]), tf.expandDims(indices, 1)), 'int32'); // [B, m, K]
+  return tf.sum(tf.mul(hits, tf.expandDims(rows, 1)), 2) as tf.Tensor2D;
 }
 
 function positions(batch: number, count: number, offset: number): tf.Tensor2D {
@@ -305,7 +307,8 @@ function groupMeanCoeffs(target: tf.Tensor2D, weights: tf.Tensor2D, nOut: number
 function maxInto(dst: tf.Tensor3D, src: tf.Tensor3D, idx: tf.Tensor2D): tf.Tensor3D {
   if (src.shape[1] === 0) return dst;
   const m = dst.shape[1];
-  const member = tf.greater(tf.transpose(tf.oneHot(idx, m), [0, 2, 1]), tf.scalar(0, 'int32')); // [B, M, K]
+  // Compared, not one-hot + transpose: WebGPU cannot transpose int32 tensors (tfjs 4.22).
+  const member = tf.equal(tf.reshape(tf.range(0, m, 1, 'int32'), [1, m, 1]), tf.expandDims(idx, 1)); // [B, M, K]
   const candidates = tf.where(tf.expandDims(member, 3), tf.expandDims(src, 1), tf.scalar(-Infinity));
   return tf.maximum(dst, tf.max(candidates, 2)) as tf.Tensor3D;
 }

@@ -30,6 +30,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { invariant } from '../errors';
+import { weightedMeanCoeffs } from './assignment';
 import {
   argsortDescending,
   bipartiteMatch,
@@ -39,7 +40,6 @@ import {
   interleave,
   inversePermutation,
   l2Normalize,
-  meanCoeffs,
   rangeRows,
   takeAlong,
 } from './shared/matching';
@@ -145,7 +145,7 @@ export function pitomeMatch(metric: tf.Tensor3D, params: PitomeLayerParams, opti
       ? (tf.concat([tf.zeros([batch, 1], 'int32'), tf.add(tokenRow, tf.scalar(1, 'int32'))], 1) as tf.Tensor2D)
       : tokenRow;
     const weights = options.size ? (tf.squeeze(options.size, [2]) as tf.Tensor2D) : (tf.ones([batch, n]) as tf.Tensor2D);
-    const coeff = meanCoeffs(target, weights, nOut);
+    const coeff = weightedMeanCoeffs(target, weights, nOut);
     return { energy, order, target, coeff, ...decided.indices };
   });
   const { target, coeff, ...indices } = out;

@@ -21,7 +21,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { invariant } from '../errors';
-import { bipartiteMatch, identityAssignment, interleave, l2Normalize, meanCoeffs } from './shared/matching';
+import { weightedMeanCoeffs } from './assignment';
+import { bipartiteMatch, identityAssignment, interleave, l2Normalize } from './shared/matching';
 import type { Assignment, Dims, Reducer } from './types';
 
 /** A ToMe schedule: constant r, r with an inflection (−1 = "decreasing"), or an explicit list. */
@@ -98,7 +99,7 @@ export function bipartiteSoftMatching(metric: tf.Tensor3D, r: number, options: T
     const rowB = distillToken ? distillOrder(match.rowB, nUnm) : match.rowB;
     const target = interleave(rowA, rowB); // [B, N]
     const weights = size ? (tf.squeeze(size, [2]) as tf.Tensor2D) : (tf.ones([batch, n]) as tf.Tensor2D);
-    const coeff = meanCoeffs(target, weights, nOut);
+    const coeff = weightedMeanCoeffs(target, weights, nOut);
     return [match.unmIdx, match.srcIdx, match.dstIdx, target, coeff] as tf.Tensor2D[];
   });
   return { r: rEff, indices: { unmIdx, srcIdx, dstIdx }, assignment: { target, coeff, nOut } };

@@ -58,5 +58,11 @@ export function toNested(t: tf.Tensor): unknown {
             ? 'Infinity'
             : '-Infinity'
         : x;
+  if (t.size === 0) {
+    // arraySync collapses zero-length axes ([1, 0] -> []); the format keeps them ([[]]).
+    const empty = (shape: number[]): unknown[] =>
+      shape.length <= 1 || shape[0] === 0 ? [] : Array.from({ length: shape[0] }, () => empty(shape.slice(1)));
+    return empty(t.shape);
+  }
   return encode(t.arraySync());
 }

@@ -4,11 +4,9 @@
  * HEAD 550b5de). Where upstream raises, the case gets an `error` field instead.
  */
 import * as tf from '@tensorflow/tfjs';
-import { applyAssignment, assignmentMatrix, sumInto } from '../assignment';
-import { meanCoeffs } from '../shared/matching';
+import { applyAssignment, assignmentMatrix, sumInto, weightedMeanCoeffs } from '../assignment';
 import { disposePitomeMatch, officialPitomeError, pitomeMatch, pitomeR, type PitomeIndices, type PitomeLayerParams } from '../pitome';
 import { floatTensor, toNested, type CaseOutputs, type CaseRunner } from './case';
-import { toNestedKeepEmpty } from './tome';
 
 interface PitomeCaseParams {
   ratio: number;
@@ -47,7 +45,7 @@ export const runPitomeCase: CaseRunner = (c) => {
   const { assignment, indices } = match;
   if (indices === null) throw new Error(`pitome ${c.case}: expected a decision for r = ${match.r}`);
   const tensors = tf.tidy(() => {
-    const plainMean = meanCoeffs(assignment.target, tf.ones([batch, n]) as tf.Tensor2D, assignment.nOut);
+    const plainMean = weightedMeanCoeffs(assignment.target, tf.ones([batch, n]) as tf.Tensor2D, assignment.nOut);
     return {
       x_merged: applyAssignment(assignment, x),
       size_merged: sumInto(assignment, size),
@@ -62,13 +60,13 @@ export const runPitomeCase: CaseRunner = (c) => {
     ...Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, toNested(t)])),
     x_pruned: prunedRows(x.arraySync(), indices, off),
     energy_score: toNested(indices.energy),
-    indices: toNestedKeepEmpty(indices.order),
-    a_idx: toNestedKeepEmpty(indices.aIdx),
-    b_idx: toNestedKeepEmpty(indices.bIdx),
-    dst_idx: toNestedKeepEmpty(indices.dstIdx),
-    ...(indices.protectedIdx ? { protected_idx: toNestedKeepEmpty(indices.protectedIdx) } : {}),
-    ...(indices.unmIdx ? { unm_idx: toNestedKeepEmpty(indices.unmIdx) } : {}),
-    ...(indices.srcIdx ? { src_idx: toNestedKeepEmpty(indices.srcIdx) } : {}),
+    indices: toNested(indices.order),
+    a_idx: toNested(indices.aIdx),
+    b_idx: toNested(indices.bIdx),
+    dst_idx: toNested(indices.dstIdx),
+    ...(indices.protectedIdx ? { protected_idx: toNested(indices.protectedIdx) } : {}),
+    ...(indices.unmIdx ? { unm_idx: toNested(indices.unmIdx) } : {}),
+    ...(indices.srcIdx ? { src_idx: toNested(indices.srcIdx) } : {}),
   };
   tf.dispose([x, metric, size, ...Object.values(tensors)]);
   disposePitomeMatch(match);
@@ -80,10 +78,10 @@ export const runPitomeCase: CaseRunner = (c) => {
  * [CLS, protected | unmerged A, B] taken from x unchanged.
  */
 function prunedRows(x: number[][][], indices: PitomeIndices, off: number): number[][][] {
-  const a = toNestedKeepEmpty(indices.aIdx) as number[][];
-  const b = toNestedKeepEmpty(indices.bIdx) as number[][];
+  const a = toNested(indices.aIdx) as number[][];
+  const b = toNested(indices.bIdx) as number[][];
   const kept = indices.protectedIdx
-    ? (toNestedKeepEmpty(indices.protectedIdx) as number[][])
-    : (toNestedKeepEmpty(indices.unmIdx!) as number[][]).map((unm, i) => unm.map((j) => a[i][j]));
+    ? (toNested(indices.protectedIdx) as number[][])
+    : (toNested(indices.unmIdx!) as number[][]).map((unm, i) => unm.map((j) => a[i][j]));
   return x.map((rows, i) => [...(off ? [rows[0]] : []), ...[...kept[i], ...b[i]].map((t) => rows[t + off])]);
 }

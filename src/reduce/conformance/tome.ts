@@ -3,8 +3,7 @@
  * primitive, and returns the fields the official harness recorded (tome/merge.py @ af95e4b).
  */
 import * as tf from '@tensorflow/tfjs';
-import { applyAssignment, sumInto } from '../assignment';
-import { meanCoeffs } from '../shared/matching';
+import { applyAssignment, sumInto, weightedMeanCoeffs } from '../assignment';
 import { bipartiteSoftMatching, disposeTomeMatch } from '../tome';
 import { floatTensor, toNested, type CaseOutputs, type CaseRunner, type Nested } from './case';
 
@@ -12,14 +11,6 @@ interface TomeCaseParams {
   r: number;
   class_token: boolean;
   distill_token: boolean;
-}
-
-/** toNested that keeps zero-length axes ([1, 0] -> [[]], where arraySync gives []). */
-export function toNestedKeepEmpty(t: tf.Tensor): unknown {
-  if (t.size > 0) return toNested(t);
-  const empty = (shape: number[]): unknown[] =>
-    shape[0] === 0 || shape.length === 1 ? [] : Array.from({ length: shape[0] }, () => empty(shape.slice(1)));
-  return empty(t.shape);
 }
 
 export const runTomeCase: CaseRunner = (c) => {
@@ -36,7 +27,7 @@ export const runTomeCase: CaseRunner = (c) => {
   const { assignment } = match;
   const tensors = tf.tidy(() => {
     const xMerged = applyAssignment(assignment, x);
-    const plainMean = meanCoeffs(assignment.target, tf.ones([batch, n]) as tf.Tensor2D, assignment.nOut);
+    const plainMean = weightedMeanCoeffs(assignment.target, tf.ones([batch, n]) as tf.Tensor2D, assignment.nOut);
     return {
       x_merged: xMerged,
       size_merged: sumInto(assignment, size),
@@ -58,9 +49,9 @@ export const runTomeCase: CaseRunner = (c) => {
       match.indices ? match.indices.unmIdx.shape[1] : null,
       p.distill_token,
     ),
-    unm_idx: match.indices ? toNestedKeepEmpty(match.indices.unmIdx) : null,
-    src_idx: match.indices ? toNestedKeepEmpty(match.indices.srcIdx) : null,
-    dst_idx: match.indices ? toNestedKeepEmpty(match.indices.dstIdx) : null,
+    unm_idx: match.indices ? toNested(match.indices.unmIdx) : null,
+    src_idx: match.indices ? toNested(match.indices.srcIdx) : null,
+    dst_idx: match.indices ? toNested(match.indices.dstIdx) : null,
   };
   tf.dispose([x, metric, size, source, ...Object.values(tensors)]);
   disposeTomeMatch(match);

@@ -11,7 +11,6 @@
  * Every function returns new tensors the caller owns; run them inside tf.tidy.
  */
 import * as tf from '@tensorflow/tfjs';
-import { weightedMeanCoeffs } from '../assignment';
 import type { Assignment } from '../types';
 
 /** Rows divided by their L2 norm. `eps` = 0: no guard (ToMe); > 0: max(norm, eps) (F.normalize). */
@@ -58,26 +57,6 @@ export function gatherRows(values: tf.Tensor3D, indices: tf.Tensor2D): tf.Tensor
 /** values [B, K], indices [B, M] int32 -> [B, M] with out[b, m] = values[b, indices[b, m]]. */
 export function takeAlong(values: tf.Tensor2D, indices: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => tf.squeeze(gatherRows(tf.expandDims(values, 2) as tf.Tensor3D, indices), [2]) as tf.Tensor2D);
-}
-
-/**
- * assignment.ts's weightedMeanCoeffs, one image at a time: inside, it gathers with batchDims = 1,
- * which the wasm backend gets wrong when B > 1 (see gatherRows). Drop this wrapper once that
- * gather is flat.
- */
-export function meanCoeffs(target: tf.Tensor2D, weights: tf.Tensor2D, nOut: number): tf.Tensor2D {
-  const batch = target.shape[0];
-  if (batch === 1) return weightedMeanCoeffs(target, weights, nOut);
-  return tf.tidy(() => {
-    const perImage = Array.from({ length: batch }, (_, b) =>
-      weightedMeanCoeffs(
-        tf.slice(target, [b, 0], [1, -1]) as tf.Tensor2D,
-        tf.slice(weights, [b, 0], [1, -1]) as tf.Tensor2D,
-        nOut,
-      ),
-    );
-    return tf.concat(perImage, 0) as tf.Tensor2D;
-  });
 }
 
 /**
@@ -144,7 +123,9 @@ export function bipartiteMatch(scores: tf.Tensor3D, r: number, { sortUnmerged }:
     const position = inversePermutation(edgeOrder); // [B, |A|] rank of each A token by score
     const isSrc = tf.less(position, tf.scalar(r, 'int32'));
     const unmRow = sortUnmerged
-      ? tf.sub(tf.cumsum(tf.cast(tf.logicalNot(isSrc), 'int32'), 1), tf.scalar(1, 'int32'))
+      ? // counted in float32 made by tf.where, not a cast: WebGPU's Cumsum shader fails on int32
+        // buffers, and its int/bool -> float32 cast only relabels them (tfjs 4.22)
+        tf.sub(tf.cast(tf.cumsum(tf.where(isSrc, tf.zeros(position.shape), tf.ones(position.shape)), 1), 'int32'), tf.scalar(1, 'int32'))
       : tf.sub(position, tf.scalar(r, 'int32'));
     const offset = tf.scalar(nUnm, 'int32');
     const rowA = tf.where(isSrc, tf.add(nodeIdx, offset), unmRow) as tf.Tensor2D;
