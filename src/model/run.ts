@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { VitConfig } from './config';
-import { type BlockOutput, type LayerHook, forwardTensors } from './vit';
+import { type BlockOutput, type LayerHook, forwardTensorsAsync } from './vit';
 import type { VitWeights } from './weights';
 
 export interface Model {
@@ -99,7 +99,7 @@ export async function runForward(
       tf.dispose(logits);
     }
   }
-  const out = forwardTensors(model.config, model.weights, pixels, {
+  const out = await forwardTensorsAsync(model.config, model.weights, pixels, {
     hooks: plan.hooks,
     propAttn: plan.propAttn,
     keepAssignments: record !== 'none',

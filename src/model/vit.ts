@@ -16,7 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { invariant } from '../errors';
 import { applyAssignment, sumInto } from '../reduce/assignment';
-import type { AttentionInfo, NeedsKey, Reduction, Slot } from '../reduce/types';
+import type { AttentionInfo, DeferredReduction, NeedsKey, ReduceInput, Reduction, Slot } from '../reduce/types';
 import { type VitConfig, headDim } from './config';
 import { attentionLogits, gelu, layerNorm, linear, mergeHeads, splitHeads } from './ops';
 import type { BlockWeights, VitWeights } from './weights';
@@ -28,7 +28,9 @@ export interface LayerHook {
   needs: NeedsKey[];
   /** Merges tokens (sizes change, proportional attention applies afterwards). */
   merges: boolean;
-  reduce(input: import('../reduce/types').ReduceInput): Reduction;
+  reduce(input: ReduceInput): Reduction;
+  /** Two-step form for a data-dependent output size (ATS); the engine then uses this, not `reduce`. */
+  reduceDeferred?(input: ReduceInput): DeferredReduction;
   /** The token count depends on the image (ATS): batches run image by image. */
   perImage?: boolean;
   /** Replaces the block's softmax (ATS uses its masked softmax with eps). */
@@ -100,6 +102,14 @@ function logSizeOf(size: tf.Tensor3D): tf.Tensor2D {
   return tf.log(tf.squeeze(size, [2])) as tf.Tensor2D;
 }
 
+/** LN1, q/k/v and the attention probabilities of a block (what the methods may read). */
+function blockAttention(config: VitConfig, b: BlockWeights, state: BlockState, hook: LayerHook | null, propAttn: boolean): AttentionInfo {
+  const [q, k, v] = qkv(config, b, layerNorm(state.x, b.norm1.gamma, b.norm1.beta, config.layer_norm_eps));
+  const logits = attentionLogits(q, k, propAttn && state.sizeIsTracked ? logSizeOf(state.size) : undefined);
+  const probs = hook?.softmax ? hook.softmax(logits) : (tf.softmax(logits) as tf.Tensor4D);
+  return { probs, values: v, keysMean: hook?.needs.includes('keysMean') ? (tf.mean(k, 1) as tf.Tensor3D) : undefined };
+}
+
 interface BlockState {
   x: tf.Tensor3D;
   size: tf.Tensor3D;
@@ -117,11 +127,12 @@ function block(
   state: BlockState,
   hook: LayerHook | null,
   propAttn: boolean,
+  precomputed?: { probs: tf.Tensor4D; values: tf.Tensor4D },
 ): BlockState & { reduction?: Reduction } {
   const eps = config.layer_norm_eps;
   let { x, size, sizeIsTracked } = state;
   const useLogSize = propAttn && sizeIsTracked;
-  const reduceInput = (attention: AttentionInfo) => ({
+  const reduceInput = (attention: AttentionInfo): ReduceInput => ({
     x,
     size,
     sizeIsTracked,
@@ -149,11 +160,8 @@ function block(
     const [, , v] = qkv(config, b, layerNorm(x, b.norm1.gamma, b.norm1.beta, eps));
     attnOut = mergeHeads(tf.matMul(reduction.attnNext, v));
   } else {
-    const [q, k, v] = qkv(config, b, layerNorm(x, b.norm1.gamma, b.norm1.beta, eps));
-    const logits = attentionLogits(q, k, useLogSize ? logSizeOf(size) : undefined);
-    const probs = hook?.softmax ? hook.softmax(logits) : (tf.softmax(logits) as tf.Tensor4D);
-    attention = { probs, values: v, keysMean: hook?.needs.includes('keysMean') ? (tf.mean(k, 1) as tf.Tensor3D) : undefined };
-    attnOut = mergeHeads(tf.matMul(probs, v));
+    attention = precomputed ?? blockAttention(config, b, state, hook, propAttn);
+    attnOut = mergeHeads(tf.matMul(attention.probs!, attention.values!));
     if (hook?.slot === 'insideAttention') {
       reduction = hook.reduce(reduceInput(attention));
       // Only the kept query rows go on: select them from the residual stream and the attention output.
@@ -186,31 +194,87 @@ export function head(config: VitConfig, w: VitWeights, x: tf.Tensor3D): tf.Tenso
 }
 
 /**
- * The whole forward pass on normalised pixels [B, S, S, C]. Synchronous; the caller owns every
- * returned tensor (logits and the kept assignments).
+ * The forward pass as steps: each block runs in its own tidy, and a block whose method decides a
+ * data-dependent size (ATS) yields its count tensor and waits for the number. The sync driver
+ * reads it with dataSync, the async one with data() (WebGPU cannot read synchronously).
  */
-export function forwardTensors(config: VitConfig, w: VitWeights, pixels: tf.Tensor4D, options: ForwardOptions): ForwardTensors {
+function* forwardSteps(config: VitConfig, w: VitWeights, pixels: tf.Tensor4D, options: ForwardOptions): Generator<tf.Scalar, ForwardTensors, number> {
   const { hooks, propAttn, keepAssignments } = options;
   invariant(hooks.length === config.num_hidden_layers, `plan has ${hooks.length} layers, model has ${config.num_hidden_layers}`);
   const blocks: BlockOutput[] = [];
-  const logits = tf.tidy(() => {
-    let state: BlockState = { x: embed(config, w, pixels), size: tf.ones([pixels.shape[0], 0, 1]) as tf.Tensor3D, sizeIsTracked: false };
-    state.size = tf.ones([pixels.shape[0], state.x.shape[1], 1]) as tf.Tensor3D;
+  let state: BlockState = tf.tidy(() => {
+    const x = embed(config, w, pixels);
+    return { x, size: tf.ones([x.shape[0], x.shape[1], 1]) as tf.Tensor3D, sizeIsTracked: false } as unknown as tf.TensorContainer;
+  }) as unknown as BlockState;
+  try {
     for (const [l, b] of w.blocks.entries()) {
-      const nIn = state.x.shape[1];
-      const out = block(config, b, l, state, hooks[l], propAttn);
+      let hook = hooks[l];
+      let precomputed: { probs: tf.Tensor4D; values: tf.Tensor4D } | undefined;
+      let deferred: DeferredReduction | undefined;
+      if (hook?.reduceDeferred) {
+        const current = state;
+        const deferredHook = hook;
+        // tidy keeps what it returns; the deferred decision keeps its own tensors until dispose().
+        precomputed = tf.tidy(() => {
+          const attention = blockAttention(config, b, current, deferredHook, propAttn);
+          deferred = deferredHook.reduceDeferred!({
+            x: current.x, size: current.size, sizeIsTracked: current.sizeIsTracked, attention,
+            layer: l, depth: config.num_hidden_layers, classToken: true, distillToken: config.distilled === true,
+          });
+          return { probs: attention.probs!, values: attention.values! } as unknown as tf.TensorContainer;
+        }) as unknown as { probs: tf.Tensor4D; values: tf.Tensor4D };
+        const nOut = yield deferred!.count;
+        const decided = deferred!;
+        hook = { ...deferredHook, reduceDeferred: undefined, reduce: () => decided.complete(nOut) };
+      }
+      const previous = state;
+      const nIn = previous.x.shape[1];
+      const out = tf.tidy(() => block(config, b, l, previous, hook, propAttn, precomputed) as unknown as tf.TensorContainer) as unknown as BlockState & { reduction?: Reduction };
+      deferred?.dispose();
+      if (precomputed) tf.dispose([precomputed.probs, precomputed.values]);
+      // A block without reduction hands the same size tensor on: free only what was replaced.
+      tf.dispose([previous.x, previous.size].filter((t) => t !== out.x && t !== out.size));
       const record: BlockOutput = { nIn, nOut: out.x.shape[1] };
-      if (out.reduction && keepAssignments) {
-        record.target = tf.keep(out.reduction.assignment.target);
-        record.coeff = tf.keep(out.reduction.assignment.coeff);
-        record.fusedRow = out.reduction.assignment.fusedRow;
+      const r = out.reduction;
+      if (r) {
+        if (keepAssignments) {
+          record.target = r.assignment.target;
+          record.coeff = r.assignment.coeff;
+          record.fusedRow = r.assignment.fusedRow;
+        } else {
+          tf.dispose([r.assignment.target, r.assignment.coeff]);
+        }
+        tf.dispose(([r.features, r.attnNext] as (tf.Tensor | undefined)[]).filter((t): t is tf.Tensor => t !== undefined));
       }
       blocks.push(record);
-      state = out;
+      state = { x: out.x, size: out.size, sizeIsTracked: out.sizeIsTracked };
     }
-    return head(config, w, state.x);
-  });
-  return { logits, blocks };
+    return { logits: head(config, w, state.x), blocks };
+  } catch (e) {
+    tf.dispose(blocks.flatMap((b) => [b.target, b.coeff].filter((t): t is tf.Tensor2D => t !== undefined)));
+    throw e;
+  } finally {
+    tf.dispose([state.x, state.size]);
+  }
+}
+
+/**
+ * The whole forward pass on normalised pixels [B, S, S, C], synchronously (Node, training, the
+ * CPU-readable backends). The caller owns every returned tensor (logits and kept assignments).
+ */
+export function forwardTensors(config: VitConfig, w: VitWeights, pixels: tf.Tensor4D, options: ForwardOptions): ForwardTensors {
+  const steps = forwardSteps(config, w, pixels, options);
+  let step = steps.next();
+  while (!step.done) step = steps.next(step.value.dataSync()[0]);
+  return step.value;
+}
+
+/** The same forward pass, reading data-dependent counts asynchronously (required on WebGPU). */
+export async function forwardTensorsAsync(config: VitConfig, w: VitWeights, pixels: tf.Tensor4D, options: ForwardOptions): Promise<ForwardTensors> {
+  const steps = forwardSteps(config, w, pixels, options);
+  let step = steps.next();
+  while (!step.done) step = steps.next((await step.value.data())[0]);
+  return step.value;
 }
 
 export { headDim };

@@ -38,7 +38,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { invariant, TokenScopeError } from '../errors';
 import { selectionAssignment } from './assignment';
-import type { Dims, ReduceInput, Reducer, Reduction } from './types';
+import type { DeferredReduction, Dims, ReduceInput, Reducer, Reduction } from './types';
 
 export interface AtsLayerParams {
   /** K: the most tokens an ATS block keeps, CLS included; ≤ 1 is a ratio of N. Official config: 197. */
@@ -240,7 +240,20 @@ export function disposeAtsSample(sample: AtsSample): void {
   tf.dispose(Object.values(sample));
 }
 
-function reduceAts(input: ReduceInput, params: AtsLayerParams): Reduction {
+/** Keeps rows 0..n-1 of every image: nothing to rank with one token besides CLS. */
+function keepAll(batch: number, n: number): Reduction {
+  const rows = tf.tidy(() => tf.tile(tf.expandDims(tf.range(0, n, 1, 'int32'), 0), [batch, 1]) as tf.Tensor2D);
+  const assignment = selectionAssignment(rows, n);
+  rows.dispose();
+  return { assignment };
+}
+
+/**
+ * ATS in two steps: sample on device, then — once the engine has read the kept count back —
+ * select the first `nOut` slots. Slots are packed (live ones first), so the largest per-image
+ * count is the width; narrower images get empty slots (-1, no input).
+ */
+function reduceAtsDeferred(input: ReduceInput, params: AtsLayerParams): DeferredReduction {
   invariant(input.classToken, 'ATS scores tokens by the class token attention; this model has no class token');
   const { probs, values } = input.attention;
   invariant(!input.distillToken, 'ATS has no rule for a distillation token (the official code would drop it like a patch)');
@@ -248,10 +261,8 @@ function reduceAts(input: ReduceInput, params: AtsLayerParams): Reduction {
   const [batch, heads, n] = probs.shape;
   if (n <= 2) {
     // One token besides CLS leaves nothing to rank (the official CDF would be 0/0): keep both.
-    const rows = tf.tidy(() => tf.tile(tf.expandDims(tf.range(0, n, 1, 'int32'), 0), [batch, 1]) as tf.Tensor2D);
-    const assignment = selectionAssignment(rows, n);
-    rows.dispose();
-    return { assignment };
+    const count = tf.scalar(n, 'int32');
+    return { count, complete: () => keepAll(batch, n), dispose: () => count.dispose() };
   }
   const sampling = atsSampling(n, params);
   const scores = tf.tidy(() => {
@@ -260,16 +271,29 @@ function reduceAts(input: ReduceInput, params: AtsLayerParams): Reduction {
   });
   const sample = atsInverseTransformSample(scores, sampling);
   scores.dispose();
+  const keptTokens = tf.keep(tf.clone(sample.keptTokens));
+  const count = tf.keep(tf.tidy(() => tf.max(tf.sum(tf.cast(tf.greaterEqual(keptTokens, tf.scalar(0, 'int32')), 'int32'), 1)) as tf.Scalar));
+  disposeAtsSample(sample);
+  return {
+    count,
+    complete(nOut) {
+      const rows = tf.slice(keptTokens, [0, 0], [batch, nOut]) as tf.Tensor2D;
+      const assignment = selectionAssignment(rows, n);
+      rows.dispose();
+      return { assignment };
+    },
+    dispose: () => tf.dispose([keptTokens, count]),
+  };
+}
+
+/** The synchronous form, for Node and the conformance runner. */
+function reduceAts(input: ReduceInput, params: AtsLayerParams): Reduction {
+  const deferred = reduceAtsDeferred(input, params);
   try {
-    // The one read-back ATS is allowed: its kept count is data-dependent and sets the output
-    // shape. Slots are packed (live ones first), so the largest per-image count is the width.
-    const nOut = tf.tidy(() => tf.max(tf.sum(tf.cast(tf.greaterEqual(sample.keptTokens, 0), 'int32'), 1)).dataSync()[0]);
-    const rows = tf.slice(sample.keptTokens, [0, 0], [batch, nOut]) as tf.Tensor2D;
-    const assignment = selectionAssignment(rows, n);
-    rows.dispose();
-    return { assignment };
+    // The one read-back ATS is allowed: its kept count is data-dependent and sets the output shape.
+    return deferred.complete(deferred.count.dataSync()[0]);
   } finally {
-    disposeAtsSample(sample);
+    deferred.dispose();
   }
 }
 
@@ -289,5 +313,6 @@ export const ats: Reducer<AtsLayerParams> = {
   kind: 'sample',
   needs: ['probs', 'values'],
   reduce: reduceAts,
+  reduceDeferred: reduceAtsDeferred,
   overheadFlops: atsOverhead,
 };

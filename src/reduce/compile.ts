@@ -144,6 +144,7 @@ export function compilePlan(plan: Plan, config: VitConfig): Compiled {
         perImage: segment.method === 'ats',
         softmax: segment.method === 'ats' ? (logits) => atsMaskedSoftmax(logits, null) : undefined,
         reduce: (input) => reducer.reduce(input, params),
+        reduceDeferred: reducer.reduceDeferred ? (input) => reducer.reduceDeferred!(input, params) : undefined,
       };
     });
   }

@@ -81,6 +81,18 @@ export interface Reduction {
 }
 
 /**
+ * A decision whose output size depends on the data (ATS's kept count). The engine reads `count`
+ * back — asynchronously where the backend needs it (WebGPU) — then calls `complete`, and finally
+ * `dispose`, which frees the tensors the deferred decision kept alive in between.
+ */
+export interface DeferredReduction {
+  /** int32 scalar: output rows per image. */
+  count: tf.Scalar;
+  complete(nOut: number): Reduction;
+  dispose(): void;
+}
+
+/**
  * One token-reduction method. `P` is the method's per-layer parameter record, already resolved
  * for the layer being run (the plan turns schedules into one record per layer).
  */
@@ -93,6 +105,8 @@ export interface Reducer<P> {
   needs: NeedsKey[];
   /** Runs inside tf.tidy; returns tensors the caller owns. */
   reduce(input: ReduceInput, params: P): Reduction;
+  /** Methods with a data-dependent output size also decide in two steps (see DeferredReduction). */
+  reduceDeferred?(input: ReduceInput, params: P): DeferredReduction;
   /** The method's own FLOPs at one layer with nIn tokens (spec §9.4), counted apart from the model. */
   overheadFlops(nIn: number, dims: Dims, params: P): number;
 }
