@@ -5,6 +5,7 @@ import { runEngineProbe } from '../../helpers/engine-probe';
 
 declare global {
   interface Window {
+    tf: typeof tf;
     tokenscopeProbe: (backend: BackendName, plans: string[]) => Promise<unknown>;
   }
 }
@@ -15,4 +16,5 @@ window.tokenscopeProbe = async (backend, plans) => {
   const results = await runEngineProbe(plans);
   return { backend: tf.getBackend(), results, leaked: tf.memory().numTensors - before };
 };
+window.tf = tf; // for ad-hoc debugging from the test driver
 document.getElementById('status')!.textContent = 'ready';

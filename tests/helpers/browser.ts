@@ -1,0 +1,65 @@
+/**
+ * Headless Debian Chromium driven by playwright-core, against a Vite dev server started in this
+ * process (a server spawned through npx can outlive the run and hang it).
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { createServer, type ViteDevServer } from 'vite';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const ARTIFACTS = resolve(here, '../../test-results');
+
+const FLAGS = [
+  '--no-sandbox',
+  '--enable-unsafe-webgpu',
+  '--enable-unsafe-swiftshader',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export interface BrowserSession {
+  server: ViteDevServer;
+  browser: Browser;
+  baseUrl: string;
+  newPage(path: string): Promise<Page>;
+  close(): Promise<void>;
+}
+
+export async function startBrowserSession(): Promise<BrowserSession> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`browser tests need Chromium at ${CHROMIUM}: install it with 'apt-get install -y chromium'`);
+  }
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const server = await createServer({
+    root: resolve(here, '../..'),
+    configFile: resolve(here, '../../vite.config.ts'),
+    server: { port: 0, host: '127.0.0.1', strictPort: false, hmr: false },
+    logLevel: 'error',
+  });
+  await server.listen();
+  const address = server.httpServer?.address();
+  if (!address || typeof address === 'string') throw new Error('vite did not bind a port');
+  const baseUrl = `http://127.0.0.1:${address.port}`;
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+  return {
+    server,
+    browser,
+    baseUrl,
+    async newPage(path) {
+      const page = await browser.newPage();
+      page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
+      await page.goto(`${baseUrl}${path}`);
+      return page;
+    },
+    async close() {
+      await browser.close();
+      await server.close();
+    },
+  };
+}
