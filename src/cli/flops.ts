@@ -14,7 +14,8 @@ FLOPs of a plan in the fvcore convention the papers use (one multiply-add = 1 FL
 "gflops" is the model; the methods' own work (ToMe's similarity matmul, ...) is "overhead_gflops",
 and "total_gflops" adds both (MCTF's README figures include it, ToMe's and PiToMe's do not).
 ATS keeps a different number of tokens on every image: its count cannot come from a schedule, so
-this prints the bound where every ATS layer keeps N - 1 tokens (the most it can keep at batch 1);
+this prints the bound where every ATS layer keeps as many tokens as it can: N - 1 at batch 1,
+or its cap K;
 "tokenscope eval --plan ats" measures the mean over a dataset.
 
 Options:
@@ -48,11 +49,11 @@ export const flopsCommand: Command = {
       counts = [numTokens(config)];
       for (const layer of compiled.layers) {
         const n = counts[counts.length - 1];
-        counts.push(layer ? (layer.outputTokens(n) ?? n - 1) : n);
+        counts.push(layer ? layer.maxOutputTokens(n) : n);
       }
       const layers = compiled.layers.map((layer, l) => ({ nIn: counts[l], nOut: counts[l + 1], slot: layer?.slot ?? null, overhead: layer ? layer.overheadFlops(counts[l]) : 0 }));
       report = countFlops(flopDims(config), layers);
-      note = 'ATS keeps an image-dependent number of tokens; these are the upper bounds at batch 1 (each ATS layer keeps at most N - 1). Measure the mean with: tokenscope eval --plan ...';
+      note = 'ATS keeps an image-dependent number of tokens; these are upper bounds at batch 1 (each ATS layer keeps at most N - 1, or its cap K). Measure the mean over a set with: tokenscope eval --plan ...';
     }
     const g = (v: number) => Number((v / 1e9).toFixed(6));
     const out = {

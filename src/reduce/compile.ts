@@ -7,7 +7,7 @@ import { TokenScopeError } from '../errors';
 import type { VitConfig } from '../model/config';
 import type { CompiledPlan } from '../model/run';
 import type { LayerHook } from '../model/vit';
-import { atsMaskedSoftmax, type AtsLayerParams } from './ats';
+import { atsEffectiveTokens, atsMaskedSoftmax, type AtsLayerParams } from './ats';
 import { evitLeftTokens, type EvitLayerParams } from './evit';
 import { mctfLayerR, type MctfLayerParams, type MctfPooling } from './mctf';
 import { pitomeLayerParams, pitomeR, type PitomeLayerParams } from './pitome';
@@ -24,6 +24,8 @@ export interface CompiledLayer {
   params: unknown;
   /** Tokens out for nIn tokens in, or null where it depends on the image (ATS). */
   outputTokens(nIn: number): number | null;
+  /** The most tokens out for nIn tokens in (equals outputTokens where that is fixed). */
+  maxOutputTokens(nIn: number): number;
   overheadFlops(nIn: number): number;
 }
 
@@ -47,6 +49,8 @@ interface LayerContext {
 interface Binder<P> {
   params(ctx: LayerContext): P;
   outputTokens(nIn: number, p: P, ctx: LayerContext): number | null;
+  /** For data-dependent counts: the most tokens the layer can keep. */
+  maxOutputTokens?(nIn: number, p: P, ctx: LayerContext): number;
 }
 
 const num = (s: Segment, name: string) => s.params[name] as number;
@@ -78,6 +82,8 @@ const atsBinder: Binder<AtsLayerParams> = {
     return k === 0 ? { nTokens: nRef, nRef } : { nTokens: k, nRef, paperKCap: true };
   },
   outputTokens: () => null,
+  // At batch 1 the least significant token is never sampled (N - 1), and a cap keeps at most K.
+  maxOutputTokens: (n, p) => (n <= 2 ? n : Math.min(n - 1, atsEffectiveTokens(p.nTokens, n))),
 };
 
 const mctfBinder: Binder<MctfLayerParams> = {
@@ -134,6 +140,7 @@ export function compilePlan(plan: Plan, config: VitConfig): Compiled {
         slot: reducer.slot,
         params,
         outputTokens: (n) => binder.outputTokens(n, params, ctx),
+        maxOutputTokens: (n) => binder.outputTokens(n, params, ctx) ?? binder.maxOutputTokens!(n, params, ctx),
         overheadFlops: (n) => reducer.overheadFlops(n, dims, params),
       };
       hooks[layer] = {
