@@ -57,6 +57,12 @@ describe('tokenscope train and eval', () => {
     );
   });
 
+  it('train without the dataset fails with data-missing and names the apt package', async () => {
+    await expect(trainCommand.run([...tiny, '--data', join(root, 'no-such-dir')])).rejects.toThrowError(
+      expect.objectContaining({ code: 'data-missing', message: expect.stringContaining('apt-get install dataset-fashion-mnist') }),
+    );
+  });
+
   it('train rejects an unknown option and names the help', async () => {
     await expect(trainCommand.run(['--epoch', '3'])).rejects.toThrowError(expect.objectContaining({ code: 'param-out-of-range', message: expect.stringContaining("unknown option '--epoch'") }));
   });
