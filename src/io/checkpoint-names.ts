@@ -92,6 +92,13 @@ export function toTimmNames(named: NamedArrays): NamedArrays {
       const missing = (['query', 'key', 'value'] as const).filter((p) => !parts[p]);
       throw new TokenScopeError('shape-mismatch', `checkpoint has an incomplete attention at '${key}': missing ${missing.join(', ')}`);
     }
+    const same = (a: number[], b: number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+    if (!same(k.shape, query.shape) || !same(value.shape, query.shape) || query.shape.length === 0) {
+      throw new TokenScopeError(
+        'shape-mismatch',
+        `checkpoint attention at '${key}' has query, key and value of shapes [${query.shape}], [${k.shape}], [${value.shape}]; they must be equal`,
+      );
+    }
     const data = new Float32Array(query.data.length * 3);
     data.set(query.data, 0);
     data.set(k.data, query.data.length);

@@ -77,7 +77,9 @@ export function weightsFromTimm(config: VitConfig, named: NamedArrays): VitWeigh
   const ln = (prefix: string): LayerNormWeights => ({ gamma: vec(`${prefix}.weight`, D), beta: vec(`${prefix}.bias`, D) });
   try {
     const conv = take('patch_embed.proj.weight', [D, C, p, p]);
-    const patchW = tf.transpose(tf.reshape(conv, [D, C * p * p])) as tf.Tensor2D;
+    const flat = tf.reshape(conv, [D, C * p * p]);
+    created.push(flat);
+    const patchW = tf.transpose(flat) as tf.Tensor2D;
     created.push(patchW);
     const weights: VitWeights = {
       patchW,
