@@ -15,7 +15,9 @@
  * resampling filter (bicubic a = −0.5 or triangle), horizontal pass first, each pass rounded
  * back to 8 bits; the shorter side resized to floor(S / crop_pct) with the longer side truncated;
  * a centre crop whose offset is rounded half to even (timm, via torchvision) or floored (Hugging
- * Face); then /255 and (x − mean) / std. An image already S×S is only normalised, never
+ * Face); then /255 and (x − mean) / std. Checked once against Pillow 9.4's resize (bicubic and
+ * bilinear, shrinking and enlarging): every value within one 8-bit level (Pillow quantises its
+ * filter weights to fixed point; this code does not). An image already S×S is only normalised, never
  * resampled, so a test can check a model's output exactly.
  */
 import * as tf from '@tensorflow/tfjs';
