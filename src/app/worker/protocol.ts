@@ -1,0 +1,101 @@
+/**
+ * Messages between the page and the engine worker. Requests and replies are unions on `type`;
+ * every request carries a `runId` (increasing), and every reply names the request it answers, so
+ * the page drops replies to requests it has since replaced. Everything here is plain data
+ * (structured-clone safe): no tensors, no functions.
+ */
+import type { ErrorCode } from '../../errors';
+import type { BackendName } from '../../model/backend';
+import type { VitConfig } from '../../model/config';
+import type { Trace } from '../../model/run';
+import type { FlopReport } from '../../measure/flops';
+import type { BackendChoice } from '../state/url';
+
+/** Where the worker gets a model from. */
+export type ModelSource =
+  /** config.json and model.safetensors at these (absolute) URLs. */
+  | { kind: 'url'; name: string; configUrl: string; weightsUrl: string }
+  /** Seeded random weights for this config.json content: the stand-in before a trained model exists. */
+  | { kind: 'random'; name: string; configJson: unknown; seed: number }
+  /** Files already in memory (a model picker's result); the bytes are transferred. */
+  | { kind: 'files'; name: string; configJson: unknown; safetensors: Uint8Array };
+
+export interface ModelInfo {
+  name: string;
+  config: VitConfig;
+  /** True for seeded random weights: predictions mean nothing. */
+  untrained: boolean;
+  parameters: number;
+}
+
+/** What the worker found out about one backend on this machine. */
+export interface BackendProbe {
+  name: BackendName;
+  available: boolean;
+  /** A software rasteriser (SwiftShader, llvmpipe, WebGPU fallback adapter): slower than wasm. */
+  software: boolean;
+  /** Adapter or renderer in words, or why it is unavailable. */
+  detail: string;
+}
+
+export interface BackendReport {
+  choice: BackendChoice;
+  /** The backend that runs the model now. */
+  active: BackendName;
+  /** Why the choice landed where it did, in words (skips, failures, fallbacks). */
+  notes: string[];
+  probes: BackendProbe[];
+}
+
+export interface RunInput {
+  /** Identifies the image (same key, same pixels), for caching the unreduced run. */
+  key: string;
+  size: number;
+  channels: number;
+  /** [S, S, C] normalised. */
+  pixels: Float32Array;
+}
+
+export interface RunResult {
+  /** Canonical plan text this result belongs to. */
+  plan: string;
+  inputKey: string;
+  modelName: string;
+  backend: BackendName;
+  /** The reduced run, recorded with fates. */
+  trace: Trace;
+  logits: number[];
+  flops: FlopReport;
+  /** The unreduced model on the same image and backend. */
+  baselineCounts: number[];
+  baselineLogits: number[];
+  baselineFlops: FlopReport;
+  /** Wall time of this plan's first run here: shader compilation (GPU backends) and trace readback included. */
+  firstRunMs: number;
+  /** tf.memory().numTensors after the run: constant from run to run when nothing leaks. */
+  tensors: number;
+  /** The backend as it stands after this run (a failing backend is replaced during the run). */
+  backendReport: BackendReport;
+}
+
+export interface Timing {
+  plan: string;
+  backend: BackendName;
+  /** Median wall time of `runs` forwards (no trace recorded), result awaited before reading the clock. */
+  medianMs: number;
+  runs: number;
+  baselineMedianMs: number;
+  baselineRuns: number;
+}
+
+export type EngineRequest =
+  | { type: 'load-model'; runId: number; source: ModelSource }
+  | { type: 'set-backend'; runId: number; choice: BackendChoice }
+  | { type: 'run'; runId: number; input: RunInput; plan: string; timing: boolean };
+
+export type EngineReply =
+  | { type: 'model-loaded'; runId: number; model: ModelInfo }
+  | { type: 'backend-set'; runId: number; backend: BackendReport }
+  | { type: 'result'; runId: number; result: RunResult }
+  | { type: 'timing'; runId: number; timing: Timing }
+  | { type: 'error'; runId: number; request: EngineRequest['type']; code: ErrorCode; message: string };
