@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'backend-unavailable'
   | 'data-missing'
   | 'data-malformed'
+  | 'download-failed'
+  | 'cancelled'
   | 'internal';
 
 export class TokenScopeError extends Error {
