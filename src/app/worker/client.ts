@@ -8,6 +8,8 @@ import type { BackendChoice } from '../state/url';
 import type { EngineReply, EngineRequest, ModelSource, RunInput, Timing } from './protocol';
 
 type RequestType = EngineRequest['type'];
+/** A request before it is numbered (Omit distributed over the union). */
+type Unnumbered = EngineRequest extends infer R ? (R extends EngineRequest ? Omit<R, 'runId'> : never) : never;
 type Pending = { type: RequestType; resolve: (r: EngineReply | null) => void };
 
 export interface EngineListeners {
@@ -32,7 +34,7 @@ export class EngineClient {
     return new EngineClient(worker as never, listeners);
   }
 
-  private send(req: Omit<EngineRequest, 'runId'>, transfer: Transferable[] = []): Promise<EngineReply | null> {
+  private send(req: Unnumbered, transfer: Transferable[] = []): Promise<EngineReply | null> {
     const runId = this.nextId++;
     const full = { ...req, runId } as EngineRequest;
     this.newest[full.type] = runId;
