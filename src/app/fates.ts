@@ -130,27 +130,31 @@ export function lineageOf(views: LayerView[], token: number): Lineage {
   return { token, steps, droppedAt: gone ? gone.layer : null };
 }
 
-/** Plain words for a screen reader and the lineage panel. */
+/** Plain words for a screen reader and the lineage panel: one phrase per run of blocks alike. */
 export function describeLineage(lin: Lineage, geo: GridGeometry): string {
   const p = lin.token - geo.firstPatch;
   const name = p < 0 ? 'The class token' : `Patch row ${Math.floor(p / geo.grid) + 1}, column ${(p % geo.grid) + 1}`;
-  const parts: string[] = [];
-  let last = '';
+  const phrase = (s: LineageStep) => {
+    const others = s.members.length - 1;
+    switch (s.fate) {
+      case 'dropped': return 'dropped';
+      case 'fused': return `fused into the summary token (with ${others} other${others === 1 ? '' : 's'})`;
+      case 'merged': return `shares a token with ${others} other patch${others === 1 ? '' : 'es'}`;
+      case 'sampled': return 'sampled (kept) by ATS';
+      case 'kept': return 'its own token';
+    }
+  };
+  const runs: { from: number; to: number; text: string }[] = [];
   for (const s of lin.steps) {
-    const what =
-      s.fate === 'dropped'
-        ? 'is dropped'
-        : s.fate === 'fused'
-          ? `is fused into the summary token (with ${s.members.length - 1} others)`
-          : s.fate === 'merged'
-            ? `shares a token with ${s.members.length - 1} other patch${s.members.length === 2 ? '' : 'es'}`
-            : s.fate === 'sampled'
-              ? 'is sampled (kept) by ATS'
-              : 'is kept on its own';
-    if (what !== last) parts.push(`after block ${s.layer} it ${what}`);
-    last = what;
+    const text = phrase(s);
+    const last = runs[runs.length - 1];
+    if (last && last.text === text) last.to = s.layer;
+    else runs.push({ from: s.layer, to: s.layer, text });
     if (s.fate === 'dropped') break;
   }
+  const parts = runs.map((r) =>
+    r.text === 'dropped' ? `dropped after block ${r.from}` : `${r.from === r.to ? `block ${r.from}` : `blocks ${r.from}–${r.to}`}: ${r.text}`,
+  );
   return `${name}: ${parts.join('; ')}.`;
 }
 

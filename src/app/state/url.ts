@@ -9,11 +9,14 @@
  * default and adds one plain-words line to `problems`. Values are only ever parsed as data (the
  * plan by the plan grammar), never executed or put into markup. `v=1` marks the format version.
  */
-import { BACKENDS, type BackendName } from '../../model/backend';
+import type { BackendName } from '../../model/backend';
 import { formatPlan, parsePlan } from '../../reduce/plan';
 
 export type BackendChoice = 'auto' | BackendName;
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', ...BACKENDS];
+// Listed here rather than imported from model/backend.ts, which would pull TF.js into the page's
+// bundle (the engine runs in the worker). The record makes the compiler check the list is complete.
+const CHOICES: Record<BackendChoice, true> = { auto: true, webgpu: true, webgl: true, wasm: true, cpu: true };
+export const BACKEND_CHOICES = Object.keys(CHOICES) as BackendChoice[];
 
 /** What a link is checked against: the loaded model's depth and the gallery. */
 export interface UrlContext {
