@@ -216,6 +216,25 @@ describe('loadCheckpoint', () => {
     expect(() => loadCheckpoint({ safetensors: bytes, config: [1, 2] })).toThrowError(expect.objectContaining({ code: 'shape-mismatch', message: expect.stringContaining('config.json is not recognised') }));
   });
 
+  it('loadCheckpoint rejects huge counts in config.json or tensor names before sizing anything by them', () => {
+    const { timm, bytes } = fileFor(PLAIN, 'hf-vit', 'F32', 9);
+    const hf = hfConfigJson(PLAIN, 'hf-vit');
+    const { id2label: _names, ...unnamed } = hf;
+    const cases: [unknown, RegExp][] = [
+      [{ ...hf, num_hidden_layers: 1e20 }, /'blocks\.2\.norm1\.weight'/],
+      [{ ...unnamed, num_labels: 1e12 }, /num_labels 1000000000000 .*'head\.weight' has 5 rows/],
+      [{ ...hf, num_channels: 1e9 }, /patch_embed\.proj\.weight/],
+      [{ ...hf, image_size: 4e9, patch_size: 4 }, /pos_embed/],
+    ];
+    for (const [config, message] of cases) {
+      expect(() => loadCheckpoint({ safetensors: bytes, config })).toThrowError(expect.objectContaining({ code: 'shape-mismatch', message: expect.stringMatching(message) }));
+    }
+    timm.set('blocks.99999999999999999999.norm1.weight', { shape: [64], data: new Float32Array(64) });
+    expect(() => loadCheckpoint({ safetensors: encodeCheckpoint(timm, 'F32') })).toThrowError(
+      expect.objectContaining({ code: 'shape-mismatch', message: expect.stringContaining("'blocks.2.norm1.weight'") }),
+    );
+  });
+
   it('loadCheckpoint refuses to guess heads when the hidden size is not a multiple of 64', () => {
     const config = { ...PLAIN, hidden_size: 48, num_attention_heads: 2 };
     const { bytes } = fileFor(config, 'timm', 'F32', 10);

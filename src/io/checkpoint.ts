@@ -19,7 +19,7 @@ import { numLabels, parseConfig, type VitConfig } from '../model/config';
 import type { Model } from '../model/run';
 import { listWeights, weightsFromTimm, type NamedArrays } from '../model/weights';
 import { detectLayout, toTimmNames, type CheckpointLayout } from './checkpoint-names';
-import { inferConfig } from './infer-config';
+import { blockCount, inferConfig } from './infer-config';
 import { resolvePreprocess, type PreprocessSpec } from './preprocess';
 import { parseSafetensors, type SafetensorsReadOptions } from './safetensors';
 
@@ -81,6 +81,35 @@ function expectedNames(config: VitConfig): Set<string> {
   return new Set(names);
 }
 
+/**
+ * Checks the counts in a Hugging Face config.json against the file before anything is sized
+ * from them, so a hostile config cannot make us allocate without bound: the block count must not
+ * exceed the blocks present, and a label count without id2label must match the classifier.
+ */
+function checkConfigAgainstTensors(raw: Record<string, unknown>, named: NamedArrays): void {
+  const layers = raw.num_hidden_layers;
+  if (typeof layers === 'number' && Number.isInteger(layers) && layers > 0) {
+    let present = 0;
+    try {
+      present = blockCount(named);
+    } catch {
+      present = 0;
+    }
+    if (layers > present) {
+      throw new TokenScopeError('shape-mismatch', `checkpoint is missing tensor 'blocks.${present}.norm1.weight': config.json says ${layers} blocks but the file has ${present}`, { tensor: `blocks.${present}.norm1.weight` });
+    }
+  }
+  const labels = raw.num_labels;
+  const head = named.get('head.weight');
+  const hasNames = typeof raw.id2label === 'object' && raw.id2label !== null && !Array.isArray(raw.id2label);
+  if (!hasNames && typeof labels === 'number' && head && labels !== head.shape[0]) {
+    throw new TokenScopeError('shape-mismatch', `config.json says num_labels ${labels} but tensor 'head.weight' has ${head.shape[0]} rows`, { tensor: 'head.weight' });
+  }
+  if (!hasNames && labels === undefined && head && head.shape[0] !== 1000) {
+    throw new TokenScopeError('shape-mismatch', `config.json names no labels (so 1,000 are assumed) but tensor 'head.weight' has ${head.shape[0]} rows`, { tensor: 'head.weight' });
+  }
+}
+
 /** Rejects NaN and infinite weights: a released checkpoint has none, so the file is damaged. */
 function checkFinite(named: NamedArrays, used: Set<string>): void {
   for (const name of used) {
@@ -118,6 +147,7 @@ export function loadCheckpoint(files: CheckpointFiles, opts: LoadCheckpointOptio
   let configSource: ConfigSource;
   const given = files.config;
   if (isHfConfig(given)) {
+    checkConfigAgainstTensors(given, named);
     config = parseConfig(given);
     configSource = 'config.json';
     if (!config.distilled && named.has('dist_token')) {
@@ -145,14 +175,22 @@ export function loadCheckpoint(files: CheckpointFiles, opts: LoadCheckpointOptio
     );
   }
 
-  const used = expectedNames(config);
+  const used = expectedNames(config); // bounded: the depth was checked against the blocks present
   checkFinite(named, used);
   const unused = [...named.keys()].filter((n) => !used.has(n));
   if (unused.length > 0) {
     notes.push(`${unused.length} tensor${unused.length === 1 ? '' : 's'} not used by the model: ${unused.slice(0, 4).join(', ')}${unused.length > 4 ? ', …' : ''}.`);
   }
-  const preprocess = resolvePreprocess({ config, layout, configJson: given, preprocessorJson: files.preprocessor });
+  // The weights first: they check every number of the config against the tensors, so nothing
+  // after this is sized by an unchecked number.
   const weights = weightsFromTimm(config, named);
+  let preprocess: PreprocessSpec;
+  try {
+    preprocess = resolvePreprocess({ config, layout, configJson: given, preprocessorJson: files.preprocessor });
+  } catch (e) {
+    tf.dispose(listWeights(weights));
+    throw e;
+  }
   return { model: { config, weights }, config, notes: [...notes, ...preprocess.notes], layout, configSource, preprocess };
 }
 

@@ -80,12 +80,7 @@ export function inferConfig(named: NamedArrays, opts: InferOptions = {}): Inferr
     );
   }
 
-  let depth = 0;
-  for (const name of named.keys()) {
-    const m = /^blocks\.(\d+)\./.exec(name);
-    if (m) depth = Math.max(depth, Number(m[1]) + 1);
-  }
-  if (depth === 0) mismatch(`checkpoint has no transformer blocks: missing tensor 'blocks.0.norm1.weight'`, 'blocks.0.norm1.weight');
+  const depth = blockCount(named);
 
   const fc1 = shapeOf(named, 'blocks.0.mlp.fc1.weight', 'the first MLP layer, [intermediate, hidden]');
   if (fc1.length !== 2 || fc1[1] !== D) mismatch(`tensor 'blocks.0.mlp.fc1.weight' has shape [${fc1}], expected [intermediate, ${D}]`, 'blocks.0.mlp.fc1.weight');
@@ -139,4 +134,22 @@ export function inferConfig(named: NamedArrays, opts: InferOptions = {}): Inferr
     distilled,
   });
   return { config, notes };
+}
+
+/**
+ * Number of transformer blocks: blocks 0 … L−1 must all be present. A gap throws naming the
+ * first missing block (so a stray 'blocks.999…' name cannot make us loop over a huge depth).
+ */
+export function blockCount(named: NamedArrays): number {
+  const indices = new Set<number>();
+  for (const name of named.keys()) {
+    const m = /^blocks\.(\d+)\./.exec(name);
+    if (m) indices.add(Number(m[1]));
+  }
+  let depth = 0;
+  while (indices.has(depth)) depth++;
+  if (depth === 0 || depth !== indices.size) {
+    mismatch(`checkpoint is missing tensor 'blocks.${depth}.norm1.weight' (transformer block ${depth}${depth === 0 ? '' : `; blocks 0 to ${depth - 1} are present`})`, `blocks.${depth}.norm1.weight`);
+  }
+  return depth;
 }
