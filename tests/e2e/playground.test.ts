@@ -229,7 +229,7 @@ describe('the playground', () => {
     await page.close();
   }, 180_000);
 
-  it('refuses a non-image, a damaged image and an enormous one with clear messages, and keeps working', async () => {
+  it('refuses a non-image, a damaged image and an enormous one with clear messages, keeps working, and takes drops and pastes', async () => {
     const page = await openPage('/?backend=wasm');
     await waitForRun(page, 'none', { timeout: 90_000 });
     const error = page.getByTestId('image-error');
@@ -249,6 +249,22 @@ describe('the playground', () => {
     const { u8 } = await exportedInput(page);
     expect(await shown(page)).toEqual(await expected(u8, 'evit'));
     await page.screenshot({ path: join(ARTIFACTS, 'playground-image-error.png'), fullPage: true });
+    // Drag and drop onto the image panel, then paste: both go through the same decoding.
+    for (const [how, name] of [['drop', 'dropped.png'], ['paste', 'pasted.png']] as const) {
+      await page.evaluate(
+        async ([h, n]) => {
+          const blob = await (await fetch('images/fmnist/test-0002-trouser.png')).blob();
+          const data = new DataTransfer();
+          data.items.add(new File([blob], n, { type: 'image/png' }));
+          const event = h === 'drop' ? new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }) : new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true });
+          document.querySelector(h === 'drop' ? '.image-panel' : 'body')!.dispatchEvent(event);
+        },
+        [how, name] as const,
+      );
+      await waitForRun(page, 'evit', { input: 'upload:' });
+      await expect.poll(() => page.getByTestId('run-status').textContent()).toContain(name);
+    }
+    expect(await page.getByTestId('image-error').count()).toBe(0);
     await page.close();
   }, 120_000);
 
