@@ -58,9 +58,9 @@ export function drawFateGrid(
             hatch(ctx, x, y, cell);
             break;
           case 'sampled': {
-            const inset = Math.max(1.5, cell * 0.12);
+            const inset = Math.max(1.5, cell * 0.16);
             ctx.strokeStyle = FATE_COLOUR.sampled;
-            ctx.lineWidth = Math.max(1.5, cell * 0.08);
+            ctx.lineWidth = Math.max(1.25, cell * 0.05);
             ctx.strokeRect(x + inset, y + inset, cell - 2 * inset, cell - 2 * inset);
             break;
           }
