@@ -190,7 +190,7 @@ export function useEngine({ store, source, addNotice, showSample }: Options) {
 
   // Timing belongs to the shown result only.
   const result = shown?.result;
-  const currentTiming = timing && result && timing.plan === result.plan && timing.backend === result.backend ? timing : null;
+  const currentTiming = timing && result && timing.plan === result.plan && timing.backend === result.backend && timing.inputKey === result.inputKey ? timing : null;
 
   return { url, ctx, model, modelError, backend, prepared, shown, running, runError, timing: currentTiming, onModelLoaded };
 }

@@ -92,8 +92,8 @@ export function NumbersPanel({ flops, baselineFlops, fidelity, untrained, trueLa
             <p className="big muted">measuring…</p>
           )}
           <p className="muted">
-            First run of this plan here: {firstRunMs.toFixed(0)} ms (includes shader compilation for new token counts on GPU backends, and reading the
-            trace back). Medians exclude it: one warm-up each, then up to 5 runs, clock read after the result is awaited.
+            First run of this request: {firstRunMs.toFixed(0)} ms (includes shader compilation where token counts are new on GPU backends, and reading
+            the trace back). The medians exclude it: one warm-up each, then up to 5 runs without trace, clock read after the result is awaited.
           </p>
         </div>
       </div>

@@ -80,6 +80,7 @@ export interface RunResult {
 
 export interface Timing {
   plan: string;
+  inputKey: string;
   backend: BackendName;
   /** Median wall time of `runs` forwards (no trace recorded), result awaited before reading the clock. */
   medianMs: number;

@@ -226,6 +226,7 @@ export class EngineSession {
       if (!base) return null;
       return {
         plan: canonical,
+        inputKey: input.key,
         backend: this.backend ?? (tf.getBackend() as BackendName),
         medianMs: median(plan),
         runs: plan.length,
