@@ -51,7 +51,17 @@ export interface TestServer {
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function startServer(routes: Record<string, Route>): Promise<TestServer> {
+export interface ServerOptions {
+  /** Answer cross-origin requests as the hub does (browser tests): CORS headers, OPTIONS preflight. */
+  cors?: boolean;
+}
+
+const CORS_HEADERS = {
+  'access-control-allow-origin': '*',
+  'access-control-expose-headers': 'Content-Range, ETag, Content-Length, Accept-Ranges',
+};
+
+export async function startServer(routes: Record<string, Route>, { cors = false }: ServerOptions = {}): Promise<TestServer> {
   const table = new Map(Object.entries(routes));
   const requests: RecordedRequest[] = [];
   const counts = new Map<string, number>();
@@ -63,6 +73,13 @@ export async function startServer(routes: Record<string, Route>): Promise<TestSe
     res.on('close', () => {
       if (!res.writableFinished) record.aborted = true;
     });
+    if (cors) {
+      for (const [k, v] of Object.entries(CORS_HEADERS)) res.setHeader(k, v);
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204, { 'access-control-allow-methods': 'GET', 'access-control-allow-headers': 'Range', 'access-control-max-age': '600' }).end();
+        return;
+      }
+    }
     const route = table.get(path);
     if (!route) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
