@@ -61,6 +61,11 @@ describe('resolvePreprocess', () => {
     const spec = resolvePreprocess({ config: grey28, layout: 'hf-vit', configJson: { hidden_size: 64, tokenscope_preprocessing: 'Invert light backgrounds.' } });
     expect(spec).toMatchObject({ inputSize: 28, channels: 1, resize: { kind: 'exact', width: 28, height: 28 }, crop: null, mean: [0.286], std: [0.353] });
     expect(spec.notes).toEqual(['Invert light backgrounds.']);
+    const exported = resolvePreprocess({
+      config: grey28, layout: 'hf-vit', configJson: { hidden_size: 64, tokenscope_preprocessing: 'Invert light backgrounds.' },
+      preprocessorJson: { do_resize: true, size: { height: 28, width: 28 }, resample: 2, do_rescale: true, rescale_factor: 1 / 255, do_normalize: true, image_mean: [0.286], image_std: [0.353] },
+    });
+    expect(exported).toMatchObject({ resize: { kind: 'exact', width: 28, height: 28, interpolation: 'bilinear' }, mean: [0.286], std: [0.353], notes: ['Invert light backgrounds.'] });
   });
 
   it('resolvePreprocess states its assumption when the checkpoint names no preprocessing', () => {

@@ -184,19 +184,25 @@ export interface PreprocessSources {
   preprocessorJson?: unknown;
 }
 
-/** The preprocessing a checkpoint asks for; see the module comment for the order of sources. */
-export function resolvePreprocess({ config, layout, configJson, preprocessorJson }: PreprocessSources): PreprocessSpec {
+/**
+ * The preprocessing a checkpoint asks for; see the module comment for the order of sources. A
+ * `tokenscope_preprocessing` sentence in config.json (the bundled model's advice) joins the notes.
+ */
+export function resolvePreprocess(sources: PreprocessSources): PreprocessSpec {
+  const spec = resolveSpec(sources);
+  const advice = isObject(sources.configJson) ? sources.configJson.tokenscope_preprocessing : undefined;
+  return typeof advice === 'string' ? { ...spec, notes: [...spec.notes, advice] } : spec;
+}
+
+function resolveSpec({ config, layout, configJson, preprocessorJson }: PreprocessSources): PreprocessSpec {
   if (isObject(preprocessorJson)) return fromHfProcessor(preprocessorJson, config);
   if (isObject(configJson) && isObject(configJson.pretrained_cfg)) return fromTimmCfg(configJson.pretrained_cfg, config);
   const S = config.image_size;
   const C = config.num_channels;
   if (config.image_mean && config.image_std) {
-    const notes = typeof (configJson as Record<string, unknown> | undefined)?.tokenscope_preprocessing === 'string'
-      ? [String((configJson as Record<string, unknown>).tokenscope_preprocessing)]
-      : [];
     return finish({
       inputSize: S, channels: C, resize: { kind: 'exact', width: S, height: S, interpolation: 'bilinear' }, crop: null,
-      mean: config.image_mean, std: checkStd(config.image_std, 'config.json'), source: 'config.json (image_mean, image_std)', notes,
+      mean: config.image_mean, std: checkStd(config.image_std, 'config.json'), source: 'config.json (image_mean, image_std)', notes: [],
     });
   }
   if (layout === 'timm' && C === 3) {
