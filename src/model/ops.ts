@@ -7,6 +7,7 @@
  * stored [in, out], and the linear gradient uses explicit transposes.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { HeadLayout } from './weights';
 
 /** y = x·W + b on a 2-D x [rows, in], W [in, out]. Gradient written with plain 2-D matmuls. */
 export const linear2d = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
@@ -65,4 +66,69 @@ export function attentionLogits(q: tf.Tensor4D, k: tf.Tensor4D, logSize?: tf.Ten
     if (logSize) logits = tf.add(logits, tf.reshape(logSize, [logSize.shape[0], 1, 1, logSize.shape[1]]));
     return logits;
   });
+}
+
+/**
+ * Whether the current backend runs its kernels on the CPU (wasm, cpu). There a plain 2-D matMul is
+ * fast while broadcast comparisons, Tile, Gather and batched matmuls are slow (measured figures at
+ * the functions that choose by this); on WebGL/WebGPU every op is one dispatch and broadcasting
+ * is free.
+ */
+export function kernelsRunOnCpu(): boolean {
+  const backend = tf.getBackend();
+  return backend === 'wasm' || backend === 'cpu';
+}
+
+/**
+ * Whether attention runs head by head with plain 2-D matmuls (`attentionByHead`) rather than as
+ * batched [B, H, N, ·] matmuls. Measured here (DeiT-Tiny block, N = 197, wasm, Node, 2 cores,
+ * out/perf-style interleaved medians): batched 4-D q·kᵀ, softmax and P·v 10.6–12.3 ms per block;
+ * per head with the weights pre-split (`HeadLayout`) 2.2–2.4 ms; slicing q/k/v columns at run time
+ * instead 5.0–5.8 ms (the wasm Slice kernel copies its whole input through readSync, and
+ * column slices loop row by row in JS). On WebGL/WebGPU one batched dispatch beats 3·H small ones,
+ * so they keep the batched form; batch > 1 keeps it too (one image at a time would need slices).
+ */
+export function attentionRunsByHead(batch: number): boolean {
+  return batch === 1 && kernelsRunOnCpu();
+}
+
+/** What `attentionByHead` computed for one image, head by head. */
+export interface HeadAttention {
+  /** P_h·v_h with the heads side by side: [N, D], the input of the output projection. */
+  out: tf.Tensor2D;
+  /** Per head: P_h [N, N] (post-softmax), v_h [N, dh], k_hᵀ [dh, N]. */
+  probs: tf.Tensor2D[];
+  values: tf.Tensor2D[];
+  keysT: tf.Tensor2D[];
+}
+
+/**
+ * Multi-head attention of one image with plain 2-D matmuls: h [N, D] (LN1 output), the block's
+ * per-head layout, optional log size per key [1, N] (proportional attention) and an optional
+ * softmax replacing tf.softmax (it receives and returns [1, 1, N, N]). Run inside tf.tidy.
+ */
+export function attentionByHead(
+  h: tf.Tensor2D,
+  layout: HeadLayout,
+  { logSize, softmax }: { logSize?: tf.Tensor2D; softmax?: (logits: tf.Tensor4D) => tf.Tensor4D } = {},
+): HeadAttention {
+  const n = h.shape[0];
+  const hT = tf.transpose(h); // [D, N]
+  const probs: tf.Tensor2D[] = [];
+  const values: tf.Tensor2D[] = [];
+  const keysT: tf.Tensor2D[] = [];
+  const outs: tf.Tensor2D[] = [];
+  for (let i = 0; i < layout.q.length; i++) {
+    const q = tf.add(tf.matMul(h, layout.q[i]), layout.qB[i]) as tf.Tensor2D; // [N, dh], scaled by 1/√dh
+    const kT = tf.add(tf.matMul(layout.kT[i], hT), layout.kTB[i]) as tf.Tensor2D; // [dh, N]
+    const v = tf.add(tf.matMul(h, layout.v[i]), layout.vB[i]) as tf.Tensor2D; // [N, dh]
+    let logits = tf.matMul(q, kT); // [N, N]
+    if (logSize) logits = tf.add(logits, logSize);
+    const p = softmax ? (tf.reshape(softmax(tf.reshape(logits, [1, 1, n, n])), [n, n]) as tf.Tensor2D) : (tf.softmax(logits) as tf.Tensor2D);
+    probs.push(p);
+    values.push(v);
+    keysT.push(kT);
+    outs.push(tf.matMul(p, v));
+  }
+  return { out: outs.length === 1 ? outs[0] : (tf.concat(outs, 1) as tf.Tensor2D), probs, values, keysT };
 }

@@ -15,10 +15,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { invariant } from '../errors';
-import { applyAssignment, sumInto } from '../reduce/assignment';
+import { applyAndSum } from '../reduce/assignment';
 import type { AttentionInfo, DeferredReduction, NeedsKey, ReduceInput, Reduction, Slot } from '../reduce/types';
 import { type VitConfig, headDim } from './config';
-import { attentionLogits, gelu, layerNorm, linear, mergeHeads, splitHeads } from './ops';
+import { attentionByHead, attentionLogits, attentionRunsByHead, gelu, layerNorm, linear, mergeHeads, splitHeads } from './ops';
 import type { BlockWeights, VitWeights } from './weights';
 
 /** One block's token-reduction step, already bound to its per-layer parameters. */
@@ -102,12 +102,65 @@ function logSizeOf(size: tf.Tensor3D): tf.Tensor2D {
   return tf.log(tf.squeeze(size, [2])) as tf.Tensor2D;
 }
 
-/** LN1, q/k/v and the attention probabilities of a block (what the methods may read). */
-function blockAttention(config: VitConfig, b: BlockWeights, state: BlockState, hook: LayerHook | null, propAttn: boolean): AttentionInfo {
-  const [q, k, v] = qkv(config, b, layerNorm(state.x, b.norm1.gamma, b.norm1.beta, config.layer_norm_eps));
-  const logits = attentionLogits(q, k, propAttn && state.sizeIsTracked ? logSizeOf(state.size) : undefined);
+/** A block's attention: what the methods may read, and P·V with the heads merged [B, N, D]. */
+interface Attended {
+  info: AttentionInfo;
+  out: tf.Tensor3D;
+}
+
+/**
+ * LN1, q/k/v and the attention of a block, computing for the hook only what it `needs`. Head by
+ * head with 2-D matmuls where that is the fast path (ops.ts `attentionRunsByHead`), else batched.
+ */
+function blockAttention(config: VitConfig, b: BlockWeights, state: BlockState, hook: LayerHook | null, propAttn: boolean): Attended {
+  const h = layerNorm(state.x, b.norm1.gamma, b.norm1.beta, config.layer_norm_eps);
+  const logSize = propAttn && state.sizeIsTracked ? logSizeOf(state.size) : undefined;
+  const needs = hook?.needs ?? [];
+  const [B, N, D] = h.shape;
+  const info: AttentionInfo = {};
+  if (b.heads && attentionRunsByHead(B)) {
+    const heads = attentionByHead(tf.reshape(h, [N, D]), b.heads, { logSize, softmax: hook?.softmax });
+    const H = heads.probs.length;
+    if (needs.includes('probs')) info.probs = tf.reshape(tf.stack(heads.probs), [1, H, N, N]);
+    if (needs.includes('clsAttn')) info.clsAttn = tf.reshape(tf.concat(heads.probs.map((p) => tf.slice(p, [0, 0], [1, N])), 0), [1, H, N]);
+    if (needs.includes('values')) info.values = tf.reshape(tf.stack(heads.values), [1, H, N, D / H]);
+    if (needs.includes('keysMean')) info.keysMean = tf.reshape(tf.transpose(tf.div(tf.addN(heads.keysT), H)), [1, N, D / H]);
+    return { info, out: tf.reshape(heads.out, [1, N, D]) };
+  }
+  const [q, k, v] = qkv(config, b, h);
+  const logits = attentionLogits(q, k, logSize);
   const probs = hook?.softmax ? hook.softmax(logits) : (tf.softmax(logits) as tf.Tensor4D);
-  return { probs, values: v, keysMean: hook?.needs.includes('keysMean') ? (tf.mean(k, 1) as tf.Tensor3D) : undefined };
+  if (needs.includes('probs')) info.probs = probs;
+  if (needs.includes('clsAttn')) info.clsAttn = tf.reshape(tf.slice(probs, [0, 0, 0, 0], [B, -1, 1, N]), [B, probs.shape[1], N]);
+  if (needs.includes('values')) info.values = v;
+  if (needs.includes('keysMean')) info.keysMean = tf.mean(k, 1) as tf.Tensor3D;
+  return { info, out: mergeHeads(tf.matMul(probs, v)) };
+}
+
+/** MCTF's step: q·kᵀ attention of the block input [B, H, N, N] (no values: they come after merging). */
+function attentionProbs(config: VitConfig, b: BlockWeights, x: tf.Tensor3D, logSize: tf.Tensor2D | undefined): tf.Tensor4D {
+  const h = layerNorm(x, b.norm1.gamma, b.norm1.beta, config.layer_norm_eps);
+  const [B, N, D] = h.shape;
+  if (b.heads && attentionRunsByHead(B)) {
+    const heads = attentionByHead(tf.reshape(h, [N, D]), b.heads, { logSize });
+    return tf.reshape(tf.stack(heads.probs), [1, heads.probs.length, N, N]) as tf.Tensor4D;
+  }
+  const [q, k] = qkv(config, b, h);
+  return tf.softmax(attentionLogits(q, k, logSize)) as tf.Tensor4D;
+}
+
+/** P'·V for a given attention P' [B, H, N, N] with V from LN1(x): [B, N, D] (MCTF one-step-ahead). */
+function attendWith(config: VitConfig, b: BlockWeights, x: tf.Tensor3D, probs: tf.Tensor4D): tf.Tensor3D {
+  const h = layerNorm(x, b.norm1.gamma, b.norm1.beta, config.layer_norm_eps);
+  const [B, N, D] = h.shape;
+  if (b.heads && attentionRunsByHead(B)) {
+    const h2 = tf.reshape(h, [N, D]) as tf.Tensor2D;
+    const perHead = tf.unstack(tf.reshape(probs, [probs.shape[1], N, N])) as tf.Tensor2D[];
+    const outs = perHead.map((p, i) => tf.matMul(p, tf.add(tf.matMul(h2, b.heads!.v[i]), b.heads!.vB[i])));
+    return tf.reshape(outs.length === 1 ? outs[0] : tf.concat(outs, 1), [1, N, D]) as tf.Tensor3D;
+  }
+  const [, , v] = qkv(config, b, h);
+  return mergeHeads(tf.matMul(probs, v));
 }
 
 interface BlockState {
@@ -127,9 +180,8 @@ function block(
   state: BlockState,
   hook: LayerHook | null,
   propAttn: boolean,
-  precomputed?: { probs: tf.Tensor4D; values: tf.Tensor4D },
+  precomputed?: Attended,
 ): BlockState & { reduction?: Reduction } {
-  const eps = config.layer_norm_eps;
   let { x, size, sizeIsTracked } = state;
   const useLogSize = propAttn && sizeIsTracked;
   const reduceInput = (attention: AttentionInfo): ReduceInput => ({
@@ -142,31 +194,34 @@ function block(
     classToken: true,
     distillToken: config.distilled === true,
   });
-  const applyReduction = (r: Reduction) => {
-    x = r.features ?? applyAssignment(r.assignment, x);
-    size = sumInto(r.assignment, size);
+  /** x, size (and `alsoApplied`, e.g. ATS's attention output) through the reduction's assignment. */
+  const applyReduction = (r: Reduction, alsoApplied?: tf.Tensor3D): tf.Tensor3D | undefined => {
+    const weighted = [...(r.features ? [] : [x]), ...(alsoApplied ? [alsoApplied] : [])];
+    const { applied, sums } = applyAndSum(r.assignment, weighted, [size]);
+    if (r.features) x = r.features;
+    else x = applied.shift()!;
+    size = sums[0];
     if (hook?.merges) sizeIsTracked = true;
+    return applied[0];
   };
 
   let reduction: Reduction | undefined;
   let attnOut: tf.Tensor3D;
   let attention: AttentionInfo = {};
   if (hook?.slot === 'beforeAttention') {
-    const [q, k] = qkv(config, b, layerNorm(x, b.norm1.gamma, b.norm1.beta, eps));
-    const probs = tf.softmax(attentionLogits(q, k, useLogSize ? logSizeOf(size) : undefined)) as tf.Tensor4D;
+    const probs = attentionProbs(config, b, x, useLogSize ? logSizeOf(size) : undefined);
     reduction = hook.reduce(reduceInput({ probs }));
     applyReduction(reduction);
     invariant(reduction.attnNext, `${hook.method} at layer ${layer} must hand on the merged attention`);
-    const [, , v] = qkv(config, b, layerNorm(x, b.norm1.gamma, b.norm1.beta, eps));
-    attnOut = mergeHeads(tf.matMul(reduction.attnNext, v));
+    attnOut = attendWith(config, b, x, reduction.attnNext);
   } else {
-    attention = precomputed ?? blockAttention(config, b, state, hook, propAttn);
-    attnOut = mergeHeads(tf.matMul(attention.probs!, attention.values!));
+    const attended = precomputed ?? blockAttention(config, b, state, hook, propAttn);
+    attention = attended.info;
+    attnOut = attended.out;
     if (hook?.slot === 'insideAttention') {
       reduction = hook.reduce(reduceInput(attention));
       // Only the kept query rows go on: select them from the residual stream and the attention output.
-      attnOut = applyAssignment(reduction.assignment, attnOut);
-      applyReduction(reduction);
+      attnOut = applyReduction(reduction, attnOut)!;
     }
   }
   x = tf.add(x, linear(attnOut, b.projW, b.projB));
@@ -209,20 +264,20 @@ function* forwardSteps(config: VitConfig, w: VitWeights, pixels: tf.Tensor4D, op
   try {
     for (const [l, b] of w.blocks.entries()) {
       let hook = hooks[l];
-      let precomputed: { probs: tf.Tensor4D; values: tf.Tensor4D } | undefined;
+      let precomputed: Attended | undefined;
       let deferred: DeferredReduction | undefined;
       if (hook?.reduceDeferred) {
         const current = state;
         const deferredHook = hook;
         // tidy keeps what it returns; the deferred decision keeps its own tensors until dispose().
         precomputed = tf.tidy(() => {
-          const attention = blockAttention(config, b, current, deferredHook, propAttn);
+          const attended = blockAttention(config, b, current, deferredHook, propAttn);
           deferred = deferredHook.reduceDeferred!({
-            x: current.x, size: current.size, sizeIsTracked: current.sizeIsTracked, attention,
+            x: current.x, size: current.size, sizeIsTracked: current.sizeIsTracked, attention: attended.info,
             layer: l, depth: config.num_hidden_layers, classToken: true, distillToken: config.distilled === true,
           });
-          return { probs: attention.probs!, values: attention.values! } as unknown as tf.TensorContainer;
-        }) as unknown as { probs: tf.Tensor4D; values: tf.Tensor4D };
+          return attended as unknown as tf.TensorContainer;
+        }) as unknown as Attended;
         const nOut = yield deferred!.count;
         const decided = deferred!;
         hook = { ...deferredHook, reduceDeferred: undefined, reduce: () => decided.complete(nOut) };
@@ -231,7 +286,7 @@ function* forwardSteps(config: VitConfig, w: VitWeights, pixels: tf.Tensor4D, op
       const nIn = previous.x.shape[1];
       const out = tf.tidy(() => block(config, b, l, previous, hook, propAttn, precomputed) as unknown as tf.TensorContainer) as unknown as BlockState & { reduction?: Reduction };
       deferred?.dispose();
-      if (precomputed) tf.dispose([precomputed.probs, precomputed.values]);
+      if (precomputed) tf.dispose(precomputed as unknown as tf.TensorContainer);
       // A block without reduction hands the same size tensor on: free only what was replaced.
       tf.dispose([previous.x, previous.size].filter((t) => t !== out.x && t !== out.size));
       const record: BlockOutput = { nIn, nOut: out.x.shape[1] };

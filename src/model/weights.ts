@@ -25,6 +25,23 @@ export interface BlockWeights {
   fc1B: tf.Tensor1D;
   fc2W: tf.Tensor2D; // [I, D]
   fc2B: tf.Tensor1D;
+  /** The same q/k/v projection split per head, when prepared (`addHeadLayout`). */
+  heads?: HeadLayout;
+}
+
+/**
+ * One block's qkv projection split per head, so attention runs as plain 2-D matmuls (the wasm
+ * fast path, model/ops.ts). Derived from qkvW/qkvB; q is pre-scaled by 1/√dh (exact for dh = 64).
+ * For head h: q_h = LN1(x)·q[h] + qB[h] [N, dh], k_hᵀ = kT[h]·LN1(x)ᵀ + kTB[h] [dh, N],
+ * v_h = LN1(x)·v[h] + vB[h] [N, dh].
+ */
+export interface HeadLayout {
+  q: tf.Tensor2D[]; // [D, dh]
+  qB: tf.Tensor1D[]; // [dh]
+  kT: tf.Tensor2D[]; // [dh, D]
+  kTB: tf.Tensor2D[]; // [dh, 1]
+  v: tf.Tensor2D[]; // [D, dh]
+  vB: tf.Tensor1D[]; // [dh]
 }
 
 export interface VitWeights {
@@ -164,7 +181,10 @@ export async function weightsToTimm(config: VitConfig, w: VitWeights): Promise<N
   return out;
 }
 
-/** Every tensor of the weights, for disposal or as trainable variables. */
+/**
+ * Every tensor of the weights, for disposal or as trainable variables: the checkpoint's tensors in
+ * a fixed order, then the derived per-head layouts where `addHeadLayout` made them.
+ */
 export function listWeights(w: VitWeights): tf.Tensor[] {
   const ln = (n: LayerNormWeights) => [n.gamma, n.beta];
   return [
@@ -173,7 +193,41 @@ export function listWeights(w: VitWeights): tf.Tensor[] {
     ...ln(w.norm), w.headW, w.headB,
     ...(w.distToken ? [w.distToken] : []),
     ...(w.headDistW && w.headDistB ? [w.headDistW, w.headDistB] : []),
+    ...w.blocks.flatMap((b) => (b.heads ? headLayoutTensors(b.heads) : [])),
   ];
+}
+
+function headLayoutTensors(h: HeadLayout): tf.Tensor[] {
+  return [...h.q, ...h.qB, ...h.kT, ...h.kTB, ...h.v, ...h.vB];
+}
+
+/**
+ * Adds each block's per-head layout (`BlockWeights.heads`) for inference; idempotent. The new
+ * tensors belong to the weights and go with them in `listWeights`. Trainable weights (tf.Variable)
+ * are left alone: a copy would go stale at the next optimiser step.
+ */
+export function addHeadLayout(config: VitConfig, w: VitWeights): void {
+  const D = config.hidden_size;
+  const H = config.num_attention_heads;
+  const dh = D / H;
+  const scale = 1 / Math.sqrt(dh);
+  for (const b of w.blocks) {
+    if (b.heads || b.qkvW instanceof tf.Variable) continue;
+    b.heads = tf.tidy(() => {
+      const cols = (t: tf.Tensor2D, part: number, h: number) => tf.slice(t, [0, part * D + h * dh], [D, dh]) as tf.Tensor2D;
+      const bias = (part: number, h: number) => tf.slice(b.qkvB, [part * D + h * dh], [dh]) as tf.Tensor1D;
+      const heads = Array.from({ length: H }, (_, h) => h);
+      const layout: HeadLayout = {
+        q: heads.map((h) => tf.mul(cols(b.qkvW, 0, h), scale) as tf.Tensor2D),
+        qB: heads.map((h) => tf.mul(bias(0, h), scale) as tf.Tensor1D),
+        kT: heads.map((h) => tf.transpose(cols(b.qkvW, 1, h)) as tf.Tensor2D),
+        kTB: heads.map((h) => tf.reshape(bias(1, h), [dh, 1]) as tf.Tensor2D),
+        v: heads.map((h) => cols(b.qkvW, 2, h)),
+        vB: heads.map((h) => bias(2, h)),
+      };
+      return layout as unknown as tf.TensorContainer;
+    }) as unknown as HeadLayout;
+  }
 }
 
 /** Deterministic random weights (truncated-normal-like, std 0.02, LN at identity), for tests and training. */

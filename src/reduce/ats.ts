@@ -2,8 +2,8 @@
  * ATS — Adaptive Token Sampler (Fayyaz et al., "Adaptive Token Sampler for Efficient Vision
  * Transformers", ECCV 2022).
  *
- * Slot: inside attention. Reads this block's post-softmax attention (`probs`, only the CLS query
- * row) and the per-head values (`values`). Significance s_j = (sum over heads of P[h, 0, j]) ·
+ * Slot: inside attention. Reads this block's post-softmax attention (only the CLS query row:
+ * `clsAttn`, or sliced from `probs`) and the per-head values (`values`). Significance s_j = (sum over heads of P[h, 0, j]) ·
  * ‖v_j‖₂, with ‖v_j‖ over the concatenated all-head value vector (dimension D), CLS dropped,
  * normalised to sum 1 over the patch tokens (no eps). Scores are sorted ascending, their CDF is
  * normalised to [0, 1] by (cdf − min) / (max − min), and M = n_ref − 1 values y_i run evenly from
@@ -38,6 +38,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { invariant, TokenScopeError } from '../errors';
 import { selectionAssignment } from './assignment';
+import { clsAttentionRow } from './shared/cls-attention';
 import type { DeferredReduction, Dims, ReduceInput, Reducer, Reduction } from './types';
 
 export interface AtsLayerParams {
@@ -255,20 +256,17 @@ function keepAll(batch: number, n: number): Reduction {
  */
 function reduceAtsDeferred(input: ReduceInput, params: AtsLayerParams): DeferredReduction {
   invariant(input.classToken, 'ATS scores tokens by the class token attention; this model has no class token');
-  const { probs, values } = input.attention;
+  const { values } = input.attention;
   invariant(!input.distillToken, 'ATS has no rule for a distillation token (the official code would drop it like a patch)');
-  invariant(probs && values, 'ATS needs the attention probabilities and the values (needs: probs, values)');
-  const [batch, heads, n] = probs.shape;
+  invariant(values, 'ATS needs the values (needs: clsAttn, values)');
+  const [batch, n] = input.x.shape;
   if (n <= 2) {
     // One token besides CLS leaves nothing to rank (the official CDF would be 0/0): keep both.
     const count = tf.scalar(n, 'int32');
     return { count, complete: () => keepAll(batch, n), dispose: () => count.dispose() };
   }
   const sampling = atsSampling(n, params);
-  const scores = tf.tidy(() => {
-    const clsAttn = tf.reshape(tf.slice(probs, [0, 0, 0, 0], [batch, heads, 1, n]), [batch, heads, n]) as tf.Tensor3D;
-    return atsSignificance(clsAttn, values);
-  });
+  const scores = tf.tidy(() => atsSignificance(clsAttentionRow(input), values));
   const sample = atsInverseTransformSample(scores, sampling);
   scores.dispose();
   const keptTokens = tf.keep(tf.clone(sample.keptTokens));
@@ -311,7 +309,7 @@ export const ats: Reducer<AtsLayerParams> = {
   label: 'ATS',
   slot: 'insideAttention',
   kind: 'sample',
-  needs: ['probs', 'values'],
+  needs: ['clsAttn', 'values'],
   reduce: reduceAts,
   reduceDeferred: reduceAtsDeferred,
   overheadFlops: atsOverhead,

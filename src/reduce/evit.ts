@@ -2,8 +2,9 @@
  * EViT — token reorganisation (Liang et al., "Not All Patches Are What You Need", ICLR 2022), and
  * top-k attention pruning, which is EViT without the fused token.
  *
- * Slot: after `x = x + Attn(LN1(x))`, before LN2/MLP. Reads this block's post-softmax attention
- * (`probs`), only the CLS query row, averaged over heads: a_j = mean_h P[h, 0, j].
+ * Slot: after `x = x + Attn(LN1(x))`, before LN2/MLP. Reads this block's post-softmax attention,
+ * only the CLS query row (`clsAttn`, or sliced from `probs`), averaged over heads:
+ * a_j = mean_h P[h, 0, j].
  *
  * Output order: [CLS, kept tokens by a descending, fused]. The fused token (EViT only) is
  * sum over dropped j of a_j · x_j with the RAW head-mean attention, not renormalised to sum 1.
@@ -25,6 +26,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { invariant, TokenScopeError } from '../errors';
 import { selectionAssignment } from './assignment';
+import { clsAttentionRow } from './shared/cls-attention';
 import type { Assignment, Dims, ReduceInput, Reducer, Reduction } from './types';
 
 export interface EvitLayerParams {
@@ -126,12 +128,10 @@ function reduceEvit(input: ReduceInput, params: EvitLayerParams): Reduction {
   const protectedCount = input.distillToken ? 2 : 1;
   const left = evitLeftTokens(n, { keepRate: params.keepRate, tokens: params.tokens, protectedCount });
   if (left === n - protectedCount) return { assignment: identityAssignment(batch, n) };
-  const probs = input.attention.probs;
-  invariant(probs, 'EViT needs the attention probabilities (needs: probs)');
-  const heads = probs.shape[1];
-  const clsAttn = tf.tidy(() => tf.reshape(tf.slice(probs, [0, 0, 0, 0], [batch, heads, 1, n]), [batch, heads, n]) as tf.Tensor3D);
+  const clsAttn = clsAttentionRow(input);
   const selection = evitSelect(clsAttn, left, params.fuse, protectedCount);
-  tf.dispose([clsAttn, selection.idx, selection.clsAttnMean]);
+  if (clsAttn !== input.attention.clsAttn) clsAttn.dispose();
+  tf.dispose([selection.idx, selection.clsAttnMean]);
   return { assignment: selection.assignment };
 }
 
@@ -150,7 +150,7 @@ export const evit: Reducer<EvitLayerParams> = {
   label: 'EViT',
   slot: 'afterAttention',
   kind: 'prune',
-  needs: ['probs'],
+  needs: ['clsAttn'],
   reduce: reduceEvit,
   overheadFlops: evitOverhead,
 };
@@ -160,7 +160,7 @@ export const topk: Reducer<TopkLayerParams> = {
   label: 'Top-K',
   slot: 'afterAttention',
   kind: 'prune',
-  needs: ['probs'],
+  needs: ['clsAttn'],
   reduce: (input, params) => reduceEvit(input, { ...params, fuse: false }),
   overheadFlops: () => 0,
 };

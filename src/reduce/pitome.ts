@@ -35,13 +35,14 @@ import {
   argsortDescending,
   bipartiteMatch,
   everyOther,
-  gatherRows,
   identityAssignment,
-  interleave,
+  interleaveColumns,
   inversePermutation,
   l2Normalize,
   rangeRows,
+  rowDots,
   takeAlong,
+  takeBlock,
 } from './shared/matching';
 import type { Assignment, Dims, Reducer } from './types';
 
@@ -135,7 +136,7 @@ export function pitomeMatch(metric: tf.Tensor3D, params: PitomeLayerParams, opti
   const nOut = n - r;
   const out = tf.tidy(() => {
     const keys = l2Normalize(tf.slice(metric, [0, off, 0], [batch, t, -1]) as tf.Tensor3D, 1e-12); // [B, T, C']
-    const sim = tf.matMul(keys, keys, false, true) as tf.Tensor3D; // [B, T, T]
+    const sim = rowDots(keys, keys); // [B, T, T]
     const energy = energyScore(sim, params.margin, params.alpha);
     const order = argsortDescending(energy); // [B, T]
     const decided = params.mode === 'bsm' ? bsmRows(sim, order, r) : protectRows(sim, order, r);
@@ -145,7 +146,7 @@ export function pitomeMatch(metric: tf.Tensor3D, params: PitomeLayerParams, opti
       ? (tf.concat([tf.zeros([batch, 1], 'int32'), tf.add(tokenRow, tf.scalar(1, 'int32'))], 1) as tf.Tensor2D)
       : tokenRow;
     const weights = options.size ? (tf.squeeze(options.size, [2]) as tf.Tensor2D) : (tf.ones([batch, n]) as tf.Tensor2D);
-    const coeff = weightedMeanCoeffs(target, weights, nOut);
+    const coeff = weightedMeanCoeffs(target, weights, nOut, { everyInputKept: true });
     return { energy, order, target, coeff, ...decided.indices };
   });
   const { target, coeff, ...indices } = out;
@@ -163,10 +164,7 @@ function energyScore(sim: tf.Tensor3D, margin: number, alpha: number): tf.Tensor
 
 /** sim[a_i, b_j] for A [B, |A|], B [B, |B|] token indices -> [B, |A|, |B|]. */
 function crossScores(sim: tf.Tensor3D, aIdx: tf.Tensor2D, bIdx: tf.Tensor2D): tf.Tensor3D {
-  return tf.tidy(() => {
-    const rows = tf.transpose(gatherRows(sim, aIdx), [0, 2, 1]) as tf.Tensor3D; // [B, T, |A|]
-    return tf.transpose(gatherRows(rows, bIdx), [0, 2, 1]) as tf.Tensor3D;
-  });
+  return takeBlock(sim, aIdx, bIdx);
 }
 
 interface RankRows {
@@ -181,7 +179,7 @@ function bsmRows(sim: tf.Tensor3D, order: tf.Tensor2D, r: number): RankRows {
   const bIdx = everyOther(order, 1);
   const match = bipartiteMatch(crossScores(sim, aIdx, bIdx), r, { sortUnmerged: false });
   return {
-    rowByRank: interleave(match.rowA, match.rowB),
+    rowByRank: interleaveColumns(match.rowA, match.rowB),
     indices: { aIdx, bIdx, dstIdx: match.dstIdx, unmIdx: match.unmIdx, srcIdx: match.srcIdx },
   };
 }
@@ -195,7 +193,7 @@ function protectRows(sim: tf.Tensor3D, order: tf.Tensor2D, r: number): RankRows 
   const bIdx = everyOther(mergeSet, 1);
   const dstIdx = tf.argMax(crossScores(sim, aIdx, bIdx), -1) as tf.Tensor2D; // [B, r], first index on ties
   const firstB = tf.scalar(t - 2 * r, 'int32');
-  const mergedRows = interleave(tf.add(dstIdx, firstB), tf.add(rangeRows(batch, r), firstB)); // [B, 2r]
+  const mergedRows = interleaveColumns(tf.add(dstIdx, firstB), tf.add(rangeRows(batch, r), firstB)); // [B, 2r]
   return {
     rowByRank: tf.concat([mergedRows, rangeRows(batch, t - 2 * r)], 1) as tf.Tensor2D,
     indices: { aIdx, bIdx, dstIdx, protectedIdx },

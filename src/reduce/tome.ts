@@ -22,7 +22,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { invariant } from '../errors';
 import { weightedMeanCoeffs } from './assignment';
-import { bipartiteMatch, identityAssignment, interleave, l2Normalize } from './shared/matching';
+import { bipartiteMatch, identityAssignment, interleaveColumns, l2Normalize, rowDots, splitAlternate } from './shared/matching';
 import type { Assignment, Dims, Reducer } from './types';
 
 /** A ToMe schedule: constant r, r with an inflection (−1 = "decreasing"), or an explicit list. */
@@ -54,6 +54,8 @@ export interface TomeMatchOptions {
   distillToken: boolean;
   /** [B, N, 1] token sizes for the weighted mean; all ones when omitted. */
   size?: tf.Tensor3D;
+  /** Also return the matcher's indices (default true); the engine only needs the assignment. */
+  withIndices?: boolean;
 }
 
 /** The matcher's decision, indices into A (positions 0, 2, …) and B (positions 1, 3, …). */
@@ -69,7 +71,7 @@ export interface TomeIndices {
 export interface TomeMatch {
   /** r after the clamp; 0 means nothing was merged. */
   r: number;
-  /** null when r ≤ 0: like the official do_nothing, no decision is made. */
+  /** null when r ≤ 0 (like the official do_nothing, no decision is made) or when not asked for. */
   indices: TomeIndices | null;
   assignment: Assignment;
 }
@@ -80,8 +82,8 @@ export interface TomeMatch {
  */
 export function bipartiteSoftMatching(metric: tf.Tensor3D, r: number, options: TomeMatchOptions): TomeMatch {
   invariant(Number.isInteger(r), `ToMe r must be an integer, got ${r}`);
-  const [batch, n, channels] = metric.shape;
-  const { classToken, distillToken, size } = options;
+  const [batch, n] = metric.shape;
+  const { classToken, distillToken, size, withIndices = true } = options;
   const protectedCount = Number(classToken) + Number(distillToken);
   // We can only merge up to half of the unprotected tokens (every source needs its own A slot).
   const rEff = Math.min(r, Math.floor((n - protectedCount) / 2));
@@ -90,30 +92,32 @@ export function bipartiteSoftMatching(metric: tf.Tensor3D, r: number, options: T
   const nUnm = Math.ceil(n / 2) - rEff;
   const nOut = n - rEff;
   const [unmIdx, srcIdx, dstIdx, target, coeff] = tf.tidy(() => {
-    const m = l2Normalize(metric); // no epsilon, as upstream
-    const a = tf.stridedSlice(m, [0, 0, 0], [batch, n, channels], [1, 2, 1]) as tf.Tensor3D; // [B, ⌈N/2⌉, C']
-    const b = tf.stridedSlice(m, [0, 1, 0], [batch, n, channels], [1, 2, 1]) as tf.Tensor3D; // [B, ⌊N/2⌋, C']
-    const scores = protectScores(tf.matMul(a, b, false, true) as tf.Tensor3D, classToken, distillToken);
-    const match = bipartiteMatch(scores, rEff, { sortUnmerged: classToken });
+    const [a, b] = splitAlternate(metric); // [B, ⌈N/2⌉, C'], [B, ⌊N/2⌋, C']
+    const scores = protectScores(rowDots(l2Normalize(a), l2Normalize(b)), classToken, distillToken); // no epsilon, as upstream
+    const match = bipartiteMatch(scores, rEff, { sortUnmerged: classToken, withIndices });
     const rowA = distillToken ? distillOrder(match.rowA, nUnm) : match.rowA;
     const rowB = distillToken ? distillOrder(match.rowB, nUnm) : match.rowB;
-    const target = interleave(rowA, rowB); // [B, N]
-    const weights = size ? (tf.squeeze(size, [2]) as tf.Tensor2D) : (tf.ones([batch, n]) as tf.Tensor2D);
-    const coeff = weightedMeanCoeffs(target, weights, nOut);
+    const target = interleaveColumns(rowA, rowB); // [B, N]
+    const weights = size ? (tf.reshape(size, [batch, n]) as tf.Tensor2D) : (tf.ones([batch, n]) as tf.Tensor2D);
+    const coeff = weightedMeanCoeffs(target, weights, nOut, { everyInputKept: true });
     return [match.unmIdx, match.srcIdx, match.dstIdx, target, coeff] as tf.Tensor2D[];
   });
-  return { r: rEff, indices: { unmIdx, srcIdx, dstIdx }, assignment: { target, coeff, nOut } };
+  if (!withIndices) tf.dispose([unmIdx, srcIdx, dstIdx]);
+  return { r: rEff, indices: withIndices ? { unmIdx, srcIdx, dstIdx } : null, assignment: { target, coeff, nOut } };
 }
 
-/** Scores [B, |A|, |B|] with CLS's row (never a source) and DIST's column (never a destination) at −∞. */
+/**
+ * Scores [B, |A|, |B|] with CLS's row (never a source) and DIST's column (never a destination) at
+ * −∞, by adding a constant bias (−∞ + s = −∞, 0 + s = s exactly).
+ */
 function protectScores(scores: tf.Tensor3D, classToken: boolean, distillToken: boolean): tf.Tensor3D {
   if (!classToken && !distillToken) return scores;
   const [, nA, nB] = scores.shape;
   return tf.tidy(() => {
-    const mask = Array.from({ length: nA }, (_, i) =>
-      Array.from({ length: nB }, (_, j) => (classToken && i === 0) || (distillToken && j === 0)),
-    );
-    return tf.where<tf.Tensor>(tf.tensor2d(mask, [nA, nB], 'bool'), tf.fill([nA, nB], -Infinity), scores) as tf.Tensor3D;
+    let out = scores;
+    if (classToken) out = tf.add(out, tf.tensor3d(Float32Array.from({ length: nA }, (_, i) => (i === 0 ? -Infinity : 0)), [1, nA, 1]));
+    if (distillToken) out = tf.add(out, tf.tensor3d(Float32Array.from({ length: nB }, (_, j) => (j === 0 ? -Infinity : 0)), [1, 1, nB]));
+    return out;
   });
 }
 
@@ -150,8 +154,8 @@ export const tome: Reducer<TomeLayerParams> = {
       classToken: input.classToken,
       distillToken: input.distillToken,
       size: input.size,
+      withIndices: false,
     });
-    if (match.indices) tf.dispose([match.indices.unmIdx, match.indices.srcIdx, match.indices.dstIdx]);
     return { assignment: match.assignment };
   },
   /** The A·Bᵀ similarity, ⌈N/2⌉·⌊N/2⌋·dh MACs; nothing when r ≤ 0 (upstream returns before it). */

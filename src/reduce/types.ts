@@ -38,6 +38,8 @@ export interface AttentionInfo {
   keysMean?: tf.Tensor3D;
   /** [B, H, N, N] post-softmax attention (query, key). */
   probs?: tf.Tensor4D;
+  /** [B, H, N] the class token's query row of `probs` (all a CLS-scored method reads of it). */
+  clsAttn?: tf.Tensor3D;
   /** [B, H, N, dh] per-head values. */
   values?: tf.Tensor4D;
 }

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { archConfig, type VitConfig } from '../../src/model/config';
 import { runForward } from '../../src/model/run';
-import { listWeights, randomWeights } from '../../src/model/weights';
+import { addHeadLayout, listWeights, randomWeights } from '../../src/model/weights';
 import { compilePlan } from '../../src/reduce/compile';
 import { planFromText } from '../../src/reduce/plan';
 
@@ -24,6 +24,7 @@ export function probeConfig(): VitConfig {
 export async function runEngineProbe(plans: string[], seed = 1): Promise<ProbeResult[]> {
   const config = probeConfig();
   const weights = randomWeights(config, seed);
+  addHeadLayout(config, weights); // the per-head attention layout where the backend uses it (wasm)
   const pixels = tf.randomNormal([1, 224, 224, 3], 0, 1, 'float32', seed + 1000) as tf.Tensor4D;
   try {
     const results: ProbeResult[] = [];
