@@ -7,8 +7,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { VitConfig } from './config';
+import { kernelsRunOnCpu } from './ops';
 import { type BlockOutput, type LayerHook, forwardTensorsAsync } from './vit';
-import type { VitWeights } from './weights';
+import { addHeadLayout, type VitWeights } from './weights';
 
 export interface Model {
   config: VitConfig;
@@ -109,5 +110,28 @@ export async function runForward(
     return { logits: out.logits, traces };
   } finally {
     tf.dispose(out.blocks.flatMap((b) => [b.target, b.coeff].filter((t): t is tf.Tensor2D => t !== undefined)));
+  }
+}
+
+/**
+ * Gets a model ready for interactive use on the current backend, so the first click is not the slow
+ * one: adds the per-head attention layout where the backend uses it (wasm, cpu; owned by the
+ * weights from then on, see `addHeadLayout`), then runs every plan once on seeded random pixels,
+ * which makes WebGL and WebGPU compile their shader programs for each plan's token counts (ATS's
+ * counts depend on the image: the warm-up covers the ones this input produces). Leaves no other
+ * tensors behind.
+ */
+export async function warmUp(model: Model, plans: CompiledPlan[], { batch = 1, seed = 0 }: { batch?: number; seed?: number } = {}): Promise<void> {
+  const { config, weights } = model;
+  if (kernelsRunOnCpu()) addHeadLayout(config, weights);
+  const pixels = tf.randomNormal([batch, config.image_size, config.image_size, config.num_channels], 0, 1, 'float32', seed) as tf.Tensor4D;
+  try {
+    for (const plan of plans) {
+      const { logits } = await runForward(model, pixels, plan);
+      await logits.data();
+      logits.dispose();
+    }
+  } finally {
+    pixels.dispose();
   }
 }

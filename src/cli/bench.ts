@@ -1,0 +1,176 @@
+/** `tokenscope bench`: wall-clock speed-up of plans against the unreduced model, in the same run. */
+import { existsSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { TokenScopeError } from '../errors';
+import { type BenchRow, benchPlans } from '../measure/bench';
+import { useBackend } from '../model/backend';
+import { ARCHS, archConfig } from '../model/config';
+import { loadModelDir } from '../model/load-node';
+import type { Model } from '../model/run';
+import { listWeights, randomWeights } from '../model/weights';
+import type { Command } from './main';
+
+/** The default suite: each method at its paper setting on DeiT-Tiny shapes. */
+export const DEFAULT_PLANS = [
+  'tome:r=13',
+  'evit:keep=0.7,layers=3/6/9',
+  'topk:keep=0.7,layers=3/6/9',
+  'pitome:ratio=0.9',
+  'ats',
+  'mctf:r=16',
+];
+
+const HELP = `usage: tokenscope bench [--arch deit-t|deit-s|DIR] [--plan PLAN]... [--backend wasm|cpu]
+                       [--batch 1,32] [--runs N] [--warmup N] [--json]
+       tokenscope bench --browser [--backends webgpu,webgl,wasm] [same options]
+
+Wall-clock latency of token-reduction plans against the unreduced model, measured in the same run
+with the candidates interleaved round by round (src/measure/timing.ts): the first and second call
+of each are reported apart (set-up, shader compilation), warm-up rounds are discarded, the clock is
+read after the logits are read back, and medians are compared. For each plan:
+
+  speedup     median latency unreduced ÷ with the plan
+  flop_ratio  model GFLOPs unreduced ÷ with the plan (fvcore convention, from the token counts the
+              plan produced; the methods' own overhead is in flop_ratio_total)
+  realized    speedup ÷ flop_ratio: the share of the FLOP saving that reached the wall clock
+
+Options:
+  --arch NAME|DIR   deit-t (default), deit-s, deit-b, vit-b with seeded random weights at 224 px,
+                    or a model directory (config.json + model.safetensors)
+  --plan PLAN       a plan (repeatable; default: the suite ${DEFAULT_PLANS.join(' | ')})
+  --backend NAME    wasm (default) or cpu
+  --batch LIST      comma-separated batch sizes (default 1)
+  --runs N          timed rounds (default 10 at batch 1, 3 above)
+  --warmup N        discarded rounds (default 2 at batch 1, 1 above)
+  --json            print JSON: one result {ms_base, ms_plan, speedup, flop_ratio, realized, ...,
+                    machine}, or {machine, results: [...]} for several
+  --browser         the same benchmark in headless Chromium (tests/bench page, served by Vite),
+                    once per backend in --backends (default webgpu,webgl,wasm); needs Chromium
+                    at /usr/bin/chromium or $CHROMIUM_PATH
+`;
+
+export interface BenchArgs {
+  arch: string;
+  plans: string[];
+  batches: number[];
+  runs?: number;
+  warmup?: number;
+}
+
+function positiveInt(flag: string, v: string, min = 1): number {
+  const x = Number(v);
+  if (!Number.isInteger(x) || x < min) throw new TokenScopeError('param-out-of-range', `${flag} needs an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+  return x;
+}
+
+/** Seeded random weights for a reference architecture, or a model directory. */
+export function benchModel(arch: string): Model {
+  if (ARCHS[arch]) {
+    const config = archConfig(arch);
+    return { config, weights: randomWeights(config, 1) };
+  }
+  if (existsSync(join(arch, 'config.json'))) return loadModelDir(arch);
+  throw new TokenScopeError('param-out-of-range', `--arch ${arch} is neither one of ${Object.keys(ARCHS).join(', ')} nor a model directory`);
+}
+
+export function machine(backend: string): Record<string, unknown> {
+  const cpu = cpus();
+  return {
+    cpu: cpu[0]?.model.trim() ?? 'unknown',
+    cores: cpu.length,
+    memory_gb: Number((totalmem() / 2 ** 30).toFixed(1)),
+    load_average: loadavg().map((v) => Number(v.toFixed(2))),
+    runtime: `Node ${process.versions.node}`,
+    tfjs: tf.version.tfjs,
+    backend,
+  };
+}
+
+/** One table row per result, ratios first. */
+export function formatTable(rows: BenchRow[]): string {
+  const head = ['plan', 'batch', 'ms base', 'ms plan', 'speed-up', 'FLOP ratio', 'realized', '1st ms', '2nd/steady', 'peak MiB'];
+  const body = rows.map((r) => [
+    r.plan,
+    String(r.batch),
+    r.ms_base.toFixed(1),
+    r.ms_plan.toFixed(1),
+    r.speedup.toFixed(2),
+    r.flop_ratio.toFixed(2),
+    r.realized.toFixed(2),
+    r.first_ms_plan.toFixed(0),
+    r.second_over_steady.toFixed(2),
+    r.peak_mb_plan.toFixed(1),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(head), ...body.map(line)].join('\n');
+}
+
+export function parseBenchArgs(values: { arch?: string; plan?: string[]; batch?: string; runs?: string; warmup?: string }): BenchArgs {
+  const batches = (values.batch ?? '1').split(',').map((b) => positiveInt('--batch', b.trim()));
+  return {
+    arch: values.arch ?? 'deit-t',
+    plans: values.plan?.length ? values.plan : DEFAULT_PLANS,
+    batches,
+    runs: values.runs === undefined ? undefined : positiveInt('--runs', values.runs),
+    warmup: values.warmup === undefined ? undefined : positiveInt('--warmup', values.warmup, 0),
+  };
+}
+
+async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      arch: { type: 'string' },
+      plan: { type: 'string', multiple: true },
+      backend: { type: 'string', default: 'wasm' },
+      batch: { type: 'string' },
+      runs: { type: 'string' },
+      warmup: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      browser: { type: 'boolean', default: false },
+      backends: { type: 'string', default: 'webgpu,webgl,wasm' },
+    },
+  });
+  const args = parseBenchArgs(values);
+  if (values.browser) {
+    const { benchInBrowser } = await import('./bench-browser');
+    return benchInBrowser(args, values.backends!.split(','), values.json!);
+  }
+  const backend = values.backend!;
+  if (backend !== 'wasm' && backend !== 'cpu') {
+    throw new TokenScopeError('param-out-of-range', `--backend ${backend} is not available in Node; use wasm or cpu (or --browser for webgpu/webgl)`);
+  }
+  await useBackend(backend);
+  const model = benchModel(args.arch);
+  try {
+    const rows: BenchRow[] = [];
+    for (const batch of args.batches) {
+      if (!values.json) console.error(`bench: ${args.arch}, ${backend}, batch ${batch}, ${args.plans.length} plan(s) against the unreduced model...`);
+      rows.push(
+        ...(await benchPlans(model, args.plans, { batch, runs: args.runs ?? (batch > 1 ? 3 : 10), warmup: args.warmup ?? (batch > 1 ? 1 : 2) })),
+      );
+    }
+    const info = machine(backend);
+    if (values.json) {
+      console.log(JSON.stringify(rows.length === 1 ? { ...rows[0], machine: info } : { machine: info, results: rows }));
+    } else {
+      console.log(`${args.arch} on ${backend}: ${info.cpu} × ${info.cores}, ${info.runtime}, TF.js ${info.tfjs}, load average ${(info.load_average as number[]).join(' ')}`);
+      console.log(formatTable(rows));
+      console.log('Medians of interleaved rounds; realized = speed-up ÷ FLOP ratio. 2nd/steady: second call ÷ steady median.');
+    }
+    return 0;
+  } finally {
+    tf.dispose(listWeights(model.weights));
+  }
+}
+
+export const benchCommand: Command = {
+  summary: 'wall-clock speed-up of plans against the unreduced model (Node, or Chromium with --browser)',
+  help: HELP,
+  run,
+};
+

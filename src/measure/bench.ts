@@ -1,0 +1,136 @@
+/**
+ * The speed benchmark: plans against the unreduced model, timed in the same run, interleaved
+ * (timing.ts), on whatever backend is active. The CLI (`tokenscope bench`) and the browser bench
+ * page (tests/bench) both call `benchPlans`, so Node and Chromium numbers come from one code path.
+ *
+ * Per plan it reports the median latencies, their ratio (speed-up), the FLOP ratio of the token
+ * counts the plan actually produced (fvcore convention, model FLOPs as the papers quote them; the
+ * methods' own overhead apart), and the realized fraction = speed-up ÷ FLOP ratio: 1 means the
+ * wall clock fell exactly as the FLOPs did.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { type CompiledPlan, type Model, runForward, type Trace, warmUp } from '../model/run';
+import { compilePlan } from '../reduce/compile';
+import { planFromText } from '../reduce/plan';
+import { planFlops, traceCounts } from './plan-flops';
+import { timeInterleaved } from './timing';
+
+export interface BenchOptions {
+  batch: number;
+  /** Timed rounds (each runs every plan and the unreduced model once). */
+  runs: number;
+  /** Discarded rounds after the first two calls. */
+  warmup: number;
+  /** Seed of the random input pixels. */
+  seed?: number;
+}
+
+export interface BenchRow {
+  plan: string;
+  batch: number;
+  backend: string;
+  runs: number;
+  /** Median latency of one forward of the batch, unreduced and with the plan. */
+  ms_base: number;
+  ms_plan: number;
+  speedup: number;
+  /** Model GFLOPs unreduced ÷ with the plan (per image, from the counts the plan produced). */
+  flop_ratio: number;
+  /** speedup ÷ flop_ratio. */
+  realized: number;
+  /** The same ratio with the methods' own FLOPs (similarity matmuls, ...) counted in. */
+  flop_ratio_total: number;
+  gflops_base: number;
+  gflops_plan: number;
+  /** Tokens entering each block and leaving the last (mean over the batch's images). */
+  tokens: number[];
+  /** First and second call (compilation, set-up), and second ÷ steady-state median. */
+  first_ms_base: number;
+  first_ms_plan: number;
+  second_ms_plan: number;
+  second_over_steady: number;
+  /** High-water mark of tf.memory().numBytes during one forward, MiB. */
+  peak_mb_base: number;
+  peak_mb_plan: number;
+}
+
+const round = (v: number, digits = 3) => Number(v.toFixed(digits));
+
+/**
+ * Benchmarks each plan against the unreduced model on the current backend. Prepares the model
+ * first (`warmUp`: per-head layout on wasm/cpu, one forward per plan). Leaves no tensors behind but
+ * that layout.
+ */
+export async function benchPlans(model: Model, planTexts: readonly string[], options: BenchOptions): Promise<BenchRow[]> {
+  const { config } = model;
+  const { batch, runs, warmup, seed = 1 } = options;
+  const depth = config.num_hidden_layers;
+  const compile = (text: string) => ({ text, compiled: compilePlan(planFromText(text, depth), config) });
+  const plans = planTexts.map(compile);
+  const base = compile('none');
+  const pixels = tf.randomNormal([batch, config.image_size, config.image_size, config.num_channels], 0, 1, 'float32', seed) as tf.Tensor4D;
+  try {
+    // Backend set-up that is nobody's first run (kernel registration, the head layout).
+    await warmUp(model, [], { batch });
+    const forward = async (plan: CompiledPlan): Promise<Trace[]> => {
+      const { logits, traces } = await runForward(model, pixels, plan);
+      await logits.data();
+      logits.dispose();
+      return traces;
+    };
+    const all = [base, ...plans];
+    const timings = await timeInterleaved(
+      all.map((p) => ({ name: p.text, run: () => forward(p.compiled) })),
+      { runs, warmup },
+    );
+    const peaks: number[] = [];
+    const traces: Trace[][] = [];
+    for (const p of all) {
+      let t: Trace[] = [];
+      const info = await tf.profile(async () => {
+        t = await forward(p.compiled);
+      });
+      peaks.push(info.peakBytes);
+      traces.push(t);
+    }
+    const flops = all.map((p, i) => {
+      // per image, then averaged (ATS keeps a different count on each image)
+      const reports = traces[i].map((t) => planFlops(config, p.compiled, traceCounts(t)));
+      const mean = (f: (r: (typeof reports)[number]) => number) => reports.reduce((a, r) => a + f(r), 0) / reports.length;
+      const counts = traces[i].map(traceCounts);
+      const tokens = counts[0].map((_, l) => counts.reduce((a, c) => a + c[l], 0) / counts.length);
+      return { model: mean((r) => r.model), total: mean((r) => r.total), tokens };
+    });
+    const backend = tf.getBackend();
+    const [b] = timings;
+    return plans.map((p, k) => {
+      const i = k + 1;
+      const t = timings[i];
+      const speedup = b.medianMs / t.medianMs;
+      const flopRatio = flops[0].model / flops[i].model;
+      return {
+        plan: p.text,
+        batch,
+        backend,
+        runs,
+        ms_base: round(b.medianMs, 2),
+        ms_plan: round(t.medianMs, 2),
+        speedup: round(speedup),
+        flop_ratio: round(flopRatio),
+        realized: round(speedup / flopRatio),
+        flop_ratio_total: round(flops[0].total / flops[i].total),
+        gflops_base: round(flops[0].model / 1e9, 4),
+        gflops_plan: round(flops[i].model / 1e9, 4),
+        tokens: flops[i].tokens.map((v) => round(v, 1)),
+        first_ms_base: round(b.firstMs, 1),
+        first_ms_plan: round(t.firstMs, 1),
+        second_ms_plan: round(t.secondMs, 1),
+        second_over_steady: round(t.secondMs / t.medianMs),
+        peak_mb_base: round(peaks[0] / 2 ** 20, 2),
+        peak_mb_plan: round(peaks[i] / 2 ** 20, 2),
+      };
+    });
+  } finally {
+    pixels.dispose();
+  }
+}
