@@ -6,15 +6,15 @@
  * Features use the method's coefficients; sizes and lineage use coefficient 1 (`sumInto`), so
  * `size' = R · size` and `source' = R · source` with R the 0/1 assignment matrix.
  *
- * It is written as a matmul with a one-hot matrix R [nOut, N] because the wasm backend has no
- * UnsortedSegmentSum, and a 2-D matmul is its fastest kernel. How R is built depends on the backend
- * (model/ops.ts `kernelsRunOnCpu`): on the GPU backends by one broadcast comparison; on wasm/cpu by
- * float arithmetic, because there a broadcast Equal and a Tile cost 2 ms and 1.3 ms for a
- * [184, 197] matrix while sub/abs/relu build the same matrix in 0.13 ms. Measured on wasm (Node,
- * DeiT-Tiny sizes, nOut = 184, N = 197, D = 192): R·x through this matrix 0.4–0.55 ms; a gather of
- * the same 184 rows 0.9–1.5 ms (the wasm Gather kernel costs ~25 ns per element), so even a pure row
- * selection is a matmul here. All functions return new tensors the caller owns; run them inside
- * tf.tidy.
+ * Two implementations, chosen by backend (model/ops.ts `kernelsRunOnCpu`):
+ * - wasm/cpu: one ScatterNd, which adds every input row into its target row (dropped inputs go to a
+ *   spare row that is cut off). Measured on wasm (Node, nOut = 184, N = 197, D = 192): 0.09 ms,
+ *   against 0.55 ms for building R and multiplying (the wasm backend has no UnsortedSegmentSum; a
+ *   broadcast Equal + Tile build of R alone took 3 ms). Selections and merges alike; the sums are
+ *   the same sums of the same products, in input order.
+ * - WebGL/WebGPU: the matmul with R [nOut, N], built by one broadcast comparison (every op is one
+ *   dispatch there), and `applySelection` gathers rows.
+ * All functions return new tensors the caller owns; run them inside tf.tidy.
  */
 import * as tf from '@tensorflow/tfjs';
 import { kernelsRunOnCpu } from '../model/ops';
@@ -23,32 +23,27 @@ import type { Assignment } from './types';
 /** [B, nOut, N] matrix R with R[b, t, n] = coeff[b, n] where target[b, n] = t. */
 export function assignmentMatrix(target: tf.Tensor2D, coeff: tf.Tensor2D | null, nOut: number): tf.Tensor3D {
   return tf.tidy(() => {
-    const hits = matrixRows(target, 0, nOut);
+    const [batch, n] = target.shape;
+    let hits: tf.Tensor3D; // [B, nOut, N] of 0/1
+    if (kernelsRunOnCpu()) {
+      // 1 − |t − target| is 1 where they are equal and ≤ 0 elsewhere (integers, exact in float32);
+      // -1 matches no row. (A broadcast Equal costs ~2 ms here for [184, 197].)
+      const rows = tf.reshape(tf.range(0, nOut, 1, 'float32'), [1, nOut, 1]);
+      const targets = tf.reshape(tf.cast(target, 'float32'), [batch, 1, n]);
+      hits = tf.relu(tf.sub(1, tf.abs(tf.sub(rows, targets)))) as tf.Tensor3D;
+    } else {
+      // Built by comparison rather than tf.oneHot + cast: WebGPU's int32 -> float32 cast only
+      // relabels the buffer, which its Transpose and Cumsum shaders then fail to compile (tfjs
+      // 4.22). tf.where makes a real float.
+      const rows = tf.reshape(tf.range(0, nOut, 1, 'int32'), [1, nOut, 1]);
+      const equal = tf.equal(rows, tf.expandDims(target, 1)); // [B, nOut, N]; -1 matches no row
+      hits = tf.where(equal, tf.ones([batch, nOut, n]), tf.zeros([batch, nOut, n])) as tf.Tensor3D;
+    }
     return coeff ? (tf.mul(hits, tf.expandDims(coeff, 1)) as tf.Tensor3D) : hits;
   });
 }
 
-/** Rows from..from+count−1 of the 0/1 assignment matrix: [B, count, N]. */
-function matrixRows(target: tf.Tensor2D, from: number, count: number): tf.Tensor3D {
-  return tf.tidy(() => {
-    const [batch, n] = target.shape;
-    if (kernelsRunOnCpu()) {
-      // 1 − |t − target| is 1 where they are equal and ≤ 0 elsewhere (integers, exact in float32);
-      // -1 matches no row.
-      const rows = tf.reshape(tf.range(from, from + count, 1, 'float32'), [1, count, 1]);
-      const targets = tf.reshape(tf.cast(target, 'float32'), [batch, 1, n]);
-      return tf.relu(tf.sub(1, tf.abs(tf.sub(rows, targets)))) as tf.Tensor3D;
-    }
-    // Built by comparison rather than tf.oneHot + cast: WebGPU's int32 -> float32 cast only
-    // relabels the buffer, which its Transpose and Cumsum shaders then fail to compile (tfjs
-    // 4.22). tf.where makes a real float.
-    const rows = tf.reshape(tf.range(from, from + count, 1, 'int32'), [1, count, 1]);
-    const equal = tf.equal(rows, tf.expandDims(target, 1)); // [B, count, N]; -1 matches no row
-    return tf.where(equal, tf.ones([batch, count, n]), tf.zeros([batch, count, n])) as tf.Tensor3D;
-  });
-}
-
-/** matrix [B, M, K] · values [B, K, C]; one plain 2-D matmul when B = 1 (the wasm fast path). */
+/** matrix [B, M, K] · values [B, K, C]; one plain 2-D matmul when B = 1. */
 function applyMatrix(matrix: tf.Tensor3D, values: tf.Tensor3D): tf.Tensor3D {
   return tf.tidy(() => {
     if (matrix.shape[0] === 1) {
@@ -59,28 +54,57 @@ function applyMatrix(matrix: tf.Tensor3D, values: tf.Tensor3D): tf.Tensor3D {
   });
 }
 
+/**
+ * Where each input row goes in the flat [B·nOut + 1] output of a scatter, [B·N, 1] int32, and the
+ * first real row. One spare row collects the dropped inputs (target −1): at B = 1 it is row 0
+ * (index = target + 1, two ops); for B > 1 it is the last row, so the real rows stay contiguous.
+ */
+function scatterIndices(target: tf.Tensor2D, nOut: number): { indices: tf.Tensor2D; first: number } {
+  const [batch, n] = target.shape;
+  if (batch === 1) return { indices: tf.reshape(tf.add(target, tf.scalar(1, 'int32')), [n, 1]) as tf.Tensor2D, first: 1 };
+  const offsets = tf.reshape(tf.range(0, batch * nOut, nOut, 'int32'), [batch, 1]);
+  const flat = tf.where(tf.less(target, 0), tf.fill([batch, n], batch * nOut, 'int32'), tf.add(target, offsets));
+  return { indices: tf.reshape(flat, [batch * n, 1]) as tf.Tensor2D, first: 0 };
+}
+
+/** values [B, N, C] summed into their target rows: [B, nOut, C] (the spare row cut off). */
+function scatterRows({ indices, first }: { indices: tf.Tensor2D; first: number }, values: tf.Tensor3D, nOut: number): tf.Tensor3D {
+  const [batch, n, c] = values.shape;
+  const sums = tf.scatterND(indices, tf.reshape(values, [batch * n, c]), [batch * nOut + 1, c]);
+  return tf.reshape(tf.slice(sums, [first, 0], [batch * nOut, c]), [batch, nOut, c]) as tf.Tensor3D;
+}
+
 /** [B, N, C] -> [B, nOut, C] with the assignment's coefficients. */
 export function applyAssignment(assignment: Assignment, values: tf.Tensor3D): tf.Tensor3D {
-  return tf.tidy(() => applyMatrix(assignmentMatrix(assignment.target, assignment.coeff, assignment.nOut), values));
+  return applyAndSum(assignment, [values], []).applied[0];
 }
 
 /** [B, N, C] -> [B, nOut, C] summing every absorbed row with weight 1 (sizes, lineage). */
 export function sumInto(assignment: Assignment, values: tf.Tensor3D): tf.Tensor3D {
-  return tf.tidy(() => applyMatrix(assignmentMatrix(assignment.target, null, assignment.nOut), values));
+  return applyAndSum(assignment, [], [values]).sums[0];
 }
 
 /**
- * `applyAssignment` on each of `weighted` and `sumInto` on each of `summed`, sharing one 0/1
- * matrix (the engine's step: features and, for ATS, the attention output; then sizes). Each
- * weighted input is scaled row-wise by the coefficients first, R·(c ⊙ x), which is the same sum
- * of the same products as (R ⊙ c)·x.
+ * `applyAssignment` on each of `weighted` and `sumInto` on each of `summed`, sharing the work that
+ * depends only on the targets (the engine's step: features, then sizes). Each weighted input is
+ * scaled row-wise by the coefficients first, R·(c ⊙ x), the same sum of the same products as
+ * (R ⊙ c)·x.
  */
 export function applyAndSum(assignment: Assignment, weighted: tf.Tensor3D[], summed: tf.Tensor3D[]): { applied: tf.Tensor3D[]; sums: tf.Tensor3D[] } {
   return tf.tidy(() => {
-    const matrix = assignmentMatrix(assignment.target, null, assignment.nOut);
+    const { target, nOut } = assignment;
     const coeff = tf.expandDims(assignment.coeff, 2); // [B, N, 1]
+    const scaled = weighted.map((v) => tf.mul(v, coeff) as tf.Tensor3D);
+    if (kernelsRunOnCpu()) {
+      const indices = scatterIndices(target, nOut);
+      return {
+        applied: scaled.map((v) => scatterRows(indices, v, nOut)),
+        sums: summed.map((v) => scatterRows(indices, v, nOut)),
+      } as unknown as tf.TensorContainer;
+    }
+    const matrix = assignmentMatrix(target, null, nOut);
     return {
-      applied: weighted.map((v) => applyMatrix(matrix, tf.mul(v, coeff) as tf.Tensor3D)),
+      applied: scaled.map((v) => applyMatrix(matrix, v)),
       sums: summed.map((v) => applyMatrix(matrix, v)),
     } as unknown as tf.TensorContainer;
   }) as unknown as { applied: tf.Tensor3D[]; sums: tf.Tensor3D[] };
@@ -88,14 +112,14 @@ export function applyAndSum(assignment: Assignment, weighted: tf.Tensor3D[], sum
 
 /**
  * `applyAndSum` for a selection: every output row below `fusedRow` (all rows when there is none)
- * takes exactly one input row, with coefficient 1 (EViT, top-k, ATS at one image). Those rows are
- * gathered, which gives the same numbers as the matrix product (1·x plus zeros) at a fraction of the
- * cost: on wasm a GatherNd of 192 of 197 rows of width 192 takes 0.17 ms against 0.47–0.7 ms for the
- * one-hot matmul (GatherV2 is slower still, 1.06 ms: it walks element by element). EViT's fused row
- * is one row of the matrix. Which input lands in which row comes from sorting the targets: the
- * selected inputs' targets are 0..nSel−1, each once.
+ * takes exactly one input row, with coefficient 1 (EViT, top-k, ATS at one image). On the GPU
+ * backends those rows are gathered (the same numbers as 1·x plus zeros) and EViT's fused row is one
+ * row of the matrix; which input lands in which row comes from sorting the targets, as the selected
+ * inputs' targets are 0..nSel−1, each once. On wasm/cpu the scatter of `applyAndSum` already costs
+ * what a gather does.
  */
 export function applySelection(assignment: Assignment, weighted: tf.Tensor3D[], summed: tf.Tensor3D[]): { applied: tf.Tensor3D[]; sums: tf.Tensor3D[] } {
+  if (kernelsRunOnCpu()) return applyAndSum(assignment, weighted, summed);
   return tf.tidy(() => {
     const { target, coeff, nOut, fusedRow } = assignment;
     const [batch, n] = target.shape;
@@ -104,15 +128,10 @@ export function applySelection(assignment: Assignment, weighted: tf.Tensor3D[], 
     // every other input pushed past the end.
     const key = tf.where(tf.logicalAnd(tf.greaterEqual(target, 0), tf.less(target, nSel)), target, tf.fill([batch, n], n + nSel, 'int32'));
     const rows = tf.topk(tf.neg(tf.cast(key, 'float32')), nSel).indices; // [B, nSel]
-    const flat = tf.add(rows, tf.reshape(tf.range(0, batch * n, n, 'int32'), [batch, 1])); // rows of [B·N, C]
-    const pick = (v: tf.Tensor3D) => {
-      const c = v.shape[2];
-      const flatV = tf.reshape(v, [batch * n, c]);
-      const got = kernelsRunOnCpu() ? tf.gatherND(flatV, tf.reshape(flat, [batch * nSel, 1])) : tf.gather(flatV, tf.reshape(flat, [batch * nSel]));
-      return tf.reshape(got, [batch, nSel, c]) as tf.Tensor3D;
-    };
+    const flat = tf.reshape(tf.add(rows, tf.reshape(tf.range(0, batch * n, n, 'int32'), [batch, 1])), [batch * nSel]); // rows of [B·N, C]
+    const pick = (v: tf.Tensor3D) => tf.reshape(tf.gather(tf.reshape(v, [batch * n, v.shape[2]]), flat), [batch, nSel, v.shape[2]]) as tf.Tensor3D;
     const rest = nOut - nSel; // the fused row, through its row of the matrix
-    const restMatrix = rest > 0 ? matrixRows(target, nSel, rest) : null;
+    const restMatrix = rest > 0 ? tf.slice(assignmentMatrix(target, null, nOut), [0, nSel, 0], [batch, rest, n]) : null;
     const withRest = (selected: tf.Tensor3D, v: tf.Tensor3D, weights: tf.Tensor2D | null) =>
       restMatrix ? (tf.concat([selected, applyMatrix(restMatrix, weights ? (tf.mul(v, tf.expandDims(weights, 2)) as tf.Tensor3D) : v)], 1) as tf.Tensor3D) : selected;
     return {
@@ -135,15 +154,19 @@ export function weightedMeanCoeffs(
 ): tf.Tensor2D {
   return tf.tidy(() => {
     const [batch, n] = target.shape;
-    const matrix = assignmentMatrix(target, null, nOut); // [B, nOut, N]
-    const groupSums = applyMatrix(matrix, tf.expandDims(weights, 2) as tf.Tensor3D); // [B, nOut, 1]
-    // Back to the inputs with Rᵀ: sumsᵀ·R, a plain matmul at B = 1 (a matmul, not a batched gather:
-    // the wasm backend's gather with batchDims returns wrong rows for images after the first, tfjs 4.22).
-    const perInput = (
-      batch === 1
-        ? tf.reshape(tf.matMul(tf.reshape(groupSums, [1, nOut]), tf.squeeze(matrix, [0]) as tf.Tensor2D), [1, n])
-        : tf.squeeze(tf.matMul(matrix, groupSums, true, false), [2])
-    ) as tf.Tensor2D; // [B, N]
+    let perInput: tf.Tensor2D; // [B, N]: the sum of n's group
+    if (kernelsRunOnCpu()) {
+      // group sums by one scatter, read back per input by one gather
+      const { indices } = scatterIndices(target, nOut);
+      const groupSums = tf.scatterND(indices, tf.reshape(weights, [batch * n]), [batch * nOut + 1]);
+      perInput = tf.reshape(tf.gatherND(groupSums, indices), [batch, n]) as tf.Tensor2D;
+    } else {
+      const matrix = assignmentMatrix(target, null, nOut); // [B, nOut, N]
+      const groupSums = applyMatrix(matrix, tf.expandDims(weights, 2) as tf.Tensor3D); // [B, nOut, 1]
+      // Back to the inputs with Rᵀ (a matmul, not a batched gather: the wasm backend's gather with
+      // batchDims returns wrong rows for images after the first, tfjs 4.22).
+      perInput = tf.squeeze(tf.matMul(matrix, groupSums, true, false), [2]) as tf.Tensor2D;
+    }
     if (everyInputKept) return tf.div(weights, perInput) as tf.Tensor2D;
     const kept = tf.greaterEqual(target, tf.scalar(0, 'int32'));
     return tf.where(kept, tf.div(weights, tf.where(kept, perInput, tf.onesLike(perInput))), tf.zerosLike(weights)) as tf.Tensor2D;
@@ -152,21 +175,22 @@ export function weightedMeanCoeffs(
 
 /** Assignment that keeps `rows` ([B, K] int32 indices into N, in output order) with coefficient 1. */
 export function selectionAssignment(rows: tf.Tensor2D, n: number): Assignment {
-  const nOut = rows.shape[1];
+  const [batch, nOut] = rows.shape;
   const [target, coeff] = tf.tidy(() => {
-    // target[b, rows[b, k]] = k, else -1: (k + 1) summed over the one-hot rows, minus 1.
-    const slotPlusOne = tf.range(1, nOut + 1, 1, 'float32');
-    let target: tf.Tensor2D;
-    if (kernelsRunOnCpu() && rows.shape[0] === 1) {
-      // One-hot by arithmetic, [K, N], then one [1, K]·[K, N] matmul (see assignmentMatrix).
-      const cols = tf.reshape(tf.range(0, n, 1, 'float32'), [1, n]);
-      const hits = tf.relu(tf.sub(1, tf.abs(tf.sub(tf.reshape(tf.cast(rows, 'float32'), [nOut, 1]), cols))));
-      target = tf.cast(tf.sub(tf.matMul(tf.reshape(slotPlusOne, [1, nOut]), hits), 1), 'int32') as tf.Tensor2D; // [1, N]
+    let target: tf.Tensor2D; // target[b, rows[b, k]] = k, else -1
+    if (kernelsRunOnCpu()) {
+      // k + 1 scattered to each kept input (0 elsewhere), minus 1; empty slots (-1) to a spare entry
+      const offsets = tf.reshape(tf.range(0, batch * n, n, 'int32'), [batch, 1]);
+      const flat = tf.where(tf.less(rows, 0), tf.fill([batch, nOut], batch * n, 'int32'), tf.add(rows, offsets));
+      const slotPlusOne = tf.tile(tf.reshape(tf.range(1, nOut + 1, 1, 'int32'), [1, nOut]), [batch, 1]);
+      const placed = tf.scatterND(tf.reshape(flat, [batch * nOut, 1]), tf.reshape(slotPlusOne, [batch * nOut]), [batch * n + 1]);
+      target = tf.sub(tf.reshape(tf.slice(placed, [0], [batch * n]), [batch, n]), tf.scalar(1, 'int32')) as tf.Tensor2D;
     } else {
-      // Summed in float32: WebGPU (tfjs 4.22) fails to compile the transpose it inserts for an int32
-      // reduction over a middle axis.
+      // (k + 1) summed over the one-hot rows, in float32: WebGPU (tfjs 4.22) fails to compile the
+      // transpose it inserts for an int32 reduction over a middle axis.
+      const slotPlusOne = tf.range(1, nOut + 1, 1, 'float32').reshape([1, nOut, 1]);
       const hits = tf.cast(tf.oneHot(rows, n), 'float32') as tf.Tensor3D; // [B, K, N]
-      target = tf.cast(tf.sub(tf.sum(tf.mul(hits, tf.reshape(slotPlusOne, [1, nOut, 1])), 1), 1), 'int32') as tf.Tensor2D; // [B, N]
+      target = tf.cast(tf.sub(tf.sum(tf.mul(hits, slotPlusOne), 1), 1), 'int32') as tf.Tensor2D; // [B, N]
     }
     const coeff = tf.where(tf.greaterEqual(target, tf.scalar(0, 'int32')), tf.ones(target.shape), tf.zeros(target.shape)) as tf.Tensor2D;
     return [target, coeff];

@@ -287,6 +287,7 @@ function reduceAtsDeferred(input: ReduceInput, params: AtsLayerParams): Deferred
   }
   const sampling = atsSampling(n, params);
   const scores = tf.tidy(() => atsSignificance(clsAttentionRow(input), values));
+  if (kernelsRunOnCpu()) return sampledOnHost(scores, sampling, batch, n);
   const sample = atsInverseTransformSample(scores, sampling);
   scores.dispose();
   const keptTokens = tf.keep(tf.clone(sample.keptTokens));
@@ -301,6 +302,89 @@ function reduceAtsDeferred(input: ReduceInput, params: AtsLayerParams): Deferred
       return { assignment };
     },
     dispose: () => tf.dispose([keptTokens, count]),
+  };
+}
+
+/**
+ * `atsInverseTransformSample` for one image whose normalised significance `scores` (T values) is in
+ * host memory: the kept tokens, CLS first, then the picked tokens in ascending significance, −1 for
+ * empty slots ([1 + min(M, T)]). Every float step is the device's float32 operation in the same
+ * order (Math.fround after each); sorting, nearest-CDF search (first index on ties) and
+ * de-duplication are exact. Used on the CPU backends (see shared/matching.ts, "Decisions in host
+ * memory"); tests check it against the device version.
+ */
+export function atsKeptTokensHost(scores: ArrayLike<number>, sampling: AtsSampling): Int32Array {
+  const f = Math.fround;
+  const t = scores.length;
+  const m = sampling.samples;
+  const order = Int32Array.from({ length: t }, (_, i) => i).sort((a, b) => {
+    const d = scores[a] - scores[b];
+    return d < 0 ? -1 : d > 0 ? 1 : a - b;
+  });
+  const cdf = new Float32Array(t);
+  let acc = 0;
+  order.forEach((token, k) => (cdf[k] = acc = k === 0 ? f(scores[token]) : f(acc + scores[token])));
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of cdf) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  const span = f(hi - lo);
+  const ncdf = Float32Array.from(cdf, (v) => f(f(v - lo) / span));
+  let y0 = Infinity;
+  for (const v of ncdf) y0 = Math.min(y0, v === 0 ? f(v + 1e8) : v);
+  const lin = torchLinspace01(m);
+  const ys = Float32Array.from({ length: m }, (_, i) => f(y0 + f(f(f(lin[i] * (m - 1)) - f(y0 * i)) / (m - 1))));
+  let offset = 0;
+  let window: Float32Array = ncdf;
+  if (m > t) {
+    offset = m - t;
+    window = new Float32Array(m);
+    window.set(ncdf, offset);
+  } else if (m < t && sampling.crop) {
+    offset = m - t;
+    window = ncdf.subarray(t - m);
+  }
+  const picks = Int32Array.from(ys, (y) => {
+    let best = Infinity;
+    let at = 0;
+    for (let j = 0; j < window.length; j++) {
+      const d = Math.abs(f(y - window[j]));
+      if (d < best) {
+        best = d;
+        at = j;
+      }
+    }
+    return at - offset;
+  }).sort();
+  // get_unique_indices: a value equal to its right neighbour (the last compared with 1) becomes T
+  const unique = picks.map((v, i) => ((i < m - 1 ? picks[i + 1] : 1) === v ? t : v)).sort();
+  const slots = Math.min(m, t);
+  const kept = new Int32Array(1 + slots);
+  for (let i = 0; i < slots; i++) kept[1 + i] = unique[i] < t ? order[unique[i]] + 1 : -1;
+  return kept;
+}
+
+/** The deferred decision of the CPU backends: the significance read back, the sampling in JS. */
+function sampledOnHost(scores: tf.Tensor2D, sampling: AtsSampling, batch: number, n: number): DeferredReduction {
+  const t = n - 1;
+  const values = scores.dataSync();
+  scores.dispose();
+  const kept = Array.from({ length: batch }, (_, b) => atsKeptTokensHost(values.subarray(b * t, (b + 1) * t), sampling));
+  const nOut = Math.max(...kept.map((k) => k.filter((v) => v >= 0).length));
+  const count = tf.keep(tf.scalar(nOut, 'int32')); // outlives the caller's tidy, like the device version's
+  return {
+    count,
+    complete(slots) {
+      const target = new Int32Array(batch * n).fill(-1);
+      kept.forEach((k, b) => {
+        for (let slot = 0; slot < slots; slot++) if (k[slot] >= 0) target[b * n + k[slot]] = slot;
+      });
+      const coeff = Float32Array.from(target, (v) => (v >= 0 ? 1 : 0));
+      return { assignment: { target: tf.tensor2d(target, [batch, n], 'int32'), coeff: tf.tensor2d(coeff, [batch, n]), nOut: slots } };
+    },
+    dispose: () => count.dispose(),
   };
 }
 

@@ -30,15 +30,19 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { invariant } from '../errors';
+import { kernelsRunOnCpu } from '../model/ops';
 import { weightedMeanCoeffs } from './assignment';
 import {
   argsortDescending,
+  argsortDescendingHost,
   bipartiteMatch,
+  bipartiteMatchHost,
   everyOther,
   identityAssignment,
   interleaveColumns,
   inversePermutation,
   l2Normalize,
+  meanCoeffsHost,
   rangeRows,
   rowDots,
   takeAlong,
@@ -119,6 +123,8 @@ export interface PitomeMatchOptions {
   classToken: boolean;
   /** [B, N, 1] token sizes for the weighted mean; all ones when omitted. */
   size?: tf.Tensor3D;
+  /** Also return the decision's indices (default true); the engine only needs the assignment. */
+  withIndices?: boolean;
 }
 
 /** PiToMe on metric [B, N, C']. Returns tensors the caller disposes (`disposePitomeMatch`). */
@@ -134,6 +140,7 @@ export function pitomeMatch(metric: tf.Tensor3D, params: PitomeLayerParams, opti
   if (nothing) return { r: 0, indices: null, assignment: identityAssignment(batch, n) };
 
   const nOut = n - r;
+  if (kernelsRunOnCpu()) return matchOnHost(metric, params, r, options);
   const out = tf.tidy(() => {
     const keys = l2Normalize(tf.slice(metric, [0, off, 0], [batch, t, -1]) as tf.Tensor3D, 1e-12); // [B, T, C']
     const sim = rowDots(keys, keys); // [B, T, T]
@@ -151,6 +158,98 @@ export function pitomeMatch(metric: tf.Tensor3D, params: PitomeLayerParams, opti
   });
   const { target, coeff, ...indices } = out;
   return { r, indices, assignment: { target, coeff, nOut } };
+}
+
+/**
+ * `pitomeMatch` with the decision in host memory (CPU backends; see shared/matching.ts): the T×T
+ * similarity and the energies on device, then per image the energy ranking, the matching in 'bsm'
+ * or 'protect' mode, the output rows and the mean coefficients.
+ */
+function matchOnHost(metric: tf.Tensor3D, params: PitomeLayerParams, r: number, options: PitomeMatchOptions): PitomeMatch {
+  const [batch, n] = metric.shape;
+  const off = options.classToken ? 1 : 0;
+  const t = n - off;
+  const nOut = n - r;
+  const withIndices = options.withIndices ?? true;
+  const [simT, energy] = tf.tidy(() => {
+    const keys = l2Normalize(tf.slice(metric, [0, off, 0], [batch, t, -1]) as tf.Tensor3D, 1e-12); // [B, T, C']
+    const sim = rowDots(keys, keys); // [B, T, T]
+    return [sim, energyScore(sim, params.margin, params.alpha)];
+  });
+  const sim = simT.dataSync();
+  simT.dispose();
+  const energies = energy.dataSync();
+  const weights = options.size ? options.size.dataSync() : new Float32Array(batch * n).fill(1);
+  const bsm = params.mode === 'bsm';
+  const nA = bsm ? Math.ceil(t / 2) : r;
+  const nB = bsm ? t - nA : r;
+  const target = new Int32Array(batch * n);
+  const coeff = new Float32Array(batch * n);
+  const kept = { order: new Int32Array(batch * t), a: new Int32Array(batch * nA), b: new Int32Array(batch * nB), dst: new Int32Array(batch * r) };
+  const unmKept = new Int32Array(bsm ? batch * (nA - r) : 0);
+  const srcKept = new Int32Array(bsm ? batch * r : 0);
+  const protectedKept = new Int32Array(bsm ? 0 : batch * (t - 2 * r));
+  for (let b = 0; b < batch; b++) {
+    const order = argsortDescendingHost(energies.subarray(b * t, (b + 1) * t));
+    const simAt = (i: number, j: number) => sim[b * t * t + i * t + j];
+    // A and B alternate along the energy ranking: all of it ('bsm') or its top 2r ('protect')
+    const aIdx = Int32Array.from({ length: nA }, (_, i) => order[2 * i]);
+    const bIdx = Int32Array.from({ length: nB }, (_, j) => order[2 * j + 1]);
+    const rowByRank = new Int32Array(t);
+    let dstIdx: Int32Array;
+    if (bsm) {
+      const cross = new Float32Array(nA * nB);
+      for (let i = 0; i < nA; i++) for (let j = 0; j < nB; j++) cross[i * nB + j] = simAt(aIdx[i], bIdx[j]);
+      const m = bipartiteMatchHost(cross, 0, nA, nB, r, { sortUnmerged: false });
+      m.rowA.forEach((row, i) => (rowByRank[2 * i] = row));
+      m.rowB.forEach((row, j) => (rowByRank[2 * j + 1] = row));
+      dstIdx = m.dstIdx;
+      unmKept.set(m.unmIdx, b * (nA - r));
+      srcKept.set(m.srcIdx, b * r);
+    } else {
+      // every A merges into its most similar B (first index on ties); ranks ≥ 2r are protected
+      dstIdx = aIdx.map((a) => {
+        let best = -Infinity;
+        let at = 0;
+        for (let j = 0; j < nB; j++) {
+          const v = simAt(a, bIdx[j]);
+          if (v > best) {
+            best = v;
+            at = j;
+          }
+        }
+        return at;
+      });
+      const firstB = t - 2 * r;
+      for (let i = 0; i < r; i++) {
+        rowByRank[2 * i] = dstIdx[i] + firstB;
+        rowByRank[2 * i + 1] = i + firstB;
+      }
+      for (let k = 0; k < firstB; k++) rowByRank[2 * r + k] = k;
+      protectedKept.set(order.subarray(2 * r), b * (t - 2 * r));
+    }
+    const rows = target.subarray(b * n, (b + 1) * n);
+    order.forEach((token, rank) => (rows[token + off] = rowByRank[rank] + off)); // CLS (if any) stays at row 0
+    coeff.set(meanCoeffsHost(rows, weights, b * n, nOut), b * n);
+    kept.order.set(order, b * t);
+    kept.a.set(aIdx, b * nA);
+    kept.b.set(bIdx, b * nB);
+    kept.dst.set(dstIdx, b * r);
+  }
+  const assignment = { target: tf.tensor2d(target, [batch, n], 'int32'), coeff: tf.tensor2d(coeff, [batch, n]), nOut };
+  if (!withIndices) {
+    energy.dispose();
+    return { r, indices: null, assignment };
+  }
+  const int = (data: Int32Array, k: number) => tf.tensor2d(data, [batch, k], 'int32');
+  const indices: PitomeIndices = { energy: energy as tf.Tensor2D, order: int(kept.order, t), aIdx: int(kept.a, nA), bIdx: int(kept.b, nB), dstIdx: int(kept.dst, r) };
+  if (bsm) {
+    indices.unmIdx = int(unmKept, nA - r);
+    indices.srcIdx = int(srcKept, r);
+  } else {
+    indices.protectedIdx = int(protectedKept, t - 2 * r);
+  }
+  return { r, indices, assignment };
 }
 
 /** E [B, T] = mean_j ELU_α(sim_ij − margin). */
@@ -180,7 +279,7 @@ function bsmRows(sim: tf.Tensor3D, order: tf.Tensor2D, r: number): RankRows {
   const match = bipartiteMatch(crossScores(sim, aIdx, bIdx), r, { sortUnmerged: false });
   return {
     rowByRank: interleaveColumns(match.rowA, match.rowB),
-    indices: { aIdx, bIdx, dstIdx: match.dstIdx, unmIdx: match.unmIdx, srcIdx: match.srcIdx },
+    indices: { aIdx, bIdx, dstIdx: match.dstIdx!, unmIdx: match.unmIdx, srcIdx: match.srcIdx },
   };
 }
 
@@ -218,7 +317,7 @@ export const pitome: Reducer<PitomeLayerParams> = {
       metric.shape[0] === input.x.shape[0] && metric.shape[1] === input.x.shape[1],
       `PiToMe metric shape ${metric.shape} does not match tokens ${input.x.shape}`,
     );
-    const match = pitomeMatch(metric, params, { classToken: input.classToken, size: input.size });
+    const match = pitomeMatch(metric, params, { classToken: input.classToken, size: input.size, withIndices: false });
     if (match.indices) tf.dispose(Object.values(match.indices));
     return { assignment: match.assignment };
   },

@@ -22,7 +22,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { invariant } from '../errors';
 import { weightedMeanCoeffs } from './assignment';
-import { bipartiteMatch, identityAssignment, interleaveColumns, l2Normalize, rowDots, splitAlternate } from './shared/matching';
+import { kernelsRunOnCpu } from '../model/ops';
+import { bipartiteMatch, bipartiteMatchHost, identityAssignment, interleaveColumns, l2Normalize, meanCoeffsHost, rowDots, splitAlternate } from './shared/matching';
 import type { Assignment, Dims, Reducer } from './types';
 
 /** A ToMe schedule: constant r, r with an inflection (−1 = "decreasing"), or an explicit list. */
@@ -91,9 +92,10 @@ export function bipartiteSoftMatching(metric: tf.Tensor3D, r: number, options: T
 
   const nUnm = Math.ceil(n / 2) - rEff;
   const nOut = n - rEff;
+  if (kernelsRunOnCpu()) return matchOnHost(metric, rEff, options);
   const [unmIdx, srcIdx, dstIdx, target, coeff] = tf.tidy(() => {
-    const [a, b] = splitAlternate(metric); // [B, ⌈N/2⌉, C'], [B, ⌊N/2⌋, C']
-    const scores = protectScores(rowDots(l2Normalize(a), l2Normalize(b)), classToken, distillToken); // no epsilon, as upstream
+    const [a, b] = splitAlternate(l2Normalize(metric)); // [B, ⌈N/2⌉, C'], [B, ⌊N/2⌋, C']; no epsilon, as upstream
+    const scores = protectScores(rowDots(a, b), classToken, distillToken);
     const match = bipartiteMatch(scores, rEff, { sortUnmerged: classToken, withIndices });
     const rowA = distillToken ? distillOrder(match.rowA, nUnm) : match.rowA;
     const rowB = distillToken ? distillOrder(match.rowB, nUnm) : match.rowB;
@@ -102,8 +104,47 @@ export function bipartiteSoftMatching(metric: tf.Tensor3D, r: number, options: T
     const coeff = weightedMeanCoeffs(target, weights, nOut, { everyInputKept: true });
     return [match.unmIdx, match.srcIdx, match.dstIdx, target, coeff] as tf.Tensor2D[];
   });
-  if (!withIndices) tf.dispose([unmIdx, srcIdx, dstIdx]);
   return { r: rEff, indices: withIndices ? { unmIdx, srcIdx, dstIdx } : null, assignment: { target, coeff, nOut } };
+}
+
+/**
+ * `bipartiteSoftMatching` with the decision in host memory (CPU backends; see shared/matching.ts):
+ * the cosine scores on device, then per image the match, the output rows and the mean coefficients.
+ */
+function matchOnHost(metric: tf.Tensor3D, r: number, options: TomeMatchOptions): TomeMatch {
+  const [batch, n] = metric.shape;
+  const { classToken, distillToken, size, withIndices = true } = options;
+  const nA = Math.ceil(n / 2);
+  const nB = n - nA;
+  const nUnm = nA - r;
+  const nOut = n - r;
+  const scores = tf.tidy(() => rowDots(...splitAlternate(l2Normalize(metric)))); // [B, |A|, |B|]; no epsilon, as upstream
+  const values = scores.dataSync();
+  scores.dispose();
+  const weights = size ? size.dataSync() : new Float32Array(batch * n).fill(1);
+  // [unm, B] rows moved to [unm[0] = CLS, B[0] = DIST, unm[1:], B[1:]] with a distillation token
+  const place = (row: number) => (!distillToken || row === 0 ? row : row === nUnm ? 1 : row < nUnm ? row + 1 : row);
+  const target = new Int32Array(batch * n);
+  const coeff = new Float32Array(batch * n);
+  const picked = { unm: new Int32Array(batch * nUnm), src: new Int32Array(batch * r), dst: new Int32Array(batch * r) };
+  for (let b = 0; b < batch; b++) {
+    const m = bipartiteMatchHost(values, b * nA * nB, nA, nB, r, { sortUnmerged: classToken, skipRow0: classToken, skipCol0: distillToken });
+    const rows = target.subarray(b * n, (b + 1) * n);
+    m.rowA.forEach((row, i) => (rows[2 * i] = place(row)));
+    m.rowB.forEach((row, j) => (rows[2 * j + 1] = place(row)));
+    coeff.set(meanCoeffsHost(rows, weights, b * n, nOut), b * n);
+    picked.unm.set(m.unmIdx, b * nUnm);
+    picked.src.set(m.srcIdx, b * r);
+    picked.dst.set(m.dstIdx, b * r);
+  }
+  const indices = withIndices
+    ? {
+        unmIdx: tf.tensor2d(picked.unm, [batch, nUnm], 'int32'),
+        srcIdx: tf.tensor2d(picked.src, [batch, r], 'int32'),
+        dstIdx: tf.tensor2d(picked.dst, [batch, r], 'int32'),
+      }
+    : null;
+  return { r, indices, assignment: { target: tf.tensor2d(target, [batch, n], 'int32'), coeff: tf.tensor2d(coeff, [batch, n]), nOut } };
 }
 
 /**
