@@ -42,7 +42,9 @@ recipe:
 files:
   --data DIR         Fashion-MNIST IDX files (default ${FASHION_MNIST_DIR})
   --out DIR          checkpoint directory (default out/train/fmnist-vit)
-  --resume           continue the run in --out from its state.json (its options win)
+  --resume           continue the run in --out from its state.json (its options win, except that
+                     --epochs N given with --resume changes the run's length from the current step:
+                     the cosine schedule is recomputed for N epochs and the change is recorded)
   --export DIR       when training is complete, write config.json, preprocessor_config.json and
                      model.safetensors (Hugging Face ViT names) there
   --limit N          train on the first N images only (smoke tests)
@@ -61,10 +63,12 @@ interface Args {
   exportDir?: string;
   limit?: number;
   eval: boolean;
+  /** --epochs was given explicitly (used with --resume). */
+  epochsGiven: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { options: { ...D }, hidden: 64, depth: 6, heads: 2, mlp: 128, data: FASHION_MNIST_DIR, out: 'out/train/fmnist-vit', resume: false, eval: true };
+  const a: Args = { options: { ...D }, hidden: 64, depth: 6, heads: 2, mlp: 128, data: FASHION_MNIST_DIR, out: 'out/train/fmnist-vit', resume: false, eval: true, epochsGiven: false };
   const num = (flag: string, v: string | undefined, int: boolean, min = 0): number => {
     const x = Number(v);
     if (v === undefined || !Number.isFinite(x) || (int && !Number.isInteger(x)) || x < min) {
@@ -80,7 +84,7 @@ function parseArgs(argv: string[]): Args {
       case '--depth': a.depth = num(flag, next(), true, 1); break;
       case '--heads': a.heads = num(flag, next(), true, 1); break;
       case '--mlp': a.mlp = num(flag, next(), true, 1); break;
-      case '--epochs': a.options.epochs = num(flag, next(), true, 1); break;
+      case '--epochs': a.options.epochs = num(flag, next(), true, 1); a.epochsGiven = true; break;
       case '--batch': a.options.batchSize = num(flag, next(), true, 1); break;
       case '--lr': a.options.lr = num(flag, next(), false); break;
       case '--min-lr': a.options.minLr = num(flag, next(), false); break;
@@ -182,7 +186,8 @@ async function run(argv: string[]): Promise<number> {
   };
 
   const config = fmnistConfig(a, a.options);
-  const result = await train({ config, options: a.options, train: trainSet, test: testSet, outDir: a.out, resume: a.resume, shouldStop: () => stop, onEvent });
+  const result = await train({ config, options: a.options, train: trainSet, test: testSet, outDir: a.out, resume: a.resume,
+    setEpochs: a.resume && a.epochsGiven ? a.options.epochs : undefined, shouldStop: () => stop, onEvent });
   try {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);

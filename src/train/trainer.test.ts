@@ -74,6 +74,20 @@ describe('train', () => {
     expect(state).toMatchObject({ epoch: 2, batch: 0, step: 4 });
   });
 
+  it('train resumed with setEpochs extends a finished run, records the change, and refuses to end in the past', async () => {
+    const dir = tempDir();
+    const data = syntheticSet(16); // 2 steps per epoch
+    (await train({ config, options: { ...options, epochs: 1 }, train: data, outDir: dir, resume: false })).dispose();
+    const longer = await train({ config, options, train: data, outDir: dir, resume: true, setEpochs: 3 });
+    longer.dispose();
+    expect(longer.finished).toBe(true);
+    expect(longer.state.history.map((h) => h.epoch)).toEqual([1, 2, 3]);
+    expect(longer.state).toMatchObject({ step: 6, options: { epochs: 3 }, changes: [{ step: 2, epochs: { from: 1, to: 3 } }] });
+    await expect(train({ config, options, train: data, outDir: dir, resume: true, setEpochs: 2 })).rejects.toThrowError(
+      expect.objectContaining({ code: 'param-out-of-range', message: expect.stringContaining('would end it in the past') }),
+    );
+  });
+
   it('train leaves no tensors behind once its result is disposed', async () => {
     const before = tf.memory().numTensors;
     const r = await train({ config, options: { ...options, epochs: 1 }, train: syntheticSet(16), test: syntheticSet(8), outDir: tempDir(), resume: false });

@@ -72,6 +72,11 @@ export interface TrainRun {
   /** Checkpoint directory. */
   outDir: string;
   resume: boolean;
+  /**
+   * With `resume`: change the run's epoch count from here on (the cosine schedule is recomputed for
+   * the new length from the current step). Recorded in the state's `changes`.
+   */
+  setEpochs?: number;
   /** Polled between steps; true = save and stop. */
   shouldStop?: () => boolean;
   onEvent?: (e: TrainEvent) => void;
@@ -107,6 +112,13 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     // (States written before this field existed carry no count and are not checked.)
     if (state.trainImages !== undefined && state.trainImages !== run.train.count) {
       throw new TokenScopeError('param-out-of-range', `the run in ${run.outDir} trains on ${state.trainImages} images, but ${run.train.count} were given; resume with the same --data and --limit`);
+    }
+    if (run.setEpochs !== undefined && run.setEpochs !== state.options.epochs) {
+      if (run.setEpochs < state.epoch + (state.batch > 0 ? 1 : 0)) {
+        throw new TokenScopeError('param-out-of-range', `the run in ${run.outDir} is already in epoch ${state.epoch + 1}; --epochs ${run.setEpochs} would end it in the past`);
+      }
+      state.changes = [...(state.changes ?? []), { step: state.step, epochs: { from: state.options.epochs, to: run.setEpochs } }];
+      state.options = { ...state.options, epochs: run.setEpochs };
     }
   } else {
     state = {
