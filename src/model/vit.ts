@@ -18,7 +18,7 @@ import { invariant } from '../errors';
 import { applyAndSum, applySelection } from '../reduce/assignment';
 import type { AttentionInfo, DeferredReduction, NeedsKey, ReduceInput, Reduction, Slot } from '../reduce/types';
 import { type VitConfig, headDim } from './config';
-import { attentionByHead, attentionLogits, attentionRunsByHead, gelu, layerNorm, linear, mergeHeads, splitHeads } from './ops';
+import { attentionByHead, attentionLogits, attentionRunsByHead, gelu, layerNorm, linear, mergeHeads, softmaxWithEps, splitHeads } from './ops';
 import type { BlockWeights, VitWeights } from './weights';
 
 /** One block's token-reduction step, already bound to its per-layer parameters. */
@@ -33,8 +33,11 @@ export interface LayerHook {
   reduceDeferred?(input: ReduceInput): DeferredReduction;
   /** The token count depends on the image (ATS): batches run image by image. */
   perImage?: boolean;
-  /** Replaces the block's softmax (ATS uses its masked softmax with eps). */
-  softmax?: (logits: tf.Tensor4D) => tf.Tensor4D;
+  /**
+   * The block's softmax gets eps terms: (exp(L − max) + eps/N) / (sum exp(L − max) + eps), ATS's
+   * masked softmax with every token live (ops.ts `softmaxWithEps`).
+   */
+  softmaxEps?: number;
 }
 
 export interface ForwardOptions {
@@ -119,17 +122,22 @@ function blockAttention(config: VitConfig, b: BlockWeights, state: BlockState, h
   const [B, N, D] = h.shape;
   const info: AttentionInfo = {};
   if (b.heads && attentionRunsByHead(B)) {
-    const heads = attentionByHead(tf.reshape(h, [N, D]), b.heads, { logSize, softmax: hook?.softmax });
-    const H = heads.probs.length;
-    if (needs.includes('probs')) info.probs = tf.reshape(tf.stack(heads.probs), [1, H, N, N]);
-    if (needs.includes('clsAttn')) info.clsAttn = tf.reshape(tf.concat(heads.probs.map((p) => tf.slice(p, [0, 0], [1, N])), 0), [1, H, N]);
+    const heads = attentionByHead(tf.reshape(h, [N, D]), b.heads, {
+      logSize,
+      softmaxEps: hook?.softmaxEps,
+      probs: needs.includes('probs'),
+      clsRows: needs.includes('clsAttn'),
+    });
+    const H = heads.values.length;
+    if (heads.probs) info.probs = tf.reshape(tf.stack(heads.probs), [1, H, N, N]);
+    if (heads.clsRows) info.clsAttn = tf.reshape(heads.clsRows, [1, H, N]);
     if (needs.includes('values')) info.values = tf.reshape(tf.stack(heads.values), [1, H, N, D / H]);
     if (needs.includes('keysMean')) info.keysMean = tf.reshape(tf.transpose(tf.div(tf.addN(heads.keysT), H)), [1, N, D / H]);
     return { info, out: tf.reshape(heads.out, [1, N, D]) };
   }
   const [q, k, v] = qkv(config, b, h);
   const logits = attentionLogits(q, k, logSize);
-  const probs = hook?.softmax ? hook.softmax(logits) : (tf.softmax(logits) as tf.Tensor4D);
+  const probs = hook?.softmaxEps !== undefined ? softmaxWithEps(logits, hook.softmaxEps) : (tf.softmax(logits) as tf.Tensor4D);
   if (needs.includes('probs')) info.probs = probs;
   if (needs.includes('clsAttn')) info.clsAttn = tf.reshape(tf.slice(probs, [0, 0, 0, 0], [B, -1, 1, N]), [B, probs.shape[1], N]);
   if (needs.includes('values')) info.values = v;
@@ -142,8 +150,8 @@ function attentionProbs(config: VitConfig, b: BlockWeights, x: tf.Tensor3D, logS
   const h = layerNorm(x, b.norm1.gamma, b.norm1.beta, config.layer_norm_eps);
   const [B, N, D] = h.shape;
   if (b.heads && attentionRunsByHead(B)) {
-    const heads = attentionByHead(tf.reshape(h, [N, D]), b.heads, { logSize });
-    return tf.reshape(tf.stack(heads.probs), [1, heads.probs.length, N, N]) as tf.Tensor4D;
+    const heads = attentionByHead(tf.reshape(h, [N, D]), b.heads, { logSize, probs: true });
+    return tf.reshape(tf.stack(heads.probs!), [1, heads.values.length, N, N]) as tf.Tensor4D;
   }
   const [q, k] = qkv(config, b, h);
   return tf.softmax(attentionLogits(q, k, logSize)) as tf.Tensor4D;
