@@ -12,6 +12,7 @@ const commands: Record<string, CommandLoader> = {
   train: async () => (await import('./train')).trainCommand,
   eval: async () => (await import('./eval')).evalCommand,
   flops: async () => (await import('./flops')).flopsCommand,
+  sweep: async () => (await import('./sweep')).sweepCommand,
   bench: async () => (await import('./bench')).benchCommand,
   predict: async () => (await import('./predict')).predictCommand,
 };

@@ -5,6 +5,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { useWasmBackend } from '../../tests/helpers/tf';
 import { readState } from '../train/checkpoint';
 import { evalCommand } from './eval';
+import { flopsCommand } from './flops';
 import { trainCommand } from './train';
 
 useWasmBackend();
@@ -44,11 +45,36 @@ describe('tokenscope train and eval', () => {
     vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     expect(await evalCommand.run(['--model', exported, '--eval-set', 'public/data/fmnist-test-1000.bin', '--limit', '30', '--batch', '8', '--json'])).toBe(0);
     const result = JSON.parse(lines[0]);
-    expect(Object.keys(result)).toEqual(['accuracy', 'n', 'gflops', 'agreement']);
-    expect(result.n).toBe(30);
-    expect(result.agreement).toBe(1);
+    expect(result).toMatchObject({ n: 30, agreement: 1, kl: 0, plan: 'none' });
     expect(result.accuracy * 30).toBeCloseTo(Math.round(result.accuracy * 30), 9);
+    // 1 block of width 16 over 50 tokens: embed 16·16·16·... computed by the same fvcore rules as 'flops'
     expect(result.gflops).toBeGreaterThan(0);
+    expect(result.gflops).toBe(result.base_gflops);
+  });
+
+  it('eval --plan reports the plan against the unreduced model, with the GFLOPs its schedule fixes', async () => {
+    const lines: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((s: string) => void lines.push(s));
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const args = ['--model', exported, '--eval-set', 'public/data/fmnist-test-1000.bin', '--limit', '20', '--batch', '7', '--json'];
+    expect(await evalCommand.run([...args, '--plan', 'tome:r=20'])).toBe(0);
+    expect(await flopsCommand.run(['--arch', join(exported, 'config.json'), '--plan', 'tome:r=20', '--json'])).toBe(0);
+    const [scored, flops] = lines.map((l) => JSON.parse(l));
+    expect(scored.plan).toBe('tome:r=20');
+    expect(scored.n).toBe(20);
+    expect(scored.gflops).toBeCloseTo(flops.gflops, 6);
+    expect(scored.gflops).toBeLessThan(scored.base_gflops);
+    expect(scored.tokens).toEqual([50, 30]);
+    expect(scored.agreement).toBeGreaterThanOrEqual(0);
+    expect(scored.agreement).toBeLessThanOrEqual(1);
+    expect(scored.kl).toBeGreaterThanOrEqual(0);
+  });
+
+  it('eval rejects a bad plan naming the bad part', async () => {
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    await expect(evalCommand.run(['--model', exported, '--eval-set', 'public/data/fmnist-test-1000.bin', '--plan', 'tome:r=-2'])).rejects.toThrowError(
+      expect.objectContaining({ code: 'param-out-of-range', message: expect.stringContaining("'r=-2'") }),
+    );
   });
 
   it('train --resume refuses a different training set', async () => {

@@ -89,8 +89,9 @@ export async function evaluatePlans(
         const { logits, traces } = await runForward(model, pixels, acc.compiled);
         const [top, kl] = tf.tidy(() => {
           const logProbs = tf.logSoftmax(logits);
+          // KL ≥ 0; float32 rounding can give -1e-8 for near-identical outputs, clamped to 0.
           const klPerImage = baseLogProbs
-            ? tf.sum(tf.mul(tf.exp(baseLogProbs), tf.sub(baseLogProbs, logProbs)), 1)
+            ? tf.maximum(tf.sum(tf.mul(tf.exp(baseLogProbs), tf.sub(baseLogProbs, logProbs)), 1), 0)
             : tf.zeros([batch.count]);
           if (!baseLogProbs) baseLogProbs = tf.keep(logProbs as tf.Tensor2D);
           return [tf.argMax(logits, 1), tf.sum(klPerImage)];
