@@ -75,8 +75,25 @@ export function attentionLogits(q: tf.Tensor4D, k: tf.Tensor4D, logSize?: tf.Ten
  * is free.
  */
 export function kernelsRunOnCpu(): boolean {
+  if (devicePathsForced) return false;
   const backend = tf.getBackend();
   return backend === 'wasm' || backend === 'cpu';
+}
+
+let devicePathsForced = false;
+
+/**
+ * Runs `fn` (synchronously) with the code paths chosen for WebGL/WebGPU on whatever backend is
+ * active, so tests in Node can check the two paths against each other.
+ */
+export function withDevicePaths<T>(fn: () => T): T {
+  const before = devicePathsForced;
+  devicePathsForced = true;
+  try {
+    return fn();
+  } finally {
+    devicePathsForced = before;
+  }
 }
 
 /**

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { median, timeInterleaved } from './timing';
+
+describe('timing', () => {
+  it('median takes the middle value, or the mean of the middle two', () => {
+    expect(median([5, 1, 3])).toBe(3);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([])).toBeNaN();
+  });
+
+  it('timeInterleaved times first and second calls apart, discards warm-up, and rotates the order each round', async () => {
+    let clock = 0;
+    const order: string[] = [];
+    // each call of a candidate advances the fake clock by its cost; the first call costs 100 more
+    const make = (name: string, cost: number) => {
+      let calls = 0;
+      return {
+        name,
+        run: async () => {
+          order.push(name);
+          clock += cost + (calls++ === 0 ? 100 : 0);
+        },
+      };
+    };
+    const [a, b] = await timeInterleaved([make('a', 10), make('b', 30)], { warmup: 1, runs: 3, now: () => clock });
+    expect(a).toMatchObject({ name: 'a', firstMs: 110, secondMs: 10, samplesMs: [10, 10, 10], medianMs: 10, minMs: 10 });
+    expect(b).toMatchObject({ name: 'b', firstMs: 130, secondMs: 30, medianMs: 30 });
+    // first calls, second calls, then rounds a,b / b,a / a,b / b,a (warm-up round included)
+    expect(order).toEqual(['a', 'b', 'a', 'b', 'a', 'b', 'b', 'a', 'a', 'b', 'b', 'a']);
+  });
+});

@@ -1,0 +1,60 @@
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { compilePlan } from '../reduce/compile';
+import { planFromText } from '../reduce/plan';
+import { expectNoLeak, useWasmBackend } from '../../tests/helpers/tf';
+import type { VitConfig } from './config';
+import { attentionRunsByHead } from './ops';
+import { runForward } from './run';
+import { addHeadLayout, listWeights, randomWeights } from './weights';
+
+useWasmBackend();
+
+const config: VitConfig = {
+  hidden_size: 32, num_hidden_layers: 4, num_attention_heads: 2, intermediate_size: 64,
+  image_size: 24, patch_size: 4, num_channels: 3, layer_norm_eps: 1e-6,
+  id2label: Object.fromEntries(Array.from({ length: 5 }, (_, i) => [String(i), `c${i}`])),
+};
+
+describe('attention by head (the wasm fast path)', () => {
+  it('attentionRunsByHead picks the per-head path for one image on wasm only', () => {
+    expect(attentionRunsByHead(1)).toBe(true);
+    expect(attentionRunsByHead(2)).toBe(false);
+  });
+
+  it('runForward gives the batched attention\'s counts and logits with the per-head layout, for every kind of hook', async () => {
+    const plain = randomWeights(config, 4);
+    const split = randomWeights(config, 4);
+    addHeadLayout(config, split);
+    const pixels = tf.randomNormal([1, 24, 24, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+    // none; ToMe with proportional attention (keysMean, log size); EViT (clsAttn); ATS (softmax eps,
+    // values); MCTF (full probs, attention handed on); PiToMe
+    for (const text of ['none', 'tome:r=4', 'evit:keep=0.6', 'ats:layers=1-3', 'mctf:r=4', 'pitome:ratio=0.8']) {
+      const plan = compilePlan(planFromText(text, 4), config);
+      const a = await runForward({ config, weights: plain }, pixels, plan);
+      const b = await runForward({ config, weights: split }, pixels, plan);
+      expect(b.traces[0].layers.map((l) => l.nOut), text).toEqual(a.traces[0].layers.map((l) => l.nOut));
+      const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(a.logits, b.logits))).dataSync()[0]);
+      expect(diff, text).toBeLessThan(1e-5);
+      tf.dispose([a.logits, b.logits]);
+    }
+    tf.dispose([pixels, ...listWeights(plain), ...listWeights(split)]);
+  });
+
+  it('addHeadLayout adds tensors that listWeights then frees, and leaves trainable weights alone', async () => {
+    const w = randomWeights(config, 1);
+    const before = listWeights(w).length;
+    await expectNoLeak(() => addHeadLayout(config, w), { returned: 4 * 2 * 6 });
+    expect(listWeights(w).length).toBe(before + 4 * 2 * 6);
+    addHeadLayout(config, w); // idempotent
+    expect(listWeights(w).length).toBe(before + 4 * 2 * 6);
+    tf.dispose(listWeights(w));
+    const trainable = randomWeights(config, 1);
+    const plainQkv = trainable.blocks[0].qkvW;
+    trainable.blocks[0].qkvW = tf.variable(plainQkv);
+    addHeadLayout(config, trainable);
+    expect(trainable.blocks[0].heads).toBeUndefined();
+    expect(trainable.blocks[1].heads).toBeDefined();
+    tf.dispose([plainQkv, ...listWeights(trainable)]);
+  });
+});
