@@ -14,6 +14,11 @@ export const BACKENDS: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu
 /** Switch to `name`, or throw 'backend-unavailable' saying why. */
 export async function useBackend(name: BackendName): Promise<void> {
   if (tf.getBackend() === name) return;
+  // WebGL compiles one shader program per shape unless shapes are uniforms: with token reduction
+  // every layer has its own token count, and each new count cost 0.6–1.1 s of compilation
+  // (../shared/DESIGN.md). With uniforms, programs are reused across counts. (WebGPU keys its
+  // programs by rank, not shape, already.)
+  if (name === 'webgl') tf.env().set('WEBGL_USE_SHAPES_UNIFORMS', true);
   let ok = false;
   try {
     ok = await tf.setBackend(name);
