@@ -168,6 +168,7 @@ export function attentionByHead(h: tf.Tensor2D, layout: HeadLayout, options: Hea
   const values: tf.Tensor2D[] = [];
   const keysT: tf.Tensor2D[] = [];
   const outs: tf.Tensor2D[] = [];
+  let ones: tf.Tensor2D | undefined;
   for (let i = 0; i < layout.q.length; i++) {
     const q = tf.add(tf.matMul(h, layout.q[i]), layout.qB[i]) as tf.Tensor2D; // [N, dh], scaled by 1/√dh
     const kT = tf.add(tf.matMul(layout.kT[i], hT), layout.kTB[i]) as tf.Tensor2D; // [dh, N]
@@ -188,7 +189,10 @@ export function attentionByHead(h: tf.Tensor2D, layout: HeadLayout, options: Hea
     const denominator = tf.add(tf.mul(top, softmaxEps), 1);
     if (options.probs) probs.push(tf.div(tf.add(s, tf.mul(top, softmaxEps / n)), denominator) as tf.Tensor2D);
     if (options.clsRows) clsTops.push(tf.gatherND(top, first) as tf.Tensor2D);
-    const spread = tf.mul(tf.mul(top, softmaxEps / n), tf.sum(v, 0, true)); // [N, dh]
+    // eps/N · m ⊗ colsum(v): the column sums and the outer product as 2-D matmuls (a reduction over
+    // axis 0 and a broadcast multiply are slower on wasm)
+    if (!ones) ones = tf.ones([1, n]) as tf.Tensor2D;
+    const spread = tf.matMul(tf.mul(top, softmaxEps / n), tf.matMul(ones, v)); // [N, dh]
     outs.push(tf.div(tf.add(tf.matMul(s, v), spread), denominator) as tf.Tensor2D);
   }
   const result: HeadAttention = { out: outs.length === 1 ? outs[0] : (tf.concat(outs, 1) as tf.Tensor2D), values, keysT };
