@@ -77,6 +77,23 @@ describe('tokenscope train and eval', () => {
     );
   });
 
+  it('train --stop-after ends at an epoch boundary, and --resume --epochs lengthens the run with a continuous rate', async () => {
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const dir = join(root, 'longer');
+    const args = ['--hidden', '16', '--depth', '1', '--heads', '1', '--mlp', '32', '--batch', '16', '--limit', '32', '--out', dir];
+    expect(await trainCommand.run([...args, '--epochs', '2', '--stop-after', '1', '--no-eval'])).toBe(130);
+    expect(readState(dir)).toMatchObject({ epoch: 1, batch: 0, step: 2 });
+    expect(await trainCommand.run(['--resume', '--out', dir, '--limit', '32', '--epochs', '3', '--no-eval'])).toBe(0);
+    const state = readState<{ lr: number; warmupEpochs: number }>(dir);
+    expect(state).toMatchObject({ epoch: 3, step: 6, options: { epochs: 3 } });
+    // 2 steps per epoch, warm-up round(0.5 · 2) = 1 step, old total 4: the old rate at step 2 is
+    // floor + (peak − floor)/2 · (1 + cos(π · 1/3)).
+    const { lr, minLr } = { lr: 1e-3, minLr: 1e-5 };
+    expect(state.changes).toHaveLength(1);
+    expect(state.changes![0].step).toBe(2);
+    expect(state.changes![0].lr).toBeCloseTo(minLr + 0.5 * (lr - minLr) * (1 + Math.cos(Math.PI / 3)), 12);
+  });
+
   it('train --resume refuses a different training set', async () => {
     await expect(trainCommand.run(['--resume', '--out', out, '--limit', '32'])).rejects.toThrowError(
       expect.objectContaining({ code: 'param-out-of-range', message: expect.stringContaining('trains on 64 images, but 32 were given') }),

@@ -47,6 +47,7 @@ files:
                      the cosine schedule is recomputed for N epochs and the change is recorded)
   --export DIR       when training is complete, write config.json, preprocessor_config.json and
                      model.safetensors (Hugging Face ViT names) there
+  --stop-after N     stop (saving the state, as Ctrl-C does) once N epochs are done
   --limit N          train on the first N images only (smoke tests)
   --no-eval          skip the per-epoch test evaluation
 `;
@@ -65,6 +66,7 @@ interface Args {
   eval: boolean;
   /** --epochs was given explicitly (used with --resume). */
   epochsGiven: boolean;
+  stopAfter?: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -99,6 +101,7 @@ function parseArgs(argv: string[]): Args {
       case '--resume': a.resume = true; break;
       case '--export': a.exportDir = next(); break;
       case '--limit': a.limit = num(flag, next(), true, 1); break;
+      case '--stop-after': a.stopAfter = num(flag, next(), true, 1); break;
       case '--no-eval': a.eval = false; break;
       default:
         throw new TokenScopeError('param-out-of-range', `unknown option '${flag}'; see tokenscope train --help`);
@@ -172,6 +175,7 @@ async function run(argv: string[]): Promise<number> {
       evalBar.update(e.done);
     } else if (e.type === 'epoch') {
       const r = e.record;
+      if (a.stopAfter !== undefined && r.epoch >= a.stopAfter) stop = true;
       bar?.done();
       evalBar?.done();
       bar = evalBar = undefined;

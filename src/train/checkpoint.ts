@@ -45,8 +45,11 @@ export interface TrainState<Options = unknown> {
   /** Running sums for the epoch in progress (so a resumed epoch reports the same averages). */
   partial: { lossSum: number; correct: number; seen: number; seconds: number };
   history: EpochRecord[];
-  /** Options changed on resume (`--epochs` with `--resume`), with the step they took effect at. */
-  changes?: { step: number; epochs: { from: number; to: number } }[];
+  /**
+   * Length changes on resume (`--epochs` with `--resume`): from `step` on, the rate follows a new
+   * cosine from `lr` (the old schedule's rate there) to the floor at the new end.
+   */
+  changes?: { step: number; lr: number; epochs: { from: number; to: number } }[];
   /** Training wall time so far, summed over sessions. */
   elapsedSeconds: number;
 }

@@ -17,4 +17,11 @@ describe('learningRate', () => {
     expect(learningRate(s, 110)).toBeCloseTo(1e-5, 12);
     expect(learningRate(s, 500)).toBeCloseTo(1e-5, 12);
   });
+
+  it('learningRate after a restart follows a new cosine from the given rate, continuous at the restart step', () => {
+    const r = { ...s, totalSteps: 210, restart: { step: 60, lr: 5e-4 } };
+    expect(learningRate(r, 60)).toBeCloseTo(5e-4, 12);
+    expect(learningRate(r, 135)).toBeCloseTo((5e-4 + 1e-5) / 2, 12);
+    expect(learningRate(r, 210)).toBeCloseTo(1e-5, 12);
+  });
 });

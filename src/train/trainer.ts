@@ -89,13 +89,15 @@ export interface TrainResult {
   dispose(): void;
 }
 
-export function schedule(o: TrainOptions, stepsPerEpoch: number): LrSchedule {
-  return {
+export function schedule(o: TrainOptions, stepsPerEpoch: number, changes: TrainState['changes'] = []): LrSchedule {
+  const base: LrSchedule = {
     peak: o.lr,
     floor: o.minLr,
     warmupSteps: Math.max(1, Math.round(o.warmupEpochs * stepsPerEpoch)),
     totalSteps: o.epochs * stepsPerEpoch,
   };
+  const last = changes[changes.length - 1];
+  return last ? { ...base, restart: { step: last.step, lr: last.lr } } : base;
 }
 
 /** Logits of the unreduced model; the caller disposes. */
@@ -117,7 +119,10 @@ export async function train(run: TrainRun): Promise<TrainResult> {
       if (run.setEpochs < state.epoch + (state.batch > 0 ? 1 : 0)) {
         throw new TokenScopeError('param-out-of-range', `the run in ${run.outDir} is already in epoch ${state.epoch + 1}; --epochs ${run.setEpochs} would end it in the past`);
       }
-      state.changes = [...(state.changes ?? []), { step: state.step, epochs: { from: state.options.epochs, to: run.setEpochs } }];
+      // The rate stays continuous: a new cosine starts from the old schedule's rate at this step.
+      const stepsPerEpoch = Math.floor(run.train.count / state.options.batchSize);
+      const lr = learningRate(schedule(state.options, stepsPerEpoch, state.changes), state.step);
+      state.changes = [...(state.changes ?? []), { step: state.step, lr, epochs: { from: state.options.epochs, to: run.setEpochs } }];
       state.options = { ...state.options, epochs: run.setEpochs };
     }
   } else {
@@ -153,7 +158,7 @@ async function loop(run: TrainRun, state: TrainState<TrainOptions>, params: Trai
   const B = o.batchSize;
   const stepsPerEpoch = Math.floor(n / B); // the last partial batch of each epoch is dropped
   if (stepsPerEpoch < 1) throw new TokenScopeError('param-out-of-range', `batch size ${B} is larger than the training set (${n} images)`);
-  const sched = schedule(o, stepsPerEpoch);
+  const sched = schedule(o, stepsPerEpoch, state.changes);
   const spec = { images: run.train.images, size: run.train.size, mean: o.mean, std: o.std };
   const emit = run.onEvent ?? (() => undefined);
   emit({ type: 'start', epoch: state.epoch, batch: state.batch, epochs: o.epochs, stepsPerEpoch, resumed: run.resume });
