@@ -4,7 +4,7 @@ import { compilePlan } from '../reduce/compile';
 import { planFromText } from '../reduce/plan';
 import { expectNoLeak, useWasmBackend } from '../../tests/helpers/tf';
 import type { VitConfig } from './config';
-import { attentionRunsByHead } from './ops';
+import { attentionRunsByHead, withDevicePaths } from './ops';
 import { runForward } from './run';
 import { addHeadLayout, listWeights, randomWeights } from './weights';
 
@@ -17,23 +17,23 @@ const config: VitConfig = {
 };
 
 describe('attention by head (the wasm fast path)', () => {
-  it('attentionRunsByHead picks the per-head path for one image on wasm only', () => {
-    expect(attentionRunsByHead(1)).toBe(true);
-    expect(attentionRunsByHead(2)).toBe(false);
+  it('attentionRunsByHead picks the per-head path on the CPU backends only', () => {
+    expect(attentionRunsByHead()).toBe(true);
+    expect(withDevicePaths(() => attentionRunsByHead())).toBe(false);
   });
 
-  it('runForward gives the batched attention\'s counts and logits with the per-head layout, for every kind of hook', async () => {
+  it('runForward gives the batched attention\'s counts and logits with the per-head layout, for every kind of hook, one image and two', async () => {
     const plain = randomWeights(config, 4);
     const split = randomWeights(config, 4);
     addHeadLayout(config, split);
-    const pixels = tf.randomNormal([1, 24, 24, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const pixels = tf.randomNormal([2, 24, 24, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
     // none; ToMe with proportional attention (keysMean, log size); EViT (clsAttn); ATS (softmax eps,
     // values); MCTF (full probs, attention handed on); PiToMe
     for (const text of ['none', 'tome:r=4', 'evit:keep=0.6', 'ats:layers=1-3', 'mctf:r=4', 'pitome:ratio=0.8']) {
       const plan = compilePlan(planFromText(text, 4), config);
       const a = await runForward({ config, weights: plain }, pixels, plan);
       const b = await runForward({ config, weights: split }, pixels, plan);
-      expect(b.traces[0].layers.map((l) => l.nOut), text).toEqual(a.traces[0].layers.map((l) => l.nOut));
+      expect(b.traces.map((t) => t.layers.map((l) => l.nOut)), text).toEqual(a.traces.map((t) => t.layers.map((l) => l.nOut)));
       const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(a.logits, b.logits))).dataSync()[0]);
       expect(diff, text).toBeLessThan(1e-5);
       tf.dispose([a.logits, b.logits]);

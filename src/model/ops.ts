@@ -97,16 +97,16 @@ export function withDevicePaths<T>(fn: () => T): T {
 }
 
 /**
- * Whether attention runs head by head with plain 2-D matmuls (`attentionByHead`) rather than as
- * batched [B, H, N, ·] matmuls. Measured here (DeiT-Tiny block, N = 197, wasm, Node, 2 cores,
- * out/perf-style interleaved medians): batched 4-D q·kᵀ, softmax and P·v 10.6–12.3 ms per block;
- * per head with the weights pre-split (`HeadLayout`) 2.2–2.4 ms; slicing q/k/v columns at run time
- * instead 5.0–5.8 ms (the wasm Slice kernel copies its whole input through readSync, and
- * column slices loop row by row in JS). On WebGL/WebGPU one batched dispatch beats 3·H small ones,
- * so they keep the batched form; batch > 1 keeps it too (one image at a time would need slices).
+ * Whether attention runs head by head with plain 2-D matmuls (`attentionByHead`, image by image)
+ * rather than as batched [B, H, N, ·] matmuls. Measured here (DeiT-Tiny block, N = 197, wasm, Node,
+ * 2 cores, interleaved medians): batched 4-D q·kᵀ, softmax and P·v 10.6–12.3 ms per block and
+ * image; per head with the weights pre-split (`HeadLayout`) 2.2–2.4 ms; slicing q/k/v columns at
+ * run time instead 5.0–5.8 ms (the wasm Slice kernel copies its whole input through readSync, and
+ * column slices loop row by row in JS). On WebGL/WebGPU one batched dispatch beats 3·H small ones
+ * per image, so they keep the batched form.
  */
-export function attentionRunsByHead(batch: number): boolean {
-  return batch === 1 && kernelsRunOnCpu();
+export function attentionRunsByHead(): boolean {
+  return kernelsRunOnCpu();
 }
 
 /**

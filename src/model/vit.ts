@@ -121,19 +121,18 @@ function blockAttention(config: VitConfig, b: BlockWeights, state: BlockState, h
   const needs = hook?.needs ?? [];
   const [B, N, D] = h.shape;
   const info: AttentionInfo = {};
-  if (b.heads && attentionRunsByHead(B)) {
-    const heads = attentionByHead(tf.reshape(h, [N, D]), b.heads, {
-      logSize,
-      softmaxEps: hook?.softmaxEps,
-      probs: needs.includes('probs'),
-      clsRows: needs.includes('clsAttn'),
-    });
-    const H = heads.values.length;
-    if (heads.probs) info.probs = tf.reshape(tf.stack(heads.probs), [1, H, N, N]);
-    if (heads.clsRows) info.clsAttn = tf.reshape(heads.clsRows, [1, H, N]);
-    if (needs.includes('values')) info.values = tf.reshape(tf.stack(heads.values), [1, H, N, D / H]);
-    if (needs.includes('keysMean')) info.keysMean = tf.reshape(tf.transpose(tf.div(tf.addN(heads.keysT), H)), [1, N, D / H]);
-    return { info, out: tf.reshape(heads.out, [1, N, D]) };
+  if (b.heads && attentionRunsByHead()) {
+    const layout = b.heads;
+    const images = eachImage(h, logSize, (rows, sizes) =>
+      attentionByHead(rows, layout, { logSize: sizes, softmaxEps: hook?.softmaxEps, probs: needs.includes('probs'), clsRows: needs.includes('clsAttn') }),
+    );
+    const H = layout.q.length;
+    const stack = <T extends tf.Tensor>(parts: T[], shape: number[]) => tf.reshape(parts.length === 1 ? parts[0] : tf.stack(parts), shape);
+    if (needs.includes('probs')) info.probs = stack(images.map((a) => tf.stack(a.probs!)), [B, H, N, N]) as tf.Tensor4D;
+    if (needs.includes('clsAttn')) info.clsAttn = stack(images.map((a) => a.clsRows!), [B, H, N]) as tf.Tensor3D;
+    if (needs.includes('values')) info.values = stack(images.map((a) => tf.stack(a.values)), [B, H, N, D / H]) as tf.Tensor4D;
+    if (needs.includes('keysMean')) info.keysMean = stack(images.map((a) => tf.transpose(tf.div(tf.addN(a.keysT), H))), [B, N, D / H]) as tf.Tensor3D;
+    return { info, out: stack(images.map((a) => a.out), [B, N, D]) as tf.Tensor3D };
   }
   const [q, k, v] = qkv(config, b, h);
   const logits = attentionLogits(q, k, logSize);
@@ -145,13 +144,30 @@ function blockAttention(config: VitConfig, b: BlockWeights, state: BlockState, h
   return { info, out: mergeHeads(tf.matMul(probs, v)) };
 }
 
+/**
+ * `fn` on each image of h [B, N, D] as [N, D] rows (and its log sizes [1, N], if any): the per-head
+ * attention is written for one image. Rows are picked by GatherNd, which copies only them (the
+ * wasm Slice kernel copies its whole input first).
+ */
+function eachImage<T>(h: tf.Tensor3D, logSize: tf.Tensor2D | undefined, fn: (rows: tf.Tensor2D, logSize: tf.Tensor2D | undefined, image: number) => T): T[] {
+  const [B, N, D] = h.shape;
+  if (B === 1) return [fn(tf.reshape(h, [N, D]), logSize, 0)];
+  const flat = tf.reshape(h, [B * N, D]);
+  return Array.from({ length: B }, (_, image) => {
+    const rows = tf.gatherND(flat, tf.tensor2d(Int32Array.from({ length: N }, (_, i) => image * N + i), [N, 1], 'int32')) as tf.Tensor2D;
+    const sizes = logSize ? (tf.gatherND(logSize, tf.tensor2d([[image]], [1, 1], 'int32')) as tf.Tensor2D) : undefined;
+    return fn(rows, sizes, image);
+  });
+}
+
 /** MCTF's step: q·kᵀ attention of the block input [B, H, N, N] (no values: they come after merging). */
 function attentionProbs(config: VitConfig, b: BlockWeights, x: tf.Tensor3D, logSize: tf.Tensor2D | undefined): tf.Tensor4D {
   const h = layerNorm(x, b.norm1.gamma, b.norm1.beta, config.layer_norm_eps);
-  const [B, N, D] = h.shape;
-  if (b.heads && attentionRunsByHead(B)) {
-    const heads = attentionByHead(tf.reshape(h, [N, D]), b.heads, { logSize, probs: true });
-    return tf.reshape(tf.stack(heads.probs!), [1, heads.values.length, N, N]) as tf.Tensor4D;
+  const [B, N] = h.shape;
+  if (b.heads && attentionRunsByHead()) {
+    const layout = b.heads;
+    const images = eachImage(h, logSize, (rows, sizes) => tf.stack(attentionByHead(rows, layout, { logSize: sizes, probs: true }).probs!));
+    return tf.reshape(images.length === 1 ? images[0] : tf.stack(images), [B, layout.q.length, N, N]) as tf.Tensor4D;
   }
   const [q, k] = qkv(config, b, h);
   return tf.softmax(attentionLogits(q, k, logSize)) as tf.Tensor4D;
@@ -161,11 +177,16 @@ function attentionProbs(config: VitConfig, b: BlockWeights, x: tf.Tensor3D, logS
 function attendWith(config: VitConfig, b: BlockWeights, x: tf.Tensor3D, probs: tf.Tensor4D): tf.Tensor3D {
   const h = layerNorm(x, b.norm1.gamma, b.norm1.beta, config.layer_norm_eps);
   const [B, N, D] = h.shape;
-  if (b.heads && attentionRunsByHead(B)) {
-    const h2 = tf.reshape(h, [N, D]) as tf.Tensor2D;
-    const perHead = tf.unstack(tf.reshape(probs, [probs.shape[1], N, N])) as tf.Tensor2D[];
-    const outs = perHead.map((p, i) => tf.matMul(p, tf.add(tf.matMul(h2, b.heads!.v[i]), b.heads!.vB[i])));
-    return tf.reshape(outs.length === 1 ? outs[0] : tf.concat(outs, 1), [1, N, D]) as tf.Tensor3D;
+  if (b.heads && attentionRunsByHead()) {
+    const layout = b.heads;
+    const H = layout.q.length;
+    const flatProbs = tf.reshape(probs, [B * H, N, N]);
+    const headProbs = (k: number) => tf.reshape(tf.gatherND(flatProbs, tf.tensor2d([[k]], [1, 1], 'int32')), [N, N]) as tf.Tensor2D;
+    const images = eachImage(h, undefined, (rows, _sizes, image) => {
+      const outs = layout.v.map((w, i) => tf.matMul(headProbs(image * H + i), tf.add(tf.matMul(rows, w), layout.vB[i])));
+      return outs.length === 1 ? outs[0] : tf.concat(outs, 1);
+    });
+    return tf.reshape(images.length === 1 ? images[0] : tf.concat(images, 0), [B, N, D]) as tf.Tensor3D;
   }
   const [, , v] = qkv(config, b, h);
   return mergeHeads(tf.matMul(probs, v));
