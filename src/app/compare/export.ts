@@ -13,7 +13,7 @@ export const SWEEP_FORMAT_VERSION = 1;
 
 export const SWEEP_CSV_COLUMNS = [
   'method', 'plan', 'param', 'value', 'gflops', 'percent_of_unreduced', 'accuracy', 'agreement', 'kl', 'overhead_gflops',
-  'images', 'source', 'model', 'model_sha256', 'trained', 'backend', 'batch', 'computed_at',
+  'images', 'source', 'model', 'model_hash', 'trained', 'backend', 'batch', 'computed_at',
 ] as const;
 
 /** One row per point, the unreduced model first; accuracy is empty without labels. */

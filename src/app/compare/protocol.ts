@@ -54,7 +54,7 @@ export interface SweepRow {
 
 export interface ModelIdentity {
   name: string;
-  /** SHA-256 of config.json and the weights (hex); part of the cache key. */
+  /** Content hash of config.json and the weights ('sha256:…'); part of the cache key. */
   hash: string;
   untrained: boolean;
 }

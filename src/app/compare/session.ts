@@ -29,6 +29,7 @@ import type { MethodId } from '../../reduce/types';
 import type { ModelInfo, ModelSource, RunInput } from '../worker/protocol';
 import { type CachedScore, MemoryCache, type ScoreCache, scoreKey } from './cache';
 import type { DataInfo, EvalData, ModelIdentity, SweepResult, SweepRow, TraceRun } from './protocol';
+import { contentHash } from './hash';
 import { budgetGflops, formatBudget, parseBudget } from './rows';
 
 /** Images per forward pass. The CLI's --batch; the browser-vs-CLI test passes the same number. */
@@ -60,22 +61,6 @@ async function defaultFetch(url: string): Promise<Uint8Array> {
   const res = await fetch(url);
   if (!res.ok) throw new TokenScopeError('data-missing', `could not load ${url}: HTTP ${res.status}`);
   return new Uint8Array(await res.arrayBuffer());
-}
-
-const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, '0')).join('');
-
-/** SHA-256 (hex) of several byte strings, each prefixed by its length so that boundaries count. */
-export async function sha256(parts: Uint8Array[]): Promise<string> {
-  const total = parts.reduce((n, p) => n + 8 + p.length, 0);
-  const all = new Uint8Array(total);
-  const view = new DataView(all.buffer);
-  let at = 0;
-  for (const p of parts) {
-    view.setBigUint64(at, BigInt(p.length), true);
-    all.set(p, at + 8);
-    at += 8 + p.length;
-  }
-  return hex(await crypto.subtle.digest('SHA-256', all));
 }
 
 export const isCancelled = (e: unknown) => e instanceof TokenScopeError && (e.code === 'cancelled' || e.details?.cancelled === true);
@@ -122,7 +107,7 @@ export class CompareSession {
       } finally {
         tf.dispose(listWeights(weights));
       }
-      hash = await sha256([text.encode('random'), text.encode(String(source.seed)), text.encode(JSON.stringify(source.configJson))]);
+      hash = await contentHash([text.encode('random'), text.encode(String(source.seed)), text.encode(JSON.stringify(source.configJson))]);
     } else {
       const [configBytes, weightBytes] =
         source.kind === 'url' ? await Promise.all([fetchBytes(source.configUrl), fetchBytes(source.weightsUrl)]) : [text.encode(JSON.stringify(source.configJson)), source.safetensors];
@@ -137,7 +122,7 @@ export class CompareSession {
       const named: NamedArrays = new Map();
       for (const [name, t] of file.tensors) named.set(name, { shape: t.shape, data: t.data });
       arrays = toTimmNames(named);
-      hash = await sha256([configBytes, weightBytes]);
+      hash = await contentHash([configBytes, weightBytes]);
     }
     this.model = { config, weights: weightsFromTimm(config, arrays) };
     this.arrays = arrays;
@@ -181,7 +166,7 @@ export class CompareSession {
     if (!set) {
       set = (this.options.fetchBytes ?? defaultFetch)(url).then(async (bytes) => {
         const parsed = parseEvalSet(bytes, url);
-        return { set: parsed, hash: await sha256([parsed.images, parsed.labels]) };
+        return { set: parsed, hash: await contentHash([parsed.images, parsed.labels]) };
       });
       set.catch(() => this.evalSets.delete(url));
       this.evalSets.set(url, set);
