@@ -11,16 +11,20 @@
  * - Side by side: one slider moves every grid; the IoU table equals kept-iou.ts on Node's traces.
  * - The user's images: a labelled folder (T-shirt_top for T-shirt/top) scored like the engine in
  *   Node, an unknown class folder refused with the labels listed, loose files give fidelity only.
+ * - The built site, served from a sub-folder: a link with methods and a budget is restored and
+ *   matches the CLI; after a reload every score comes from IndexedDB.
  *
  * Uses the bundled model when models/fmnist-vit exists, else the page's seeded stand-in (written
  * to a temporary model directory for the CLI). One page is shared, in order, to keep the run short.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { extname, join, normalize } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs';
 import type { Page } from 'playwright-core';
+import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { keptAgreement } from '../../src/app/compare/kept-iou';
 import type { SweepRow } from '../../src/app/compare/protocol';
@@ -80,8 +84,8 @@ async function downloadText(testId: string): Promise<string> {
   return readFileSync((await d.path())!, 'utf8');
 }
 
-async function waitForResult(kind: string, n: number, timeout = 120_000): Promise<void> {
-  await page.waitForFunction(
+async function waitForResult(kind: string, n: number, timeout = 120_000, on: Page = page): Promise<void> {
+  await on.waitForFunction(
     ([k, count]) => {
       const el = document.querySelector('[data-testid="plot-provenance"]') as HTMLElement | null;
       const idle = document.querySelector('[data-testid="progress-text"]')?.textContent === 'Idle.';
@@ -318,4 +322,43 @@ describe('the compare page', () => {
     expect((await plotted()).every((m) => m.accuracy === '')).toBe(true);
     await page.screenshot({ path: join(ARTIFACTS, 'compare-your-images.png'), fullPage: true });
   }, 120_000);
+
+  it('builds a site whose compare page works from a sub-folder, restores a link with a budget, and reads the cache after a reload', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'tokenscope-compare-site-'));
+    const outDir = join(root, 'sub', 'tokenscope');
+    let server: Server | undefined;
+    try {
+      await build({ configFile: 'vite.config.ts', logLevel: 'error', build: { outDir, emptyOutDir: true } });
+      const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json' };
+      server = createServer((req, res) => {
+        const path = normalize(decodeURIComponent(new URL(req.url!, 'http://x').pathname)).replace(/^([/\\])+/, '');
+        const file = join(root, path);
+        if (!file.startsWith(root) || !existsSync(file) || !statSync(file).isFile()) return void res.writeHead(404).end();
+        res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+      });
+      await new Promise<void>((ok) => server!.listen(0, '127.0.0.1', ok));
+      const port = (server.address() as { port: number }).port;
+      const site = await session.browser.newPage();
+      const failures: string[] = [];
+      site.on('response', (r) => r.status() >= 400 && failures.push(`${r.status()} ${r.url()}`));
+      await site.goto(`http://127.0.0.1:${port}/sub/tokenscope/compare.html?methods=tome,topk&n=40&backend=wasm&budget=50%25`);
+      await waitForResult('bundled', 40, 120_000, site);
+      await site.waitForSelector('[data-testid="budget-table"]', { timeout: 60_000 });
+      expect(failures).toEqual([]);
+      const want = await cli(['--limit', '40', '--methods', 'tome,topk']);
+      const marks = await site.locator('[data-testid="pareto-point"]').evaluateAll((els) => els.map((e) => ({ plan: e.getAttribute('data-plan'), gflops: Number(e.getAttribute('data-gflops')), accuracy: Number(e.getAttribute('data-accuracy')) })));
+      expect(marks.map((m) => m.plan).sort()).toEqual(want.map((w) => w.plan).sort());
+      for (const w of want) expect(marks.find((m) => m.plan === w.plan), w.plan).toEqual({ plan: w.plan, gflops: w.gflops, accuracy: w.accuracy });
+      const budget = await cli(['--limit', '40', '--methods', 'tome,topk', '--budget', '50%']);
+      const chosen = await site.locator('[data-testid="budget-table"] tbody tr[data-plan]').evaluateAll((els) => els.map((e) => e.getAttribute('data-plan')));
+      expect(chosen).toEqual(budget.map((r) => r.plan));
+      await site.reload();
+      await waitForResult('bundled', 40, 120_000, site);
+      expect(await site.getByTestId('plot-provenance').textContent()).toMatch(/nothing evaluated, 9 from the cache/);
+      await site.close();
+    } finally {
+      server?.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, 150_000);
 });

@@ -78,12 +78,11 @@ export function useCompare() {
   const [runMessage, setRunMessage] = useState<RunMessage | null>(null);
   const [notices, setNotices] = useState<Notice[]>([]);
 
+  /** The ref is the source of truth (read synchronously between awaits); the state re-renders. */
   const setRunning = (r: Running | null | ((r: Running | null) => Running | null)) => {
-    setRunningState((prev) => {
-      const next = typeof r === 'function' ? r(prev) : r;
-      runningRef.current = next;
-      return next;
-    });
+    const next = typeof r === 'function' ? r(runningRef.current) : r;
+    runningRef.current = next;
+    setRunningState(next);
   };
 
   /** Runs one evaluation in the worker; resolves when it is done, failed or cancelled. */

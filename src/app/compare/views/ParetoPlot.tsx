@@ -1,5 +1,6 @@
 /**
- * Accuracy (or agreement, or KL) against GFLOPs: one series per method along its swept parameter,
+ * Accuracy (or agreement, or KL on a log axis — it spans orders of magnitude; zero, the unreduced
+ * model's own, sits on the bottom edge) against GFLOPs: one series per method along its swept parameter,
  * the unreduced model as a star, the Pareto front over every point as a dashed line, and the equal
  * budget as a vertical line. React draws the marks; d3 gives scales, paths and the axes (filled in
  * an effect). Styles are attributes, so the exported SVG looks the same outside the page.
@@ -7,7 +8,7 @@
  * Each point is a link to the playground with its plan (click, or Enter when focused); hovering or
  * focusing it shows the plan and its numbers, and where they come from.
  */
-import { axisBottom, axisLeft, axisTop, format, line, scaleLinear, select } from 'd3';
+import { axisBottom, axisLeft, axisTop, format, line, scaleLinear, scaleLog, select } from 'd3';
 import { type RefObject, useEffect, useMemo, useRef, useState } from 'react';
 import type { MethodId } from '../../../reduce/types';
 import type { SweepResult, SweepRow } from '../protocol';
@@ -45,23 +46,31 @@ export function ParetoPlot({ result, metric, budgetGflops, backend, svgRef }: Pr
     const maxG = Math.max(base.gflops, ...rows.map((r) => r.gflops), budgetGflops ?? 0);
     const x = scaleLinear().domain([0, maxG * 1.04]).range([M.left, W - M.right]);
     let y;
+    let yOf: (v: number) => number;
     if (metric === 'kl') {
-      y = scaleLinear().domain([0, Math.max(1e-9, ...values) * 1.08]).nice().range([H - M.bottom, M.top]);
+      const positive = values.filter((v) => v > 0);
+      const lo = positive.length ? Math.min(...positive) / 2 : 1e-9;
+      const hi = positive.length ? Math.max(...positive) * 1.5 : 1e-8;
+      const log = scaleLog().domain([lo, hi]).range([H - M.bottom, M.top]);
+      y = log;
+      yOf = (v) => (v <= lo ? H - M.bottom : log(v));
     } else {
       const lo = Math.max(0, Math.min(...values) - 0.04);
       const hi = Math.min(1, Math.max(...values) + 0.02);
-      y = scaleLinear().domain([lo, hi > lo ? hi : lo + 0.01]).nice().range([H - M.bottom, M.top]);
+      const lin = scaleLinear().domain([lo, hi > lo ? hi : lo + 0.01]).nice().range([H - M.bottom, M.top]);
+      y = lin;
+      yOf = (v) => lin(v);
     }
     const byMethod = new Map<MethodId, SweepRow[]>();
     for (const r of rows) if (r.method !== 'none') byMethod.set(r.method, [...(byMethod.get(r.method) ?? []), r]);
     const path = line<SweepRow>()
       .x((r) => x(r.gflops))
-      .y((r) => y(metricValue(r, metric)!));
+      .y((r) => yOf(metricValue(r, metric)!));
     const series = [...byMethod.entries()].map(([method, rs]) => ({ method, rows: rs, d: path([...rs].sort((a, b) => a.gflops - b.gflops)) ?? '' }));
     const front = paretoFront(rows, metric);
-    return { rows, x, y, series, front, frontPath: path(front) ?? '', frontPlans: new Set(front.map((r) => r.plan)) };
+    return { rows, x, y, yOf, series, front, frontPath: path(front) ?? '', frontPlans: new Set(front.map((r) => r.plan)) };
   }, [result, metric, base, budgetGflops]);
-  const { x, y } = layout;
+  const { x, y, yOf } = layout;
 
   useEffect(() => {
     if (!xAxis.current || !yAxis.current || !topAxis.current) return;
@@ -71,7 +80,8 @@ export function ParetoPlot({ result, metric, budgetGflops, backend, svgRef }: Pr
     gx.call(axisBottom(x).ticks(6).tickFormat(format('.3~f')));
     const pctTicks = [0, 0.25, 0.5, 0.75, 1].map((f) => f * base.gflops);
     gt.call(axisTop(x).tickValues(pctTicks).tickFormat((g) => `${Math.round((100 * Number(g)) / base.gflops)}%`));
-    gy.call(axisLeft(y).ticks(6).tickFormat(metric === 'kl' ? format('.1e') : format('.0%')));
+    if (metric === 'kl') gy.call(axisLeft(y).ticks(5, '.0e'));
+    else gy.call(axisLeft(y).ticks(6).tickFormat(format('.0%')));
     return () => {
       gx.selectAll('*').remove();
       gt.selectAll('*').remove();
@@ -106,7 +116,7 @@ export function ParetoPlot({ result, metric, budgetGflops, backend, svgRef }: Pr
         onBlur={() => setHover(null)}
       >
         <path
-          transform={`translate(${x(r.gflops)},${y(v)})`}
+          transform={`translate(${x(r.gflops)},${yOf(v)})`}
           d={markPath(r.method, r.method === 'none' ? 150 : hover?.plan === r.plan ? 130 : 70)}
           fill={methodColour(r.method)}
           stroke={onFront ? '#000000' : '#ffffff'}
@@ -121,7 +131,7 @@ export function ParetoPlot({ result, metric, budgetGflops, backend, svgRef }: Pr
       className="point-card"
       data-testid="point-card"
       role="status"
-      style={{ left: `${(100 * Math.min(x(hover.gflops) + 12, W - 250)) / W}%`, top: `${(100 * Math.max(M.top, y(metricValue(hover, metric) ?? 0) - 20)) / H}%` }}
+      style={{ left: `${(100 * Math.min(x(hover.gflops) + 12, W - 250)) / W}%`, top: `${(100 * Math.max(M.top, yOf(metricValue(hover, metric) ?? 0) - 20)) / H}%` }}
     >
       <strong>{methodLabel(hover.method)}</strong> <code>{hover.plan}</code>
       <dl>
@@ -165,7 +175,7 @@ export function ParetoPlot({ result, metric, budgetGflops, backend, svgRef }: Pr
             GFLOPs per image (fvcore convention; ATS: mean over the images)
           </text>
           <text transform={`translate(16,${(M.top + H - M.bottom) / 2}) rotate(-90)`} textAnchor="middle" fontSize={11} fill="#5b5d66">
-            {metric === 'kl' ? 'KL to unreduced (nats) — lower is better' : `${metric === 'accuracy' ? 'top-1 accuracy' : 'top-1 agreement'} — higher is better`}
+            {metric === 'kl' ? 'KL to unreduced (nats, log; 0 at the bottom) — lower is better' : `${metric === 'accuracy' ? 'top-1 accuracy' : 'top-1 agreement'} — higher is better`}
           </text>
           {budgetGflops !== null && (
             <g data-testid="budget-line">
