@@ -323,6 +323,42 @@ describe('the compare page', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'compare-your-images.png'), fullPage: true });
   }, 120_000);
 
+  it('reaches every control by keyboard, and Enter on a point opens its plan in the playground', async () => {
+    await page.getByTestId('images-select').focus();
+    const reached = new Set<string>();
+    for (let i = 0; i < 400 && reached.size < 100; i++) {
+      await page.keyboard.press('Tab');
+      const id = await page.evaluate(() => {
+        const el = document.activeElement as HTMLElement | null;
+        return el?.dataset.testid ?? el?.id ?? el?.tagName ?? '';
+      });
+      if (id === 'BODY') break;
+      reached.add(id);
+    }
+    for (const id of ['metric-select', 'run-sweep', 'pareto-point', 'export-csv', 'export-png', 'budget-input', 'solve-budget', 'side-plan-0', 'layer-slider', 'folder-input', 'files-input']) {
+      expect([...reached], id).toContain(id);
+    }
+    // Labels: every form control on the page has an accessible name.
+    const unnamed = await page.evaluate(() =>
+      [...document.querySelectorAll('input, select, button')].filter((el) => {
+        const e = el as HTMLInputElement;
+        const byLabel = e.labels && e.labels.length > 0;
+        return !byLabel && !e.getAttribute('aria-label') && !(e.textContent ?? '').trim() && e.type !== 'hidden';
+      }).map((el) => el.outerHTML.slice(0, 80)),
+    );
+    expect(unnamed).toEqual([]);
+    await page.getByTestId('show-bundled').check();
+    await waitForResult('bundled', 40);
+    const point = page.locator('[data-testid="pareto-point"][data-plan="topk:keep=0.5"]');
+    await point.focus();
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/index\.html\?v=1&plan=topk:keep=0\.5&backend=wasm$/);
+    await page.waitForFunction(() => {
+      const el = document.querySelector('[data-testid="run-status"]') as HTMLElement | null;
+      return el?.dataset.state === 'done' && el.dataset.plan === 'topk:keep=0.5';
+    }, null, { timeout: 60_000 });
+  }, 120_000);
+
   it('builds a site whose compare page works from a sub-folder, restores a link with a budget, and reads the cache after a reload', async () => {
     const root = mkdtempSync(join(tmpdir(), 'tokenscope-compare-site-'));
     const outDir = join(root, 'sub', 'tokenscope');
