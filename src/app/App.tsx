@@ -114,7 +114,9 @@ export function App() {
       <header className="app-header">
         <div>
           <h1>TokenScope</h1>
-          <p className="tagline">Upload an image and watch every token's fate, block by block, for any token-reduction method.</p>
+          <p className="tagline">
+            Upload an image and watch every token's fate, block by block, for any token-reduction method. <a href="compare.html">Compare methods: accuracy against FLOPs</a>
+          </p>
         </div>
         <BackendPanel choice={url.backend} report={backend.report} error={backend.error} busy={backend.busy} onChoice={(choice) => store.set({ backend: choice })} />
       </header>
