@@ -3,7 +3,7 @@
  * to land closest to it without exceeding it (fixed schedules from their token counts, ATS by
  * measuring its caps on the same images), and the methods are compared at that cost.
  */
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { SweepResult } from '../protocol';
 import { parseBudget, percentOfBase, playgroundHref, provenance } from '../rows';
 import { fmtGflops, fmtKl, fmtPercent, MarkIcon, methodLabel } from './marks';
@@ -20,6 +20,9 @@ interface Props {
 
 export function BudgetPanel({ initial, result, busy, disabled, backend, onSolve, onSideBySide }: Props) {
   const [text, setText] = useState(initial || '60%');
+  useEffect(() => {
+    if (initial) setText(initial); // a budget from the link, read after the first render
+  }, [initial]);
   const parsed = parseBudget(text);
   const budget = result?.budget;
   const best = result ? Math.max(...result.rows.slice(1).map((r) => r.accuracy ?? r.agreement)) : null;
