@@ -8,7 +8,7 @@ describe('timing', () => {
     expect(median([])).toBeNaN();
   });
 
-  it('timeInterleaved times first and second calls apart, discards warm-up, and rotates the order each round', async () => {
+  it('timeInterleaved times each candidate\'s first two calls apart, discards warm-up, and rotates the order each round', async () => {
     let clock = 0;
     const order: string[] = [];
     // each call of a candidate advances the fake clock by its cost; the first call costs 100 more
@@ -25,7 +25,7 @@ describe('timing', () => {
     const [a, b] = await timeInterleaved([make('a', 10), make('b', 30)], { warmup: 1, runs: 3, now: () => clock });
     expect(a).toMatchObject({ name: 'a', firstMs: 110, secondMs: 10, samplesMs: [10, 10, 10], medianMs: 10, minMs: 10 });
     expect(b).toMatchObject({ name: 'b', firstMs: 130, secondMs: 30, medianMs: 30 });
-    // first calls, second calls, then rounds a,b / b,a / a,b / b,a (warm-up round included)
-    expect(order).toEqual(['a', 'b', 'a', 'b', 'a', 'b', 'b', 'a', 'a', 'b', 'b', 'a']);
+    // first and second call of each, then rounds a,b / b,a / a,b / b,a (warm-up round included)
+    expect(order).toEqual(['a', 'a', 'b', 'b', 'a', 'b', 'b', 'a', 'a', 'b', 'b', 'a']);
   });
 });

@@ -4,8 +4,8 @@
  * - The clock is read after the candidate's promise settles: a run must await its result (read the
  *   logits back), or GPU backends would be timed at dispatch.
  * - Each candidate's first call is timed apart (`firstMs`: kernel set-up, shader compilation,
- *   buffer allocation), and so is its second (`secondMs`: what is left once the first compiled
- *   everything, the number a user sees on their second click).
+ *   buffer allocation), and so is the call right after it (`secondMs`: what is left once the first
+ *   compiled everything, the number a user sees when running the same plan again).
  * - Then `warmup` rounds are discarded, and `runs` rounds are timed. Every round runs each
  *   candidate once, in an order rotated from round to round, so a slow stretch of a shared machine
  *   falls on all candidates alike. Ratios of medians from one such run are the reported numbers.
@@ -54,9 +54,11 @@ export async function timeInterleaved(candidates: readonly Candidate[], options:
     return now() - start;
   };
   const first: number[] = [];
-  for (const c of candidates) first.push(await timeOne(c));
   const second: number[] = [];
-  for (const c of candidates) second.push(await timeOne(c));
+  for (const c of candidates) {
+    first.push(await timeOne(c));
+    second.push(await timeOne(c));
+  }
   const samples: number[][] = candidates.map(() => []);
   for (let round = 0; round < warmup + runs; round++) {
     for (let k = 0; k < candidates.length; k++) {

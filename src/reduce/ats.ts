@@ -301,25 +301,29 @@ export function atsKeptTokensHost(scores: ArrayLike<number>, sampling: AtsSampli
   const f = Math.fround;
   const t = scores.length;
   const m = sampling.samples;
-  const order = Int32Array.from({ length: t }, (_, i) => i).sort((a, b) => {
-    const d = scores[a] - scores[b];
-    return d < 0 ? -1 : d > 0 ? 1 : a - b;
-  });
+  const order: number[] = [];
+  for (let i = 0; i < t; i++) order.push(i);
+  order.sort((a, b) => scores[a] - scores[b] || a - b);
   const cdf = new Float32Array(t);
   let acc = 0;
-  order.forEach((token, k) => (cdf[k] = acc = k === 0 ? f(scores[token]) : f(acc + scores[token])));
+  for (let k = 0; k < t; k++) cdf[k] = acc = k === 0 ? f(scores[order[0]]) : f(acc + scores[order[k]]);
   let lo = Infinity;
   let hi = -Infinity;
-  for (const v of cdf) {
-    lo = Math.min(lo, v);
-    hi = Math.max(hi, v);
+  for (let k = 0; k < t; k++) {
+    if (cdf[k] < lo) lo = cdf[k];
+    if (cdf[k] > hi) hi = cdf[k];
   }
   const span = f(hi - lo);
-  const ncdf = Float32Array.from(cdf, (v) => f(f(v - lo) / span));
+  const ncdf = new Float32Array(t);
   let y0 = Infinity;
-  for (const v of ncdf) y0 = Math.min(y0, v === 0 ? f(v + 1e8) : v);
+  for (let k = 0; k < t; k++) {
+    const v = (ncdf[k] = f(f(cdf[k] - lo) / span));
+    const lifted = v === 0 ? 1e8 : v;
+    if (lifted < y0) y0 = lifted;
+  }
   const lin = torchLinspace01(m);
-  const ys = Float32Array.from({ length: m }, (_, i) => f(y0 + f(f(f(lin[i] * (m - 1)) - f(y0 * i)) / (m - 1))));
+  const ys = new Float32Array(m);
+  for (let i = 0; i < m; i++) ys[i] = f(y0 + f(f(f(lin[i] * (m - 1)) - f(y0 * i)) / (m - 1)));
   let offset = 0;
   let window: Float32Array = ncdf;
   if (m > t) {
@@ -334,20 +338,25 @@ export function atsKeptTokensHost(scores: ArrayLike<number>, sampling: AtsSampli
   // rounding is monotone, so |y − w_j| falls and then rises along j: the minimum sits at the last
   // entry below y or the first at or above it, and the first index holding that minimum is found by
   // walking left over equal distances. One pass over both (the search pointer only moves right).
-  const dist = (y: number, j: number) => Math.abs(f(y - window[j]));
+  const w = window.length;
+  const picks = new Int32Array(m);
   let above = 0; // first window entry ≥ y
-  const picks = Int32Array.from(ys, (y) => {
-    while (above < window.length && window[above] < y) above++;
+  for (let i = 0; i < m; i++) {
+    const y = ys[i];
+    while (above < w && window[above] < y) above++;
     let at = above;
-    if (above === window.length || (above > 0 && dist(y, above - 1) <= dist(y, above))) {
+    if (above === w || (above > 0 && Math.abs(f(y - window[above - 1])) <= Math.abs(f(y - window[above])))) {
       at = above - 1;
-      const d = dist(y, at);
-      while (at > 0 && dist(y, at - 1) === d) at--;
+      const d = Math.abs(f(y - window[at]));
+      while (at > 0 && Math.abs(f(y - window[at - 1])) === d) at--;
     }
-    return at - offset;
-  }).sort();
+    picks[i] = at - offset;
+  }
+  picks.sort();
   // get_unique_indices: a value equal to its right neighbour (the last compared with 1) becomes T
-  const unique = picks.map((v, i) => ((i < m - 1 ? picks[i + 1] : 1) === v ? t : v)).sort();
+  const unique = new Int32Array(m);
+  for (let i = 0; i < m; i++) unique[i] = (i < m - 1 ? picks[i + 1] : 1) === picks[i] ? t : picks[i];
+  unique.sort();
   const slots = Math.min(m, t);
   const kept = new Int32Array(1 + slots);
   for (let i = 0; i < slots; i++) kept[1 + i] = unique[i] < t ? order[unique[i]] + 1 : -1;
