@@ -1,5 +1,10 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeModelDir } from '../../train/export';
+import { listWeights, randomWeights, weightsToTimm } from '../../model/weights';
 import { useBackend } from '../../model/backend';
 import { parseConfig } from '../../model/config';
 import { compilePlan, predictTokens } from '../../reduce/compile';
@@ -64,5 +69,28 @@ describe('EngineSession', () => {
     expect(b.backend).toBe('cpu');
     expect(b.trace.layers.map((l) => l.nOut)).toEqual(a.trace.layers.map((l) => l.nOut));
     b.logits.forEach((v, i) => expect(v).toBeCloseTo(a.logits[i], 3));
+  });
+
+  it('loadModel reads an exported model directory (HF names) by URL and disposes the model it replaces', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tokenscope-model-'));
+    try {
+      const weights = randomWeights(config, 3);
+      writeModelDir(dir, config, await weightsToTimm(config, weights));
+      tf.dispose(listWeights(weights));
+      const before = tf.memory().numTensors;
+      const other = new EngineSession({ useBackend, fetchBytes: async (url) => new Uint8Array(readFileSync(join(dir, url))) });
+      await other.useBackend('wasm');
+      const info = await other.loadModel({ kind: 'url', name: 'exported', configUrl: 'config.json', weightsUrl: 'model.safetensors' });
+      expect(info).toMatchObject({ name: 'exported', untrained: false, config: { num_hidden_layers: 6, image_size: 28 } });
+      const loaded = tf.memory().numTensors;
+      await other.loadModel({ kind: 'url', name: 'again', configUrl: 'config.json', weightsUrl: 'model.safetensors' });
+      expect(tf.memory().numTensors).toBe(loaded);
+      const r = await other.run(input('f'), 'tome:r=4');
+      expect(r.modelName).toBe('again');
+      other.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
