@@ -272,8 +272,9 @@ describe('the playground', () => {
   }, 120_000);
 
   it('is usable from the keyboard: tab to the controls with a visible focus ring, arrows follow a patch', async () => {
-    const page = await openPage('/?plan=evit:keep=0.5&backend=wasm&layer=4');
-    await waitForRun(page, 'evit:keep=0.5', { timeout: 90_000 });
+    const plan = 'evit:layers=1+tome:r=5,layers=2-5';
+    const page = await openPage(`/?plan=${encodeURIComponent(plan)}&sample=fm-sneaker&layer=3&backend=wasm`);
+    await waitForRun(page, plan, { timeout: 90_000 });
     const visited: string[] = [];
     let gridReached = false;
     for (let i = 0; i < 120 && !gridReached; i++) {

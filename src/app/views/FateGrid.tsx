@@ -48,13 +48,21 @@ export function FateGrid({ image, view, geo, cell, highlight, onPointToken, labe
 
   const marks: React.ReactNode[] = [];
   if (highlight) {
+    // One outline around the followed token's patches: the edges where a member meets a non-member.
+    const { grid, firstPatch } = geo;
+    const member = (r: number, c: number) => r >= 0 && c >= 0 && r < grid && c < grid && highlight.members.has(firstPatch + r * grid + c);
+    let d = '';
     for (const t of highlight.members) {
-      const p = t - geo.firstPatch;
+      const p = t - firstPatch;
       if (p < 0) continue;
-      marks.push(
-        <rect key={`m${t}`} className="lineage-member" x={(p % geo.grid) * cell + 1.5} y={Math.floor(p / geo.grid) * cell + 1.5} width={cell - 3} height={cell - 3} />,
-      );
+      const [r, c] = [Math.floor(p / grid), p % grid];
+      const [x, y] = [c * cell, r * cell];
+      if (!member(r - 1, c)) d += `M${x},${y}h${cell}`;
+      if (!member(r + 1, c)) d += `M${x},${y + cell}h${cell}`;
+      if (!member(r, c - 1)) d += `M${x},${y}v${cell}`;
+      if (!member(r, c + 1)) d += `M${x + cell},${y}v${cell}`;
     }
+    if (d) marks.push(<path key="members" className="lineage-member" d={d} />);
     if (highlight.focus !== null && highlight.focus >= geo.firstPatch) {
       const p = highlight.focus - geo.firstPatch;
       const [x, y] = [(p % geo.grid) * cell, Math.floor(p / geo.grid) * cell];
