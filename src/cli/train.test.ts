@@ -94,6 +94,14 @@ describe('tokenscope train and eval', () => {
     expect(state.changes![0].lr).toBeCloseTo(minLr + 0.5 * (lr - minLr) * (1 + Math.cos(Math.PI / 3)), 12);
   });
 
+  it('train --stop-at-step stops mid-epoch right after that update', async () => {
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const dir = join(root, 'at-step');
+    const args = ['--hidden', '16', '--depth', '1', '--heads', '1', '--mlp', '32', '--batch', '16', '--limit', '64', '--out', dir, '--no-eval'];
+    expect(await trainCommand.run([...args, '--epochs', '2', '--stop-at-step', '3'])).toBe(130);
+    expect(readState(dir)).toMatchObject({ epoch: 0, batch: 3, step: 3 });
+  });
+
   it('train --resume refuses a different training set', async () => {
     await expect(trainCommand.run(['--resume', '--out', out, '--limit', '32'])).rejects.toThrowError(
       expect.objectContaining({ code: 'param-out-of-range', message: expect.stringContaining('trains on 64 images, but 32 were given') }),

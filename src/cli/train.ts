@@ -48,6 +48,7 @@ files:
   --export DIR       when training is complete, write config.json, preprocessor_config.json and
                      model.safetensors (Hugging Face ViT names) there
   --stop-after N     stop (saving the state, as Ctrl-C does) once N epochs are done
+  --stop-at-step N   stop (saving the state) once N updates are done
   --limit N          train on the first N images only (smoke tests)
   --no-eval          skip the per-epoch test evaluation
 `;
@@ -67,6 +68,7 @@ interface Args {
   /** --epochs was given explicitly (used with --resume). */
   epochsGiven: boolean;
   stopAfter?: number;
+  stopAtStep?: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -102,6 +104,7 @@ function parseArgs(argv: string[]): Args {
       case '--export': a.exportDir = next(); break;
       case '--limit': a.limit = num(flag, next(), true, 1); break;
       case '--stop-after': a.stopAfter = num(flag, next(), true, 1); break;
+      case '--stop-at-step': a.stopAtStep = num(flag, next(), true, 1); break;
       case '--no-eval': a.eval = false; break;
       default:
         throw new TokenScopeError('param-out-of-range', `unknown option '${flag}'; see tokenscope train --help`);
@@ -168,6 +171,7 @@ async function run(argv: string[]): Promise<number> {
       epochs = e.epochs;
       process.stderr.write(e.resumed ? `resuming ${a.out} at epoch ${e.epoch + 1}, batch ${e.batch}\n` : `training into ${a.out}\n`);
     } else if (e.type === 'step') {
+      if (a.stopAtStep !== undefined && e.step >= a.stopAtStep) stop = true;
       if (!bar) bar = new ProgressBar({ label: `epoch ${e.epoch + 1}/${epochs}`, total: e.stepsPerEpoch, start: e.batch - 1, logEvery: 50 });
       bar.update(e.batch, `loss ${e.loss.toFixed(4)}  acc ${pct(e.accuracy)}  lr ${e.lr.toExponential(2)}`);
     } else if (e.type === 'evaluating') {

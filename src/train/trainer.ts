@@ -58,7 +58,8 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
 
 export type TrainEvent =
   | { type: 'start'; epoch: number; batch: number; epochs: number; stepsPerEpoch: number; resumed: boolean }
-  | { type: 'step'; epoch: number; batch: number; stepsPerEpoch: number; loss: number; accuracy: number; lr: number }
+  /** After an update; `step` counts the updates done so far. */
+  | { type: 'step'; epoch: number; batch: number; step: number; stepsPerEpoch: number; loss: number; accuracy: number; lr: number }
   | { type: 'evaluating'; epoch: number; done: number; total: number }
   | { type: 'epoch'; record: EpochRecord; checkpoint: string }
   | { type: 'stopped'; epoch: number; batch: number };
@@ -196,7 +197,7 @@ async function loop(run: TrainRun, state: TrainState<TrainOptions>, params: Trai
       state.partial.correct += r.correct;
       state.partial.seen += B;
       emit({
-        type: 'step', epoch: state.epoch, batch: state.batch + 1, stepsPerEpoch, lr,
+        type: 'step', epoch: state.epoch, batch: state.batch + 1, step: state.step, stepsPerEpoch, lr,
         loss: state.partial.lossSum / state.partial.seen, accuracy: state.partial.correct / state.partial.seen,
       });
     }
