@@ -9,6 +9,7 @@ import { listWeights, randomWeights } from '../../src/model/weights';
 
 declare global {
   interface Window {
+    tf: typeof tf;
     tokenscopeBench: (backend: BackendName, arch: string, plans: string[], options: BenchOptions) => Promise<{ rows: BenchRow[]; machine: Record<string, unknown> }>;
   }
 }
@@ -40,4 +41,5 @@ window.tokenscopeBench = async (backend, arch, plans, options) => {
     tf.dispose(listWeights(weights));
   }
 };
+window.tf = tf; // the page's TF.js, for scripts that drive it (tests/bench/sequence.ts)
 document.getElementById('status')!.textContent = 'ready';
