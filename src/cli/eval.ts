@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { evaluatePlans } from '../measure/evaluate';
 import { useBackend } from '../model/backend';
 import { loadModelDir } from '../model/load-node';
+import { warmUp } from '../model/run';
 import { listWeights } from '../model/weights';
 import { planHelp } from '../reduce/plan';
 import { DATA_HELP, DATA_OPTIONS, labelledData } from './eval-data';
@@ -30,6 +31,7 @@ async function run(argv: string[]): Promise<number> {
   await useBackend('wasm');
   const model = loadModelDir(values.model!);
   try {
+    await warmUp(model, []); // per-head attention layout for the wasm backend
     const data = labelledData(model, values);
     const bar = new ProgressBar({ label: 'eval', total: data.n, logEvery: Math.max(100, Math.ceil(data.n / 10)) });
     const [base, scored = base] = await evaluatePlans(model, [values.plan!], data.batches(), {

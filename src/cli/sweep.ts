@@ -6,7 +6,7 @@ import { evaluatePlans, type PlanScore } from '../measure/evaluate';
 import { atsCandidates, solveBudget, sweepPlans, type SweepPoint } from '../measure/sweep';
 import { useBackend } from '../model/backend';
 import { loadModelDir } from '../model/load-node';
-import type { Model } from '../model/run';
+import { type Model, warmUp } from '../model/run';
 import { listWeights } from '../model/weights';
 import { formatPlan, METHOD_IDS, planFromText } from '../reduce/plan';
 import type { MethodId } from '../reduce/types';
@@ -97,6 +97,7 @@ async function run(argv: string[]): Promise<number> {
   await useBackend('wasm');
   const model = loadModelDir(values.model!);
   try {
+    await warmUp(model, []); // per-head attention layout for the wasm backend
     const data = labelledData(model, values);
     let points: SweepPoint[];
     if (values.budget) {

@@ -21,7 +21,7 @@ import { evaluatePlans, type EvaluationProgress, type PlanScore } from '../../me
 import { atsCandidates, solveBudget, sweepPlans, type SweepPoint } from '../../measure/sweep';
 import type { BackendName } from '../../model/backend';
 import { parseConfig, type VitConfig } from '../../model/config';
-import { type Model, runForward } from '../../model/run';
+import { type Model, runForward, warmUp } from '../../model/run';
 import { listWeights, type NamedArrays, randomWeights, weightsFromTimm, weightsToTimm } from '../../model/weights';
 import { compilePlan } from '../../reduce/compile';
 import { formatPlan, planFromText } from '../../reduce/plan';
@@ -125,6 +125,7 @@ export class CompareSession {
       hash = await contentHash([configBytes, weightBytes]);
     }
     this.model = { config, weights: weightsFromTimm(config, arrays) };
+    await warmUp(this.model, []); // per-head attention layout where the backend uses it
     this.arrays = arrays;
     let parameters = 0;
     for (const { data } of arrays.values()) parameters += data.length;
@@ -148,6 +149,7 @@ export class CompareSession {
     if (this.model && this.arrays && this.info) {
       tf.dispose(listWeights(this.model.weights));
       this.model = { config: this.info.config, weights: weightsFromTimm(this.info.config, this.arrays) };
+      await warmUp(this.model, []);
     }
   }
 

@@ -13,7 +13,7 @@ import { parseSafetensors } from '../../io/safetensors';
 import { planFlops, traceCounts } from '../../measure/plan-flops';
 import type { BackendName } from '../../model/backend';
 import { parseConfig, type VitConfig } from '../../model/config';
-import { type Model, runForward } from '../../model/run';
+import { type Model, runForward, warmUp } from '../../model/run';
 import { listWeights, type NamedArrays, randomWeights, weightsFromTimm, weightsToTimm } from '../../model/weights';
 import { compilePlan, type Compiled } from '../../reduce/compile';
 import { formatPlan, planFromText } from '../../reduce/plan';
@@ -94,6 +94,7 @@ export class EngineSession {
       arrays = toTimmNames(named);
     }
     this.model = { config, weights: weightsFromTimm(config, arrays) }; // checks every shape
+    await warmUp(this.model, []); // per-head attention layout where the backend uses it
     this.arrays = arrays;
     let parameters = 0;
     for (const { data } of arrays.values()) parameters += data.length;
@@ -117,6 +118,7 @@ export class EngineSession {
     if (this.model && this.arrays) {
       this.disposeModel();
       this.model = { config: this.info!.config, weights: weightsFromTimm(this.info!.config, this.arrays) };
+      await warmUp(this.model, []);
     }
   }
 
