@@ -94,6 +94,16 @@ describe('tokenscope train and eval', () => {
     expect(state.changes![0].lr).toBeCloseTo(minLr + 0.5 * (lr - minLr) * (1 + Math.cos(Math.PI / 3)), 12);
   });
 
+  it('train --resume --epochs --restart-lr starts the new cosine from the given rate', async () => {
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const dir = join(root, 'warm');
+    const args = ['--hidden', '16', '--depth', '1', '--heads', '1', '--mlp', '32', '--batch', '16', '--limit', '32', '--out', dir, '--no-eval'];
+    expect(await trainCommand.run([...args, '--epochs', '1'])).toBe(0);
+    expect(await trainCommand.run(['--resume', '--out', dir, '--limit', '32', '--epochs', '2', '--restart-lr', '2e-4', '--no-eval'])).toBe(0);
+    expect(readState(dir).changes).toEqual([{ step: 2, lr: 2e-4, epochs: { from: 1, to: 2 } }]);
+    await expect(trainCommand.run([...args, '--restart-lr', '1e-4'])).rejects.toThrowError(expect.objectContaining({ code: 'param-out-of-range' }));
+  });
+
   it('train --stop-at-step stops mid-epoch right after that update', async () => {
     vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     const dir = join(root, 'at-step');

@@ -45,6 +45,8 @@ files:
   --resume           continue the run in --out from its state.json (its options win, except that
                      --epochs N given with --resume changes the run's length from the current step:
                      the cosine schedule is recomputed for N epochs and the change is recorded)
+  --restart-lr X     with --resume --epochs N: start that new cosine from rate X instead of the
+                     current rate (a warm restart)
   --export DIR       when training is complete, write config.json, preprocessor_config.json and
                      model.safetensors (Hugging Face ViT names) there
   --stop-after N     stop (saving the state, as Ctrl-C does) once N epochs are done
@@ -69,6 +71,7 @@ interface Args {
   epochsGiven: boolean;
   stopAfter?: number;
   stopAtStep?: number;
+  restartLr?: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -105,6 +108,7 @@ function parseArgs(argv: string[]): Args {
       case '--limit': a.limit = num(flag, next(), true, 1); break;
       case '--stop-after': a.stopAfter = num(flag, next(), true, 1); break;
       case '--stop-at-step': a.stopAtStep = num(flag, next(), true, 1); break;
+      case '--restart-lr': a.restartLr = num(flag, next(), false); break;
       case '--no-eval': a.eval = false; break;
       default:
         throw new TokenScopeError('param-out-of-range', `unknown option '${flag}'; see tokenscope train --help`);
@@ -112,6 +116,9 @@ function parseArgs(argv: string[]): Args {
   }
   if (a.hidden % a.heads !== 0) throw new TokenScopeError('param-out-of-range', `--hidden ${a.hidden} is not divisible by --heads ${a.heads}`);
   if (!a.out) throw new TokenScopeError('param-out-of-range', '--out needs a directory');
+  if (a.restartLr !== undefined && !(a.resume && a.epochsGiven)) {
+    throw new TokenScopeError('param-out-of-range', '--restart-lr only applies with --resume and --epochs N (it starts the new schedule of a lengthened run)');
+  }
   return a;
 }
 
@@ -195,7 +202,7 @@ async function run(argv: string[]): Promise<number> {
 
   const config = fmnistConfig(a, a.options);
   const result = await train({ config, options: a.options, train: trainSet, test: testSet, outDir: a.out, resume: a.resume,
-    setEpochs: a.resume && a.epochsGiven ? a.options.epochs : undefined, shouldStop: () => stop, onEvent });
+    setEpochs: a.resume && a.epochsGiven ? a.options.epochs : undefined, restartLr: a.restartLr, shouldStop: () => stop, onEvent });
   try {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);

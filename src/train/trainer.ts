@@ -78,6 +78,8 @@ export interface TrainRun {
    * the new length from the current step). Recorded in the state's `changes`.
    */
   setEpochs?: number;
+  /** With `setEpochs`: start the new cosine from this rate instead (a warm restart). */
+  restartLr?: number;
   /** Polled between steps; true = save and stop. */
   shouldStop?: () => boolean;
   onEvent?: (e: TrainEvent) => void;
@@ -122,7 +124,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
       }
       // The rate stays continuous: a new cosine starts from the old schedule's rate at this step.
       const stepsPerEpoch = Math.floor(run.train.count / state.options.batchSize);
-      const lr = learningRate(schedule(state.options, stepsPerEpoch, state.changes), state.step);
+      const lr = run.restartLr ?? learningRate(schedule(state.options, stepsPerEpoch, state.changes), state.step);
       state.changes = [...(state.changes ?? []), { step: state.step, lr, epochs: { from: state.options.epochs, to: run.setEpochs } }];
       state.options = { ...state.options, epochs: run.setEpochs };
     }
