@@ -266,7 +266,7 @@ function reduceAtsDeferred(input: ReduceInput, params: AtsLayerParams): Deferred
   const [batch, n] = input.x.shape;
   if (n <= 2) {
     // One token besides CLS leaves nothing to rank (the official CDF would be 0/0): keep both.
-    const count = tf.scalar(n, 'int32');
+    const count = tf.keep(tf.scalar(n, 'int32')); // outlives the engine's tidy until dispose()
     return { count, complete: () => keepAll(batch, n), dispose: () => count.dispose() };
   }
   const sampling = atsSampling(n, params);

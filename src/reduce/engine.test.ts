@@ -127,3 +127,24 @@ describe('every method, through the whole engine', () => {
     }
   });
 });
+
+describe('ATS down to two tokens', () => {
+  it('runs through layers with N <= 2 tokens without losing its count between the two decision steps', async () => {
+    // 2×2 patches + CLS = 5 tokens; each ATS layer drops at least one (at N = 3 the official dedup
+    // keeps only CLS), so the later layers take the N <= 2 branch, which once freed its count
+    // tensor before the engine read it ("Tensor is disposed" on the full test set).
+    const tiny: VitConfig = { ...config, image_size: 8, patch_size: 4, num_hidden_layers: 6 };
+    const m: Model = { config: tiny, weights: randomWeights(tiny, 3) };
+    const px = tf.randomNormal([1, 8, 8, 1], 0, 1, 'float32', 9) as tf.Tensor4D;
+    const compiled = compilePlan(planFromText('ats:layers=0-5', 6), tiny);
+    const before = tf.memory().numTensors;
+    const { logits, traces } = await runForward(m, px, compiled, { record: 'fates' });
+    const counts = [...traces[0].layers.map((l) => l.nIn), traces[0].layers[5].nOut];
+    expect(counts[0]).toBe(5);
+    expect(counts.slice(-1)[0]).toBeLessThanOrEqual(2);
+    expect(counts.every((c, i) => i === 0 || c <= counts[i - 1])).toBe(true);
+    logits.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([px, ...listWeights(m.weights)]);
+  });
+});
