@@ -10,21 +10,12 @@ import { fileURLToPath } from 'node:url';
 import { TokenScopeError } from '../errors';
 import type { BenchRow } from '../measure/bench';
 import { type BenchArgs, formatTable } from './bench';
+import { CHROMIUM_FLAGS, CHROMIUM_PATH } from './chromium';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const FLAGS = [
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--enable-unsafe-swiftshader',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 export async function benchInBrowser(args: BenchArgs, backends: string[], json: boolean): Promise<number> {
-  const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  const chromiumPath = CHROMIUM_PATH;
   if (!existsSync(chromiumPath)) {
     throw new TokenScopeError('backend-unavailable', `--browser needs Chromium at ${chromiumPath}: install it with 'apt-get install -y chromium' or set CHROMIUM_PATH`);
   }
@@ -39,7 +30,7 @@ export async function benchInBrowser(args: BenchArgs, backends: string[], json: 
   });
   await server.listen();
   const address = server.httpServer?.address();
-  const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: FLAGS });
+  const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: CHROMIUM_FLAGS });
   try {
     if (!address || typeof address === 'string') throw new TokenScopeError('internal', 'vite did not bind a port');
     const results: { machine: Record<string, unknown>; rows: BenchRow[] }[] = [];
