@@ -111,19 +111,30 @@ export function attentionRunsByHead(): boolean {
 
 /**
  * Softmax with the eps terms of the ATS code base's masked softmax when every token is live:
- * P = (exp(L − max) + eps/N) / (sum exp(L − max) + eps), over the last axis. Computed from tf.softmax:
- * with s = softmax(L) and m = max s = 1/S (the largest term is exp(0) = 1),
- * P = (s + eps/N · m) / (1 + eps · m) — equal up to float rounding, and on wasm one vectorised
- * softmax plus three cheap ops instead of the explicit form's unvectorised exp (0.11 ms against
- * 0.74 ms per [197, 197] head).
+ * P = (exp(L − max) + eps/N) / (sum exp(L − max) + eps), over the last axis. See `withSoftmaxEps`.
  */
 export function softmaxWithEps<T extends tf.Tensor>(logits: T, eps: number): T {
+  return tf.tidy(() => withSoftmaxEps(tf.softmax(logits) as T, eps));
+}
+
+/**
+ * `softmaxWithEps` from rows of a plain softmax s (last axis): with m = max s = 1/S (the largest
+ * term is exp(0) = 1), P = (s + eps/N · m) / (1 + eps · m) — equal up to float rounding, and on
+ * wasm one vectorised softmax plus three cheap ops instead of the explicit form's unvectorised exp
+ * (0.11 ms against 0.74 ms per [197, 197] head). Works on any subset of a softmax's rows: the CLS
+ * row alone gives that row of the full result, bit for bit.
+ */
+export function withSoftmaxEps<T extends tf.Tensor>(s: T, eps: number): T {
   return tf.tidy(() => {
-    const n = logits.shape[logits.rank - 1];
-    const s = tf.softmax(logits);
+    const n = s.shape[s.rank - 1];
     const top = tf.max(s, -1, true);
     return tf.div(tf.add(s, tf.mul(top, eps / n)), tf.add(tf.mul(top, eps), 1)) as T;
   });
+}
+
+/** [B, N] ‖v_j‖₂ of values [B, N, D] (the heads side by side). */
+export function valueNorms(values: tf.Tensor3D): tf.Tensor2D {
+  return tf.sqrt(tf.sum(tf.square(values), 2)) as tf.Tensor2D;
 }
 
 /** What `attentionByHead` computed for one image, head by head. */
@@ -134,41 +145,39 @@ export interface HeadAttention {
   probs?: tf.Tensor2D[];
   /** [H, N] the CLS query row of every head's P, when asked for. */
   clsRows?: tf.Tensor2D;
-  /** Per head v_h [N, dh] and k_hᵀ [dh, N]. */
-  values: tf.Tensor2D[];
+  /** [1, N] ‖v_j‖₂ over the heads' values side by side (dimension D), when asked for. */
+  valueNorms?: tf.Tensor2D;
+  /** Per head k_hᵀ [dh, N]. */
   keysT: tf.Tensor2D[];
 }
 
 export interface HeadAttentionOptions {
   /** log size per key [1, N] added to the logits (proportional attention). */
   logSize?: tf.Tensor2D;
-  /** Use `softmaxWithEps` with this eps (ATS) instead of tf.softmax. */
+  /** ATS's masked-softmax eps terms on the attention handed out (`withSoftmaxEps`); P·v stays plain (see LayerHook.softmaxEps). */
   softmaxEps?: number;
-  /** Return every head's P (costs a [N, N] pass per head with softmaxEps). */
+  /** Return every head's P. */
   probs?: boolean;
   /** Return the CLS rows of P. */
   clsRows?: boolean;
+  /** Return the value norms. */
+  valueNorms?: boolean;
 }
 
 /**
  * Multi-head attention of one image with plain 2-D matmuls: h [N, D] (LN1 output) and the block's
- * per-head layout. With `softmaxEps` the eps terms are applied to the outputs rather than to P:
- * P·v = (s·v + eps/N · m ⊗ colsum(v)) / (1 + eps · m) on [N, dh] (see `softmaxWithEps`; the same
- * sums regrouped), which saves three broadcast passes over each [N, N] head (0.26 ms per head on
- * wasm at N = 197, 0.08 ms this way). Run inside tf.tidy.
+ * per-head layout. Run inside tf.tidy.
  */
 export function attentionByHead(h: tf.Tensor2D, layout: HeadLayout, options: HeadAttentionOptions = {}): HeadAttention {
   const { logSize, softmaxEps } = options;
-  const n = h.shape[0];
   const hT = tf.transpose(h); // [D, N]
   const first = tf.zeros([1, 1], 'int32');
+  const epsTerms = <T extends tf.Tensor>(p: T) => (softmaxEps === undefined ? p : withSoftmaxEps(p, softmaxEps));
   const probs: tf.Tensor2D[] = [];
   const clsRows: tf.Tensor2D[] = [];
-  const clsTops: tf.Tensor2D[] = [];
   const values: tf.Tensor2D[] = [];
   const keysT: tf.Tensor2D[] = [];
   const outs: tf.Tensor2D[] = [];
-  let ones: tf.Tensor2D | undefined;
   for (let i = 0; i < layout.q.length; i++) {
     const q = tf.add(tf.matMul(h, layout.q[i]), layout.qB[i]) as tf.Tensor2D; // [N, dh], scaled by 1/√dh
     const kT = tf.add(tf.matMul(layout.kT[i], hT), layout.kTB[i]) as tf.Tensor2D; // [dh, N]
@@ -178,32 +187,15 @@ export function attentionByHead(h: tf.Tensor2D, layout: HeadLayout, options: Hea
     const s = tf.softmax(logits) as tf.Tensor2D;
     // Row 0 by GatherNd: the wasm Slice kernel copies its whole input first (0.07 ms vs 0.01 ms).
     if (options.clsRows) clsRows.push(tf.gatherND(s, first) as tf.Tensor2D);
+    if (options.probs) probs.push(epsTerms(s));
     values.push(v);
     keysT.push(kT);
-    if (softmaxEps === undefined) {
-      if (options.probs) probs.push(s);
-      outs.push(tf.matMul(s, v));
-      continue;
-    }
-    const top = tf.max(s, -1, true) as tf.Tensor2D; // [N, 1] = 1/S
-    const denominator = tf.add(tf.mul(top, softmaxEps), 1);
-    if (options.probs) probs.push(tf.div(tf.add(s, tf.mul(top, softmaxEps / n)), denominator) as tf.Tensor2D);
-    if (options.clsRows) clsTops.push(tf.gatherND(top, first) as tf.Tensor2D);
-    // eps/N · m ⊗ colsum(v): the column sums and the outer product as 2-D matmuls (a reduction over
-    // axis 0 and a broadcast multiply are slower on wasm)
-    if (!ones) ones = tf.ones([1, n]) as tf.Tensor2D;
-    const spread = tf.matMul(tf.mul(top, softmaxEps / n), tf.matMul(ones, v)); // [N, dh]
-    outs.push(tf.div(tf.add(tf.matMul(s, v), spread), denominator) as tf.Tensor2D);
+    outs.push(tf.matMul(s, v));
   }
-  const result: HeadAttention = { out: outs.length === 1 ? outs[0] : (tf.concat(outs, 1) as tf.Tensor2D), values, keysT };
+  const join = (parts: tf.Tensor2D[]) => (parts.length === 1 ? parts[0] : (tf.concat(parts, 1) as tf.Tensor2D));
+  const result: HeadAttention = { out: join(outs), keysT };
+  if (options.valueNorms) result.valueNorms = valueNorms(tf.expandDims(join(values), 0) as tf.Tensor3D);
+  if (options.clsRows) result.clsRows = epsTerms(tf.concat(clsRows, 0) as tf.Tensor2D); // [H, N]
   if (options.probs) result.probs = probs;
-  if (options.clsRows) {
-    const rows = tf.concat(clsRows, 0) as tf.Tensor2D; // [H, N]
-    if (softmaxEps === undefined) result.clsRows = rows;
-    else {
-      const tops = tf.concat(clsTops, 0); // [H, 1]
-      result.clsRows = tf.div(tf.add(rows, tf.mul(tops, softmaxEps / n)), tf.add(tf.mul(tops, softmaxEps), 1)) as tf.Tensor2D;
-    }
-  }
   return result;
 }

@@ -15,10 +15,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { invariant } from '../errors';
-import { applyAndSum, applySelection } from '../reduce/assignment';
+import { applyAndSum, applySelection, disposeReduction, disposeReductionExtras } from '../reduce/assignment';
+import { gatherRows } from '../reduce/shared/matching';
 import type { AttentionInfo, DeferredReduction, NeedsKey, ReduceInput, Reduction, Slot } from '../reduce/types';
 import { type VitConfig, headDim } from './config';
-import { attentionByHead, attentionLogits, attentionRunsByHead, gelu, layerNorm, linear, mergeHeads, softmaxWithEps, splitHeads } from './ops';
+import { attentionByHead, attentionLogits, attentionRunsByHead, gelu, kernelsRunOnCpu, layerNorm, linear, mergeHeads, splitHeads, valueNorms, withSoftmaxEps } from './ops';
 import type { BlockWeights, VitWeights } from './weights';
 
 /** One block's token-reduction step, already bound to its per-layer parameters. */
@@ -34,8 +35,13 @@ export interface LayerHook {
   /** The token count depends on the image (ATS): batches run image by image. */
   perImage?: boolean;
   /**
-   * The block's softmax gets eps terms: (exp(L − max) + eps/N) / (sum exp(L − max) + eps), ATS's
-   * masked softmax with every token live (ops.ts `softmaxWithEps`).
+   * ATS's masked softmax with every token live, (exp(L − max) + eps/N) / (sum exp(L − max) + eps)
+   * (ops.ts `softmaxWithEps`), on the attention the method reads (its CLS row, or P), so its
+   * decisions see the official values. The block's own P·v keeps the plain softmax: there the eps
+   * terms move each output by at most 2·eps·max|v_j| (about 2e-6 of it), under the float32 rounding
+   * by which any two implementations of P·v differ, and they cost a max over every [N, N] head plus
+   * a correction pass, 15 % of an ATS block's attention on wasm (attention.test.ts bounds the
+   * difference).
    */
   softmaxEps?: number;
 }
@@ -124,22 +130,30 @@ function blockAttention(config: VitConfig, b: BlockWeights, state: BlockState, h
   if (b.heads && attentionRunsByHead()) {
     const layout = b.heads;
     const images = eachImage(h, logSize, (rows, sizes) =>
-      attentionByHead(rows, layout, { logSize: sizes, softmaxEps: hook?.softmaxEps, probs: needs.includes('probs'), clsRows: needs.includes('clsAttn') }),
+      attentionByHead(rows, layout, {
+        logSize: sizes,
+        softmaxEps: hook?.softmaxEps,
+        probs: needs.includes('probs'),
+        clsRows: needs.includes('clsAttn'),
+        valueNorms: needs.includes('valueNorms'),
+      }),
     );
     const H = layout.q.length;
     const stack = <T extends tf.Tensor>(parts: T[], shape: number[]) => tf.reshape(parts.length === 1 ? parts[0] : tf.stack(parts), shape);
     if (needs.includes('probs')) info.probs = stack(images.map((a) => tf.stack(a.probs!)), [B, H, N, N]) as tf.Tensor4D;
     if (needs.includes('clsAttn')) info.clsAttn = stack(images.map((a) => a.clsRows!), [B, H, N]) as tf.Tensor3D;
-    if (needs.includes('values')) info.values = stack(images.map((a) => tf.stack(a.values)), [B, H, N, D / H]) as tf.Tensor4D;
+    if (needs.includes('valueNorms')) info.valueNorms = stack(images.map((a) => a.valueNorms!), [B, N]) as tf.Tensor2D;
     if (needs.includes('keysMean')) info.keysMean = stack(images.map((a) => tf.transpose(tf.div(tf.addN(a.keysT), H))), [B, N, D / H]) as tf.Tensor3D;
     return { info, out: stack(images.map((a) => a.out), [B, N, D]) as tf.Tensor3D };
   }
   const [q, k, v] = qkv(config, b, h);
   const logits = attentionLogits(q, k, logSize);
-  const probs = hook?.softmaxEps !== undefined ? softmaxWithEps(logits, hook.softmaxEps) : (tf.softmax(logits) as tf.Tensor4D);
-  if (needs.includes('probs')) info.probs = probs;
-  if (needs.includes('clsAttn')) info.clsAttn = tf.reshape(tf.slice(probs, [0, 0, 0, 0], [B, -1, 1, N]), [B, probs.shape[1], N]);
-  if (needs.includes('values')) info.values = v;
+  const probs = tf.softmax(logits) as tf.Tensor4D;
+  const eps = hook?.softmaxEps;
+  const epsTerms = <T extends tf.Tensor>(p: T) => (eps === undefined ? p : withSoftmaxEps(p, eps));
+  if (needs.includes('probs')) info.probs = epsTerms(probs);
+  if (needs.includes('clsAttn')) info.clsAttn = epsTerms(tf.reshape(tf.slice(probs, [0, 0, 0, 0], [B, -1, 1, N]), [B, probs.shape[1], N]) as tf.Tensor3D);
+  if (needs.includes('valueNorms')) info.valueNorms = valueNorms(mergeHeads(v));
   if (needs.includes('keysMean')) info.keysMean = tf.mean(k, 1) as tf.Tensor3D;
   return { info, out: mergeHeads(tf.matMul(probs, v)) };
 }
@@ -228,6 +242,12 @@ function block(
    * sampling; one image for ATS, whose batched form pads with empty rows), the matrix for merges.
    */
   const applyReduction = (r: Reduction) => {
+    if (r.rows && kernelsRunOnCpu()) {
+      // a plain selection whose rows are known: one GatherNd per tensor; sizes all still 1 unless tracked
+      x = gatherRows(x, r.rows);
+      size = sizeIsTracked ? gatherRows(size, r.rows) : (tf.ones([x.shape[0], x.shape[1], 1]) as tf.Tensor3D);
+      return;
+    }
     const selects = hook !== null && !hook.merges && !(hook.perImage && x.shape[0] > 1);
     const apply = selects ? applySelection : applyAndSum;
     const { applied, sums } = apply(r.assignment, r.features ? [] : [x], [size]);
@@ -330,10 +350,10 @@ function* forwardSteps(config: VitConfig, w: VitWeights, pixels: tf.Tensor4D, op
           record.target = r.assignment.target;
           record.coeff = r.assignment.coeff;
           record.fusedRow = r.assignment.fusedRow;
+          disposeReductionExtras(r);
         } else {
-          tf.dispose([r.assignment.target, r.assignment.coeff]);
+          disposeReduction(r);
         }
-        tf.dispose(([r.features, r.attnNext] as (tf.Tensor | undefined)[]).filter((t): t is tf.Tensor => t !== undefined));
       }
       blocks.push(record);
       state = { x: out.x, size: out.size, sizeIsTracked: out.sizeIsTracked };

@@ -18,7 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { kernelsRunOnCpu } from '../model/ops';
-import type { Assignment } from './types';
+import type { Assignment, Reduction } from './types';
 
 /** [B, nOut, N] matrix R with R[b, t, n] = coeff[b, n] where target[b, n] = t. */
 export function assignmentMatrix(target: tf.Tensor2D, coeff: tf.Tensor2D | null, nOut: number): tf.Tensor3D {
@@ -200,4 +200,15 @@ export function selectionAssignment(rows: tf.Tensor2D, n: number): Assignment {
 
 export function disposeAssignment(assignment: Assignment): void {
   tf.dispose([assignment.target, assignment.coeff]);
+}
+
+/** Frees every tensor of a reduction: its assignment and whichever extras it carries. */
+export function disposeReduction(reduction: Reduction): void {
+  disposeAssignment(reduction.assignment);
+  disposeReductionExtras(reduction);
+}
+
+/** Frees the extras of a reduction (features, attnNext, rows), leaving its assignment to whoever keeps it. */
+export function disposeReductionExtras({ features, attnNext, rows }: Reduction): void {
+  tf.dispose([features, attnNext, rows].filter((t) => t !== undefined) as tf.Tensor[]);
 }

@@ -1,13 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { disposeAssignment } from './assignment';
+import { mergeHeads, valueNorms } from '../model/ops';
+import { disposeReduction } from './assignment';
 import {
   ats,
   atsEffectiveTokens,
   atsInverseTransformSample,
   atsMaskedSoftmax,
   atsSampling,
-  atsSignificance,
+  atsSignificanceOfNorms,
   batchGather,
   disposeAtsSample,
   type AtsSampling,
@@ -17,19 +18,19 @@ import { expectNoLeak, useWasmBackend } from '../../tests/helpers/tf';
 
 useWasmBackend();
 
-/** A ReduceInput with one head whose CLS row is `cls` and unit-norm values, so significance ∝ attention. */
+/** A ReduceInput with one head whose CLS row is `cls` and value norms 1, so significance ∝ attention. */
 function inputWithClsRow(cls: number[], distillToken = false): ReduceInput {
   const n = cls.length;
   const probs = tf.tidy(() => {
     const row = tf.reshape(tf.tensor1d(cls), [1, 1, 1, n]);
     return tf.concat([row, tf.zeros([1, 1, n - 1, n])], 2) as tf.Tensor4D;
   });
-  const values = tf.tidy(() => tf.tile(tf.reshape(tf.tensor1d([0.6, 0.8]), [1, 1, 1, 2]), [1, 1, n, 1]) as tf.Tensor4D);
+  const valueNorms = tf.ones([1, n]) as tf.Tensor2D;
   return {
     x: tf.zeros([1, n, 2]) as tf.Tensor3D,
     size: tf.ones([1, n, 1]) as tf.Tensor3D,
     sizeIsTracked: false,
-    attention: { probs, values },
+    attention: { probs, valueNorms },
     layer: 3,
     depth: 12,
     classToken: true,
@@ -44,7 +45,7 @@ function randomInput(n: number, batch = 1, heads = 3, dh = 4, seed = 1): ReduceI
     x: tf.randomNormal([batch, n, heads * dh], 0, 1, 'float32', seed + 1) as tf.Tensor3D,
     size: tf.ones([batch, n, 1]) as tf.Tensor3D,
     sizeIsTracked: false,
-    attention: { probs, values: tf.randomNormal([batch, heads, n, dh], 0, 1, 'float32', seed + 2) as tf.Tensor4D },
+    attention: { probs, valueNorms: tf.tidy(() => valueNorms(mergeHeads(tf.randomNormal([batch, heads, n, dh], 0, 1, 'float32', seed + 2) as tf.Tensor4D))) },
     layer: 3,
     depth: 12,
     classToken: true,
@@ -53,7 +54,7 @@ function randomInput(n: number, batch = 1, heads = 3, dh = 4, seed = 1): ReduceI
 }
 
 function disposeInput(input: ReduceInput): void {
-  tf.dispose([input.x, input.size, input.attention.probs!, input.attention.values!]);
+  tf.dispose([input.x, input.size, input.attention.probs!, input.attention.valueNorms!]);
 }
 
 function sample(scores: number[][], sampling: AtsSampling) {
@@ -163,11 +164,14 @@ describe('atsMaskedSoftmax', () => {
 describe('ats', () => {
   it('ats.reduce keeps CLS, then the picked tokens in ascending significance (toy example)', () => {
     const input = inputWithClsRow([0.5, 0.05, 0.1, 0.15, 0.2]); // significance .1 .2 .3 .4
-    const { assignment } = ats.reduce(input, { nTokens: 5, nRef: 5 });
+    const reduction = ats.reduce(input, { nTokens: 5, nRef: 5 });
+    const { assignment } = reduction;
     expect(assignment.nOut).toBe(4);
     expect(assignment.target.arraySync()).toEqual([[0, -1, 1, 2, 3]]);
     expect(assignment.coeff.arraySync()).toEqual([[1, 0, 1, 1, 1]]);
-    disposeAssignment(assignment);
+    // the same selection as rows to gather, output by output (the CPU backends' fast path)
+    expect(reduction.rows?.arraySync()).toEqual([[0, 2, 3, 4]]);
+    disposeReduction(reduction);
     disposeInput(input);
   });
 
@@ -175,11 +179,12 @@ describe('ats', () => {
     for (let seed = 0; seed < 6; seed++) {
       const input = randomInput(30, 1, 3, 4, seed * 7);
       const scores = tf.tidy(() =>
-        atsSignificance(tf.reshape(tf.slice(input.attention.probs!, [0, 0, 0, 0], [1, 3, 1, 30]), [1, 3, 30]) as tf.Tensor3D, input.attention.values!),
+        atsSignificanceOfNorms(tf.reshape(tf.slice(input.attention.probs!, [0, 0, 0, 0], [1, 3, 1, 30]), [1, 3, 30]) as tf.Tensor3D, input.attention.valueNorms!),
       );
       const s = scores.arraySync()[0];
       scores.dispose();
-      const { assignment } = ats.reduce(input, { nTokens: 197, nRef: 197 });
+      const reduction = ats.reduce(input, { nTokens: 197, nRef: 197 });
+    const { assignment } = reduction;
       const target = assignment.target.arraySync()[0];
       expect(target[0]).toBe(0);
       const weakest = 1 + s.indexOf(Math.min(...s));
@@ -187,37 +192,42 @@ describe('ats', () => {
       const byRow = target.map((row, token) => ({ row, token })).filter((e) => e.row > 0).sort((a, b) => a.row - b.row);
       expect(byRow.length).toBe(assignment.nOut - 1);
       for (let i = 1; i < byRow.length; i++) expect(s[byRow[i].token - 1]).toBeGreaterThanOrEqual(s[byRow[i - 1].token - 1]);
-      disposeAssignment(assignment);
+      disposeReduction(reduction);
       disposeInput(input);
     }
   });
 
   it('ats.reduce at N = 3 keeps only CLS, as the official dedup (shift padded with 1) does', () => {
     const input = inputWithClsRow([0.2, 0.3, 0.5]);
-    const { assignment } = ats.reduce(input, { nTokens: 197, nRef: 197 });
+    const reduction = ats.reduce(input, { nTokens: 197, nRef: 197 });
+    const { assignment } = reduction;
     expect(assignment.nOut).toBe(1);
     expect(assignment.target.arraySync()).toEqual([[0, -1, -1]]);
-    disposeAssignment(assignment);
+    disposeReduction(reduction);
     disposeInput(input);
   });
 
   it('ats.reduce with a paper K cap keeps at most K tokens', () => {
     const input = randomInput(40, 1, 2, 4, 3);
-    const { assignment } = ats.reduce(input, { nTokens: 10, nRef: 40, paperKCap: true });
+    const reduction = ats.reduce(input, { nTokens: 10, nRef: 40, paperKCap: true });
+    const { assignment } = reduction;
     expect(assignment.nOut).toBeLessThanOrEqual(10);
     expect(assignment.target.arraySync()[0][0]).toBe(0);
-    disposeAssignment(assignment);
+    disposeReduction(reduction);
     disposeInput(input);
   });
 
   it('ats.reduce pads a batch to its largest kept count, leaving surplus rows empty', () => {
     const input = randomInput(24, 2, 2, 4, 11);
-    const { assignment } = ats.reduce(input, { nTokens: 197, nRef: 24 });
+    const reduction = ats.reduce(input, { nTokens: 197, nRef: 24 });
+    const { assignment } = reduction;
     const target = assignment.target.arraySync();
     const counts = target.map((row) => row.filter((t) => t >= 0).length);
     expect(Math.max(...counts)).toBe(assignment.nOut);
     for (const row of target) expect(row[0]).toBe(0);
-    disposeAssignment(assignment);
+    // rows are only offered for a plain selection: not when an image has empty output rows
+    expect(reduction.rows === undefined).toBe(Math.min(...counts) < assignment.nOut);
+    disposeReduction(reduction);
     disposeInput(input);
   });
 
@@ -227,10 +237,10 @@ describe('ats', () => {
     disposeInput(input);
   });
 
-  it('ats.reduce does not leak tensors (returns target and coeff)', async () => {
+  it('ats.reduce does not leak tensors (returns target, coeff and the rows)', async () => {
     const input = randomInput(50);
-    const { assignment } = await expectNoLeak(() => ats.reduce(input, { nTokens: 197, nRef: 197 }), { returned: 2 });
-    disposeAssignment(assignment);
+    const reduction = await expectNoLeak(() => ats.reduce(input, { nTokens: 197, nRef: 197 }), { returned: 3 });
+    disposeReduction(reduction);
     disposeInput(input);
   });
 

@@ -3,8 +3,9 @@
  * Transformers", ECCV 2022).
  *
  * Slot: inside attention. Reads this block's post-softmax attention (only the CLS query row:
- * `clsAttn`, or sliced from `probs`) and the per-head values (`values`). Significance s_j = (sum over heads of P[h, 0, j]) ·
- * ‖v_j‖₂, with ‖v_j‖ over the concatenated all-head value vector (dimension D), CLS dropped,
+ * `clsAttn`, or sliced from `probs`; with the masked softmax's eps terms, see LayerHook.softmaxEps)
+ * and the value norms (`valueNorms`). Significance s_j = (sum over heads of P[h, 0, j]) · ‖v_j‖₂,
+ * with ‖v_j‖ over the concatenated all-head value vector (dimension D), CLS dropped,
  * normalised to sum 1 over the patch tokens (no eps). Scores are sorted ascending, their CDF is
  * normalised to [0, 1] by (cdf − min) / (max − min), and M = n_ref − 1 values y_i run evenly from
  * the smallest non-zero normalised CDF value to 1 (torch.range steps 0..M − 1). Each y_i picks the
@@ -37,7 +38,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { invariant, TokenScopeError } from '../errors';
-import { kernelsRunOnCpu } from '../model/ops';
+import { kernelsRunOnCpu, mergeHeads, valueNorms } from '../model/ops';
 import { selectionAssignment } from './assignment';
 import { clsAttentionRow } from './shared/cls-attention';
 import type { DeferredReduction, Dims, ReduceInput, Reducer, Reduction } from './types';
@@ -128,11 +129,14 @@ export function atsSampling(n: number, params: AtsLayerParams): AtsSampling {
  * query row of the attention; `values` [B, H, N, dh]. Caller disposes.
  */
 export function atsSignificance(clsAttn: tf.Tensor3D, values: tf.Tensor4D): tf.Tensor2D {
+  return tf.tidy(() => atsSignificanceOfNorms(clsAttn, valueNorms(mergeHeads(values))));
+}
+
+/** `atsSignificance` from the value norms [B, N] (‖v_j‖ over all heads, `ops.valueNorms`). Caller disposes. */
+export function atsSignificanceOfNorms(clsAttn: tf.Tensor3D, norms: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => {
-    const [batch, heads, n, dh] = values.shape;
-    const v = tf.reshape(tf.transpose(values, [0, 2, 1, 3]), [batch, n, heads * dh]); // [B, N, D]
-    const vNorm = tf.sqrt(tf.sum(tf.square(v), 2)); // [B, N]
-    const score = tf.mul(tf.sum(clsAttn, 1), vNorm); // [B, N]
+    const [batch, , n] = clsAttn.shape;
+    const score = tf.mul(tf.sum(clsAttn, 1), norms); // [B, N]
     const scored = tf.slice(score, [0, 1], [batch, n - 1]);
     return tf.div(scored, tf.sum(scored, 1, true)) as tf.Tensor2D;
   });
@@ -260,9 +264,9 @@ function keepAll(batch: number, n: number): Reduction {
  */
 function reduceAtsDeferred(input: ReduceInput, params: AtsLayerParams): DeferredReduction {
   invariant(input.classToken, 'ATS scores tokens by the class token attention; this model has no class token');
-  const { values } = input.attention;
+  const { valueNorms: norms } = input.attention;
   invariant(!input.distillToken, 'ATS has no rule for a distillation token (the official code would drop it like a patch)');
-  invariant(values, 'ATS needs the values (needs: clsAttn, values)');
+  invariant(norms, 'ATS needs the value norms (needs: clsAttn, valueNorms)');
   const [batch, n] = input.x.shape;
   if (n <= 2) {
     // One token besides CLS leaves nothing to rank (the official CDF would be 0/0): keep both.
@@ -270,7 +274,7 @@ function reduceAtsDeferred(input: ReduceInput, params: AtsLayerParams): Deferred
     return { count, complete: () => keepAll(batch, n), dispose: () => count.dispose() };
   }
   const sampling = atsSampling(n, params);
-  const scores = tf.tidy(() => atsSignificance(clsAttentionRow(input), values));
+  const scores = tf.tidy(() => atsSignificanceOfNorms(clsAttentionRow(input), norms));
   if (kernelsRunOnCpu()) return sampledOnHost(scores, sampling, batch, n);
   const sample = atsInverseTransformSample(scores, sampling);
   scores.dispose();
@@ -379,7 +383,11 @@ function sampledOnHost(scores: tf.Tensor2D, sampling: AtsSampling, batch: number
         for (let slot = 0; slot < slots; slot++) if (k[slot] >= 0) target[b * n + k[slot]] = slot;
       });
       const coeff = Float32Array.from(target, (v) => (v >= 0 ? 1 : 0));
-      return { assignment: { target: tf.tensor2d(target, [batch, n], 'int32'), coeff: tf.tensor2d(coeff, [batch, n]), nOut: slots } };
+      const reduction: Reduction = { assignment: { target: tf.tensor2d(target, [batch, n], 'int32'), coeff: tf.tensor2d(coeff, [batch, n]), nOut: slots } };
+      const rows = new Int32Array(batch * slots);
+      kept.forEach((k, b) => rows.set(k.subarray(0, slots), b * slots));
+      if (rows.every((row) => row >= 0)) reduction.rows = tf.tensor2d(rows, [batch, slots], 'int32');
+      return reduction;
     },
     dispose: () => count.dispose(),
   };
@@ -410,7 +418,7 @@ export const ats: Reducer<AtsLayerParams> = {
   label: 'ATS',
   slot: 'insideAttention',
   kind: 'sample',
-  needs: ['clsAttn', 'values'],
+  needs: ['clsAttn', 'valueNorms'],
   reduce: reduceAts,
   reduceDeferred: reduceAtsDeferred,
   overheadFlops: atsOverhead,

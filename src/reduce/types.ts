@@ -40,8 +40,8 @@ export interface AttentionInfo {
   probs?: tf.Tensor4D;
   /** [B, H, N] the class token's query row of `probs` (all a CLS-scored method reads of it). */
   clsAttn?: tf.Tensor3D;
-  /** [B, H, N, dh] per-head values. */
-  values?: tf.Tensor4D;
+  /** [B, N] ‖v_j‖₂ of every token's value vector, all heads side by side (dimension D). */
+  valueNorms?: tf.Tensor2D;
 }
 
 export interface ReduceInput {
@@ -80,6 +80,12 @@ export interface Reduction {
   assignment: Assignment;
   features?: tf.Tensor3D;
   attnNext?: tf.Tensor4D;
+  /**
+   * [B, nOut] int32, for a plain selection (every output row is one input row, coefficient 1, no
+   * empty rows): the input row of each output row. The CPU backends then gather these rows rather
+   * than scatter through the assignment (1 kernel instead of 6 per tensor).
+   */
+  rows?: tf.Tensor2D;
 }
 
 /**
