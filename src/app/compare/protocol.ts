@@ -11,7 +11,7 @@ import type { ErrorCode } from '../../errors';
 import type { BackendName } from '../../model/backend';
 import type { Trace } from '../../model/run';
 import type { MethodId } from '../../reduce/types';
-import type { BackendChoice } from '../state/url';
+import type { BackendChoice } from '../state/url-fields';
 import type { BackendReport, ModelInfo, ModelSource, RunInput } from '../worker/protocol';
 
 /** Where the images of an evaluation come from. */

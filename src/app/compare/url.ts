@@ -1,27 +1,24 @@
 /**
  * The compare page's shareable state, read from and written to the query through one field table
- * (the playground's approach, state/url.ts): methods, images, metric, budget, the side-by-side
+ * (state/url-codec.ts, as the playground does): methods, images, metric, budget, the side-by-side
  * plans, sample and block, and the backend. Pure (no `window`).
  *
  *   compare.html?methods=tome,evit&n=200&y=agreement&budget=60%25&plans=tome:r=4;evit:keep=0.5
  *
- * Defaults are omitted; unknown keys ignored; a bad value keeps its default and adds one line to
- * `problems`. Results never go into the link: they are recomputed (or read from the cache).
+ * Results never go into the link: they are recomputed (or read from the cache).
  */
 import { formatPlan, METHOD_IDS, parsePlan } from '../../reduce/plan';
 import type { MethodId } from '../../reduce/types';
-import { BACKEND_CHOICES, type BackendChoice, quoteForMessage } from '../state/url';
+import { defaultState, encodeQueryValue, type FieldTable, readQuery, type UrlContext, type UrlField, writeQuery } from '../state/url-codec';
+import { type BackendChoice, backendField, layerField, sampleField } from '../state/url-fields';
 import { parseBudget, formatBudget, type Metric } from './rows';
 
 export const MAX_IMAGES = 1000;
 export const IMAGE_CHOICES = [40, 100, 200, 500, 1000] as const;
 export const MAX_SIDE_BY_SIDE = 4;
 
-export interface CompareContext {
-  depth: number;
-  isSample(id: string): boolean;
-  defaultSample: string;
-}
+/** The link is checked against the same context as the playground's. */
+export type CompareContext = UrlContext;
 
 export interface CompareState {
   methods: MethodId[];
@@ -38,17 +35,7 @@ export interface CompareState {
   backend: BackendChoice;
 }
 
-type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string };
-
-interface Field<T> {
-  key: string;
-  label: string;
-  default(ctx: CompareContext): T;
-  parse(raw: string, ctx: CompareContext): Decoded<T>;
-  format(value: T): string;
-}
-
-const methodsField: Field<MethodId[]> = {
+const methodsField: UrlField<MethodId[]> = {
   key: 'methods',
   label: 'methods',
   default: () => [...METHOD_IDS],
@@ -61,7 +48,7 @@ const methodsField: Field<MethodId[]> = {
   format: (v) => v.join(','),
 };
 
-const imagesField: Field<number> = {
+const imagesField: UrlField<number> = {
   key: 'n',
   label: 'number of images',
   default: () => 200,
@@ -72,7 +59,7 @@ const imagesField: Field<number> = {
   format: String,
 };
 
-const metricField: Field<Metric> = {
+const metricField: UrlField<Metric> = {
   key: 'y',
   label: 'metric',
   default: () => 'accuracy',
@@ -80,7 +67,7 @@ const metricField: Field<Metric> = {
   format: (v) => v,
 };
 
-const budgetField: Field<string> = {
+const budgetField: UrlField<string> = {
   key: 'budget',
   label: 'budget',
   default: () => '',
@@ -91,7 +78,7 @@ const budgetField: Field<string> = {
   format: (v) => v,
 };
 
-const plansField: Field<string[]> = {
+const plansField: UrlField<string[]> = {
   key: 'plans',
   label: 'side-by-side plans',
   default: () => [],
@@ -109,99 +96,23 @@ const plansField: Field<string[]> = {
   format: (v) => v.join(';'),
 };
 
-const sampleField: Field<string> = {
-  key: 'sample',
-  label: 'sample image',
-  default: (ctx) => ctx.defaultSample,
-  parse: (raw, ctx) => (/^[a-z0-9-]{1,40}$/.test(raw) && ctx.isSample(raw) ? { ok: true, value: raw } : { ok: false, reason: 'not a gallery image' }),
-  format: (v) => v,
-};
-
-const layerField: Field<number | null> = {
-  key: 'layer',
-  label: 'selected block',
-  default: () => null,
-  parse(raw, ctx) {
-    if (!/^\d{1,4}$/.test(raw)) return { ok: false, reason: 'not a whole number' };
-    const l = Number(raw);
-    return l < ctx.depth ? { ok: true, value: l } : { ok: false, reason: `the model has blocks 0..${ctx.depth - 1}` };
-  },
-  format: (v) => (v === null ? '' : String(v)),
-};
-
-const backendField: Field<BackendChoice> = {
-  key: 'backend',
-  label: 'backend',
-  default: () => 'auto',
-  parse: (raw) => ((BACKEND_CHOICES as readonly string[]).includes(raw) ? { ok: true, value: raw as BackendChoice } : { ok: false, reason: `use one of ${BACKEND_CHOICES.join(', ')}` }),
-  format: (v) => v,
-};
-
 /** The field table: the only list of persisted state. */
-const FIELDS: { [K in keyof CompareState]: Field<CompareState[K]> } = {
+const FIELDS: FieldTable<CompareState> = {
   methods: methodsField,
   n: imagesField,
   y: metricField,
   budget: budgetField,
   plans: plansField,
   sample: sampleField,
-  layer: layerField,
+  layer: { ...layerField, label: 'selected block' },
   backend: backendField,
 };
 
-const NAMES = Object.keys(FIELDS) as (keyof CompareState)[];
-const MAX_VALUE_CHARS = 500;
+export const defaultCompareState = (ctx: CompareContext): CompareState => defaultState(FIELDS, ctx);
 
-export function defaultCompareState(ctx: CompareContext): CompareState {
-  return Object.fromEntries(NAMES.map((n) => [n, FIELDS[n].default(ctx)])) as unknown as CompareState;
-}
+export const parseCompareUrl = (search: string, ctx: CompareContext) => readQuery(search, FIELDS, ctx);
 
-export function parseCompareUrl(search: string, ctx: CompareContext): { state: CompareState; problems: string[] } {
-  const state = defaultCompareState(ctx) as unknown as Record<string, unknown>;
-  const problems: string[] = [];
-  const seen = new Set<string>();
-  for (const part of search.replace(/^\?/, '').split('&')) {
-    if (part === '') continue;
-    const eq = part.indexOf('=');
-    let key: string;
-    let raw: string;
-    try {
-      key = decodeURIComponent(eq < 0 ? part : part.slice(0, eq));
-      raw = decodeURIComponent(eq < 0 ? '' : part.slice(eq + 1));
-    } catch {
-      problems.push(`The link has a badly escaped part (${quoteForMessage(part)}); it was ignored.`);
-      continue;
-    }
-    const name = NAMES.find((n) => FIELDS[n].key === key);
-    if (!name) continue;
-    if (seen.has(key)) {
-      problems.push(`The link gives '${key}' more than once; the first one is used.`);
-      continue;
-    }
-    seen.add(key);
-    const field = FIELDS[name] as Field<unknown>;
-    if (raw.length > MAX_VALUE_CHARS) {
-      problems.push(`The ${field.label} in the link is ${raw.length} characters long (at most ${MAX_VALUE_CHARS}); it was ignored.`);
-      continue;
-    }
-    const decoded = field.parse(raw, ctx);
-    if (decoded.ok) state[name] = decoded.value;
-    else problems.push(`Ignored ${field.label} ${quoteForMessage(raw)} from the link: ${decoded.reason}. The default is used.`);
-  }
-  return { state: state as unknown as CompareState, problems };
-}
+/** Also keeps the ';' between side-by-side plans readable. */
+const encodeValue = (text: string) => encodeQueryValue(text).replace(/%3B/g, ';');
 
-/** Keeps the plan grammar's ':', ',', '=', '/' and the ';' separator readable. */
-const encodeValue = (text: string) =>
-  encodeURIComponent(text).replace(/%3A/g, ':').replace(/%2C/g, ',').replace(/%3D/g, '=').replace(/%2F/g, '/').replace(/%3B/g, ';');
-
-export function formatCompareUrl(state: CompareState, ctx: CompareContext): string {
-  const parts: string[] = [];
-  for (const name of NAMES) {
-    const f = FIELDS[name] as Field<unknown>;
-    const text = f.format(state[name]);
-    if (text === '' || text === f.format(f.default(ctx))) continue;
-    parts.push(`${f.key}=${encodeValue(text)}`);
-  }
-  return parts.length ? `?${parts.join('&')}` : '';
-}
+export const formatCompareUrl = (state: CompareState, ctx: CompareContext): string => writeQuery(state, FIELDS, ctx, { encode: encodeValue });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { defaultUrlState, formatUrl, parseUrl, type UrlContext } from './url';
+import { defaultUrlState, formatUrl, parseUrl } from './url';
+import type { UrlContext } from './url-codec';
 
 const ctx: UrlContext = { depth: 6, isSample: (id) => ['fm-ankle-boot', 'chelsea'].includes(id), defaultSample: 'fm-ankle-boot' };
 

@@ -20,7 +20,9 @@ import type { LoadedModelFiles } from '../views/ModelSlot';
 import { EngineClient } from '../worker/client';
 import type { BackendReport, ModelInfo, ModelSource, RunResult, Timing } from '../worker/protocol';
 import { type Store, syncUrl } from './store';
-import { type BackendChoice, formatUrl, parseUrl, type UrlContext, type UrlState } from './url';
+import { formatUrl, parseUrl, type UrlState } from './url';
+import type { UrlContext } from './url-codec';
+import type { BackendChoice } from './url-fields';
 import { useStore } from './use-store';
 
 export const urlContext = (depth: number): UrlContext => ({ depth, isSample, defaultSample: DEFAULT_SAMPLE });

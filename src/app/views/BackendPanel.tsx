@@ -2,7 +2,7 @@
  * The TF.js backend: the one in use, why, and a menu to choose another. Automatic choice skips
  * software GPU adapters in favour of WASM; a failing backend falls back with a note.
  */
-import { BACKEND_CHOICES, type BackendChoice } from '../state/url';
+import { BACKEND_CHOICES, type BackendChoice } from '../state/url-fields';
 import { backendLabel } from '../worker/backend-choice';
 import type { BackendReport } from '../worker/protocol';
 

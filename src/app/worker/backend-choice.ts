@@ -5,7 +5,7 @@
  * `probeBackends` asks the browser (worker-safe: OffscreenCanvas, navigator.gpu).
  */
 import type { BackendName } from '../../model/backend';
-import type { BackendChoice } from '../state/url';
+import type { BackendChoice } from '../state/url-fields';
 import type { BackendProbe } from './protocol';
 
 const NAMES: Record<BackendName, string> = { webgpu: 'WebGPU', webgl: 'WebGL', wasm: 'WASM', cpu: 'CPU' };

@@ -4,7 +4,7 @@
  * one resolves to null (a new run settles older pending runs at once, since the worker skips them).
  * Timing arrives on its own, after the result, and goes to a listener only for the newest run.
  */
-import type { BackendChoice } from '../state/url';
+import type { BackendChoice } from '../state/url-fields';
 import type { EngineReply, EngineRequest, ModelSource, RunInput, Timing } from './protocol';
 
 type RequestType = EngineRequest['type'];

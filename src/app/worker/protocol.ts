@@ -9,7 +9,7 @@ import type { BackendName } from '../../model/backend';
 import type { VitConfig } from '../../model/config';
 import type { Trace } from '../../model/run';
 import type { FlopReport } from '../../measure/flops';
-import type { BackendChoice } from '../state/url';
+import type { BackendChoice } from '../state/url-fields';
 
 /** Where the worker gets a model from. */
 export type ModelSource =
