@@ -13,19 +13,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { TokenScopeError } from '../../errors';
-import { toTimmNames } from '../../io/checkpoint-names';
 import { parseEvalSet, type EvalSet } from '../../io/eval-set';
 import { greyBatches, type LabelledBatch } from '../../io/grey-images';
-import { parseSafetensors } from '../../io/safetensors';
 import { evaluatePlans, type EvaluationProgress, type PlanScore } from '../../measure/evaluate';
 import { atsCandidates, solveBudget, sweepPlans, type SweepPoint } from '../../measure/sweep';
 import type { BackendName } from '../../model/backend';
-import { parseConfig, type VitConfig } from '../../model/config';
-import { type Model, runForward, warmUp } from '../../model/run';
-import { listWeights, type NamedArrays, randomWeights, weightsFromTimm, weightsToTimm } from '../../model/weights';
+import { type Model, runForward } from '../../model/run';
 import { compilePlan } from '../../reduce/compile';
 import { formatPlan, planFromText } from '../../reduce/plan';
 import type { MethodId } from '../../reduce/types';
+import { fetchBytes } from '../engine/fetch-bytes';
+import { inputTensor, ModelHolder, type ModelHolderOptions, type ReadBytes } from '../engine/model-holder';
 import type { ModelInfo, ModelSource, RunInput } from '../worker/protocol';
 import { type CachedScore, MemoryCache, type ScoreCache, scoreKey } from './cache';
 import type { DataInfo, EvalData, ModelIdentity, SweepResult, SweepRow, TraceRun } from './protocol';
@@ -47,20 +45,12 @@ export interface RunOptions {
   onProgress?(p: ProgressReport): void;
 }
 
-export interface CompareSessionOptions {
-  useBackend(name: BackendName): Promise<void>;
-  fetchBytes?(url: string): Promise<Uint8Array>;
+export interface CompareSessionOptions extends ModelHolderOptions {
   cache?: ScoreCache;
   batch?: number;
   /** Lets queued messages in between batches; default: a zero-delay timer. */
   yieldToEvents?(): Promise<void>;
   now?(): number;
-}
-
-async function defaultFetch(url: string): Promise<Uint8Array> {
-  const res = await fetch(url);
-  if (!res.ok) throw new TokenScopeError('data-missing', `could not load ${url}: HTTP ${res.status}`);
-  return new Uint8Array(await res.arrayBuffer());
 }
 
 export const isCancelled = (e: unknown) => e instanceof TokenScopeError && (e.code === 'cancelled' || e.details?.cancelled === true);
@@ -70,92 +60,51 @@ interface PreparedData {
   batches(): Iterable<LabelledBatch>;
 }
 
+/** SHA-256 of what makes the model: its files, or the seed and config of random weights. */
+function modelHash(source: ModelSource, bytes: ReadBytes): Promise<string> {
+  const text = new TextEncoder();
+  if (source.kind === 'random') return contentHash([text.encode('random'), text.encode(String(source.seed)), text.encode(JSON.stringify(source.configJson))]);
+  const configBytes = source.kind === 'files' ? text.encode(JSON.stringify(source.configJson)) : bytes.config!;
+  return contentHash([configBytes, bytes.weights!]);
+}
+
 export class CompareSession {
-  private arrays: NamedArrays | null = null;
-  private model: Model | null = null;
-  private info: ModelInfo | null = null;
+  private readonly holder: ModelHolder;
   private identity: ModelIdentity | null = null;
-  private backend: BackendName | null = null;
   /** Parsed bundled sets by URL, with the SHA-256 of their pixels and labels. */
   private readonly evalSets = new Map<string, Promise<{ set: EvalSet; hash: string }>>();
   private readonly cache: ScoreCache;
   readonly batch: number;
 
   constructor(private readonly options: CompareSessionOptions) {
+    this.holder = new ModelHolder(options);
     this.cache = options.cache ?? new MemoryCache();
     this.batch = options.batch ?? COMPARE_BATCH;
   }
 
   get activeBackend(): BackendName | null {
-    return this.backend;
+    return this.holder.activeBackend;
   }
 
   /** Disposes the current model, then loads `source` on the current backend. */
   async loadModel(source: ModelSource): Promise<{ info: ModelInfo; hash: string }> {
-    if (!this.backend) throw new TokenScopeError('internal', 'choose a backend before loading a model');
-    this.disposeModel();
-    const fetchBytes = this.options.fetchBytes ?? defaultFetch;
-    const text = new TextEncoder();
-    let config: VitConfig;
-    let arrays: NamedArrays;
-    let hash: string;
-    if (source.kind === 'random') {
-      config = parseConfig(source.configJson);
-      const weights = randomWeights(config, source.seed);
-      try {
-        arrays = await weightsToTimm(config, weights);
-      } finally {
-        tf.dispose(listWeights(weights));
-      }
-      hash = await contentHash([text.encode('random'), text.encode(String(source.seed)), text.encode(JSON.stringify(source.configJson))]);
-    } else {
-      const [configBytes, weightBytes] =
-        source.kind === 'url' ? await Promise.all([fetchBytes(source.configUrl), fetchBytes(source.weightsUrl)]) : [text.encode(JSON.stringify(source.configJson)), source.safetensors];
-      let configJson: unknown;
-      try {
-        configJson = JSON.parse(new TextDecoder().decode(configBytes));
-      } catch (e) {
-        throw new TokenScopeError('shape-mismatch', `${source.name}: config.json is not valid JSON (${(e as Error).message})`);
-      }
-      config = parseConfig(configJson);
-      const file = parseSafetensors(weightBytes);
-      const named: NamedArrays = new Map();
-      for (const [name, t] of file.tensors) named.set(name, { shape: t.shape, data: t.data });
-      arrays = toTimmNames(named);
-      hash = await contentHash([configBytes, weightBytes]);
-    }
-    this.model = { config, weights: weightsFromTimm(config, arrays) };
-    await warmUp(this.model, []); // per-head attention layout where the backend uses it
-    this.arrays = arrays;
-    let parameters = 0;
-    for (const { data } of arrays.values()) parameters += data.length;
-    this.info = { name: source.name, config, untrained: source.kind === 'random', parameters };
+    this.identity = null;
+    let hash = '';
+    const info = await this.holder.load(source, async (bytes) => {
+      hash = await modelHash(source, bytes);
+    });
     this.identity = { name: source.name, hash, untrained: source.kind === 'random' };
-    return { info: this.info, hash };
+    return { info, hash };
   }
 
   /** Switches backend, rebuilding the weights there; throws 'backend-unavailable'. */
   async useBackend(name: BackendName): Promise<void> {
-    await this.options.useBackend(name);
-    const probe = tf.tidy(() => tf.matMul(tf.ones([2, 2]), tf.ones([2, 2])));
-    try {
-      await probe.data();
-    } catch (e) {
-      throw new TokenScopeError('backend-unavailable', `TF.js backend '${name}' started but could not run a matrix product: ${(e as Error).message}`);
-    } finally {
-      probe.dispose();
-    }
-    this.backend = name;
-    if (this.model && this.arrays && this.info) {
-      tf.dispose(listWeights(this.model.weights));
-      this.model = { config: this.info.config, weights: weightsFromTimm(this.info.config, this.arrays) };
-      await warmUp(this.model, []);
-    }
+    await this.holder.useBackend(name);
   }
 
   private requireModel(): Model {
-    if (!this.model || !this.identity) throw new TokenScopeError('internal', 'no model is loaded yet');
-    return this.model;
+    if (!this.identity) throw new TokenScopeError('internal', 'no model is loaded yet');
+    return this.holder.requireModel().model;
   }
 
   private canonical(p: SweepPoint): SweepPoint {
@@ -166,7 +115,7 @@ export class CompareSession {
   private async evalSet(url: string): Promise<{ set: EvalSet; hash: string }> {
     let set = this.evalSets.get(url);
     if (!set) {
-      set = (this.options.fetchBytes ?? defaultFetch)(url).then(async (bytes) => {
+      set = (this.options.fetchBytes ?? fetchBytes)(url).then(async (bytes) => {
         const parsed = parseEvalSet(bytes, url);
         return { set: parsed, hash: await contentHash([parsed.images, parsed.labels]) };
       });
@@ -217,7 +166,7 @@ export class CompareSession {
 
   private key(data: DataInfo, plan: string): string {
     const model = this.requireModel();
-    return scoreKey({ model: this.identity!.hash, data: data.key, backend: this.backend ?? tf.getBackend(), batch: this.batch, plan, depth: model.config.num_hidden_layers });
+    return scoreKey({ model: this.identity!.hash, data: data.key, backend: this.activeBackend ?? tf.getBackend(), batch: this.batch, plan, depth: model.config.num_hidden_layers });
   }
 
   /**
@@ -279,7 +228,7 @@ export class CompareSession {
     const rows = [row('none', 'none', null), ...points.map((p) => row(p.method, p.plan, p))];
     const now = this.options.now ?? (() => performance.now());
     return {
-      kind, methods, model: this.identity!, data: prepared.info, backend: this.backend ?? (tf.getBackend() as BackendName), batch: this.batch, rows,
+      kind, methods, model: this.identity!, data: prepared.info, backend: this.activeBackend ?? (tf.getBackend() as BackendName), batch: this.batch, rows,
       evaluated, fromCache: [...byPlan.values()].filter((h) => h.cached).length, elapsedMs: now() - started,
     };
   }
@@ -333,13 +282,8 @@ export class CompareSession {
   async traces(input: RunInput, plans: string[]): Promise<{ runs: TraceRun[]; baselineLogits: number[] }> {
     const model = this.requireModel();
     const { config } = model;
-    const S = config.image_size;
-    const C = config.num_channels;
-    if (input.size !== S || input.channels !== C || input.pixels.length !== S * S * C) {
-      throw new TokenScopeError('shape-mismatch', `the model reads ${S}×${S}×${C} pixels; the image was prepared as ${input.size}×${input.size}×${input.channels}`);
-    }
     const depth = config.num_hidden_layers;
-    const pixels = tf.tensor4d(input.pixels, [1, S, S, C]);
+    const pixels = inputTensor(config, input);
     try {
       const once = async (plan: string) => {
         const p = planFromText(plan, depth);
@@ -357,15 +301,8 @@ export class CompareSession {
     }
   }
 
-  private disposeModel(): void {
-    if (this.model) tf.dispose(listWeights(this.model.weights));
-    this.model = null;
-    this.arrays = null;
-    this.info = null;
-    this.identity = null;
-  }
-
   dispose(): void {
-    this.disposeModel();
+    this.holder.dispose();
+    this.identity = null;
   }
 }

@@ -3,20 +3,15 @@
  * tensor it makes: weights until the next model or backend, a run's pixels and outputs until the
  * run ends. No DOM; runs in Node too (tests use the wasm backend).
  *
- * Weights are kept as plain arrays besides the tensors, so switching backends rebuilds them on
- * the new backend without reloading files.
+ * The model and backend are engine/model-holder.ts's, shared with the compare worker.
  */
 import * as tf from '@tensorflow/tfjs';
-import { TokenScopeError } from '../../errors';
-import { toTimmNames } from '../../io/checkpoint-names';
-import { parseSafetensors } from '../../io/safetensors';
 import { planFlops, traceCounts } from '../../measure/plan-flops';
 import type { BackendName } from '../../model/backend';
-import { parseConfig, type VitConfig } from '../../model/config';
-import { type Model, runForward, warmUp } from '../../model/run';
-import { listWeights, type NamedArrays, randomWeights, weightsFromTimm, weightsToTimm } from '../../model/weights';
+import { type Model, runForward } from '../../model/run';
 import { compilePlan, type Compiled } from '../../reduce/compile';
 import { formatPlan, planFromText } from '../../reduce/plan';
+import { inputTensor, ModelHolder, type ModelHolderOptions } from '../engine/model-holder';
 import type { ModelInfo, ModelSource, RunInput, RunResult, Timing } from './protocol';
 
 interface Baseline {
@@ -28,17 +23,7 @@ interface Baseline {
 /** A run as the session sees it; the worker adds the backend report. */
 export type SessionRun = Omit<RunResult, 'backendReport'>;
 
-export interface SessionOptions {
-  /** Switches TF.js to a backend (throws 'backend-unavailable'). */
-  useBackend(name: BackendName): Promise<void>;
-  fetchBytes?(url: string): Promise<Uint8Array>;
-}
-
-async function defaultFetch(url: string): Promise<Uint8Array> {
-  const res = await fetch(url);
-  if (!res.ok) throw new TokenScopeError('data-missing', `could not load ${url}: HTTP ${res.status}`);
-  return new Uint8Array(await res.arrayBuffer());
-}
+export type SessionOptions = ModelHolderOptions;
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -46,85 +31,32 @@ const median = (xs: number[]) => {
 };
 
 export class EngineSession {
-  private arrays: NamedArrays | null = null;
-  private model: Model | null = null;
-  private info: ModelInfo | null = null;
-  private backend: BackendName | null = null;
+  private readonly holder: ModelHolder;
   /** The unreduced run per image key, for the current model and backend. */
   private baselines = new Map<string, Baseline>();
 
-  constructor(private readonly options: SessionOptions) {}
+  constructor(options: SessionOptions) {
+    this.holder = new ModelHolder(options);
+  }
 
   get activeBackend(): BackendName | null {
-    return this.backend;
+    return this.holder.activeBackend;
   }
 
   /** Disposes the current model, then loads `source` on the current backend. */
   async loadModel(source: ModelSource): Promise<ModelInfo> {
-    if (!this.backend) throw new TokenScopeError('internal', 'choose a backend before loading a model');
-    this.disposeModel();
-    this.arrays = null;
-    this.info = null;
-    const fetchBytes = this.options.fetchBytes ?? defaultFetch;
-    let config: VitConfig;
-    let arrays: NamedArrays;
-    if (source.kind === 'random') {
-      config = parseConfig(source.configJson);
-      const weights = randomWeights(config, source.seed);
-      try {
-        arrays = await weightsToTimm(config, weights);
-      } finally {
-        tf.dispose(listWeights(weights));
-      }
-    } else {
-      const [configBytes, weightBytes] =
-        source.kind === 'url' ? await Promise.all([fetchBytes(source.configUrl), fetchBytes(source.weightsUrl)]) : [null, source.safetensors];
-      let configJson: unknown = source.kind === 'files' ? source.configJson : undefined;
-      if (configBytes) {
-        try {
-          configJson = JSON.parse(new TextDecoder().decode(configBytes));
-        } catch (e) {
-          throw new TokenScopeError('shape-mismatch', `${source.name}: config.json is not valid JSON (${(e as Error).message})`);
-        }
-      }
-      config = parseConfig(configJson);
-      const file = parseSafetensors(weightBytes);
-      const named: NamedArrays = new Map();
-      for (const [name, t] of file.tensors) named.set(name, { shape: t.shape, data: t.data });
-      arrays = toTimmNames(named);
-    }
-    this.model = { config, weights: weightsFromTimm(config, arrays) }; // checks every shape
-    await warmUp(this.model, []); // per-head attention layout where the backend uses it
-    this.arrays = arrays;
-    let parameters = 0;
-    for (const { data } of arrays.values()) parameters += data.length;
-    this.info = { name: source.name, config, untrained: source.kind === 'random', parameters };
-    return this.info;
+    this.baselines.clear();
+    return this.holder.load(source);
   }
 
   /** Switches backend, rebuilding the weights there; throws 'backend-unavailable'. */
   async useBackend(name: BackendName): Promise<void> {
-    await this.options.useBackend(name);
-    // A backend can start and still fail its first kernel (shader compilation): try one.
-    const probe = tf.tidy(() => tf.matMul(tf.ones([2, 2]), tf.ones([2, 2])));
-    try {
-      await probe.data();
-    } catch (e) {
-      throw new TokenScopeError('backend-unavailable', `TF.js backend '${name}' started but could not run a matrix product: ${(e as Error).message}`);
-    } finally {
-      probe.dispose();
-    }
-    this.backend = name;
-    if (this.model && this.arrays) {
-      this.disposeModel();
-      this.model = { config: this.info!.config, weights: weightsFromTimm(this.info!.config, this.arrays) };
-      await warmUp(this.model, []);
-    }
+    this.baselines.clear(); // computed on the old backend
+    await this.holder.useBackend(name);
   }
 
   private requireModel(): Model {
-    if (!this.model || !this.info) throw new TokenScopeError('internal', 'no model is loaded yet');
-    return this.model;
+    return this.holder.requireModel().model;
   }
 
   private compile(planText: string): { compiled: Compiled; canonical: string } {
@@ -134,13 +66,7 @@ export class EngineSession {
   }
 
   private pixels(input: RunInput): tf.Tensor4D {
-    const { config } = this.requireModel();
-    const S = config.image_size;
-    const C = config.num_channels;
-    if (input.size !== S || input.channels !== C || input.pixels.length !== S * S * C) {
-      throw new TokenScopeError('shape-mismatch', `the model reads ${S}×${S}×${C} pixels; the image was prepared as ${input.size}×${input.size}×${input.channels}`);
-    }
-    return tf.tensor4d(input.pixels, [1, S, S, C]);
+    return inputTensor(this.requireModel().config, input);
   }
 
   private async baseline(input: RunInput, pixels: tf.Tensor4D): Promise<Baseline> {
@@ -175,8 +101,8 @@ export class EngineSession {
       result = {
         plan: canonical,
         inputKey: input.key,
-        modelName: this.info!.name,
-        backend: this.backend ?? (tf.getBackend() as BackendName),
+        modelName: this.holder.requireModel().info.name,
+        backend: this.activeBackend ?? (tf.getBackend() as BackendName),
         trace,
         logits,
         flops: planFlops(model.config, compiled, traceCounts(trace)),
@@ -229,7 +155,7 @@ export class EngineSession {
       return {
         plan: canonical,
         inputKey: input.key,
-        backend: this.backend ?? (tf.getBackend() as BackendName),
+        backend: this.activeBackend ?? (tf.getBackend() as BackendName),
         medianMs: median(plan),
         runs: plan.length,
         baselineMedianMs: median(base),
@@ -240,15 +166,8 @@ export class EngineSession {
     }
   }
 
-  private disposeModel(): void {
-    if (this.model) tf.dispose(listWeights(this.model.weights));
-    this.model = null;
-    this.baselines.clear();
-  }
-
   dispose(): void {
-    this.disposeModel();
-    this.arrays = null;
-    this.info = null;
+    this.holder.dispose();
+    this.baselines.clear();
   }
 }
