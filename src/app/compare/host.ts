@@ -9,9 +9,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { TokenScopeError } from '../../errors';
-import type { BackendName } from '../../model/backend';
-import { backendLabel, backendOrder } from '../worker/backend-choice';
-import type { BackendProbe, BackendReport } from '../worker/protocol';
+import { BackendSelector } from '../engine/backend-selector';
+import type { BackendProbe } from '../worker/protocol';
 import type { CompareReply, CompareRequest, WorkerStatus } from './protocol';
 import { type CompareSession, isCancelled } from './session';
 
@@ -24,27 +23,13 @@ export interface CompareHostOptions {
 }
 
 export function createCompareHost({ session, probeBackends, post }: CompareHostOptions): (req: CompareRequest) => Promise<void> {
-  let probes: BackendProbe[] | null = null;
-  let report: BackendReport | null = null;
+  const backends = new BackendSelector({ useBackend: (name) => session.useBackend(name), probeBackends });
   const controllers = new Map<number, AbortController>();
 
   const status = (): WorkerStatus => {
     const m = tf.memory();
     return { tensors: m.numTensors, bytes: m.numBytes, busy: controllers.size };
   };
-
-  async function activate(choice: BackendReport['choice'], order: BackendName[], notes: string[]): Promise<BackendReport> {
-    for (const name of order) {
-      try {
-        await session.useBackend(name);
-        report = { choice, active: name, notes, probes: probes ?? [] };
-        return report;
-      } catch (e) {
-        notes.push(`${backendLabel(name)} failed to start (${(e as Error).message}); trying the next backend.`);
-      }
-    }
-    throw new TokenScopeError('backend-unavailable', `no TF.js backend could start: ${notes.join(' ')}`);
-  }
 
   async function evaluate(req: Extract<CompareRequest, { type: 'sweep' | 'budget' }>): Promise<void> {
     const controller = controllers.get(req.runId)!;
@@ -67,12 +52,9 @@ export function createCompareHost({ session, probeBackends, post }: CompareHostO
 
   async function handle(req: CompareRequest): Promise<void> {
     switch (req.type) {
-      case 'set-backend': {
-        probes ??= await probeBackends();
-        const { order, notes } = backendOrder(req.choice, probes);
-        post({ type: 'backend-set', runId: req.runId, backend: await activate(req.choice, order, notes) });
+      case 'set-backend':
+        post({ type: 'backend-set', runId: req.runId, backend: await backends.choose(req.choice) });
         return;
-      }
       case 'load-model': {
         const { info, hash } = await session.loadModel(req.source);
         post({ type: 'model-loaded', runId: req.runId, model: info, hash });
@@ -84,7 +66,7 @@ export function createCompareHost({ session, probeBackends, post }: CompareHostO
         return evaluate(req);
       case 'traces': {
         const { runs, baselineLogits } = await session.traces(req.input, req.plans);
-        post({ type: 'traces', runId: req.runId, inputKey: req.input.key, backend: session.activeBackend ?? report?.active ?? 'cpu', runs, baselineLogits });
+        post({ type: 'traces', runId: req.runId, inputKey: req.input.key, backend: session.activeBackend ?? backends.report?.active ?? 'cpu', runs, baselineLogits });
         return;
       }
       case 'cancel':

@@ -1,6 +1,6 @@
 /** The compare page's worker: the host's message loop (host.ts) on the worker global. */
 import { useBackend } from '../engine/backends';
-import { probeBackends } from '../worker/backend-choice';
+import { probeBackends } from '../engine/backend-choice';
 import { PersistentCache } from './cache';
 import { createCompareHost } from './host';
 import type { CompareReply, CompareRequest } from './protocol';

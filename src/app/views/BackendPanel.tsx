@@ -3,7 +3,7 @@
  * software GPU adapters in favour of WASM; a failing backend falls back with a note.
  */
 import { BACKEND_CHOICES, type BackendChoice } from '../state/url-fields';
-import { backendLabel } from '../worker/backend-choice';
+import { backendLabel } from '../engine/backend-choice';
 import type { BackendReport } from '../worker/protocol';
 
 interface Props {

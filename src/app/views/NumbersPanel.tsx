@@ -5,7 +5,7 @@
 import type { FlopReport } from '../../measure/flops';
 import type { Fidelity, Ranked } from '../fidelity';
 import type { Timing } from '../worker/protocol';
-import { backendLabel } from '../worker/backend-choice';
+import { backendLabel } from '../engine/backend-choice';
 import type { BackendName } from '../../model/backend';
 
 interface Props {

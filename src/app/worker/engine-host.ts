@@ -6,9 +6,8 @@
  * one in line, and the report says so in words.
  */
 import { TokenScopeError } from '../../errors';
-import type { BackendName } from '../../model/backend';
-import { backendLabel, backendOrder } from './backend-choice';
-import type { BackendProbe, BackendReport, EngineReply, EngineRequest } from './protocol';
+import { BackendSelector } from '../engine/backend-selector';
+import type { BackendProbe, EngineReply, EngineRequest } from './protocol';
 import type { EngineSession } from './session';
 
 type SessionLike = Pick<EngineSession, 'useBackend' | 'loadModel' | 'run' | 'time' | 'activeBackend'>;
@@ -24,33 +23,13 @@ const isUserError = (e: unknown) => e instanceof TokenScopeError && ['plan-inval
 /** Returns the function that receives each request; it resolves when that request is done. */
 export function createEngineHost({ session, probeBackends, post }: HostOptions): (req: EngineRequest) => Promise<void> {
   let latestRun = 0;
-  let probes: BackendProbe[] | null = null;
-  /** The backends still to try after the active one, in order. */
-  let fallbacks: BackendName[] = [];
-  let report: BackendReport | null = null;
-
-  async function activate(choice: BackendReport['choice'], order: BackendName[], notes: string[]): Promise<BackendReport> {
-    for (const [i, name] of order.entries()) {
-      try {
-        await session.useBackend(name);
-        fallbacks = order.slice(i + 1);
-        report = { choice, active: name, notes, probes: probes ?? [] };
-        return report;
-      } catch (e) {
-        notes.push(`${backendLabel(name)} failed to start (${(e as Error).message}); trying the next backend.`);
-      }
-    }
-    throw new TokenScopeError('backend-unavailable', `no TF.js backend could start: ${notes.join(' ')}`);
-  }
+  const backends = new BackendSelector({ useBackend: (name) => session.useBackend(name), probeBackends });
 
   async function handle(req: EngineRequest): Promise<void> {
     switch (req.type) {
-      case 'set-backend': {
-        probes ??= await probeBackends();
-        const { order, notes } = backendOrder(req.choice, probes);
-        post({ type: 'backend-set', runId: req.runId, backend: await activate(req.choice, order, notes) });
+      case 'set-backend':
+        post({ type: 'backend-set', runId: req.runId, backend: await backends.choose(req.choice) });
         return;
-      }
       case 'load-model':
         post({ type: 'model-loaded', runId: req.runId, model: await session.loadModel(req.source) });
         return;
@@ -62,14 +41,12 @@ export function createEngineHost({ session, probeBackends, post }: HostOptions):
             result = await session.run(req.input, req.plan);
             break;
           } catch (e) {
-            if (isUserError(e) || fallbacks.length === 0 || !report) throw e;
-            const failed = session.activeBackend ?? report.active;
-            const notes = [...report.notes, `${backendLabel(failed)} failed while running the model (${(e as Error).message}); switched to the next backend.`];
-            await activate(report.choice, fallbacks, notes);
+            if (isUserError(e) || !backends.canFallBack) throw e;
+            await backends.fallBack(session.activeBackend ?? backends.report!.active, e as Error);
           }
         }
         if (req.runId !== latestRun) return;
-        post({ type: 'result', runId: req.runId, result: { ...result, backendReport: report! } });
+        post({ type: 'result', runId: req.runId, result: { ...result, backendReport: backends.report! } });
         if (!req.timing) return;
         const timing = await session.time(req.input, req.plan, () => req.runId !== latestRun);
         if (timing) post({ type: 'timing', runId: req.runId, timing });

@@ -1,6 +1,6 @@
 /** The engine worker: the host's message loop (engine-host.ts) on the worker global. */
 import { useBackend } from '../engine/backends';
-import { probeBackends } from './backend-choice';
+import { probeBackends } from '../engine/backend-choice';
 import { createEngineHost } from './engine-host';
 import type { EngineReply, EngineRequest } from './protocol';
 import { EngineSession } from './session';

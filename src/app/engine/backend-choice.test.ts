@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { backendOrder } from './backend-choice';
-import type { BackendProbe } from './protocol';
+import type { BackendProbe } from '../worker/protocol';
 
 const probes = (webgpu: Partial<BackendProbe>, webgl: Partial<BackendProbe>): BackendProbe[] => [
   { name: 'webgpu', available: true, software: false, detail: 'NVIDIA', ...webgpu },

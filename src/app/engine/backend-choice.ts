@@ -6,7 +6,7 @@
  */
 import type { BackendName } from '../../model/backend';
 import type { BackendChoice } from '../state/url-fields';
-import type { BackendProbe } from './protocol';
+import type { BackendProbe } from '../worker/protocol';
 
 const NAMES: Record<BackendName, string> = { webgpu: 'WebGPU', webgl: 'WebGL', wasm: 'WASM', cpu: 'CPU' };
 export const backendLabel = (b: BackendName) => NAMES[b];
