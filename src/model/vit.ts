@@ -180,7 +180,18 @@ function attentionProbs(config: VitConfig, b: BlockWeights, x: tf.Tensor3D, logS
   const [B, N] = h.shape;
   if (b.heads && attentionRunsByHead()) {
     const layout = b.heads;
-    const images = eachImage(h, logSize, (rows, sizes) => tf.stack(attentionByHead(rows, layout, { logSize: sizes, probs: true }).probs!));
+    // `attentionByHead`'s probabilities by the same ops, without its values and P·v: MCTF's P·v comes
+    // from the merged attention (on wasm 0.5 ms a DeiT-Tiny block otherwise thrown away)
+    const headProbs = (rows: tf.Tensor2D, sizes: tf.Tensor2D | undefined) => {
+      const hT = tf.transpose(rows); // [D, N]
+      return layout.q.map((wq, i) => {
+        const q = tf.add(tf.matMul(rows, wq), layout.qB[i]) as tf.Tensor2D; // [N, dh], scaled by 1/√dh
+        const kT = tf.add(tf.matMul(layout.kT[i], hT), layout.kTB[i]) as tf.Tensor2D; // [dh, N]
+        const logits = tf.matMul(q, kT);
+        return tf.softmax(sizes ? tf.add(logits, sizes) : logits) as tf.Tensor2D;
+      });
+    };
+    const images = eachImage(h, logSize, (rows, sizes) => tf.stack(headProbs(rows, sizes)));
     return tf.reshape(images.length === 1 ? images[0] : tf.stack(images), [B, layout.q.length, N, N]) as tf.Tensor4D;
   }
   const [q, k] = qkv(config, b, h);
