@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { applyAssignment, sumInto } from './assignment';
-import { MCTF_DEFAULTS, mctf, mctfLayerR, type MctfLayerParams } from './mctf';
+import { withDevicePaths } from '../model/ops';
+import { MCTF_DEFAULTS, disposeMatch, mctf, mctfLayerR, mctfMatch, type MctfLayerParams, type MctfMatch } from './mctf';
 import type { ReduceInput, Reduction } from './types';
 import { expectNoLeak, useWasmBackend } from '../../tests/helpers/tf';
 
@@ -202,6 +203,42 @@ describe('mctf', () => {
       disposeReduction(red);
     }
     tf.dispose([x, probs, size]);
+  });
+
+  it('decides in host memory on wasm exactly as the device path does', () => {
+    const indexRows = (m: MctfMatch) =>
+      [m.unmIdx, m.srcIdx, m.dstIdx, ...(m.second ? [m.second.unmIdx, m.second.srcIdx, m.second.dstIdx] : [])].map((t) => t.arraySync());
+    const maxDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
+    const settings: [number, Partial<MctfLayerParams>, boolean][] = [
+      [1, {}, true],
+      [2, {}, true],
+      [1, { bidirection: false, pooling: 0 }, true],
+      [1, { pooling: 2, tauSim: 2 }, true],
+      [2, { pooling: 3, tauInfo: 0, tauSize: 1 }, true],
+      [1, { r: 9 }, false],
+    ];
+    settings.forEach(([batch, over, classToken], k) => {
+      const n = 41 + k;
+      const x = tf.randomNormal([batch, n, 16], 0, 1, 'float32', 20 + k) as tf.Tensor3D;
+      const probs = randomProbs(batch, 3, n, 40 + k);
+      const size = tf.tensor3d(Array.from({ length: batch }, (_, b) => Array.from({ length: n }, (_, i) => [1 + ((i * 3 + b) % 5)])));
+      const inp = { ...input(x, probs, size), classToken };
+      const p = params({ r: 12, ...over });
+      const host = mctfMatch(inp, p)!;
+      const device = withDevicePaths(() => mctfMatch(inp, p)!);
+      expect(host.host).toBeDefined();
+      expect(device.host).toBeUndefined();
+      expect(indexRows(host)).toEqual(indexRows(device));
+      const onHost = mctf.reduce(inp, p);
+      const onDevice = withDevicePaths(() => mctf.reduce(inp, p));
+      expect(onHost.assignment.target.arraySync()).toEqual(onDevice.assignment.target.arraySync());
+      expect(maxDiff(onHost.assignment.coeff, onDevice.assignment.coeff)).toBeLessThan(1e-6);
+      expect(maxDiff(onHost.attnNext!, onDevice.attnNext!)).toBeLessThan(1e-6);
+      if (p.pooling === 2) expect(maxDiff(onHost.features!, onDevice.features!)).toBe(0);
+      [host, device].forEach(disposeMatch);
+      [onHost, onDevice].forEach(disposeReduction);
+      tf.dispose([x, probs, size]);
+    });
   });
 
   it('mctfLayerR follows the official rules (guard at 10 tokens, ratio, clamp to half)', () => {

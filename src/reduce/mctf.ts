@@ -44,7 +44,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { kernelsRunOnCpu } from '../model/ops';
 import { applyAssignment, sumInto } from './assignment';
-import { rowDots, splitAlternate } from './shared/matching';
+import { argsortDescendingHost, interleaveColumns, meanCoeffsHost, rowDots, splitAlternate } from './shared/matching';
 import type { Assignment, Dims, ReduceInput, Reducer, Reduction } from './types';
 import { fail } from '../errors';
 
@@ -101,6 +101,13 @@ function protectedCount(input: ReduceInput): number {
   return input.classToken ? 1 : 0;
 }
 
+/** The layer's r by the official rule (≤ 0: no merge) and its protected token count. */
+function layerR(input: ReduceInput, p: MctfLayerParams): { r: number; numProtected: number } {
+  checkParams(p);
+  const numProtected = protectedCount(input);
+  return { r: mctfLayerR(input.x.shape[1], p.r, numProtected), numProtected };
+}
+
 function checkParams(p: MctfLayerParams): void {
   if (p.r >= 1 && !Number.isInteger(p.r)) {
     fail('param-out-of-range', `MCTF r ${p.r} is neither a whole number of tokens nor a ratio below 1; try ${Math.trunc(p.r)}`);
@@ -130,6 +137,8 @@ export interface MctfMatch {
     /** [B, r2] their targets, as positions in `unmIdx`. */
     dstIdx: tf.Tensor2D;
   };
+  /** The same decision in host memory (CPU backends), which `applyMatch` then builds on. */
+  host?: HostDecision;
 }
 
 /**
@@ -149,10 +158,14 @@ function gatherRows<T extends tf.Tensor>(values: T, idx: tf.Tensor2D): T {
   return tf.reshape(rows, [batch, k, ...rest]) as T;
 }
 
-/** (u_i · v_j)^(1/τ) for [B, t1] and [B, t2] criteria → [B, t1, t2]. */
-function pairCriterion(a: tf.Tensor2D, b: tf.Tensor2D, tau: number): tf.Tensor3D {
-  const product = tf.mul(tf.expandDims(a, 2), tf.expandDims(b, 1)) as tf.Tensor3D;
-  return tau === 1 ? product : (tf.pow(product, tf.scalar(1 / tau)) as tf.Tensor3D);
+/**
+ * (u_i · v_j)^(1/τ) for a per-token criterion [B, N] → [B, t1, t2] of A rows and B columns, as
+ * u_i^(1/τ) · v_j^(1/τ): the same value up to float32 rounding, with N powers instead of t1·t2.
+ */
+function pairCriterion(v: tf.Tensor2D, tau: number): tf.Tensor3D {
+  const powered = tau === 1 ? v : (tf.pow(v, tf.scalar(1 / tau)) as tf.Tensor2D);
+  const [a, b] = splitAlternate(tf.expandDims(powered, 2) as tf.Tensor3D); // [B, t1, 1], [B, t2, 1]
+  return tf.mul(a, tf.reshape(b, [b.shape[0], 1, b.shape[1]])) as tf.Tensor3D;
 }
 
 /** 1/v scaled so its maximum over the tokens is 1: [B, N] → [B, N]. */
@@ -172,29 +185,28 @@ export function attentionReceived(probs: tf.Tensor4D): tf.Tensor2D {
   return tf.mean(probs, [1, 2]) as tf.Tensor2D;
 }
 
-/** Multi-criteria scores [B, t1, t2] of A rows against B columns; protected A rows are −∞. */
-function matchScores(input: ReduceInput, p: MctfLayerParams, numProtected: number): tf.Tensor3D {
-  const x = input.x;
+/** Cosine similarity [B, t1, t2] of the A tokens against the B tokens of x [B, N, D]. */
+function cosineAB(x: tf.Tensor3D): tf.Tensor3D {
   // x / ‖x‖ (square, not tf.norm's pow: the same numbers, 0.34 ms less per layer on wasm)
   const unit = tf.div(x, tf.sqrt(tf.sum(tf.square(x), 2, true))) as tf.Tensor3D; // [B, N, D]
-  const [a, b] = splitAlternate(unit);
+  return rowDots(...splitAlternate(unit));
+}
+
+/** Multi-criteria scores [B, t1, t2] of A rows against B columns; protected A rows are −∞. */
+function matchScores(input: ReduceInput, p: MctfLayerParams, numProtected: number): tf.Tensor3D {
+  const [batch, n] = input.x.shape;
   let scores: tf.Tensor3D;
   if (p.tauSim) {
-    const cos = rowDots(a, b); // [B, t1, t2]
-    const sim = tf.div(tf.add(cos, tf.scalar(1)), tf.scalar(2)) as tf.Tensor3D;
+    const sim = tf.div(tf.add(cosineAB(input.x), tf.scalar(1)), tf.scalar(2)) as tf.Tensor3D;
     scores = p.tauSim === 1 ? sim : (tf.pow(sim, tf.scalar(1 / p.tauSim)) as tf.Tensor3D);
   } else {
-    scores = tf.ones([a.shape[0], a.shape[1], b.shape[1]]);
+    scores = tf.ones([batch, Math.ceil(n / 2), Math.floor(n / 2)]);
   }
   if (p.tauInfo > 0 && input.attention.probs) {
-    const info = inverseToUnitMax(attentionReceived(input.attention.probs));
-    const [infoA, infoB] = splitAlternate(tf.expandDims(info, 2) as tf.Tensor3D);
-    scores = tf.mul(scores, pairCriterion(tf.squeeze(infoA, [2]), tf.squeeze(infoB, [2]), p.tauInfo));
+    scores = tf.mul(scores, pairCriterion(inverseToUnitMax(attentionReceived(input.attention.probs)), p.tauInfo));
   }
   if (p.tauSize && input.sizeIsTracked) {
-    const small = inverseToUnitMax(tf.squeeze(input.size, [2]) as tf.Tensor2D);
-    const [smallA, smallB] = splitAlternate(tf.expandDims(small, 2) as tf.Tensor3D);
-    scores = tf.mul(scores, pairCriterion(tf.squeeze(smallA, [2]), tf.squeeze(smallB, [2]), p.tauSize));
+    scores = tf.mul(scores, pairCriterion(inverseToUnitMax(tf.squeeze(input.size, [2]) as tf.Tensor2D), p.tauSize));
   }
   if (numProtected > 0) {
     // −∞ on the protected rows by adding a bias column (−∞ + s = −∞, 0 + s = s): a broadcast
@@ -287,9 +299,7 @@ function matchTargets(match: MctfMatch, n: number): tf.Tensor2D {
   const listedA = tf.concat([match.unmIdx, match.srcIdx], 1) as tf.Tensor2D;
   const rowsA = tf.concat([positions(batch, nUnm, 0), gatherRows(targetB, match.dstIdx)], 1) as tf.Tensor2D;
   const targetA = scatterRows(listedA, rowsA, t1);
-  // Interleave back to token order: token 2i is A[i], token 2i + 1 is B[i].
-  const tokenOrder = Array.from({ length: n }, (_, i) => (i % 2 === 0 ? i / 2 : t1 + (i - 1) / 2));
-  return tf.gather(tf.concat([targetA, targetB], 1), tf.tensor1d(tokenOrder, 'int32'), 1) as tf.Tensor2D;
+  return interleaveColumns(targetA, targetB); // token 2i is A[i], token 2i + 1 is B[i]
 }
 
 /** Per-token pooling weight [B, N] before normalisation within each group. */
@@ -353,6 +363,241 @@ function mergeAttention(probs: tf.Tensor4D, assignment: Assignment, match: MctfM
   return tf.transpose(tf.reshape(pooled, [batch, nOut, heads, nOut]), [0, 2, 1, 3]) as tf.Tensor4D;
 }
 
+/*
+ * The decision in host memory (CPU backends; see "Decisions in host memory" in shared/matching.ts).
+ * The cosines and the attention received come from device as on the device path, then per image the
+ * criteria, both matching steps, the output rows and the pooling coefficients are plain JS: about
+ * 150 small kernels per layer fewer on wasm. Float steps are float32 operations in the device order
+ * (a Float32Array store rounds like Math.fround); the criteria's powers use Math.pow, which may differ
+ * from a backend's pow by one float32 ulp, as backends differ among themselves.
+ */
+
+/** What the host decision reads from device, image after image. */
+interface HostReads {
+  /** [B, t1, t2] cosines of A rows against B columns; absent when τ_sim = 0. */
+  cos?: Float32Array;
+  /** [B, N] attention each token receives, when a criterion or the pooling needs it. */
+  received?: Float32Array;
+  /** [B, N] token sizes, when a criterion or the pooling needs them. */
+  size?: Float32Array;
+}
+
+/** One image's matching (fields as in `MctfMatch`) and the output row of each of its tokens. */
+interface HostImageMatch {
+  unmIdx: Int32Array;
+  srcIdx: Int32Array;
+  dstIdx: Int32Array;
+  second?: { unmIdx: Int32Array; srcIdx: Int32Array; dstIdx: Int32Array };
+  target: Int32Array;
+}
+
+export interface HostDecision {
+  r: number;
+  r1: number;
+  r2: number;
+  reads: HostReads;
+  images: HostImageMatch[];
+}
+
+function readBack(make: () => tf.Tensor): Float32Array {
+  const t = tf.tidy(make);
+  const values = t.dataSync() as Float32Array;
+  t.dispose();
+  return values;
+}
+
+function readForHost(input: ReduceInput, p: MctfLayerParams): HostReads {
+  const probs = input.attention.probs;
+  const reads: HostReads = {};
+  if (p.tauSim) reads.cos = readBack(() => cosineAB(input.x));
+  if (probs && (p.tauInfo > 0 || p.pooling === 1)) reads.received = readBack(() => attentionReceived(probs));
+  if ((p.tauSize && input.sizeIsTracked) || p.pooling === 0 || p.pooling === 1) reads.size = input.size.dataSync() as Float32Array;
+  return reads;
+}
+
+/** `inverseToUnitMax` of values[offset … offset + n − 1], then the power 1/τ: [N]. */
+function tokenCriterion(values: Float32Array, offset: number, n: number, tau: number): Float32Array {
+  const out = new Float32Array(n);
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) {
+    out[i] = 1 / values[offset + i];
+    max = Math.max(max, out[i]);
+  }
+  const exponent = Math.fround(1 / tau);
+  for (let i = 0; i < n; i++) out[i] = tau === 1 ? out[i] / max : Math.pow(Math.fround(out[i] / max), exponent);
+  return out;
+}
+
+/** `matchScores` for image b: [t1 · t2] row-major, protected A rows −∞. */
+function hostScores(reads: HostReads, input: ReduceInput, p: MctfLayerParams, numProtected: number, b: number): Float32Array {
+  const n = input.x.shape[1];
+  const [t1, t2] = [Math.ceil(n / 2), Math.floor(n / 2)];
+  const scores = new Float32Array(t1 * t2).fill(1);
+  if (reads.cos) {
+    const exponent = p.tauSim === 1 ? 1 : Math.fround(1 / p.tauSim);
+    for (let k = 0, at = b * t1 * t2; k < t1 * t2; k++, at++) {
+      const sim = Math.fround(Math.fround(reads.cos[at] + 1) / 2);
+      scores[k] = exponent === 1 ? sim : Math.pow(sim, exponent);
+    }
+  }
+  const criteria: Float32Array[] = [];
+  if (p.tauInfo > 0 && reads.received) criteria.push(tokenCriterion(reads.received, b * n, n, p.tauInfo));
+  if (p.tauSize && input.sizeIsTracked) criteria.push(tokenCriterion(reads.size!, b * n, n, p.tauSize));
+  for (const c of criteria) {
+    for (let i = 0; i < t1; i++) {
+      for (let j = 0; j < t2; j++) scores[i * t2 + j] *= Math.fround(c[2 * i] * c[2 * j + 1]);
+    }
+  }
+  scores.fill(-Infinity, 0, numProtected * t2);
+  return scores;
+}
+
+/** Best entry of each of `count` lines of `scores` (first on ties), line l at start(l) with stride. */
+function bestPerLine(scores: Float32Array, count: number, length: number, start: (l: number) => number, stride: number): { max: Float32Array; at: Int32Array } {
+  const max = new Float32Array(count).fill(-Infinity);
+  const at = new Int32Array(count);
+  for (let l = 0; l < count; l++) {
+    const s = start(l);
+    for (let k = 0; k < length; k++) {
+      const v = scores[s + k * stride];
+      if (v > max[l]) {
+        max[l] = v;
+        at[l] = k;
+      }
+    }
+  }
+  return { max, at };
+}
+
+/** `bipartiteMatch` and `matchTargets` for one image's scores [t1 · t2]. */
+function hostMatchImage(scores: Float32Array, t1: number, t2: number, d: { r1: number; r2: number }, bidirection: boolean, sortUnmerged: boolean): HostImageMatch {
+  const best = bestPerLine(scores, t1, t2, (i) => i * t2, 1); // each A row's best B
+  const edge = argsortDescendingHost(best.max);
+  const srcIdx = edge.slice(0, d.r1);
+  const unmIdx = sortUnmerged ? edge.slice(d.r1).sort() : edge.slice(d.r1);
+  const dstIdx = srcIdx.map((a) => best.at[a]);
+  const nUnm = unmIdx.length;
+  const targetB = Int32Array.from({ length: t2 }, (_, j) => nUnm + j);
+  let second: HostImageMatch['second'];
+  if (bidirection) {
+    // each B column's best among the A rows left, as a position in unmIdx
+    const left = new Float32Array(nUnm * t2);
+    unmIdx.forEach((a, k) => left.set(scores.subarray(a * t2, (a + 1) * t2), k * t2));
+    const best2 = bestPerLine(left, t2, nUnm, (j) => j, t2);
+    const edge2 = argsortDescendingHost(best2.max);
+    second = { unmIdx: edge2.slice(d.r2), srcIdx: edge2.slice(0, d.r2), dstIdx: edge2.slice(0, d.r2).map((j) => best2.at[j]) };
+    second.unmIdx.forEach((j, k) => (targetB[j] = nUnm + k));
+    second.srcIdx.forEach((j, k) => (targetB[j] = second!.dstIdx[k]));
+  }
+  const target = new Int32Array(t1 + t2);
+  unmIdx.forEach((a, k) => (target[2 * a] = k));
+  srcIdx.forEach((a, k) => (target[2 * a] = targetB[dstIdx[k]]));
+  targetB.forEach((row, j) => (target[2 * j + 1] = row));
+  return { unmIdx, srcIdx, dstIdx, second, target };
+}
+
+function decideOnHost(input: ReduceInput, p: MctfLayerParams, r: number, numProtected: number): HostDecision {
+  const [batch, n] = input.x.shape;
+  const r1 = p.bidirection ? Math.floor(r / 2) : r;
+  const d = { r, r1, r2: r - r1 };
+  const reads = readForHost(input, p);
+  const images = Array.from({ length: batch }, (_, b) =>
+    hostMatchImage(hostScores(reads, input, p, numProtected, b), Math.ceil(n / 2), Math.floor(n / 2), d, p.bidirection, numProtected > 0),
+  );
+  return { ...d, reads, images };
+}
+
+/** [B, K] int32 of one field of every image. */
+function stackRows(images: HostImageMatch[], pick: (m: HostImageMatch) => Int32Array): tf.Tensor2D {
+  const k = pick(images[0]).length;
+  const data = new Int32Array(images.length * k);
+  images.forEach((m, b) => data.set(pick(m), b * k));
+  return tf.tensor2d(data, [images.length, k], 'int32');
+}
+
+/** The decision as index tensors (caller disposes). */
+function matchFromHost(host: HostDecision): MctfMatch {
+  const { images } = host;
+  const match: MctfMatch = {
+    r: host.r,
+    r1: host.r1,
+    r2: host.r2,
+    unmIdx: stackRows(images, (m) => m.unmIdx),
+    srcIdx: stackRows(images, (m) => m.srcIdx),
+    dstIdx: stackRows(images, (m) => m.dstIdx),
+    host,
+  };
+  if (images[0].second) {
+    match.second = {
+      unmIdx: stackRows(images, (m) => m.second!.unmIdx),
+      srcIdx: stackRows(images, (m) => m.second!.srcIdx),
+      dstIdx: stackRows(images, (m) => m.second!.dstIdx),
+    };
+  }
+  return match;
+}
+
+/** `groupMeanCoeffs` of `poolingWeights` for every image: [B · N]. */
+function hostCoeffs(host: HostDecision, pooling: MctfPooling, n: number, nOut: number): Float32Array {
+  const { received, size } = host.reads;
+  const coeff = new Float32Array(host.images.length * n);
+  host.images.forEach((m, b) => {
+    let weights: Float32Array;
+    if (pooling === 0) weights = size!.subarray(b * n, (b + 1) * n);
+    else if (pooling === 1) weights = Float32Array.from({ length: n }, (_, i) => received![b * n + i] * size![b * n + i]);
+    else weights = new Float32Array(n).fill(1);
+    coeff.set(meanCoeffsHost(m.target, weights, 0, nOut), b * n);
+  });
+  return coeff;
+}
+
+/**
+ * `mergeAttention` for one image with its rows and coefficients in host memory, as 2-D ops: keys
+ * summed by one row scatter of Pᵀ [N, H·N], queries pooled by one row scatter of the scaled
+ * transpose into [H·N', N']. (The 4-D transposes of the general form cost ~0.08 ms a layer on wasm,
+ * and the index bookkeeping a dozen kernels.)
+ */
+function mergeAttentionHost(probs: tf.Tensor4D, target: Int32Array, coeff: Float32Array, nOut: number): tf.Tensor4D {
+  const [, heads, n] = probs.shape;
+  const byKey = tf.transpose(tf.reshape(probs, [heads * n, n])); // [K, H·Q]
+  const keysMerged = tf.scatterND(tf.tensor2d(target, [n, 1], 'int32'), byKey, [nOut, heads * n]); // [K', H·Q]
+  const rows = new Int32Array(heads * n);
+  const weights = new Float32Array(heads * n);
+  for (let h = 0; h < heads; h++) {
+    for (let q = 0; q < n; q++) {
+      rows[h * n + q] = h * nOut + target[q];
+      weights[h * n + q] = coeff[q];
+    }
+  }
+  const scaled = tf.mul(tf.transpose(keysMerged), tf.tensor2d(weights, [heads * n, 1])); // [H·Q, K']
+  return tf.reshape(tf.scatterND(tf.tensor2d(rows, [heads * n, 1], 'int32'), scaled, [heads * nOut, nOut]), [1, heads, nOut, nOut]);
+}
+
+/** `applyMatch` for a decision made in host memory; `match` supplies index tensors where given. */
+function applyHostDecision(input: ReduceInput, p: MctfLayerParams, host: HostDecision, match?: MctfMatch): Reduction {
+  const [batch, n] = input.x.shape;
+  const nOut = n - host.r;
+  const targets = new Int32Array(batch * n);
+  host.images.forEach((m, b) => targets.set(m.target, b * n));
+  const coeffs = hostCoeffs(host, p.pooling, n, nOut);
+  const out = tf.tidy(() => {
+    const target = tf.tensor2d(targets, [batch, n], 'int32');
+    const coeff = tf.tensor2d(coeffs, [batch, n]);
+    const probs = input.attention.probs as tf.Tensor4D;
+    let built = match;
+    const indices = () => (built ??= matchFromHost(host)); // only the max pooling and batches need them
+    let attnNext: tf.Tensor4D | undefined;
+    if (p.oneStepAhead) {
+      attnNext = batch === 1 && p.pooling !== 2 ? mergeAttentionHost(probs, targets, coeffs, nOut) : mergeAttention(probs, { target, coeff, nOut }, indices(), p.pooling);
+    }
+    return { target, coeff, features: p.pooling === 2 ? maxMerge(indices(), input.x) : undefined, attnNext };
+  });
+  const reduction: Reduction = { assignment: { target: out.target, coeff: out.coeff, nOut } };
+  if (out.features) reduction.features = out.features;
+  if (out.attnNext) reduction.attnNext = out.attnNext;
+  return reduction;
+}
+
 function identityAssignment(batch: number, n: number): Assignment {
   return { target: tf.tidy(() => positions(batch, n, 0)), coeff: tf.ones([batch, n]), nOut: n };
 }
@@ -362,10 +607,9 @@ function identityAssignment(batch: number, n: number): Assignment {
  * (r ≤ 0 by the official rule). Exposed for the conformance runner and views.
  */
 export function mctfMatch(input: ReduceInput, p: MctfLayerParams): MctfMatch | null {
-  checkParams(p);
-  const numProtected = protectedCount(input);
-  const r = mctfLayerR(input.x.shape[1], p.r, numProtected);
+  const { r, numProtected } = layerR(input, p);
   if (r <= 0) return null;
+  if (kernelsRunOnCpu()) return matchFromHost(decideOnHost(input, p, r, numProtected));
   const tensors = tf.tidy(() => {
     const m = bipartiteMatch(matchScores(input, p, numProtected), r, p.bidirection, numProtected);
     return m.second
@@ -386,6 +630,7 @@ export function disposeMatch(match: MctfMatch): void {
 
 /** Assignment, features (max pooling only) and attnNext (one-step-ahead only) of a decided match. */
 export function applyMatch(input: ReduceInput, p: MctfLayerParams, match: MctfMatch): Reduction {
+  if (match.host) return applyHostDecision(input, p, match.host, match);
   const n = input.x.shape[1];
   const nOut = n - match.r;
   const out = tf.tidy(() => {
@@ -410,13 +655,15 @@ function reduce(input: ReduceInput, p: MctfLayerParams): Reduction {
   if (!input.attention.probs && (p.oneStepAhead || p.pooling === 1 || p.tauInfo > 0)) {
     fail('internal', 'MCTF needs the attention probabilities of its block (needs: probs)');
   }
-  const match = mctfMatch(input, p);
-  if (!match) {
+  const { r, numProtected } = layerR(input, p);
+  if (r <= 0) {
     // Nothing merges: the attention of the unchanged tokens is the block's own.
     const identity: Reduction = { assignment: identityAssignment(input.x.shape[0], input.x.shape[1]) };
     if (p.oneStepAhead) identity.attnNext = tf.clone(input.attention.probs as tf.Tensor4D);
     return identity;
   }
+  if (kernelsRunOnCpu()) return applyHostDecision(input, p, decideOnHost(input, p, r, numProtected));
+  const match = mctfMatch(input, p)!;
   try {
     return applyMatch(input, p, match);
   } finally {
