@@ -6,26 +6,18 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { TokenScopeError } from '../../errors';
-import { parseConfig, type VitConfig } from '../../model/config';
+import { errorMessage } from '../error-message';
 import { DEFAULT_SAMPLE, EVAL_SET_PATH, isSample } from '../gallery';
 import { bundledModelSource } from '../model/bundled';
+import { readConfig } from '../model/read-config';
 import { createStore, syncUrl } from '../state/store';
 import { useStore } from '../state/use-store';
-import type { BackendReport, ModelInfo, ModelSource } from '../worker/protocol';
+import type { BackendReport, ModelInfo } from '../worker/protocol';
 import { CompareClient } from './client';
 import type { EvalData, SweepResult, TraceRun, WorkerStatus } from './protocol';
 import { type CompareContext, type CompareState, defaultCompareState, formatCompareUrl, parseCompareUrl } from './url';
 
 export const compareContext = (depth: number): CompareContext => ({ depth, isSample, defaultSample: DEFAULT_SAMPLE });
-
-async function readConfig(source: ModelSource): Promise<VitConfig> {
-  if (source.kind !== 'url') return parseConfig(source.configJson);
-  const res = await fetch(source.configUrl);
-  if (!res.ok) throw new TokenScopeError('data-missing', `could not load the model's config.json: HTTP ${res.status}`);
-  return parseConfig(await res.json());
-}
-
-const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /** The bundled evaluation set, its first `limit` images. */
 export function bundledData(limit: number): EvalData {
@@ -140,7 +132,7 @@ export function useCompare() {
       setModel({ info: m.model, hash: m.hash });
       await evaluate('sweep', bundledData(linked.n));
       if (alive && linked.budget) await evaluate('budget', bundledData(linked.n), linked.budget);
-    })().catch((e) => alive && setModelError(`The model could not start: ${message(e)}`));
+    })().catch((e) => alive && setModelError(`The model could not start: ${errorMessage(e)}`));
     return () => {
       alive = false;
       client.terminate();

@@ -9,16 +9,18 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { TokenScopeError } from '../../errors';
-import { parseConfig, type VitConfig } from '../../model/config';
+import type { VitConfig } from '../../model/config';
 import { parsePlan } from '../../reduce/plan';
+import { errorMessage } from '../error-message';
 import { DEFAULT_SAMPLE, isSample } from '../gallery';
 import { preprocess, type InputSpec, type ModelInput } from '../image/preprocess';
 import type { ImageSource } from '../image/sources';
 import { bundledModelSource } from '../model/bundled';
+import { readConfig } from '../model/read-config';
 import { inputCanvas } from '../views/draw-fates';
 import type { LoadedModelFiles } from '../views/ModelSlot';
 import { EngineClient } from '../worker/client';
-import type { BackendReport, ModelInfo, ModelSource, RunResult, Timing } from '../worker/protocol';
+import type { BackendReport, ModelInfo, RunResult, Timing } from '../worker/protocol';
 import { type Store, syncUrl } from './store';
 import { formatUrl, parseUrl, type UrlState } from './url';
 import type { UrlContext } from './url-codec';
@@ -39,15 +41,6 @@ export function inputSpec(config: VitConfig): InputSpec {
     invertLightBackground: C === 1,
   };
 }
-
-async function readConfig(source: ModelSource): Promise<VitConfig> {
-  if (source.kind !== 'url') return parseConfig(source.configJson);
-  const res = await fetch(source.configUrl);
-  if (!res.ok) throw new TokenScopeError('data-missing', `could not load the model's config.json: HTTP ${res.status}`);
-  return parseConfig(await res.json());
-}
-
-const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 export interface Notice {
   id: string;
@@ -115,7 +108,7 @@ export function useEngine({ store, source, addNotice, showSample }: Options) {
       if (!alive || !m) return;
       if (m.type === 'error') throw new TokenScopeError(m.code, m.message);
       if (m.type === 'model-loaded') setModel(m.model);
-    })().catch((e) => alive && setModelError(`The model could not start: ${message(e)}`));
+    })().catch((e) => alive && setModelError(`The model could not start: ${errorMessage(e)}`));
     return () => {
       alive = false;
       client.terminate();
@@ -146,7 +139,7 @@ export function useEngine({ store, source, addNotice, showSample }: Options) {
       const input = preprocess(source.rgba, inputSpec(config));
       return { input, image: inputCanvas(input), error: null };
     } catch (e) {
-      return { input: null, image: null, error: message(e) };
+      return { input: null, image: null, error: errorMessage(e) };
     }
   }, [source, config]);
 

@@ -4,10 +4,9 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { TokenScopeError } from '../../errors';
+import { errorMessage } from '../error-message';
 import { findSample } from '../gallery';
 import { type ImageSource, loadFile, loadSample } from '../image/sources';
-
-const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 export interface ImageState {
   source: ImageSource | null;
@@ -43,7 +42,7 @@ export function useImageSource(onUpload: () => void): ImageState {
   const showSample = useCallback(
     async (id: string) => {
       const item = findSample(id);
-      if (item) await load(() => loadSample(item), (e) => `The sample could not be loaded: ${message(e)}`);
+      if (item) await load(() => loadSample(item), (e) => `The sample could not be loaded: ${errorMessage(e)}`);
     },
     [load],
   );
@@ -52,7 +51,7 @@ export function useImageSource(onUpload: () => void): ImageState {
     async (file: File) => {
       const ok = await load(
         () => loadFile(file),
-        (e) => (e instanceof TokenScopeError ? e.message : `${file.name} could not be read: ${message(e)}`),
+        (e) => (e instanceof TokenScopeError ? e.message : `${file.name} could not be read: ${errorMessage(e)}`),
       );
       if (ok) onUpload();
     },

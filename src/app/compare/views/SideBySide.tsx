@@ -8,6 +8,7 @@ import { useEffect, useMemo, useState } from 'react';
 import type { VitConfig } from '../../../model/config';
 import type { GreyImages } from '../../../io/grey-images';
 import { formatPlan, parsePlan } from '../../../reduce/plan';
+import { errorMessage } from '../../error-message';
 import { gridGeometry, layerViews } from '../../fates';
 import { fidelity } from '../../fidelity';
 import { findSample } from '../../gallery';
@@ -38,8 +39,6 @@ interface Props {
 }
 
 const SLOT_NAMES = ['A', 'B', 'C', 'D'];
-const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
-
 export function SideBySide({ config, plans, sample, layer, backend, evalSet, onPlans, onSample, onLayer, requestTraces }: Props) {
   const depth = config.num_hidden_layers;
   const [texts, setTexts] = useState(plans);
@@ -56,7 +55,7 @@ export function SideBySide({ config, plans, sample, layer, backend, evalSet, onP
     let alive = true;
     loadSample(item)
       .then((s) => alive && (setSource(s), setImageError(null)))
-      .catch((e) => alive && setImageError(message(e)));
+      .catch((e) => alive && setImageError(errorMessage(e)));
     return () => {
       alive = false;
     };
@@ -68,7 +67,7 @@ export function SideBySide({ config, plans, sample, layer, backend, evalSet, onP
       const input = preprocess(source.rgba, inputSpec(config));
       return { input, image: inputCanvas(input) };
     } catch (e) {
-      return { error: message(e) };
+      return { error: errorMessage(e) };
     }
   }, [source, config]);
   const prepared = preparedOrError && 'input' in preparedOrError ? preparedOrError : null;
@@ -135,7 +134,7 @@ export function SideBySide({ config, plans, sample, layer, backend, evalSet, onP
           </fieldset>
           <ImagePanel
             selectedSample={source?.sampleId ?? null}
-            onFile={(f) => void loadFile(f).then(setSource, (e) => setImageError(message(e)))}
+            onFile={(f) => void loadFile(f).then(setSource, (e) => setImageError(errorMessage(e)))}
             onSample={onSample}
             error={imageError ?? (preparedOrError && 'error' in preparedOrError ? preparedOrError.error : null)}
             busy={false}

@@ -6,6 +6,7 @@
  */
 import { useState } from 'react';
 import type { VitConfig } from '../../../model/config';
+import { errorMessage } from '../../error-message';
 import { decodeImageFile } from '../../image/decode';
 import { preprocess } from '../../image/preprocess';
 import { inputSpec } from '../../state/use-engine';
@@ -27,8 +28,6 @@ interface Loaded {
   classes: string[];
   skipped: { path: string; reason: string }[];
 }
-
-const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 export function UserImagesPanel({ config, disabled, onEvaluate }: Props) {
   const [loaded, setLoaded] = useState<Loaded | null>(null);
@@ -68,7 +67,7 @@ export function UserImagesPanel({ config, disabled, onEvaluate }: Props) {
         u8s.push(input.u8);
         if (img.label !== null) labels.push(img.label);
       } catch (e) {
-        skipped.push({ path: img.path, reason: message(e) });
+        skipped.push({ path: img.path, reason: errorMessage(e) });
       }
       if (i % 10 === 9) setDecoding({ done: i + 1, total: images.length });
     }
