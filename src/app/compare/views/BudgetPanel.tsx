@@ -5,8 +5,9 @@
  */
 import { useEffect, useState } from 'react';
 import type { SweepResult } from '../protocol';
-import { parseBudget, percentOfBase, playgroundHref, provenance } from '../rows';
-import { fmtGflops, fmtKl, fmtPercent, MarkIcon, methodLabel } from './marks';
+import { parseBudget, percentOfBase, provenance } from '../rows';
+import { fmtGflops } from './marks';
+import { MethodHeader, PlanCell, ScoreCells } from './row-cells';
 
 interface Props {
   initial: string;
@@ -74,28 +75,18 @@ export function BudgetPanel({ initial, result, busy, disabled, backend, onSolve,
               <tbody>
                 {result.rows.map((r) => (
                   <tr key={r.plan} data-method={r.method} data-plan={r.plan} data-gflops={String(r.gflops)} className={(r.accuracy ?? r.agreement) === best && r.method !== 'none' ? 'best' : undefined}>
-                    <th scope="row">
-                      <MarkIcon method={r.method} /> {methodLabel(r.method)}
-                    </th>
+                    <MethodHeader method={r.method} />
                     <td>{r.param === null ? 'reference' : `${r.param} = ${r.value}`}</td>
-                    <td>
-                      <a href={playgroundHref(r.plan, { backend })}>
-                        <code>{r.plan}</code>
-                      </a>
-                    </td>
+                    <PlanCell plan={r.plan} backend={backend} />
                     <td>{fmtGflops(r.gflops)}</td>
                     <td>{((100 * r.gflops) / budget.gflops).toFixed(1)}%</td>
                     <td>{percentOfBase(r, result).toFixed(1)}%</td>
-                    <td>{r.accuracy === null ? 'no labels' : fmtPercent(r.accuracy, 2)}</td>
-                    <td>{fmtPercent(r.agreement, 2)}</td>
-                    <td>{fmtKl(r.kl)}</td>
+                    <ScoreCells row={r} />
                   </tr>
                 ))}
                 {budget.unmet.map((u) => (
                   <tr key={u.method} data-method={u.method} className="unmet">
-                    <th scope="row">
-                      <MarkIcon method={u.method} /> {methodLabel(u.method)}
-                    </th>
+                    <MethodHeader method={u.method} />
                     <td colSpan={8}>cannot meet this budget: {u.reason}</td>
                   </tr>
                 ))}

@@ -3,7 +3,7 @@
  * quoted in the spec. Kept apart from the live plot on purpose — different model, data and regime.
  */
 import { REFERENCE_FIGURES, REFERENCE_GAPS } from '../reference';
-import { MarkIcon, methodLabel } from './marks';
+import { MethodHeader } from './row-cells';
 
 export function ReferencePanel() {
   return (
@@ -30,9 +30,7 @@ export function ReferencePanel() {
           <tbody>
             {REFERENCE_FIGURES.map((f, i) => (
               <tr key={i}>
-                <th scope="row">
-                  <MarkIcon method={f.method} /> {methodLabel(f.method)}
-                </th>
+                <MethodHeader method={f.method} />
                 <td>{f.model}</td>
                 <td>{f.setting}</td>
                 <td>{f.top1.toFixed(f.top1 % 1 ? (Math.round(f.top1 * 100) % 10 ? 2 : 1) : 1)}%</td>

@@ -1,7 +1,8 @@
 /** The sweep as a table: the plot's text alternative, with every number and where it comes from. */
 import type { SweepResult } from '../protocol';
-import { type Metric, paretoFront, percentOfBase, playgroundHref, provenance } from '../rows';
-import { fmtGflops, fmtKl, fmtPercent, MarkIcon, methodLabel } from './marks';
+import { type Metric, paretoFront, percentOfBase, provenance } from '../rows';
+import { fmtGflops } from './marks';
+import { MethodHeader, PlanCell, ScoreCells } from './row-cells';
 
 interface Props {
   result: SweepResult;
@@ -35,20 +36,12 @@ export function SweepTable({ result, metric, backend, caption, testId }: Props) 
         <tbody>
           {result.rows.map((r, i) => (
             <tr key={`${r.plan}-${i}`} data-plan={r.plan}>
-              <th scope="row">
-                <MarkIcon method={r.method} /> {methodLabel(r.method)}
-              </th>
+              <MethodHeader method={r.method} />
               <td>{r.param === null ? '—' : `${r.param} = ${r.value}`}</td>
-              <td>
-                <a href={playgroundHref(r.plan, { backend })}>
-                  <code>{r.plan}</code>
-                </a>
-              </td>
+              <PlanCell plan={r.plan} backend={backend} />
               <td>{fmtGflops(r.gflops)}</td>
               <td>{percentOfBase(r, result).toFixed(1)}%</td>
-              <td>{r.accuracy === null ? 'no labels' : fmtPercent(r.accuracy, 2)}</td>
-              <td>{fmtPercent(r.agreement, 2)}</td>
-              <td>{fmtKl(r.kl)}</td>
+              <ScoreCells row={r} />
               <td>{front.has(r.plan) ? '★ yes' : ''}</td>
               <td className="muted">
                 {source}
