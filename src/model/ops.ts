@@ -165,6 +165,17 @@ export interface HeadAttentionOptions {
 }
 
 /**
+ * Head i's attention of one image, s = softmax(q·kᵀ/√dh (+ log size per key)) [N, N], and its
+ * kᵀ [dh, N]; h [N, D] is the LN1 output and hT its transpose. Run inside tf.tidy.
+ */
+export function headAttention(h: tf.Tensor2D, hT: tf.Tensor2D, layout: HeadLayout, i: number, logSize?: tf.Tensor2D): { s: tf.Tensor2D; kT: tf.Tensor2D } {
+  const q = tf.add(tf.matMul(h, layout.q[i]), layout.qB[i]) as tf.Tensor2D; // [N, dh], scaled by 1/√dh
+  const kT = tf.add(tf.matMul(layout.kT[i], hT), layout.kTB[i]) as tf.Tensor2D; // [dh, N]
+  const logits = tf.matMul(q, kT); // [N, N]
+  return { s: tf.softmax(logSize ? tf.add(logits, logSize) : logits) as tf.Tensor2D, kT };
+}
+
+/**
  * Multi-head attention of one image with plain 2-D matmuls: h [N, D] (LN1 output) and the block's
  * per-head layout. Run inside tf.tidy.
  */
@@ -179,12 +190,8 @@ export function attentionByHead(h: tf.Tensor2D, layout: HeadLayout, options: Hea
   const keysT: tf.Tensor2D[] = [];
   const outs: tf.Tensor2D[] = [];
   for (let i = 0; i < layout.q.length; i++) {
-    const q = tf.add(tf.matMul(h, layout.q[i]), layout.qB[i]) as tf.Tensor2D; // [N, dh], scaled by 1/√dh
-    const kT = tf.add(tf.matMul(layout.kT[i], hT), layout.kTB[i]) as tf.Tensor2D; // [dh, N]
+    const { s, kT } = headAttention(h, hT, layout, i, logSize);
     const v = tf.add(tf.matMul(h, layout.v[i]), layout.vB[i]) as tf.Tensor2D; // [N, dh]
-    let logits = tf.matMul(q, kT); // [N, N]
-    if (logSize) logits = tf.add(logits, logSize);
-    const s = tf.softmax(logits) as tf.Tensor2D;
     // Row 0 by GatherNd: the wasm Slice kernel copies its whole input first (0.07 ms vs 0.01 ms).
     if (options.clsRows) clsRows.push(tf.gatherND(s, first) as tf.Tensor2D);
     if (options.probs) probs.push(epsTerms(s));

@@ -19,7 +19,7 @@ import { applyAndSum, applySelection, disposeReduction, disposeReductionExtras }
 import { gatherRows } from '../reduce/shared/matching';
 import type { AttentionInfo, DeferredReduction, NeedsKey, ReduceInput, Reduction, Slot } from '../reduce/types';
 import { type VitConfig, headDim } from './config';
-import { attentionByHead, attentionLogits, attentionRunsByHead, gelu, kernelsRunOnCpu, layerNorm, linear, mergeHeads, splitHeads, valueNorms, withSoftmaxEps } from './ops';
+import { attentionByHead, attentionLogits, headAttention, attentionRunsByHead, gelu, kernelsRunOnCpu, layerNorm, linear, mergeHeads, splitHeads, valueNorms, withSoftmaxEps } from './ops';
 import type { BlockWeights, VitWeights } from './weights';
 
 /** One block's token-reduction step, already bound to its per-layer parameters. */
@@ -184,12 +184,7 @@ function attentionProbs(config: VitConfig, b: BlockWeights, x: tf.Tensor3D, logS
     // from the merged attention (on wasm 0.5 ms a DeiT-Tiny block otherwise thrown away)
     const headProbs = (rows: tf.Tensor2D, sizes: tf.Tensor2D | undefined) => {
       const hT = tf.transpose(rows); // [D, N]
-      return layout.q.map((wq, i) => {
-        const q = tf.add(tf.matMul(rows, wq), layout.qB[i]) as tf.Tensor2D; // [N, dh], scaled by 1/√dh
-        const kT = tf.add(tf.matMul(layout.kT[i], hT), layout.kTB[i]) as tf.Tensor2D; // [dh, N]
-        const logits = tf.matMul(q, kT);
-        return tf.softmax(sizes ? tf.add(logits, sizes) : logits) as tf.Tensor2D;
-      });
+      return layout.q.map((_, i) => headAttention(rows, hT, layout, i, sizes).s);
     };
     const images = eachImage(h, logSize, (rows, sizes) => tf.stack(headProbs(rows, sizes)));
     return tf.reshape(images.length === 1 ? images[0] : tf.stack(images), [B, layout.q.length, N, N]) as tf.Tensor4D;
