@@ -109,29 +109,6 @@ export function attentionRunsByHead(): boolean {
   return kernelsRunOnCpu();
 }
 
-/**
- * Softmax with the eps terms of the ATS code base's masked softmax when every token is live:
- * P = (exp(L − max) + eps/N) / (sum exp(L − max) + eps), over the last axis. See `withSoftmaxEps`.
- */
-export function softmaxWithEps<T extends tf.Tensor>(logits: T, eps: number): T {
-  return tf.tidy(() => withSoftmaxEps(tf.softmax(logits) as T, eps));
-}
-
-/**
- * `softmaxWithEps` from rows of a plain softmax s (last axis): with m = max s = 1/S (the largest
- * term is exp(0) = 1), P = (s + eps/N · m) / (1 + eps · m) — equal up to float rounding, and on
- * wasm one vectorised softmax plus three cheap ops instead of the explicit form's unvectorised exp
- * (0.11 ms against 0.74 ms per [197, 197] head). Works on any subset of a softmax's rows: the CLS
- * row alone gives that row of the full result, bit for bit.
- */
-export function withSoftmaxEps<T extends tf.Tensor>(s: T, eps: number): T {
-  return tf.tidy(() => {
-    const n = s.shape[s.rank - 1];
-    const top = tf.max(s, -1, true);
-    return tf.div(tf.add(s, tf.mul(top, eps / n)), tf.add(tf.mul(top, eps), 1)) as T;
-  });
-}
-
 /** [B, N] ‖v_j‖₂ of values [B, N, D] (the heads side by side). */
 export function valueNorms(values: tf.Tensor3D): tf.Tensor2D {
   return tf.sqrt(tf.sum(tf.square(values), 2)) as tf.Tensor2D;
@@ -154,8 +131,6 @@ export interface HeadAttention {
 export interface HeadAttentionOptions {
   /** log size per key [1, N] added to the logits (proportional attention). */
   logSize?: tf.Tensor2D;
-  /** ATS's masked-softmax eps terms on the attention handed out (`withSoftmaxEps`); P·v stays plain (see LayerHook.softmaxEps). */
-  softmaxEps?: number;
   /** Return every head's P. */
   probs?: boolean;
   /** Return the CLS rows of P. */
@@ -180,10 +155,9 @@ export function headAttention(h: tf.Tensor2D, hT: tf.Tensor2D, layout: HeadLayou
  * per-head layout. Run inside tf.tidy.
  */
 export function attentionByHead(h: tf.Tensor2D, layout: HeadLayout, options: HeadAttentionOptions = {}): HeadAttention {
-  const { logSize, softmaxEps } = options;
+  const { logSize } = options;
   const hT = tf.transpose(h); // [D, N]
   const first = tf.zeros([1, 1], 'int32');
-  const epsTerms = <T extends tf.Tensor>(p: T) => (softmaxEps === undefined ? p : withSoftmaxEps(p, softmaxEps));
   const probs: tf.Tensor2D[] = [];
   const clsRows: tf.Tensor2D[] = [];
   const values: tf.Tensor2D[] = [];
@@ -194,7 +168,7 @@ export function attentionByHead(h: tf.Tensor2D, layout: HeadLayout, options: Hea
     const v = tf.add(tf.matMul(h, layout.v[i]), layout.vB[i]) as tf.Tensor2D; // [N, dh]
     // Row 0 by GatherNd: the wasm Slice kernel copies its whole input first (0.07 ms vs 0.01 ms).
     if (options.clsRows) clsRows.push(tf.gatherND(s, first) as tf.Tensor2D);
-    if (options.probs) probs.push(epsTerms(s));
+    if (options.probs) probs.push(s);
     values.push(v);
     keysT.push(kT);
     outs.push(tf.matMul(s, v));
@@ -202,7 +176,7 @@ export function attentionByHead(h: tf.Tensor2D, layout: HeadLayout, options: Hea
   const join = (parts: tf.Tensor2D[]) => (parts.length === 1 ? parts[0] : (tf.concat(parts, 1) as tf.Tensor2D));
   const result: HeadAttention = { out: join(outs), keysT };
   if (options.valueNorms) result.valueNorms = valueNorms(tf.expandDims(join(values), 0) as tf.Tensor3D);
-  if (options.clsRows) result.clsRows = epsTerms(tf.concat(clsRows, 0) as tf.Tensor2D); // [H, N]
+  if (options.clsRows) result.clsRows = tf.concat(clsRows, 0) as tf.Tensor2D; // [H, N]
   if (options.probs) result.probs = probs;
   return result;
 }

@@ -19,7 +19,7 @@ import { applyAndSum, applySelection, disposeReduction, disposeReductionExtras }
 import { gatherRows } from '../reduce/shared/matching';
 import type { AttentionInfo, DeferredReduction, NeedsKey, ReduceInput, Reduction, Slot } from '../reduce/types';
 import { type VitConfig, headDim } from './config';
-import { attentionByHead, attentionLogits, headAttention, attentionRunsByHead, gelu, kernelsRunOnCpu, layerNorm, linear, mergeHeads, splitHeads, valueNorms, withSoftmaxEps } from './ops';
+import { attentionByHead, attentionLogits, headAttention, attentionRunsByHead, gelu, kernelsRunOnCpu, layerNorm, linear, mergeHeads, splitHeads, valueNorms } from './ops';
 import type { BlockWeights, VitWeights } from './weights';
 
 /** One block's token-reduction step, already bound to its per-layer parameters. */
@@ -34,16 +34,6 @@ export interface LayerHook {
   reduceDeferred?(input: ReduceInput): DeferredReduction;
   /** The token count depends on the image (ATS): batches run image by image. */
   perImage?: boolean;
-  /**
-   * ATS's masked softmax with every token live, (exp(L − max) + eps/N) / (sum exp(L − max) + eps)
-   * (ops.ts `softmaxWithEps`), on the attention the method reads (its CLS row, or P), so its
-   * decisions see the official values. The block's own P·v keeps the plain softmax: there the eps
-   * terms move each output by at most 2·eps·max|v_j| (about 2e-6 of it), under the float32 rounding
-   * by which any two implementations of P·v differ, and they cost a max over every [N, N] head plus
-   * a correction pass, 15 % of an ATS block's attention on wasm (attention.test.ts bounds the
-   * difference).
-   */
-  softmaxEps?: number;
 }
 
 export interface ForwardOptions {
@@ -132,7 +122,6 @@ function blockAttention(config: VitConfig, b: BlockWeights, state: BlockState, h
     const images = eachImage(h, logSize, (rows, sizes) =>
       attentionByHead(rows, layout, {
         logSize: sizes,
-        softmaxEps: hook?.softmaxEps,
         probs: needs.includes('probs'),
         clsRows: needs.includes('clsAttn'),
         valueNorms: needs.includes('valueNorms'),
@@ -149,10 +138,8 @@ function blockAttention(config: VitConfig, b: BlockWeights, state: BlockState, h
   const [q, k, v] = qkv(config, b, h);
   const logits = attentionLogits(q, k, logSize);
   const probs = tf.softmax(logits) as tf.Tensor4D;
-  const eps = hook?.softmaxEps;
-  const epsTerms = <T extends tf.Tensor>(p: T) => (eps === undefined ? p : withSoftmaxEps(p, eps));
-  if (needs.includes('probs')) info.probs = epsTerms(probs);
-  if (needs.includes('clsAttn')) info.clsAttn = epsTerms(tf.reshape(tf.slice(probs, [0, 0, 0, 0], [B, -1, 1, N]), [B, probs.shape[1], N]) as tf.Tensor3D);
+  if (needs.includes('probs')) info.probs = probs;
+  if (needs.includes('clsAttn')) info.clsAttn = tf.reshape(tf.slice(probs, [0, 0, 0, 0], [B, -1, 1, N]), [B, probs.shape[1], N]);
   if (needs.includes('valueNorms')) info.valueNorms = valueNorms(mergeHeads(v));
   if (needs.includes('keysMean')) info.keysMean = tf.mean(k, 1) as tf.Tensor3D;
   return { info, out: mergeHeads(tf.matMul(probs, v)) };

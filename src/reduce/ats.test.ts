@@ -5,6 +5,7 @@ import { disposeReduction } from './assignment';
 import {
   ats,
   atsEffectiveTokens,
+  atsEpsTerms,
   atsInverseTransformSample,
   atsMaskedSoftmax,
   atsSampling,
@@ -158,6 +159,23 @@ describe('atsMaskedSoftmax', () => {
     const plain = tf.softmax(logits);
     expect(tf.max(tf.abs(tf.sub(p, plain))).dataSync()[0]).toBeLessThan(1e-6);
     tf.dispose([logits, p, plain]);
+  });
+});
+
+describe('atsEpsTerms', () => {
+  it('atsEpsTerms on the CLS rows of a plain softmax gives those rows of the explicit masked softmax', () => {
+    const logits = tf.randomNormal([1, 3, 40, 40], 0, 3, 'float32', 8) as tf.Tensor4D;
+    for (const eps of [1e-2, 1e-6]) {
+      const [diff, termSize] = tf.tidy(() => {
+        const plain = tf.slice(tf.softmax(logits), [0, 0, 0, 0], [1, 3, 1, 40]);
+        const exact = tf.slice(atsMaskedSoftmax(logits, null, eps), [0, 0, 0, 0], [1, 3, 1, 40]);
+        const derived = atsEpsTerms(plain, eps);
+        return [tf.max(tf.abs(tf.sub(exact, derived))).dataSync()[0], tf.max(tf.abs(tf.sub(exact, plain))).dataSync()[0]];
+      });
+      expect(diff, `eps ${eps}`).toBeLessThanOrEqual(3e-7); // a few float32 ulps of values ≤ 1
+      if (eps === 1e-2) expect(termSize).toBeGreaterThan(1e-4); // while the terms themselves are far larger
+    }
+    logits.dispose();
   });
 });
 

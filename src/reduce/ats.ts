@@ -3,8 +3,14 @@
  * Transformers", ECCV 2022).
  *
  * Slot: inside attention. Reads this block's post-softmax attention (only the CLS query row:
- * `clsAttn`, or sliced from `probs`; with the masked softmax's eps terms, see LayerHook.softmaxEps)
- * and the value norms (`valueNorms`). Significance s_j = (sum over heads of P[h, 0, j]) · ‖v_j‖₂,
+ * `clsAttn`, or sliced from `probs`) and the value norms (`valueNorms`). The ATS code base's
+ * attention is a masked softmax with eps terms (softmax_with_policy; at B = 1 every token is live):
+ * ATS applies them to the CLS row it scores by (`atsEpsTerms`), so its decisions see the official
+ * values bit for bit. The block's own P·v keeps the engine's plain softmax: there the terms move
+ * each output by at most 2·eps·max|v_j| (about 2e-6 of it, under the rounding by which any two
+ * implementations of P·v differ; attention.test.ts checks the bound), and they would cost a max over
+ * every [N, N] head and a correction pass, 15 % of an ATS block's attention on wasm.
+ * Significance s_j = (sum over heads of P[h, 0, j]) · ‖v_j‖₂,
  * with ‖v_j‖ over the concatenated all-head value vector (dimension D), CLS dropped,
  * normalised to sum 1 over the patch tokens (no eps). Scores are sorted ascending, their CDF is
  * normalised to [0, 1] by (cdf − min) / (max − min), and M = n_ref − 1 values y_i run evenly from
@@ -74,6 +80,47 @@ export function atsMaskedSoftmax(logits: tf.Tensor4D, policy: tf.Tensor3D | null
     const e = tf.mul(tf.exp(shifted), mask);
     return tf.div(tf.add(e, eps / n), tf.add(tf.sum(e, -1, true), eps)) as tf.Tensor4D;
   });
+}
+
+/**
+ * The eps terms of `atsMaskedSoftmax` with every token live, applied to rows s of a plain softmax
+ * (last axis): with m = max s = 1/S (the largest term is exp(0) = 1),
+ * (exp(L − max) + eps/N) / (S + eps) = (s + eps/N · m) / (1 + eps · m) — equal up to float rounding,
+ * and on wasm three cheap ops instead of the explicit form's unvectorised exp (0.74 ms per [197, 197]
+ * head). Any subset of rows gives those rows of the full result, bit for bit. Caller disposes.
+ */
+export function atsEpsTerms<T extends tf.Tensor>(s: T, eps = ATS_SOFTMAX_EPS): T {
+  return tf.tidy(() => {
+    const n = s.shape[s.rank - 1];
+    const top = tf.max(s, -1, true);
+    return tf.div(tf.add(s, tf.mul(top, eps / n)), tf.add(tf.mul(top, eps), 1)) as T;
+  });
+}
+
+/**
+ * `atsSignificanceOfNorms(atsEpsTerms(clsRows), norms)` for one image in host memory: `clsRows` the
+ * plain softmax's CLS rows [H·N] (head-major), `norms` [N]; returns the normalised significance of
+ * the N − 1 tokens after CLS. Each float32 operation of the device version in the same order
+ * (Math.fround after each; TF.js's wasm Sum adds in index order from 0, checked by ats.test.ts).
+ */
+export function atsSignificanceHost(clsRows: Float32Array, norms: Float32Array, heads: number, eps = ATS_SOFTMAX_EPS): Float32Array {
+  const f = Math.fround;
+  const n = norms.length;
+  const [liftScale, denomScale] = [f(eps / n), f(eps)];
+  const attention = new Float32Array(n); // summed over heads
+  for (let h = 0; h < heads; h++) {
+    const row = clsRows.subarray(h * n, (h + 1) * n);
+    let top = -Infinity;
+    for (let j = 0; j < n; j++) if (row[j] > top) top = row[j];
+    const lift = f(top * liftScale);
+    const denominator = f(f(top * denomScale) + 1);
+    for (let j = 0; j < n; j++) attention[j] = f(attention[j] + f(f(row[j] + lift) / denominator));
+  }
+  const scored = new Float32Array(n - 1);
+  let total = 0;
+  for (let j = 1; j < n; j++) total = f(total + (scored[j - 1] = f(attention[j] * norms[j])));
+  for (let j = 0; j < n - 1; j++) scored[j] = f(scored[j] / total);
+  return scored;
 }
 
 /** Python's round(): nearest integer, halves to even. */
@@ -274,8 +321,8 @@ function reduceAtsDeferred(input: ReduceInput, params: AtsLayerParams): Deferred
     return { count, complete: () => keepAll(batch, n), dispose: () => count.dispose() };
   }
   const sampling = atsSampling(n, params);
-  const scores = tf.tidy(() => atsSignificanceOfNorms(clsAttentionRow(input), norms));
-  if (kernelsRunOnCpu()) return sampledOnHost(scores, sampling, batch, n);
+  if (kernelsRunOnCpu()) return sampledOnHost(input, norms, sampling);
+  const scores = tf.tidy(() => atsSignificanceOfNorms(atsEpsTerms(clsAttentionRow(input)), norms));
   const sample = atsInverseTransformSample(scores, sampling);
   scores.dispose();
   const keptTokens = tf.keep(tf.clone(sample.keptTokens));
@@ -367,12 +414,18 @@ export function atsKeptTokensHost(scores: ArrayLike<number>, sampling: AtsSampli
   return kept;
 }
 
-/** The deferred decision of the CPU backends: the significance read back, the sampling in JS. */
-function sampledOnHost(scores: tf.Tensor2D, sampling: AtsSampling, batch: number, n: number): DeferredReduction {
-  const t = n - 1;
-  const values = scores.dataSync();
-  scores.dispose();
-  const kept = Array.from({ length: batch }, (_, b) => atsKeptTokensHost(values.subarray(b * t, (b + 1) * t), sampling));
+/** The deferred decision of the CPU backends: the CLS rows and value norms read back, significance and sampling in JS. */
+function sampledOnHost(input: ReduceInput, norms: tf.Tensor2D, sampling: AtsSampling): DeferredReduction {
+  const [batch, n] = input.x.shape;
+  const rows = clsAttentionRow(input);
+  const heads = rows.shape[1];
+  const clsRows = rows.dataSync() as Float32Array;
+  if (rows !== input.attention.clsAttn) rows.dispose();
+  const normValues = norms.dataSync() as Float32Array;
+  const kept = Array.from({ length: batch }, (_, b) => {
+    const scores = atsSignificanceHost(clsRows.subarray(b * heads * n, (b + 1) * heads * n), normValues.subarray(b * n, (b + 1) * n), heads);
+    return atsKeptTokensHost(scores, sampling);
+  });
   const nOut = Math.max(...kept.map((k) => k.filter((v) => v >= 0).length));
   const count = tf.keep(tf.scalar(nOut, 'int32')); // outlives the caller's tidy, like the device version's
   return {

@@ -7,7 +7,7 @@ import { TokenScopeError } from '../errors';
 import type { VitConfig } from '../model/config';
 import type { CompiledPlan } from '../model/run';
 import type { LayerHook } from '../model/vit';
-import { ATS_SOFTMAX_EPS, atsEffectiveTokens, type AtsLayerParams } from './ats';
+import { atsEffectiveTokens, type AtsLayerParams } from './ats';
 import { evitLeftTokens, type EvitLayerParams } from './evit';
 import { mctfLayerR, type MctfLayerParams, type MctfPooling } from './mctf';
 import { pitomeLayerParams, pitomeR, type PitomeLayerParams } from './pitome';
@@ -149,7 +149,6 @@ export function compilePlan(plan: Plan, config: VitConfig): Compiled {
         needs: reducer.needs,
         merges: reducer.kind === 'merge',
         perImage: segment.method === 'ats',
-        softmaxEps: segment.method === 'ats' ? ATS_SOFTMAX_EPS : undefined,
         reduce: (input) => reducer.reduce(input, params),
         reduceDeferred: reducer.reduceDeferred ? (input) => reducer.reduceDeferred!(input, params) : undefined,
       };

@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { withDevicePaths } from '../model/ops';
-import { applyAndSum, applySelection, assignmentMatrix, selectionAssignment, weightedMeanCoeffs } from './assignment';
-import { atsInverseTransformSample, atsKeptTokensHost, atsSampling, disposeAtsSample } from './ats';
+import { applyAndSum, applySelection, assignmentMatrix, disposeReduction, selectionAssignment, weightedMeanCoeffs } from './assignment';
+import { ats, atsEpsTerms, atsInverseTransformSample, atsKeptTokensHost, atsSampling, atsSignificanceHost, atsSignificanceOfNorms, disposeAtsSample } from './ats';
 import { disposePitomeMatch, pitomeLayerParams, pitomeMatch, type PitomeMatch } from './pitome';
 import { bipartiteSoftMatching, disposeTomeMatch, type TomeMatch } from './tome';
-import type { Assignment } from './types';
+import type { Assignment, ReduceInput } from './types';
 import { useWasmBackend } from '../../tests/helpers/tf';
 
 useWasmBackend();
@@ -90,6 +90,47 @@ describe('decisions in host memory (CPU backends) against the device path', () =
       expect(Array.from(atsKeptTokensHost(scores.dataSync(), sampling)), `case ${seed}`).toEqual(read(sample.keptTokens));
       disposeAtsSample(sample);
       scores.dispose();
+    }
+  });
+});
+
+describe('ATS significance and decision on the host against the device', () => {
+  /** Softmax CLS rows [B, H, N] with some exact ties, and value norms [B, N]. */
+  function clsInputs(batch: number, heads: number, n: number, seed: number) {
+    const r = rng(seed);
+    const logits = Array.from({ length: batch }, () =>
+      Array.from({ length: heads }, () => Array.from({ length: n }, () => (r() < 0.15 ? 0.5 : r() * 6 - 3))),
+    );
+    const norms = Array.from({ length: batch }, () => Array.from({ length: n }, () => (r() < 0.1 ? 1 : 0.5 + r() * 3)));
+    return { rows: tf.softmax(tf.tensor3d(logits)) as tf.Tensor3D, norms: tf.tensor2d(norms) };
+  }
+
+  it('atsSignificanceHost equals the device significance bit for bit (eps terms, head sum, normalisation)', () => {
+    for (const [seed, [heads, n]] of [[3, 197], [6, 50], [1, 12]].entries()) {
+      const { rows, norms } = clsInputs(1, heads, n, 40 + seed);
+      const device = tf.tidy(() => atsSignificanceOfNorms(atsEpsTerms(rows), norms).dataSync());
+      const host = atsSignificanceHost(rows.dataSync() as Float32Array, norms.dataSync() as Float32Array, heads);
+      expect(Array.from(host), `case ${seed}`).toEqual(Array.from(device));
+      tf.dispose([rows, norms]);
+    }
+  });
+
+  it('ats.reduce keeps the same tokens on the host path as on the device path, one image and two', () => {
+    for (const [seed, batch] of [1, 1, 2].entries()) {
+      const n = 60;
+      const { rows, norms } = clsInputs(batch, 3, n, 70 + seed);
+      const input: ReduceInput = {
+        x: tf.zeros([batch, n, 6]) as tf.Tensor3D, size: tf.ones([batch, n, 1]) as tf.Tensor3D, sizeIsTracked: false,
+        attention: { clsAttn: rows, valueNorms: norms }, layer: 2, depth: 12, classToken: true, distillToken: false,
+      };
+      const params = { nTokens: 197, nRef: 61 };
+      const host = ats.reduce(input, params);
+      const device = withDevicePaths(() => ats.reduce(input, params));
+      expect(host.assignment.nOut, `case ${seed}`).toBe(device.assignment.nOut);
+      expect(host.assignment.target.arraySync(), `case ${seed}`).toEqual(device.assignment.target.arraySync());
+      tf.dispose([rows, norms, input.x, input.size]);
+      disposeReduction(host);
+      disposeReduction(device);
     }
   });
 });
