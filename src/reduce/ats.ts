@@ -101,7 +101,8 @@ export function atsEpsTerms<T extends tf.Tensor>(s: T, eps = ATS_SOFTMAX_EPS): T
  * `atsSignificanceOfNorms(atsEpsTerms(clsRows), norms)` for one image in host memory: `clsRows` the
  * plain softmax's CLS rows [H·N] (head-major), `norms` [N]; returns the normalised significance of
  * the N − 1 tokens after CLS. Each float32 operation of the device version in the same order
- * (Math.fround after each; TF.js's wasm Sum adds in index order from 0, checked by ats.test.ts).
+ * (Math.fround after each; TF.js's wasm Sum adds in index order from 0), checked bit for bit in
+ * fast-paths.test.ts.
  */
 export function atsSignificanceHost(clsRows: Float32Array, norms: Float32Array, heads: number, eps = ATS_SOFTMAX_EPS): Float32Array {
   const f = Math.fround;
