@@ -242,8 +242,10 @@ function block(
       return;
     }
     const selects = hook !== null && !hook.merges && !(hook.perImage && x.shape[0] > 1);
-    const apply = selects ? applySelection : applyAndSum;
-    const { applied, sums } = apply(r.assignment, r.features ? [] : [x], [size]);
+    const weighted = r.features ? [] : [x];
+    const { applied, sums } = selects
+      ? applySelection(r.assignment, weighted, [size])
+      : applyAndSum(r.assignment, weighted, [size], { everyInputKept: hook?.merges === true });
     x = r.features ?? applied[0];
     size = sums[0];
     if (hook?.merges) sizeIsTracked = true;

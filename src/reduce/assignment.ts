@@ -54,24 +54,40 @@ function applyMatrix(matrix: tf.Tensor3D, values: tf.Tensor3D): tf.Tensor3D {
   });
 }
 
+/** Where each input row goes in a scatter's flat output, and how that output is laid out. */
+interface ScatterPlan {
+  /** [B·N, 1] int32 row of the flat output. */
+  indices: tf.Tensor2D;
+  /** The first real row; a spare row (dropped inputs) sits before it at B = 1, after the real rows for B > 1. */
+  first: number;
+  /** Whether the output has the spare row at all. */
+  spare: boolean;
+}
+
 /**
- * Where each input row goes in the flat [B·nOut + 1] output of a scatter, [B·N, 1] int32, and the
- * first real row. One spare row collects the dropped inputs (target −1): at B = 1 it is row 0
- * (index = target + 1, two ops); for B > 1 it is the last row, so the real rows stay contiguous.
+ * Where each input row goes in the flat [B·nOut (+ 1)] output of a scatter. One spare row collects
+ * the dropped inputs (target −1): at B = 1 it is row 0 (index = target + 1, two ops); for B > 1 it
+ * is the last row, so the real rows stay contiguous. When every input is kept (merges) there is no
+ * spare row, and no slice to cut it off (on wasm a Slice copies its whole input).
  */
-function scatterIndices(target: tf.Tensor2D, nOut: number): { indices: tf.Tensor2D; first: number } {
+function scatterPlan(target: tf.Tensor2D, nOut: number, everyInputKept = false): ScatterPlan {
   const [batch, n] = target.shape;
-  if (batch === 1) return { indices: tf.reshape(tf.add(target, tf.scalar(1, 'int32')), [n, 1]) as tf.Tensor2D, first: 1 };
-  const offsets = tf.reshape(tf.range(0, batch * nOut, nOut, 'int32'), [batch, 1]);
-  const flat = tf.where(tf.less(target, 0), tf.fill([batch, n], batch * nOut, 'int32'), tf.add(target, offsets));
-  return { indices: tf.reshape(flat, [batch * n, 1]) as tf.Tensor2D, first: 0 };
+  const offsets = () => tf.reshape(tf.range(0, batch * nOut, nOut, 'int32'), [batch, 1]);
+  if (everyInputKept) {
+    const flat = batch === 1 ? target : tf.add(target, offsets());
+    return { indices: tf.reshape(flat, [batch * n, 1]) as tf.Tensor2D, first: 0, spare: false };
+  }
+  if (batch === 1) return { indices: tf.reshape(tf.add(target, tf.scalar(1, 'int32')), [n, 1]) as tf.Tensor2D, first: 1, spare: true };
+  const flat = tf.where(tf.less(target, 0), tf.fill([batch, n], batch * nOut, 'int32'), tf.add(target, offsets()));
+  return { indices: tf.reshape(flat, [batch * n, 1]) as tf.Tensor2D, first: 0, spare: true };
 }
 
 /** values [B, N, C] summed into their target rows: [B, nOut, C] (the spare row cut off). */
-function scatterRows({ indices, first }: { indices: tf.Tensor2D; first: number }, values: tf.Tensor3D, nOut: number): tf.Tensor3D {
+function scatterRows({ indices, first, spare }: ScatterPlan, values: tf.Tensor3D, nOut: number): tf.Tensor3D {
   const [batch, n, c] = values.shape;
-  const sums = tf.scatterND(indices, tf.reshape(values, [batch * n, c]), [batch * nOut + 1, c]);
-  return tf.reshape(tf.slice(sums, [first, 0], [batch * nOut, c]), [batch, nOut, c]) as tf.Tensor3D;
+  const sums = tf.scatterND(indices, tf.reshape(values, [batch * n, c]), [batch * nOut + (spare ? 1 : 0), c]);
+  const rows = spare ? tf.slice(sums, [first, 0], [batch * nOut, c]) : sums;
+  return tf.reshape(rows, [batch, nOut, c]) as tf.Tensor3D;
 }
 
 /** [B, N, C] -> [B, nOut, C] with the assignment's coefficients. */
@@ -84,19 +100,29 @@ export function sumInto(assignment: Assignment, values: tf.Tensor3D): tf.Tensor3
   return applyAndSum(assignment, [], [values]).sums[0];
 }
 
+export interface ApplyOptions {
+  /** Every input has an output row (no −1 targets), as in every merge: the CPU scatter needs no spare row. */
+  everyInputKept?: boolean;
+}
+
 /**
  * `applyAssignment` on each of `weighted` and `sumInto` on each of `summed`, sharing the work that
  * depends only on the targets (the engine's step: features, then sizes). Each weighted input is
  * scaled row-wise by the coefficients first, R·(c ⊙ x), the same sum of the same products as
  * (R ⊙ c)·x.
  */
-export function applyAndSum(assignment: Assignment, weighted: tf.Tensor3D[], summed: tf.Tensor3D[]): { applied: tf.Tensor3D[]; sums: tf.Tensor3D[] } {
+export function applyAndSum(
+  assignment: Assignment,
+  weighted: tf.Tensor3D[],
+  summed: tf.Tensor3D[],
+  { everyInputKept = false }: ApplyOptions = {},
+): { applied: tf.Tensor3D[]; sums: tf.Tensor3D[] } {
   return tf.tidy(() => {
     const { target, nOut } = assignment;
     const coeff = tf.expandDims(assignment.coeff, 2); // [B, N, 1]
     const scaled = weighted.map((v) => tf.mul(v, coeff) as tf.Tensor3D);
     if (kernelsRunOnCpu()) {
-      const indices = scatterIndices(target, nOut);
+      const indices = scatterPlan(target, nOut, everyInputKept);
       return {
         applied: scaled.map((v) => scatterRows(indices, v, nOut)),
         sums: summed.map((v) => scatterRows(indices, v, nOut)),
@@ -157,7 +183,7 @@ export function weightedMeanCoeffs(
     let perInput: tf.Tensor2D; // [B, N]: the sum of n's group
     if (kernelsRunOnCpu()) {
       // group sums by one scatter, read back per input by one gather
-      const { indices } = scatterIndices(target, nOut);
+      const { indices } = scatterPlan(target, nOut);
       const groupSums = tf.scatterND(indices, tf.reshape(weights, [batch * n]), [batch * nOut + 1]);
       perInput = tf.reshape(tf.gatherND(groupSums, indices), [batch, n]) as tf.Tensor2D;
     } else {

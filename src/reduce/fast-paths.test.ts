@@ -154,6 +154,23 @@ describe('applying an assignment by scatter (CPU backends) against the matrix pr
     }
   });
 
+  it('applyAndSum without a spare row (every input kept, as in merges) gives the matrix product', () => {
+    const r = rng(10);
+    for (const [batch, n, nOut] of [[1, 12, 7], [2, 9, 5], [1, 197, 184]]) {
+      const target = tf.tensor2d(Array.from({ length: batch }, () => Array.from({ length: n }, (_, i) => (i < nOut ? i : Math.floor(r() * nOut)))), undefined, 'int32');
+      const coeff = tf.tensor2d(Array.from({ length: batch }, () => Array.from({ length: n }, () => r())));
+      const x = tf.randomNormal([batch, n, 6], 0, 1, 'float32', n) as tf.Tensor3D;
+      const size = tf.randomUniform([batch, n, 1], 1, 5, 'float32', n) as tf.Tensor3D;
+      const fast = applyAndSum({ target, coeff, nOut }, [x], [size], { everyInputKept: true });
+      const viaMatrix = tf.tidy(() => [tf.matMul(assignmentMatrix(target, coeff, nOut), x), tf.matMul(assignmentMatrix(target, null, nOut), size)]);
+      expect(fast.applied[0].shape).toEqual([batch, nOut, 6]);
+      for (const [got, want] of [[fast.applied[0], viaMatrix[0]], [fast.sums[0], viaMatrix[1]]]) {
+        expect(tf.max(tf.abs(tf.sub(got, want))).dataSync()[0]).toBeLessThan(1e-5);
+      }
+      tf.dispose([target, coeff, x, size, ...fast.applied, ...fast.sums, ...viaMatrix]);
+    }
+  });
+
   it('applySelection on the device path gathers exactly the rows the matrix selects, fused row included', () => {
     const rows = tf.tensor2d([[0, 4, 2], [0, 1, 3]], undefined, 'int32');
     const kept = selectionAssignment(rows, 5);
