@@ -44,7 +44,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { kernelsRunOnCpu } from '../model/ops';
 import { applyAssignment, sumInto } from './assignment';
-import { argsortDescendingHost, interleaveColumns, meanCoeffsHost, rowDots, splitAlternate } from './shared/matching';
+import { argsortDescendingHost, gatherRows, interleaveColumns, meanCoeffsHost, rowDots, splitAlternate } from './shared/matching';
 import type { Assignment, Dims, ReduceInput, Reducer, Reduction } from './types';
 import { fail } from '../errors';
 
@@ -139,23 +139,6 @@ export interface MctfMatch {
   };
   /** The same decision in host memory (CPU backends), which `applyMatch` then builds on. */
   host?: HostDecision;
-}
-
-/**
- * Per-image rows: values [B, M, …] and idx [B, K] → [B, K, …]. Written as one flat gather because the
- * wasm backend's gather with batchDims reads the wrong indices when B > 1 (tfjs 4.22,
- * tensorflow/tfjs#8658).
- */
-function gatherRows<T extends tf.Tensor>(values: T, idx: tf.Tensor2D): T {
-  const [batch, m, ...rest] = values.shape;
-  const k = idx.shape[1];
-  const offsets = tf.reshape(tf.mul(tf.range(0, batch, 1, 'int32'), tf.scalar(m, 'int32')), [batch, 1]);
-  const flatIdx = tf.reshape(tf.add(idx, offsets), [batch * k]);
-  const flatValues = tf.reshape(values, [batch * m, ...rest]);
-  // GatherNd copies whole rows; the wasm GatherV2 walks element by element (0.45 ms vs ~0.05 ms for
-  // 99 rows of [197, 192])
-  const rows = kernelsRunOnCpu() ? tf.gatherND(flatValues, tf.reshape(flatIdx, [batch * k, 1])) : tf.gather(flatValues, flatIdx, 0);
-  return tf.reshape(rows, [batch, k, ...rest]) as T;
 }
 
 /**

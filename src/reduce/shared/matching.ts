@@ -41,36 +41,26 @@ export function inversePermutation(perm: tf.Tensor2D): tf.Tensor2D {
 }
 
 /**
- * values [B, K, C], indices [B, M] int32 -> [B, M, C]: out[b, m] = values[b, indices[b, m]].
+ * values [B, K, …], indices [B, M] int32 -> [B, M, …]: out[b, m] = values[b, indices[b, m]].
  * One flat gather over B·K rows. Not tf.gather(…, batchDims = 1): on the wasm backend that returns
  * rows of the wrong image for most shapes once B > 1 (tfjs 4.22; plain gathers are correct). On
  * the CPU backends by GatherNd, which copies whole rows: the wasm GatherV2 kernel checks and copies
  * element by element in JS (0.89 ms for 185 rows of [192, 192] against 0.023 ms).
  */
-export function gatherRows(values: tf.Tensor3D, indices: tf.Tensor2D): tf.Tensor3D {
+export function gatherRows<T extends tf.Tensor>(values: T, indices: tf.Tensor2D): T {
   return tf.tidy(() => {
-    const [batch, k, c] = values.shape;
+    const [batch, k, ...rest] = values.shape;
     const m = indices.shape[1];
-    const flat = tf.reshape(values, [batch * k, c]);
+    const flat = tf.reshape(values, [batch * k, ...rest]);
     const flatIdx = batch === 1 ? indices : tf.add(indices, tf.reshape(tf.range(0, batch * k, k, 'int32'), [batch, 1]));
     const rows = kernelsRunOnCpu() ? tf.gatherND(flat, tf.reshape(flatIdx, [batch * m, 1])) : tf.gather(flat, tf.reshape(flatIdx, [batch * m]), 0);
-    return tf.reshape(rows, [batch, m, c]) as tf.Tensor3D;
+    return tf.reshape(rows, [batch, m, ...rest]) as T;
   });
 }
 
-/**
- * values [B, K], indices [B, M] int32 -> [B, M] with out[b, m] = values[b, indices[b, m]]. At B = 1
- * on the CPU backends one GatherNd (the wasm GatherV2 kernel checks each index in JS).
- */
+/** values [B, K], indices [B, M] int32 -> [B, M] with out[b, m] = values[b, indices[b, m]] (`gatherRows` on 2-D). */
 export function takeAlong(values: tf.Tensor2D, indices: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => {
-    if (values.shape[0] === 1 && kernelsRunOnCpu()) {
-      const m = indices.shape[1];
-      return tf.reshape(tf.gatherND(tf.reshape(values, [values.shape[1]]), tf.reshape(indices, [m, 1])), [1, m]) as tf.Tensor2D;
-    }
-    if (values.shape[0] === 1) return tf.reshape(tf.gather(values, tf.reshape(indices, [-1]), 1), indices.shape) as tf.Tensor2D;
-    return tf.squeeze(gatherRows(tf.expandDims(values, 2) as tf.Tensor3D, indices), [2]) as tf.Tensor2D;
-  });
+  return gatherRows(values, indices);
 }
 
 /**
