@@ -27,6 +27,7 @@ import * as tf from '@tensorflow/tfjs';
 import { invariant, TokenScopeError } from '../errors';
 import { selectionAssignment } from './assignment';
 import { clsAttentionRow } from './shared/cls-attention';
+import { identityAssignment } from './shared/matching';
 import type { Assignment, Dims, ReduceInput, Reducer, Reduction } from './types';
 
 export interface EvitLayerParams {
@@ -111,15 +112,6 @@ export function evitSelect(clsAttn: tf.Tensor3D, left: number, fuse: boolean, pr
   const assignment: Assignment = { target, coeff, nOut };
   if (fuse) assignment.fusedRow = nOut - 1;
   return { idx, clsAttnMean, assignment };
-}
-
-/** Every token to its own row with coefficient 1 (the official early return). Caller disposes. */
-export function identityAssignment(batch: number, n: number): Assignment {
-  const [target, coeff] = tf.tidy(() => [
-    tf.tile(tf.expandDims(tf.range(0, n, 1, 'int32'), 0), [batch, 1]) as tf.Tensor2D,
-    tf.ones([batch, n]) as tf.Tensor2D,
-  ]);
-  return { target, coeff, nOut: n };
 }
 
 function reduceEvit(input: ReduceInput, params: EvitLayerParams): Reduction {

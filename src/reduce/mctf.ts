@@ -44,7 +44,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { kernelsRunOnCpu } from '../model/ops';
 import { applyAssignment, sumInto } from './assignment';
-import { argsortDescendingHost, gatherRows, interleaveColumns, meanCoeffsHost, rowDots, splitAlternate } from './shared/matching';
+import { argsortDescendingHost, gatherRows, identityAssignment, interleaveColumns, meanCoeffsHost, rowDots, splitAlternate } from './shared/matching';
 import type { Assignment, Dims, ReduceInput, Reducer, Reduction } from './types';
 import { fail } from '../errors';
 
@@ -600,10 +600,6 @@ function applyHostDecision(input: ReduceInput, p: MctfLayerParams, host: HostDec
   if (out.features) reduction.features = out.features;
   if (out.attnNext) reduction.attnNext = out.attnNext;
   return reduction;
-}
-
-function identityAssignment(batch: number, n: number): Assignment {
-  return { target: tf.tidy(() => positions(batch, n, 0)), coeff: tf.ones([batch, n]), nOut: n };
 }
 
 /**
