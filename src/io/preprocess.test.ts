@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { expectNoLeak, useWasmBackend } from '../../tests/helpers/tf';
 import type { VitConfig } from '../model/config';
@@ -146,6 +147,7 @@ describe('preprocessImage', () => {
     // Output 1 centred at 3 takes inputs 1, 2, 3 with weights 0.25, 0.75, 0.75: (25 + 150 + 191.25) / 1.75 = 209.3.
     const spec: PreprocessSpec = {
       inputSize: 2, channels: 1, resize: { kind: 'exact', width: 2, height: 2, interpolation: 'bilinear' }, crop: null, mean: [0], std: [1], source: 'test', notes: [],
+      padToSquare: false, invertLightBackground: false,
     };
     const row = [0, 100, 200, 255];
     const { pixels } = preprocessImage(image(4, 4, 1, (x) => row[x]), spec);
@@ -174,5 +176,62 @@ describe('preprocessImage', () => {
     const { pixels } = await expectNoLeak(() => preprocessToTensor(image(224, 224, 3, () => 7), spec), { returned: 1 });
     expect(pixels.shape).toEqual([1, 224, 224, 3]);
     tf.dispose(pixels);
+  });
+});
+
+describe('the bundled model’s Fashion-MNIST convention (config.json tokenscope_input)', () => {
+  const bundled = () => {
+    const dir = 'models/fmnist-vit';
+    const configJson = JSON.parse(readFileSync(`${dir}/config.json`, 'utf8'));
+    const preprocessorJson = JSON.parse(readFileSync(`${dir}/preprocessor_config.json`, 'utf8'));
+    return resolvePreprocess({ config: grey28, layout: 'hf-vit', configJson, preprocessorJson });
+  };
+  const tiny = (over: Partial<PreprocessSpec>): PreprocessSpec => ({
+    inputSize: 3, channels: 1, resize: { kind: 'exact', width: 3, height: 3, interpolation: 'bilinear' }, crop: null, mean: [0], std: [1],
+    source: 'test', notes: [], padToSquare: true, invertLightBackground: true, ...over,
+  });
+
+  it('the shipped config asks for padding and inversion, and says so in words', () => {
+    const spec = bundled();
+    expect(spec.padToSquare).toBe(true);
+    expect(spec.invertLightBackground).toBe(true);
+    expect(describePreprocess(spec).join(' ')).toMatch(/border's mean.*invert/);
+  });
+
+  it('pads 3×2 to 3×3 below with the border mean (10+…+60)/6 = 35, and leaves a dark image uninverted', () => {
+    const { u8, steps } = preprocessImage({ width: 3, height: 2, channels: 1, data: Uint8Array.from([10, 20, 30, 40, 50, 60]) }, tiny({}));
+    expect(Array.from(u8)).toEqual([10, 20, 30, 40, 50, 60, 35, 35, 35]);
+    expect(steps.slice(0, 3)).toEqual([
+      { op: 'pad', fromWidth: 3, fromHeight: 2, side: 3, fill: [35] },
+      { op: 'invert', applied: false, borderMean: 35 },
+      { op: 'as-is', width: 3, height: 3 },
+    ]);
+  });
+
+  it('inverts a light background (border mean 227.5 > 127.5): 255 − v', () => {
+    const spec = tiny({ inputSize: 2, resize: { kind: 'exact', width: 2, height: 2, interpolation: 'bilinear' } });
+    const { u8, pixels, steps } = preprocessImage({ width: 2, height: 2, channels: 1, data: Uint8Array.from([200, 220, 240, 250]) }, spec);
+    expect(Array.from(u8)).toEqual([55, 35, 15, 5]);
+    expect(pixels[0]).toBeCloseTo(55 / 255, 6);
+    expect(steps[0]).toEqual({ op: 'invert', applied: true, borderMean: 227.5 });
+    expect(describeStep(steps[0])).toMatch(/^invert \(255 − v\): the background is light \(border mean 227\.5/);
+  });
+
+  it('a colour photo: luminance first, then pad and invert are decided on the grey values', () => {
+    // White RGBA 4×2 with one black pixel: luma 255 everywhere but one, border mean (7·255 + 0)/8.
+    const data = new Uint8Array(4 * 2 * 4).fill(255);
+    data.set([0, 0, 0, 255], 0);
+    const { steps } = preprocessImage({ width: 4, height: 2, channels: 4, data }, tiny({ inputSize: 4, resize: { kind: 'exact', width: 4, height: 4, interpolation: 'bilinear' } }));
+    expect(steps.slice(0, 3).map((s) => s.op)).toEqual(['channels', 'pad', 'invert']);
+    expect(steps[1]).toMatchObject({ fill: [Math.round((7 * 255) / 8)] });
+    expect(steps[2]).toMatchObject({ applied: true });
+  });
+
+  it('refuses a tokenscope_input it does not understand, naming the field', () => {
+    const resolve = (extra: unknown, config = grey28) => () => resolvePreprocess({ config, layout: 'hf-vit', configJson: { hidden_size: 64, tokenscope_input: extra } });
+    expect(resolve({ pad_to_square: 'zeros' })).toThrowError(/pad_to_square must be "border_mean"/);
+    expect(resolve({ invert_light_background: 'yes' })).toThrowError(/invert_light_background must be true or false/);
+    expect(resolve({ invert_light_background: true }, rgb224)).toThrowError(/needs a greyscale model/);
+    expect(resolve('pad')).toThrowError(/must be an object/);
   });
 });

@@ -44,6 +44,13 @@ export interface PreprocessSpec {
   /** Per channel, applied to pixels scaled to [0, 1]. */
   mean: number[];
   std: number[];
+  /**
+   * The Fashion-MNIST convention of the bundled model (config.json `tokenscope_input`): pad a
+   * non-square image to a square with its border's mean, and invert a greyscale image whose
+   * border is light, so any photo looks like a training image (a light object on black).
+   */
+  padToSquare: boolean;
+  invertLightBackground: boolean;
   /** Where these settings came from, in words. */
   source: string;
   /** Assumptions and adjustments, in plain words. */
@@ -54,6 +61,8 @@ export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 export const IMAGENET_STD = [0.229, 0.224, 0.225];
 /** timm's crop fraction for models that do not name one. */
 export const TIMM_DEFAULT_CROP_PCT = 0.875;
+
+const NO_EXTRAS = { padToSquare: false, invertLightBackground: false } as const;
 
 // ---- where the settings come from ------------------------------------------------------------
 
@@ -130,7 +139,7 @@ function fromHfProcessor(p: Record<string, unknown>, config: VitConfig): Preproc
   const normalize = p.do_normalize !== false;
   const mean = normalize ? channelVector(p.image_mean, C, 'image_mean', Array(C).fill(0.5)) : Array(C).fill(0);
   const std = normalize ? checkStd(channelVector(p.image_std, C, 'image_std', Array(C).fill(0.5)), 'preprocessor_config.json') : Array(C).fill(1);
-  return finish({ inputSize: S, channels: C, resize, crop, mean, std, source: 'preprocessor_config.json (Hugging Face image processor)', notes });
+  return finish({ ...NO_EXTRAS, inputSize: S, channels: C, resize, crop, mean, std, source: 'preprocessor_config.json (Hugging Face image processor)', notes });
 }
 
 function fromTimmCfg(cfg: Record<string, unknown>, config: VitConfig): PreprocessSpec {
@@ -159,7 +168,7 @@ function fromTimmCfg(cfg: Record<string, unknown>, config: VitConfig): Preproces
   const mean = channelVector(cfg.mean, C, 'pretrained_cfg.mean', IMAGENET_MEAN.slice(0, C));
   const std = checkStd(channelVector(cfg.std, C, 'pretrained_cfg.std', IMAGENET_STD.slice(0, C)), 'pretrained_cfg');
   return finish({
-    inputSize: S, channels: C, resize, crop: { rounding: 'half-even' }, mean, std,
+    ...NO_EXTRAS, inputSize: S, channels: C, resize, crop: { rounding: 'half-even' }, mean, std,
     source: `timm pretrained_cfg in config.json (crop_pct ${cropPct}, ${interpolation})`, notes,
   });
 }
@@ -189,9 +198,25 @@ export interface PreprocessSources {
  * `tokenscope_preprocessing` sentence in config.json (the bundled model's advice) joins the notes.
  */
 export function resolvePreprocess(sources: PreprocessSources): PreprocessSpec {
-  const spec = resolveSpec(sources);
+  const spec = withExtras(resolveSpec(sources), isObject(sources.configJson) ? sources.configJson.tokenscope_input : undefined);
   const advice = isObject(sources.configJson) ? sources.configJson.tokenscope_preprocessing : undefined;
   return typeof advice === 'string' ? { ...spec, notes: [...spec.notes, advice] } : spec;
+}
+
+/**
+ * TokenScope's own `tokenscope_input` in config.json: `{"pad_to_square": "border_mean",
+ * "invert_light_background": true}` (the bundled Fashion-MNIST model). Inversion needs a
+ * greyscale model; unknown values are refused rather than guessed.
+ */
+function withExtras(spec: PreprocessSpec, raw: unknown): PreprocessSpec {
+  if (raw === undefined || raw === null) return spec;
+  if (!isObject(raw)) bad('config.json tokenscope_input must be an object like {"pad_to_square": "border_mean", "invert_light_background": true}');
+  const pad = raw.pad_to_square;
+  if (pad !== undefined && pad !== null && pad !== 'border_mean') bad(`config.json tokenscope_input.pad_to_square must be "border_mean", got ${JSON.stringify(pad)}`);
+  const invert = raw.invert_light_background;
+  if (invert !== undefined && typeof invert !== 'boolean') bad(`config.json tokenscope_input.invert_light_background must be true or false, got ${JSON.stringify(invert)}`);
+  if (invert === true && spec.channels !== 1) bad('config.json tokenscope_input.invert_light_background needs a greyscale model (num_channels 1)');
+  return { ...spec, padToSquare: pad === 'border_mean', invertLightBackground: invert === true };
 }
 
 function resolveSpec({ config, layout, configJson, preprocessorJson }: PreprocessSources): PreprocessSpec {
@@ -201,7 +226,7 @@ function resolveSpec({ config, layout, configJson, preprocessorJson }: Preproces
   const C = config.num_channels;
   if (config.image_mean && config.image_std) {
     return finish({
-      inputSize: S, channels: C, resize: { kind: 'exact', width: S, height: S, interpolation: 'bilinear' }, crop: null,
+      ...NO_EXTRAS, inputSize: S, channels: C, resize: { kind: 'exact', width: S, height: S, interpolation: 'bilinear' }, crop: null,
       mean: config.image_mean, std: checkStd(config.image_std, 'config.json'), source: 'config.json (image_mean, image_std)', notes: [],
     });
   }
@@ -226,6 +251,10 @@ function resolveSpec({ config, layout, configJson, preprocessorJson }: Preproces
 export type PreprocessStep =
   | { op: 'channels'; from: number; to: number; method: 'drop-alpha' | 'luminance' | 'replicate' }
   | { op: 'as-is'; width: number; height: number }
+  /** Pad the shorter side equally (the odd pixel after) with the border's mean, per channel. */
+  | { op: 'pad'; fromWidth: number; fromHeight: number; side: number; fill: number[] }
+  /** 255 − v when the border is light; recorded whether or not it applies, with the reason. */
+  | { op: 'invert'; applied: boolean; borderMean: number }
   | { op: 'resize'; fromWidth: number; fromHeight: number; width: number; height: number; interpolation: Interpolation }
   | { op: 'crop'; left: number; top: number; width: number; height: number }
   | { op: 'rescale'; factor: number }
@@ -248,12 +277,22 @@ function channelMethod(from: number, to: number): PreprocessStep | null {
   return null;
 }
 
-/** The concrete steps `preprocessImage` takes for a width × height image with `channels` channels. */
+/**
+ * The steps `preprocessImage` takes for a width × height image with `channels` channels, as far
+ * as sizes decide them. With `padToSquare` the geometry is planned for the padded square; the pad
+ * and invert steps themselves depend on the pixels (the border's mean), so only preprocessImage
+ * reports them.
+ */
 export function planPreprocess(spec: PreprocessSpec, width: number, height: number, channels: number): PreprocessStep[] {
+  const conv = channelMethod(channels, spec.channels);
+  const side = Math.max(width, height);
+  return [...(conv ? [conv] : []), ...(spec.padToSquare ? planGeometry(spec, side, side) : planGeometry(spec, width, height))];
+}
+
+/** Resize, crop, rescale and normalise for an image of width × height (channels already converted). */
+function planGeometry(spec: PreprocessSpec, width: number, height: number): PreprocessStep[] {
   const S = spec.inputSize;
   const steps: PreprocessStep[] = [];
-  const conv = channelMethod(channels, spec.channels);
-  if (conv) steps.push(conv);
   if (width === S && height === S) {
     steps.push({ op: 'as-is', width, height });
   } else {
@@ -292,6 +331,12 @@ export function describeStep(step: PreprocessStep): string {
           : `drop the alpha channel (${step.from} → ${step.to} channels)`;
     case 'as-is':
       return `already ${step.width}×${step.height}: used as is (no resize or crop)`;
+    case 'pad':
+      return `pad ${step.fromWidth}×${step.fromHeight} → ${step.side}×${step.side} with the border's mean value (${step.fill.join(', ')}), so padding adds no edges`;
+    case 'invert':
+      return step.applied
+        ? `invert (255 − v): the background is light (border mean ${step.borderMean.toFixed(1)} of 255) and the model expects a light object on black`
+        : `not inverted: the background is dark (border mean ${step.borderMean.toFixed(1)} of 255), as the model expects`;
     case 'resize':
       return `resize ${step.fromWidth}×${step.fromHeight} → ${step.width}×${step.height} (${step.interpolation})`;
     case 'crop':
@@ -313,6 +358,8 @@ export function describePreprocess(spec: PreprocessSpec): string[] {
       ? `resize the shorter side to ${r.size} (${r.interpolation}), keeping the aspect ratio`
       : `resize to ${r.width}×${r.height} (${r.interpolation})`,
   ];
+  if (spec.padToSquare) lines.splice(1, 0, "pad a non-square image to a square with its border's mean value");
+  if (spec.invertLightBackground) lines.splice(spec.padToSquare ? 2 : 1, 0, 'invert the image when its background is light (a light object on black, as in training)');
   if (spec.crop) lines.push(`centre crop ${S}×${S}`);
   lines.push(describeStep({ op: 'rescale', factor: 1 / 255 }), describeStep({ op: 'normalize', mean: spec.mean, std: spec.std }));
   lines.push(`an image that is already ${S}×${S} is only normalised`);
@@ -447,25 +494,78 @@ function convertChannels(image: RawImage, step: Extract<PreprocessStep, { op: 'c
   return out;
 }
 
+/** Mean of each channel over the outer ring of pixels (about 4 % of the shorter side, at least 1 px). */
+export function borderMean(data: Uint8Array, width: number, height: number, channels: number): number[] {
+  const ring = Math.max(1, Math.round(0.04 * Math.min(width, height)));
+  const sums = new Array<number>(channels).fill(0);
+  let count = 0;
+  for (let y = 0; y < height; y++) {
+    const edgeRow = y < ring || y >= height - ring;
+    for (let x = 0; x < width; x++) {
+      if (!edgeRow && x >= ring && x < width - ring) continue;
+      const at = (y * width + x) * channels;
+      for (let c = 0; c < channels; c++) sums[c] += data[at + c];
+      count++;
+    }
+  }
+  return sums.map((s) => s / count);
+}
+
+function padToSquare(data: Uint8Array, width: number, height: number, channels: number, fill: number[]): Uint8Array {
+  const side = Math.max(width, height);
+  const left = Math.floor((side - width) / 2);
+  const top = Math.floor((side - height) / 2);
+  const out = new Uint8Array(side * side * channels);
+  for (let i = 0; i < side * side; i++) out.set(fill, i * channels);
+  for (let y = 0; y < height; y++) out.set(data.subarray(y * width * channels, (y + 1) * width * channels), ((y + top) * side + left) * channels);
+  return out;
+}
+
+export interface PreprocessedImage {
+  /** Normalised float32 [S, S, C], row-major, channels interleaved: what the model reads. */
+  pixels: Float32Array;
+  /** The same before rescaling and normalising: 8-bit [S, S, C], what a view shows. */
+  u8: Uint8Array;
+  steps: PreprocessStep[];
+}
+
 /**
- * Preprocesses one 8-bit image for the model: normalised float32 pixels [S, S, C], row-major,
- * channels interleaved, and the steps taken. Throws 'image-unreadable' / 'image-too-large' for
- * a bad image.
+ * Preprocesses one 8-bit image for the model and reports every step taken. Throws
+ * 'image-unreadable' / 'image-too-large' for a bad image.
  */
-export function preprocessImage(image: RawImage, spec: PreprocessSpec): { pixels: Float32Array; steps: PreprocessStep[] } {
+export function preprocessImage(image: RawImage, spec: PreprocessSpec): PreprocessedImage {
   checkRawImage(image);
-  const steps = planPreprocess(spec, image.width, image.height, image.channels);
   let data: Uint8Array = image.data instanceof Uint8Array ? image.data : new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.length);
   let w = image.width;
   let h = image.height;
   let c = image.channels;
+  const steps: PreprocessStep[] = [];
+  const conv = channelMethod(c, spec.channels);
+  if (conv?.op === 'channels') {
+    data = convertChannels({ width: w, height: h, channels: c, data }, conv);
+    c = conv.to;
+    steps.push(conv);
+  }
+  if (spec.padToSquare || spec.invertLightBackground) {
+    const border = borderMean(data, w, h, c);
+    if (spec.padToSquare && w !== h) {
+      const fill = border.map((v) => Math.round(v));
+      const side = Math.max(w, h);
+      data = padToSquare(data, w, h, c, fill);
+      steps.push({ op: 'pad', fromWidth: w, fromHeight: h, side, fill });
+      [w, h] = [side, side];
+    }
+    if (spec.invertLightBackground) {
+      const applied = border[0] > 127.5;
+      if (applied) data = data.map((v) => 255 - v);
+      steps.push({ op: 'invert', applied, borderMean: border[0] });
+    }
+  }
   const S = spec.inputSize;
   const pixels = new Float32Array(S * S * spec.channels);
-  for (const step of steps) {
-    if (step.op === 'channels') {
-      data = convertChannels({ width: w, height: h, channels: c, data }, step);
-      c = step.to;
-    } else if (step.op === 'resize') {
+  for (const step of planGeometry(spec, w, h)) {
+    steps.push(step);
+    if (step.op === 'resize') {
       if (step.width !== w) data = pass(data, w, h, c, step.width, 'x', step.interpolation);
       w = step.width;
       if (step.height !== h) data = pass(data, w, h, c, step.height, 'y', step.interpolation);
@@ -479,13 +579,17 @@ export function preprocessImage(image: RawImage, spec: PreprocessSpec): { pixels
       data = out;
       [w, h] = [step.width, step.height];
     } else if (step.op === 'normalize') {
-      for (let i = 0; i < S * S; i++) {
-        for (let ch = 0; ch < c; ch++) pixels[i * c + ch] = (data[i * c + ch] / 255 - step.mean[ch]) / step.std[ch];
-      }
+      if (w !== S || h !== S || c !== spec.channels) throw new TokenScopeError('internal', `preprocessing ended at ${w}×${h}×${c}, expected ${S}×${S}×${spec.channels}`);
+      pixels.set(normalizeU8(data, step.mean, step.std));
     }
   }
-  if (w !== S || h !== S || c !== spec.channels) throw new TokenScopeError('internal', `preprocessing ended at ${w}×${h}×${c}, expected ${S}×${S}×${spec.channels}`);
-  return { pixels, steps };
+  return { pixels, u8: data, steps };
+}
+
+/** (v / 255 − mean) / std per channel, for 8-bit pixels with channels interleaved. */
+export function normalizeU8(u8: ArrayLike<number>, mean: readonly number[], std: readonly number[]): Float32Array {
+  const C = mean.length;
+  return Float32Array.from(u8, (v, i) => (v / 255 - mean[i % C]) / std[i % C]);
 }
 
 /** preprocessImage as a [1, S, S, C] tensor; the caller disposes it. */

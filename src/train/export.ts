@@ -39,6 +39,8 @@ export function modelConfigJson(config: VitConfig, extra: Record<string, unknown
     label2id,
     image_mean: config.image_mean,
     image_std: config.image_std,
+    // Read by io/preprocess.ts: any picture is padded and, on a light background, inverted first.
+    tokenscope_input: { pad_to_square: 'border_mean', invert_light_background: config.num_channels === 1 },
     tokenscope_preprocessing: PREPROCESSING_NOTE,
     ...extra,
   };
