@@ -10,11 +10,17 @@
  * appears here.
  */
 
-export interface CatalogEntry {
+/** A hub repository at a revision: what a download and a link need. */
+export interface HubModelRef {
   /** Hub repository, `owner/name`. */
   repo: string;
   /** Branch, tag or commit the files are read at. */
   revision: string;
+  /** The repository may have a preprocessor_config.json (Hugging Face image processor). */
+  hasPreprocessor: boolean;
+}
+
+export interface CatalogEntry extends HubModelRef {
   /** Short name for the menu. */
   title: string;
   /** One line: what it is and where the weights come from. */
@@ -27,8 +33,6 @@ export interface CatalogEntry {
   top1: number;
   top1Source: string;
   license: string;
-  /** The repository has a preprocessor_config.json (Hugging Face image processor). */
-  hasPreprocessor: boolean;
 }
 
 export const HUB_BASE_URL = 'https://huggingface.co';
@@ -108,7 +112,7 @@ export interface CatalogUrls {
   preprocessor?: string;
 }
 
-export function catalogUrls(entry: CatalogEntry, base: string = HUB_BASE_URL): CatalogUrls {
+export function catalogUrls(entry: HubModelRef, base: string = HUB_BASE_URL): CatalogUrls {
   const url = (file: string) => hubFileUrl(entry.repo, entry.revision, file, base);
   return {
     safetensors: url('model.safetensors'),
@@ -120,3 +124,22 @@ export function catalogUrls(entry: CatalogEntry, base: string = HUB_BASE_URL): C
 export function findCatalogEntry(repo: string): CatalogEntry | undefined {
   return CATALOG.find((e) => e.repo === repo);
 }
+
+/** `owner/name` or `owner/name@revision`, as the hub spells them (letters, digits, '-', '_', '.'). */
+const HUB_ID = /^([A-Za-z0-9][\w.-]{0,95})\/([A-Za-z0-9][\w.-]{0,95})(?:@([\w.\-/]{1,100}))?$/;
+
+/**
+ * Reads a hub model id as a link or a text field gives it. A catalog repository keeps what the
+ * catalog knows of it; any other repository is asked for an optional preprocessor_config.json.
+ * Returns null for anything that is not an id (never a URL, never a path).
+ */
+export function parseHubId(text: string): HubModelRef | null {
+  const m = HUB_ID.exec(text.trim());
+  if (!m || m[0].includes('..')) return null;
+  const repo = `${m[1]}/${m[2]}`;
+  const known = findCatalogEntry(repo);
+  return { repo, revision: m[3] ?? known?.revision ?? 'main', hasPreprocessor: known?.hasPreprocessor ?? true };
+}
+
+/** The id a link carries: `owner/name`, with `@revision` unless it is `main`. */
+export const formatHubId = (ref: Pick<HubModelRef, 'repo' | 'revision'>) => (ref.revision === 'main' ? ref.repo : `${ref.repo}@${ref.revision}`);

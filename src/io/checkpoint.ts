@@ -37,6 +37,8 @@ export type ConfigSource = 'config.json' | 'tensor shapes';
 export interface LoadedCheckpoint {
   /** Weights are tensors the caller owns: `disposeCheckpoint(result)` or `tf.dispose(listWeights(model.weights))`. */
   model: Model;
+  /** The same weights as plain timm-named arrays (views of the file where it stores float32), to rebuild them on another backend. */
+  arrays: NamedArrays;
   config: VitConfig;
   /** Plain-language statements of what was assumed, inferred or ignored. */
   notes: string[];
@@ -191,7 +193,7 @@ export function loadCheckpoint(files: CheckpointFiles, opts: LoadCheckpointOptio
     tf.dispose(listWeights(weights));
     throw e;
   }
-  return { model: { config, weights }, config, notes: [...notes, ...preprocess.notes], layout, configSource, preprocess };
+  return { model: { config, weights }, arrays: named, config, notes: [...notes, ...preprocess.notes], layout, configSource, preprocess };
 }
 
 /** Disposes the tensors of a loaded checkpoint. */

@@ -9,15 +9,16 @@
  *        a 200 (no range support), another start, another total or ETag — restarts from byte 0
  *     3. the final length must equal the announced one (and `expectedBytes` when given); only
  *        then are the bytes returned and cached. A partial file is never cached or returned
- *   downloadCatalogModel(entry, …) fetches config.json (+ preprocessor_config.json) and
- *     model.safetensors, then loadCheckpoint.
+ *   downloadHubFiles(ref, …) fetches config.json (+ preprocessor_config.json) and
+ *     model.safetensors; offlineHubFiles reads them from the cache alone; downloadCatalogModel
+ *     adds loadCheckpoint.
  *
  * Errors are TokenScopeErrors: 'cancelled' (the signal fired), 'data-missing' (HTTP 401/403/404/
  * 410: no retry), 'download-failed' (network or server trouble after every retry),
  * 'data-malformed' (a length that does not add up).
  */
 import { TokenScopeError } from '../errors';
-import { catalogUrls, HUB_BASE_URL, type CatalogEntry } from './catalog';
+import { catalogUrls, HUB_BASE_URL, type HubModelRef } from './catalog';
 import { loadCheckpoint, type CheckpointFiles, type LoadedCheckpoint } from './checkpoint';
 
 /** The part of the browser's Cache interface we use; `caches.open(name)` satisfies it. */
@@ -313,19 +314,19 @@ async function downloadJson(url: string, file: CatalogFile, opts: CatalogDownloa
   }
 }
 
-export interface CatalogDownload {
+export interface HubFiles {
   files: CheckpointFiles;
-  checkpoint: LoadedCheckpoint;
   /** Every file came from the cache (no network). */
   fromCache: boolean;
 }
 
 /**
- * Downloads a catalog entry's files (config.json, preprocessor_config.json when the repository has
- * one, model.safetensors) and loads the checkpoint. The caller owns the model's tensors.
+ * Downloads a hub repository's checkpoint files: config.json, preprocessor_config.json when the
+ * repository may have one (a 404 there is no error), then model.safetensors. No tensors are made:
+ * a page hands the files to its engine worker.
  */
-export async function downloadCatalogModel(entry: CatalogEntry, opts: CatalogDownloadOptions = {}): Promise<CatalogDownload> {
-  const urls = catalogUrls(entry, opts.hubBase ?? HUB_BASE_URL);
+export async function downloadHubFiles(ref: HubModelRef, opts: CatalogDownloadOptions = {}): Promise<HubFiles> {
+  const urls = catalogUrls(ref, opts.hubBase ?? HUB_BASE_URL);
   const config = await downloadJson(urls.config, 'config.json', opts);
   let preprocessor: { value: unknown; fromCache: boolean } | undefined;
   if (urls.preprocessor) {
@@ -336,9 +337,34 @@ export async function downloadCatalogModel(entry: CatalogEntry, opts: CatalogDow
     }
   }
   const weights = await downloadBytes(urls.safetensors, { ...opts, onProgress: (p) => opts.onProgress?.({ ...p, file: 'model.safetensors' }) });
-  const allCached = config.fromCache && weights.fromCache && (preprocessor?.fromCache ?? true);
-  const files: CheckpointFiles = { safetensors: weights.bytes, config: config.value, preprocessor: preprocessor?.value };
+  const fromCache = config.fromCache && weights.fromCache && (preprocessor?.fromCache ?? true);
+  return { files: { safetensors: weights.bytes, config: config.value, preprocessor: preprocessor?.value }, fromCache };
+}
+
+/** A fetch that finds nothing: downloads through it succeed only from the cache. */
+const nothingOnline: typeof fetch = () => Promise.resolve(new Response(null, { status: 404, statusText: 'offline copy only' }));
+
+/** The repository's files from the cache alone, or null when any required file is not there. */
+export async function offlineHubFiles(ref: HubModelRef, opts: Omit<CatalogDownloadOptions, 'fetch'> & { cache: ByteCache }): Promise<HubFiles | null> {
+  try {
+    return await downloadHubFiles(ref, { ...opts, fetch: nothingOnline, retries: 0 });
+  } catch (e) {
+    if (e instanceof TokenScopeError && e.code === 'data-missing') return null;
+    throw e;
+  }
+}
+
+export interface CatalogDownload {
+  files: CheckpointFiles;
+  checkpoint: LoadedCheckpoint;
+  /** Every file came from the cache (no network). */
+  fromCache: boolean;
+}
+
+/** downloadHubFiles, then loadCheckpoint on this thread; the caller owns the model's tensors. */
+export async function downloadCatalogModel(entry: HubModelRef, opts: CatalogDownloadOptions = {}): Promise<CatalogDownload> {
+  const { files, fromCache } = await downloadHubFiles(entry, opts);
   const checkpoint = loadCheckpoint(files);
-  checkpoint.notes.unshift(`Downloaded from ${entry.repo} at revision ${entry.revision}${weights.fromCache ? ' (from the offline cache)' : ''}.`);
-  return { files, checkpoint, fromCache: allCached };
+  checkpoint.notes.unshift(`Downloaded from ${entry.repo} at revision ${entry.revision}${fromCache ? ' (from the offline cache)' : ''}.`);
+  return { files, checkpoint, fromCache };
 }

@@ -64,8 +64,7 @@ interface PreparedData {
 function modelHash(source: ModelSource, bytes: ReadBytes): Promise<string> {
   const text = new TextEncoder();
   if (source.kind === 'random') return contentHash([text.encode('random'), text.encode(String(source.seed)), text.encode(JSON.stringify(source.configJson))]);
-  const configBytes = source.kind === 'files' ? text.encode(JSON.stringify(source.configJson)) : bytes.config!;
-  return contentHash([configBytes, bytes.weights!]);
+  return contentHash([bytes.config ?? text.encode('no config.json'), bytes.weights!]);
 }
 
 export class CompareSession {

@@ -5,13 +5,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { TokenScopeError } from '../../errors';
-import { toTimmNames } from '../../io/checkpoint-names';
-import { parseSafetensors } from '../../io/safetensors';
+import { disposeCheckpoint, loadCheckpoint, type LoadedCheckpoint } from '../../io/checkpoint';
+import { resolvePreprocess } from '../../io/preprocess';
 import type { BackendName } from '../../model/backend';
 import { parseConfig, type VitConfig } from '../../model/config';
 import { type Model, warmUp } from '../../model/run';
 import { listWeights, type NamedArrays, randomWeights, weightsFromTimm, weightsToTimm } from '../../model/weights';
-import type { ModelInfo, ModelSource, RunInput } from '../worker/protocol';
+import type { ModelInfo, ModelOrigin, ModelSource, RunInput } from '../worker/protocol';
 import { fetchBytes as defaultFetch } from './fetch-bytes';
 
 export interface ModelHolderOptions {
@@ -49,50 +49,74 @@ export class ModelHolder {
   }
 
   /**
-   * Disposes the current model, then loads `source` on the current backend. `onRead` sees the
-   * files' bytes before the weights are built.
+   * Loads `source` on the current backend and, once it has loaded, disposes the previous model:
+   * a file that is not a ViT, a config that contradicts the weights or a failed download leaves
+   * the running model as it was. `onRead` sees the files' bytes before the weights are built.
    */
   async load(source: ModelSource, onRead?: (bytes: ReadBytes) => Promise<void>): Promise<ModelInfo> {
     if (!this.backend) throw new TokenScopeError('internal', 'choose a backend before loading a model');
+    const { loaded, bytes, origin } = await this.read(source);
+    try {
+      await onRead?.(bytes);
+      await warmUp(loaded.model, []); // per-head attention layout where the backend uses it
+    } catch (e) {
+      disposeCheckpoint(loaded);
+      throw e;
+    }
     this.dispose();
-    const fetchBytes = this.options.fetchBytes ?? defaultFetch;
-    let config: VitConfig;
-    let arrays: NamedArrays;
-    let bytes: ReadBytes = { config: null, weights: null };
+    this.model = loaded.model;
+    this.arrays = loaded.arrays;
+    let parameters = 0;
+    for (const { data } of loaded.arrays.values()) parameters += data.length;
+    this.info = {
+      name: source.name, origin, config: loaded.config, untrained: source.kind === 'random', parameters,
+      preprocess: loaded.preprocess, notes: loaded.notes,
+    };
+    return this.info;
+  }
+
+  /** The checkpoint of a source, weights built on the current backend (the caller owns them). */
+  private async read(source: ModelSource): Promise<{ loaded: LoadedCheckpoint; bytes: ReadBytes; origin: ModelOrigin }> {
     if (source.kind === 'random') {
-      config = parseConfig(source.configJson);
+      const config = parseConfig(source.configJson);
       const weights = randomWeights(config, source.seed);
+      let arrays: NamedArrays;
       try {
         arrays = await weightsToTimm(config, weights);
       } finally {
         tf.dispose(listWeights(weights));
       }
-    } else {
-      const [configBytes, weightBytes] =
-        source.kind === 'url' ? await Promise.all([fetchBytes(source.configUrl), fetchBytes(source.weightsUrl)]) : [null, source.safetensors];
-      let configJson: unknown = source.kind === 'files' ? source.configJson : undefined;
-      if (configBytes) {
-        try {
-          configJson = JSON.parse(new TextDecoder().decode(configBytes));
-        } catch (e) {
-          throw new TokenScopeError('shape-mismatch', `${source.name}: config.json is not valid JSON (${(e as Error).message})`);
-        }
-      }
-      config = parseConfig(configJson);
-      const file = parseSafetensors(weightBytes);
-      const named: NamedArrays = new Map();
-      for (const [name, t] of file.tensors) named.set(name, { shape: t.shape, data: t.data });
-      arrays = toTimmNames(named);
-      bytes = { config: configBytes, weights: weightBytes };
+      const preprocess = resolvePreprocess({ config, layout: 'hf-vit', configJson: source.configJson });
+      const loaded: LoadedCheckpoint = {
+        model: { config, weights: weightsFromTimm(config, arrays) }, arrays, config, layout: 'hf-vit', configSource: 'config.json', preprocess,
+        notes: ['Seeded random weights: predictions mean nothing.', ...preprocess.notes],
+      };
+      return { loaded, bytes: { config: null, weights: null }, origin: { kind: 'random' } };
     }
-    await onRead?.(bytes);
-    this.model = { config, weights: weightsFromTimm(config, arrays) }; // checks every shape
-    await warmUp(this.model, []); // per-head attention layout where the backend uses it
-    this.arrays = arrays;
-    let parameters = 0;
-    for (const { data } of arrays.values()) parameters += data.length;
-    this.info = { name: source.name, config, untrained: source.kind === 'random', parameters };
-    return this.info;
+    if (source.kind === 'files') {
+      const loaded = loadCheckpoint(source.files);
+      const config = source.files.config === undefined ? null : new TextEncoder().encode(JSON.stringify(source.files.config));
+      return { loaded, bytes: { config, weights: source.files.safetensors }, origin: source.origin };
+    }
+    const fetchBytes = this.options.fetchBytes ?? defaultFetch;
+    const [configBytes, weightBytes, preprocessorBytes] = await Promise.all([
+      fetchBytes(source.configUrl),
+      fetchBytes(source.weightsUrl),
+      source.preprocessorUrl ? fetchBytes(source.preprocessorUrl) : Promise.resolve(null),
+    ]);
+    const json = (bytes: Uint8Array, file: string): unknown => {
+      try {
+        return JSON.parse(new TextDecoder().decode(bytes));
+      } catch (e) {
+        throw new TokenScopeError('shape-mismatch', `${source.name}: ${file} is not valid JSON (${(e as Error).message})`);
+      }
+    };
+    const loaded = loadCheckpoint({
+      safetensors: weightBytes,
+      config: json(configBytes, 'config.json'),
+      preprocessor: preprocessorBytes ? json(preprocessorBytes, 'preprocessor_config.json') : undefined,
+    });
+    return { loaded, bytes: { config: configBytes, weights: weightBytes }, origin: source.origin };
   }
 
   /** Switches backend, rebuilding the weights there; throws 'backend-unavailable'. */

@@ -52,7 +52,7 @@ describe('tokensFlopsCsv', () => {
 
 describe('fateRecord', () => {
   it('fateRecord holds the input pixels and, per block, every original token’s fate and row', () => {
-    const input: ModelInput = { size: 2, channels: 1, u8: Uint8Array.from([0, 64, 128, 255]), pixels: new Float32Array(4), steps: [{ id: 'resize', ran: true, detail: 'resized' }, { id: 'pad', ran: false, detail: 'square' }] };
+    const input: ModelInput = { size: 2, channels: 1, u8: Uint8Array.from([0, 64, 128, 255]), pixels: new Float32Array(4), steps: [{ op: 'resize', ran: true, detail: 'resized' }, { op: 'invert', ran: false, detail: 'not inverted' }] };
     const result = { plan: 'tome+topk', modelName: 'm', backend: 'wasm', trace } as unknown as RunResult;
     const geo = gridGeometry(trace, 2);
     const record = fateRecord(result, layerViews(trace, geo), geo, input, 'x.png');

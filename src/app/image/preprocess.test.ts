@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { borderMean, fromRgba, normalise, padToSquare, preprocess, resizeArea, type InputSpec, type Plane, type RgbaImage } from './preprocess';
-
-const GREY: InputSpec = { size: 28, channels: 1, mean: [0.286], std: [0.353], invertLightBackground: true };
+import { preprocessImage, resolvePreprocess } from '../../io/preprocess';
+import type { VitConfig } from '../../model/config';
+import { prepareInput, type RgbaImage } from './preprocess';
 
 function rgba(width: number, height: number, pixel: (x: number, y: number) => [number, number, number, number]): RgbaImage {
   const data = new Uint8ClampedArray(width * height * 4);
@@ -9,93 +9,33 @@ function rgba(width: number, height: number, pixel: (x: number, y: number) => [n
   return { width, height, data };
 }
 
-const plane = (width: number, height: number, values: number[]): Plane => ({ width, height, channels: 1, data: Float32Array.from(values) });
+const grey28: VitConfig = {
+  hidden_size: 64, num_hidden_layers: 6, num_attention_heads: 2, intermediate_size: 128, image_size: 28, patch_size: 4, num_channels: 1,
+  layer_norm_eps: 1e-6, id2label: { 0: 'a' }, image_mean: [0.286], image_std: [0.353],
+};
+const bundledSpec = resolvePreprocess({ config: grey28, layout: 'hf-vit', configJson: { hidden_size: 64, tokenscope_input: { pad_to_square: 'border_mean', invert_light_background: true } } });
 
-describe('fromRgba', () => {
-  it('fromRgba weighs red, green and blue by the BT.601 luma coefficients', () => {
-    const p = fromRgba(rgba(3, 1, (x) => (x === 0 ? [255, 0, 0, 255] : x === 1 ? [0, 255, 0, 255] : [0, 0, 255, 255])), 1);
-    expect(Array.from(p.data)).toEqual([0.299 * 255, 0.587 * 255, 0.114 * 255].map((v) => Math.fround(v)));
+describe('prepareInput', () => {
+  it('gives the pixels io/preprocess gives for the same RGBA bytes (the CLI path)', () => {
+    const img = rgba(40, 30, (x, y) => [(x * 7) % 256, (y * 11) % 256, 200, 255]);
+    const page = prepareInput(img, bundledSpec);
+    const cli = preprocessImage({ width: 40, height: 30, channels: 4, data: img.data }, bundledSpec);
+    expect(page.pixels).toEqual(cli.pixels);
+    expect(page.u8).toEqual(cli.u8);
+    expect(page.size).toBe(28);
+    expect(page.channels).toBe(1);
   });
 
-  it('fromRgba composites transparent pixels over white', () => {
-    const p = fromRgba(rgba(2, 1, (x) => (x === 0 ? [0, 0, 0, 0] : [0, 0, 0, 128])), 1);
-    expect(p.data[0]).toBeCloseTo(255, 3);
-    expect(p.data[1]).toBeCloseTo(255 * (1 - 128 / 255), 3);
-  });
-});
-
-describe('borderMean', () => {
-  it('borderMean averages the outer ring only', () => {
-    // 3×3, centre 255, ring 0 (ring width is 1 px for small images)
-    expect(borderMean(plane(3, 3, [0, 0, 0, 0, 255, 0, 0, 0, 0]))).toEqual([0]);
-  });
-});
-
-describe('padToSquare', () => {
-  it('padToSquare centres a wide image and fills with the given value', () => {
-    const p = padToSquare(plane(3, 1, [1, 2, 3]), [9]);
-    expect([p.width, p.height]).toEqual([3, 3]);
-    expect(Array.from(p.data)).toEqual([9, 9, 9, 1, 2, 3, 9, 9, 9]);
+  it('lists every step, an inversion not applied marked as not run', () => {
+    const dark = prepareInput(rgba(28, 28, () => [0, 0, 0, 255]), bundledSpec);
+    expect(dark.steps.map((s) => [s.op, s.ran])).toEqual([['channels', true], ['invert', false], ['as-is', true], ['rescale', true], ['normalize', true]]);
+    expect(dark.steps[1].detail).toMatch(/not inverted: the background is dark/);
+    const light = prepareInput(rgba(28, 28, () => [250, 250, 250, 255]), bundledSpec);
+    expect(light.steps[1]).toMatchObject({ op: 'invert', ran: true });
+    expect(light.u8[0]).toBe(5);
   });
 
-  it('padToSquare puts the odd padding pixel after the image', () => {
-    const p = padToSquare(plane(1, 2, [1, 2]), [0]);
-    expect(Array.from(p.data)).toEqual([1, 0, 2, 0]);
-  });
-});
-
-describe('resizeArea', () => {
-  it('resizeArea averages 2×2 blocks when halving', () => {
-    const p = resizeArea(plane(4, 2, [0, 4, 8, 8, 4, 0, 0, 0]), 2, 1);
-    expect(Array.from(p.data)).toEqual([2, 4]);
-  });
-
-  it('resizeArea weighs fractional overlaps exactly (3 → 2)', () => {
-    // output 0 covers source [0, 1.5): (1·a + 0.5·b) / 1.5
-    const p = resizeArea(plane(3, 1, [3, 6, 9]), 2, 1);
-    expect(p.data[0]).toBeCloseTo((3 + 0.5 * 6) / 1.5, 5);
-    expect(p.data[1]).toBeCloseTo((0.5 * 6 + 9) / 1.5, 5);
-  });
-
-  it('resizeArea keeps a constant image constant, shrinking or growing', () => {
-    const flat = plane(5, 5, Array(25).fill(77));
-    for (const side of [2, 3, 28]) expect(new Set(resizeArea(flat, side, side).data.map((v) => Math.round(v * 1000) / 1000))).toEqual(new Set([77]));
-  });
-});
-
-describe('preprocess', () => {
-  it('preprocess leaves a 28×28 dark-background greyscale image as it is, then normalises', () => {
-    const img = rgba(28, 28, (x, y) => (x > 8 && x < 20 && y > 8 && y < 20 ? [200, 200, 200, 255] : [0, 0, 0, 255]));
-    const out = preprocess(img, GREY);
-    expect(out.steps.filter((s) => s.ran).map((s) => s.id)).toEqual(['greyscale', 'quantise', 'normalise']);
-    expect(out.u8[0]).toBe(0);
-    expect(out.u8[10 * 28 + 10]).toBe(200);
-    expect(out.pixels[0]).toBeCloseTo((0 - 0.286) / 0.353, 6);
-    expect(out.pixels[10 * 28 + 10]).toBeCloseTo((200 / 255 - 0.286) / 0.353, 6);
-  });
-
-  it('preprocess pads, inverts a light background and resizes a wide photo-like image', () => {
-    // 112×56 white image with a black 28×28 square in the middle
-    const img = rgba(112, 56, (x, y) => (x >= 42 && x < 70 && y >= 14 && y < 42 ? [0, 0, 0, 255] : [255, 255, 255, 255]));
-    const out = preprocess(img, GREY);
-    expect(out.steps.filter((s) => s.ran).map((s) => s.id)).toEqual(['greyscale', 'pad', 'invert', 'resize', 'quantise', 'normalise']);
-    expect(out.steps.find((s) => s.id === 'invert')!.detail).toMatch(/background is light/);
-    // padded to 112×112 with white, inverted to black; the square becomes white 7×7 in the middle
-    expect(out.u8[0]).toBe(0);
-    expect(out.u8[14 * 28 + 14]).toBe(255);
-    expect(out.u8[14 * 28 + 6]).toBe(0);
-  });
-
-  it('preprocess keeps RGB for a 3-channel model and never inverts it', () => {
-    const spec: InputSpec = { size: 2, channels: 3, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], invertLightBackground: false };
-    const out = preprocess(rgba(2, 2, () => [255, 0, 0, 255]), spec);
-    expect(Array.from(out.u8.subarray(0, 3))).toEqual([255, 0, 0]);
-    expect(Array.from(out.pixels.subarray(0, 3))).toEqual([1, -1, -1]);
-    expect(out.steps.find((s) => s.id === 'invert')!.ran).toBe(false);
-  });
-
-  it('normalise matches the normalisation step of preprocess', () => {
-    const out = preprocess(rgba(30, 20, (x, y) => [x * 8, y * 12, 100, 255]), GREY);
-    expect(Array.from(normalise(out.u8, GREY))).toEqual(Array.from(out.pixels));
+  it('refuses an image of no pixels with the image-unreadable code', () => {
+    expect(() => prepareInput({ width: 0, height: 0, data: new Uint8Array(0) }, bundledSpec)).toThrowError(expect.objectContaining({ code: 'image-unreadable' }));
   });
 });

@@ -7,7 +7,7 @@
 import type { ModelSource } from '../worker/protocol';
 import { FALLBACK_CONFIG_JSON, FALLBACK_SEED } from './fallback';
 
-const files = import.meta.glob('/models/fmnist-vit/{config.json,model.safetensors}', {
+const files = import.meta.glob('/models/fmnist-vit/{config.json,model.safetensors,preprocessor_config.json}', {
   query: '?url',
   import: 'default',
   eager: true,
@@ -16,11 +16,17 @@ const files = import.meta.glob('/models/fmnist-vit/{config.json,model.safetensor
 /** Absolute URL (workers resolve relative URLs against their own script, not the page). */
 const absolute = (url: string) => new URL(url, document.baseURI).href;
 
-export function bundledModelSource(): ModelSource {
+export const BUNDLED_MODEL_NAME = 'fmnist-vit (bundled)';
+
+export function bundledModelSource(): Exclude<ModelSource, { kind: 'files' }> {
   const configUrl = files['/models/fmnist-vit/config.json'];
   const weightsUrl = files['/models/fmnist-vit/model.safetensors'];
   if (configUrl && weightsUrl) {
-    return { kind: 'url', name: 'fmnist-vit (bundled)', configUrl: absolute(configUrl), weightsUrl: absolute(weightsUrl) };
+    const preprocessorUrl = files['/models/fmnist-vit/preprocessor_config.json'];
+    return {
+      kind: 'url', name: BUNDLED_MODEL_NAME, origin: { kind: 'bundled' }, configUrl: absolute(configUrl), weightsUrl: absolute(weightsUrl),
+      ...(preprocessorUrl ? { preprocessorUrl: absolute(preprocessorUrl) } : {}),
+    };
   }
   return { kind: 'random', name: 'fmnist-vit shape, random weights', configJson: FALLBACK_CONFIG_JSON, seed: FALLBACK_SEED };
 }

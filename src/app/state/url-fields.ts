@@ -1,6 +1,7 @@
 /**
- * The link fields both pages share: the sample image, the selected block and the backend.
+ * The link fields both pages share: the model, the sample image, the selected block and the backend.
  */
+import { formatHubId, parseHubId } from '../../io/catalog';
 import type { BackendName } from '../../model/backend';
 import type { UrlField } from './url-codec';
 
@@ -40,4 +41,20 @@ export const backendField: UrlField<BackendChoice> = {
       ? { ok: true, value: raw as BackendChoice }
       : { ok: false, reason: `use one of ${BACKEND_CHOICES.join(', ')}` },
   format: (v) => v,
+};
+
+/**
+ * A Hugging Face hub model, `owner/name[@revision]`; null = the bundled model. Models from files
+ * have no link. Only the id is read: the page never fetches from an address the link names.
+ */
+export const modelField: UrlField<string | null> = {
+  key: 'model',
+  label: 'model',
+  default: () => null,
+  parse(raw) {
+    const ref = parseHubId(raw);
+    return ref ? { ok: true, value: formatHubId(ref) } : { ok: false, reason: 'not a hub model id (owner/name, optionally @revision)' };
+  },
+  format: (v) => v ?? '',
+  fallback: 'The bundled model runs instead.',
 };

@@ -6,13 +6,13 @@ const ctx: UrlContext = { depth: 6, isSample: (id) => ['fm-ankle-boot', 'chelsea
 
 describe('parseUrl', () => {
   it('parseUrl of an empty query gives the defaults and no problems', () => {
-    expect(parseUrl('', ctx)).toEqual({ state: { plan: 'none', sample: 'fm-ankle-boot', layer: null, backend: 'auto' }, problems: [] });
+    expect(parseUrl('', ctx)).toEqual({ state: { model: null, plan: 'none', sample: 'fm-ankle-boot', layer: null, backend: 'auto' }, problems: [] });
   });
 
   it('parseUrl reads every field and canonicalises the plan', () => {
     const { state, problems } = parseUrl('?plan=evit:keep=0.5,fuse=1,layers=1/3&sample=chelsea&layer=4&backend=wasm', ctx);
     expect(problems).toEqual([]);
-    expect(state).toEqual({ plan: 'evit:keep=0.5,layers=1/3', sample: 'chelsea', layer: 4, backend: 'wasm' });
+    expect(state).toEqual({ model: null, plan: 'evit:keep=0.5,layers=1/3', sample: 'chelsea', layer: 4, backend: 'wasm' });
   });
 
   it("parseUrl keeps a hand-typed '+' between plan segments", () => {
@@ -75,7 +75,25 @@ describe('formatUrl', () => {
   });
 
   it('formatUrl and parseUrl round-trip every field', () => {
-    const state = { plan: 'tome:r=4,prop=0', sample: 'chelsea', layer: 3, backend: 'webgpu' as const };
+    const state = { model: 'timm/deit_tiny_patch16_224.fb_in1k@v1.0', plan: 'tome:r=4,prop=0', sample: 'chelsea', layer: 3, backend: 'webgpu' as const };
     expect(parseUrl(formatUrl(state, ctx), ctx)).toEqual({ state, problems: [] });
   });
+
+  it('parseUrl reads a hub model id with or without a revision, and refuses URLs, paths and markup', () => {
+    expect(parseUrl('?model=timm/deit_tiny_patch16_224.fb_in1k', ctx).state.model).toBe('timm/deit_tiny_patch16_224.fb_in1k');
+    expect(parseUrl('?model=WinKawaks/vit-tiny-patch16-224@3a1b2c', ctx).state.model).toBe('WinKawaks/vit-tiny-patch16-224@3a1b2c');
+    expect(parseUrl('?model=timm/deit_small_patch16_224.fb_in1k@main', ctx).state.model).toBe('timm/deit_small_patch16_224.fb_in1k');
+    for (const hostile of ['https://evil.example/x', '../../etc/passwd', 'a/../b', '<img src=x>/y', 'onlyname', 'a/b/c']) {
+      const { state, problems } = parseUrl(`?model=${encodeURIComponent(hostile)}`, ctx);
+      expect(state.model, hostile).toBeNull();
+      expect(problems[0]).toMatch(/^Ignored model .* not a hub model id .*The bundled model runs instead\.$/);
+    }
+  });
+
+  it('formatUrl writes the hub model first and leaves it out for the bundled model', () => {
+    const state = { ...defaultUrlState(ctx), model: 'timm/deit_tiny_patch16_224.fb_in1k', plan: 'tome:r=4' };
+    expect(formatUrl(state, ctx)).toBe('?v=1&model=timm/deit_tiny_patch16_224.fb_in1k&plan=tome:r=4');
+    expect(formatUrl({ ...state, model: null }, ctx)).toBe('?v=1&plan=tome:r=4');
+  });
 });
+

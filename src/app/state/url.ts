@@ -2,14 +2,14 @@
  * The playground's shareable state, read from and written to the URL query through one field
  * table (url-codec.ts); a new field is one line of FIELDS.
  *
- *   ?plan=evit:keep=0.5,layers=1/3&sample=fm-ankle-boot&layer=4&backend=wasm
+ *   ?model=timm/deit_tiny_patch16_224.fb_in1k&plan=evit:keep=0.5,layers=1/3&sample=chelsea&layer=4&backend=wasm
  *
  * The plan is parsed by the plan grammar; a bad one runs the unreduced model. `v=1` marks the
  * format version.
  */
 import { formatPlan, parsePlan } from '../../reduce/plan';
 import { defaultState, type FieldTable, readQuery, type UrlContext, type UrlField, writeQuery } from './url-codec';
-import { type BackendChoice, backendField, layerField, sampleField } from './url-fields';
+import { type BackendChoice, backendField, layerField, modelField, sampleField } from './url-fields';
 
 const planField: UrlField<string> = {
   key: 'plan',
@@ -25,6 +25,8 @@ const planField: UrlField<string> = {
 };
 
 export interface UrlState {
+  /** A hub model id (`owner/name[@revision]`); null = the bundled model. */
+  model: string | null;
   plan: string;
   sample: string;
   /** Selected block (0-based); null = the last block. */
@@ -33,7 +35,7 @@ export interface UrlState {
 }
 
 /** The field table: the only list of persisted state. */
-const FIELDS: FieldTable<UrlState> = { plan: planField, sample: sampleField, layer: layerField, backend: backendField };
+const FIELDS: FieldTable<UrlState> = { model: modelField, plan: planField, sample: sampleField, layer: layerField, backend: backendField };
 
 export const URL_VERSION = 1;
 

@@ -47,8 +47,8 @@ export function ModelInputView({ input, image, patch, sourceName, browserStep }:
           </p>
           <ol className="steps" data-testid="preprocess-steps">
             {browserStep && <li className="ran">{browserStep}</li>}
-            {input.steps.map((s) => (
-              <li key={s.id} className={s.ran ? 'ran' : 'skipped'}>
+            {input.steps.map((s, i) => (
+              <li key={`${s.op}-${i}`} className={s.ran ? 'ran' : 'skipped'}>
                 <span className="step-mark" aria-label={s.ran ? 'ran' : 'skipped'}>
                   {s.ran ? '✓' : '–'}
                 </span>{' '}

@@ -1,31 +1,34 @@
 /**
- * ModelPicker: choose a pretrained checkpoint from the catalog (size and published accuracy shown
- * before anything downloads) or load one from local files. Shows download progress with a cancel
- * button, errors in plain words, and what the loader assumed (notes, preprocessing).
+ * ModelPicker: the model in use, and where another comes from — the catalog of pretrained hub
+ * checkpoints (size and published accuracy shown before anything downloads), any hub id, local
+ * files, or the bundled model. Shows download progress with a cancel button, errors in plain
+ * words, and what the loader assumed (notes, preprocessing).
  *
- * Self-contained: mount it anywhere with an `onModelLoaded` callback. The logic is a framework-free
- * controller (createModelPickerController: state, subscribe, download, cancel, loadFiles) read
- * through useSyncExternalStore; ModelPickerView is the pure rendering of its state.
- *
- * The result hands over both the loaded checkpoint (tensors on this thread's TF.js backend; the
- * receiver disposes them with disposeCheckpoint) and the raw files, so a host that runs the engine
- * in a worker can post the bytes there instead.
+ * The logic is a framework-free controller (createModelPickerController: state, subscribe,
+ * download, cancel, loadFiles, useBundled) read through useSyncExternalStore; ModelPickerView is
+ * the pure rendering of its state. The controller makes no tensors: it hands the files to the
+ * host (`onModelLoaded`), which loads them in its engine worker and resolves with what the loader
+ * noted, or rejects — then the picker shows why and the previous model keeps running.
  */
-import { useEffect, useMemo, useRef, useSyncExternalStore, type ChangeEvent } from 'react';
+import { useEffect, useMemo, useRef, useState, useSyncExternalStore, type ChangeEvent } from 'react';
 import { TokenScopeError } from '../../errors';
-import { CATALOG, type CatalogEntry } from '../../io/catalog';
-import { loadCheckpoint, readCheckpointFiles, type CheckpointFiles, type LoadedCheckpoint, type NamedBlob } from '../../io/checkpoint';
-import { downloadCatalogModel, openBrowserCache, type ByteCache, type CatalogFile } from '../../io/hub';
-import { describePreprocess } from '../../io/preprocess';
-
-export type PickedSource = { kind: 'catalog'; repo: string; revision: string } | { kind: 'files'; names: string[] };
+import { CATALOG, findCatalogEntry, parseHubId, type CatalogEntry, type HubModelRef } from '../../io/catalog';
+import { readCheckpointFiles, type CheckpointFiles, type NamedBlob } from '../../io/checkpoint';
+import { downloadHubFiles, offlineHubFiles, openBrowserCache, type ByteCache, type CatalogFile } from '../../io/hub';
+import type { ModelOrigin } from '../worker/protocol';
 
 export interface PickedModel {
-  source: PickedSource;
+  origin: ModelOrigin;
   /** Display name. */
   name: string;
   files: CheckpointFiles;
-  checkpoint: LoadedCheckpoint;
+}
+
+/** What the host's loader reports back for the picker to show. */
+export interface LoadReport {
+  name: string;
+  notes: string[];
+  preprocessing: string[];
 }
 
 export interface PickerState {
@@ -38,11 +41,14 @@ export interface PickerState {
   /** A plain-words message: the error, or "Download cancelled." */
   message: string | null;
   /** The last model handed over, with what the loader noted. */
-  loaded: { name: string; notes: string[]; preprocessing: string[]; fromCache: boolean } | null;
+  loaded: (LoadReport & { fromCache: boolean }) | null;
 }
 
 export interface PickerOptions {
-  onModelLoaded(result: PickedModel): void;
+  /** Loads the files (in the engine worker); rejects with the reason when they do not make a model. */
+  onModelLoaded(picked: PickedModel): Promise<LoadReport>;
+  /** Switches back to the bundled model. */
+  onBundled(): Promise<LoadReport>;
   fetch?: typeof fetch;
   /** undefined: the browser's Cache Storage when available; null: no cache. */
   cache?: ByteCache | null;
@@ -52,12 +58,19 @@ export interface PickerOptions {
 export interface ModelPickerController {
   getState(): PickerState;
   subscribe(listener: () => void): () => void;
-  download(entry: CatalogEntry): Promise<void>;
+  /** Downloads a hub model (the cache first), then hands it over. */
+  download(ref: HubModelRef): Promise<void>;
+  /** Hands over a hub model only if every file is in the offline copy; false when it is not. */
+  openOffline(ref: HubModelRef): Promise<boolean>;
   cancel(): void;
   loadFiles(files: readonly NamedBlob[]): Promise<void>;
+  useBundled(): Promise<void>;
 }
 
 const INITIAL: PickerState = { status: 'idle', repo: null, file: null, receivedBytes: 0, totalBytes: null, message: null, loaded: null };
+
+/** The name a hub model goes by: its catalog title, else its id. */
+export const hubModelName = (ref: HubModelRef) => findCatalogEntry(ref.repo)?.title ?? ref.repo;
 
 const clause = (s: string) => s.replace(/[\s.;:]+$/, '');
 
@@ -91,14 +104,20 @@ export function createModelPickerController(options: PickerOptions): ModelPicker
     listeners.forEach((l) => l());
   };
   const busy = () => state.status === 'downloading' || state.status === 'loading';
+  const cache = async () => (options.cache === undefined ? await openBrowserCache() : (options.cache ?? undefined));
 
-  const handOver = (picked: PickedModel, fromCache: boolean) => {
-    set({
-      status: 'idle', repo: null, file: null, message: null,
-      loaded: { name: picked.name, notes: picked.checkpoint.notes, preprocessing: describePreprocess(picked.checkpoint.preprocess), fromCache },
-    });
-    options.onModelLoaded(picked);
+  /** Hands a model to the host; its answer (or its refusal) is what the picker shows. */
+  const handOver = async (load: () => Promise<LoadReport>, fromCache: boolean) => {
+    set({ status: 'loading', repo: null, file: null, message: null });
+    try {
+      const report = await load();
+      set({ status: 'idle', message: null, loaded: { ...report, fromCache } });
+    } catch (e) {
+      set({ status: 'error', message: `${plainMessage(e)} The previous model is still in use.` });
+    }
   };
+  const hub = (ref: HubModelRef, files: CheckpointFiles, fromCache: boolean) =>
+    handOver(() => options.onModelLoaded({ origin: { kind: 'hub', repo: ref.repo, revision: ref.revision, fromCache }, name: hubModelName(ref), files }), fromCache);
 
   return {
     getState: () => state,
@@ -106,28 +125,37 @@ export function createModelPickerController(options: PickerOptions): ModelPicker
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    async download(entry) {
+    async download(ref) {
       if (busy()) return;
       const abort = new AbortController();
       controller = abort;
-      set({ status: 'downloading', repo: entry.repo, file: null, receivedBytes: 0, totalBytes: null, message: null });
+      set({ status: 'downloading', repo: ref.repo, file: null, receivedBytes: 0, totalBytes: null, message: null });
+      let result;
       try {
-        const cache = options.cache === undefined ? await openBrowserCache() : (options.cache ?? undefined);
-        const result = await downloadCatalogModel(entry, {
-          fetch: options.fetch, cache, hubBase: options.hubBase, signal: abort.signal,
+        result = await downloadHubFiles(ref, {
+          fetch: options.fetch, cache: await cache(), hubBase: options.hubBase, signal: abort.signal,
           onProgress: (p) => {
             if (p.file === 'model.safetensors' || state.file !== 'model.safetensors') {
               set({ file: p.file, receivedBytes: p.receivedBytes, totalBytes: p.totalBytes });
             }
           },
         });
-        handOver({ source: { kind: 'catalog', repo: entry.repo, revision: entry.revision }, name: entry.title, files: result.files, checkpoint: result.checkpoint }, result.fromCache);
       } catch (e) {
         const cancelled = e instanceof TokenScopeError && e.code === 'cancelled';
         set({ status: cancelled ? 'idle' : 'error', repo: null, file: null, message: plainMessage(e) });
+        return;
       } finally {
         if (controller === abort) controller = null;
       }
+      await hub(ref, result.files, result.fromCache);
+    },
+    async openOffline(ref) {
+      if (busy()) return false;
+      const store = await cache();
+      const result = store ? await offlineHubFiles(ref, { cache: store, hubBase: options.hubBase }).catch(() => null) : null;
+      if (!result) return false;
+      await hub(ref, result.files, true);
+      return true;
     },
     cancel() {
       controller?.abort();
@@ -135,17 +163,39 @@ export function createModelPickerController(options: PickerOptions): ModelPicker
     async loadFiles(picked) {
       if (busy() || picked.length === 0) return;
       set({ status: 'loading', repo: null, file: null, message: null });
+      let files: CheckpointFiles;
       try {
-        const files = await readCheckpointFiles(picked);
-        const checkpoint = loadCheckpoint(files);
-        const names = picked.map((f) => f.name);
-        const weights = names.find((n) => n.toLowerCase().endsWith('.safetensors')) ?? names[0];
-        handOver({ source: { kind: 'files', names }, name: weights, files, checkpoint }, false);
+        files = await readCheckpointFiles(picked);
       } catch (e) {
         set({ status: 'error', message: plainMessage(e) });
+        return;
       }
+      const names = picked.map((f) => f.name);
+      const weights = names.find((n) => n.toLowerCase().endsWith('.safetensors')) ?? names[0];
+      await handOver(() => options.onModelLoaded({ origin: { kind: 'files', names }, name: weights, files }), false);
+    },
+    async useBundled() {
+      if (busy()) return;
+      await handOver(() => options.onBundled(), false);
     },
   };
+}
+
+/** The picker's controller for a component's life (cancels a running download when unmounted). */
+export function useModelPickerController(options: PickerOptions): ModelPickerController {
+  const latest = useRef(options);
+  latest.current = options;
+  const controller = useMemo(
+    () => createModelPickerController({
+      onModelLoaded: (p) => latest.current.onModelLoaded(p),
+      onBundled: () => latest.current.onBundled(),
+      fetch: options.fetch, cache: options.cache, hubBase: options.hubBase,
+    }),
+    // The transport is fixed for the component's life; the callbacks are read through the ref.
+    [],
+  );
+  useEffect(() => () => controller.cancel(), [controller]);
+  return controller;
 }
 
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
@@ -153,117 +203,159 @@ const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
 export interface ModelPickerViewProps {
   state: PickerState;
   catalog: readonly CatalogEntry[];
-  onDownload(entry: CatalogEntry): void;
+  /** The model in use, in words (name and source); null while none has loaded. */
+  inUse: string | null;
+  onDownload(ref: HubModelRef): void;
   onCancel(): void;
   onFiles(files: NamedBlob[]): void;
+  onBundled(): void;
 }
 
-/** The picker's markup for a given state (pure; no effects). */
-export function ModelPickerView({ state, catalog, onDownload, onCancel, onFiles }: ModelPickerViewProps) {
+/** The picker's markup for a given state (pure, but for the hub-id field's text). */
+export function ModelPickerView({ state, catalog, inUse, onDownload, onCancel, onFiles, onBundled }: ModelPickerViewProps) {
   const busy = state.status === 'downloading' || state.status === 'loading';
   const total = state.totalBytes;
   const pct = total ? Math.floor((100 * state.receivedBytes) / total) : null;
+  const [hubId, setHubId] = useState('');
+  const [hubIdError, setHubIdError] = useState<string | null>(null);
+  const submitHubId = () => {
+    const ref = parseHubId(hubId);
+    setHubIdError(ref ? null : `“${hubId.slice(0, 60)}” is not a hub id: write owner/name, optionally @revision (for example facebook/deit-tiny-patch16-224).`);
+    if (ref) onDownload(ref);
+  };
   return (
-    <section className="model-picker" aria-label="Choose a model">
-      <h2>Pretrained models</h2>
-      <ul className="model-picker-catalog">
-        {catalog.map((e) => (
-          <li key={e.repo}>
-            <button type="button" onClick={() => onDownload(e)} disabled={busy} aria-describedby={`mp-${e.repo}`}>
-              {e.title}
-            </button>{' '}
-            <span className="model-picker-size">{e.sizeMb} MB</span>{' · '}
-            <span className="model-picker-acc" title={`Source: ${e.top1Source}`}>
-              ImageNet top-1 {e.top1.toFixed(1)} % (published)
-            </span>
-            <p id={`mp-${e.repo}`} className="model-picker-desc">
-              {e.description} <small>{e.repo}</small>
-            </p>
-          </li>
-        ))}
-      </ul>
-      {state.status === 'downloading' && (
-        <div className="model-picker-progress" role="status">
-          <span>
-            Downloading {state.repo} {state.file ? `(${state.file})` : ''}: {mb(state.receivedBytes)}
-            {total !== null ? ` of ${mb(total)} MB (${pct} %)` : ' MB'}
-          </span>
-          <progress value={state.receivedBytes} max={total ?? undefined} aria-label="Download progress" />
-          <button type="button" onClick={onCancel}>
-            Cancel
-          </button>
-        </div>
-      )}
-      {state.status === 'loading' && <p role="status">Reading the checkpoint…</p>}
-      {state.message && (
-        <p className={state.status === 'error' ? 'model-picker-error' : 'model-picker-message'} role={state.status === 'error' ? 'alert' : 'status'}>
-          {state.message}
-        </p>
-      )}
-      <h3>Or load from files</h3>
-      <label>
-        A .safetensors checkpoint (timm, Hugging Face ViT or DeiT), optionally with its config.json and preprocessor_config.json:{' '}
-        <input
-          type="file"
-          multiple
-          accept=".safetensors,.json"
-          disabled={busy}
-          onChange={(ev: ChangeEvent<HTMLInputElement>) => {
-            const files = ev.target.files ? Array.from(ev.target.files) : [];
-            ev.target.value = '';
-            onFiles(files);
-          }}
-        />
-      </label>
-      {state.loaded && (
-        <div className="model-picker-loaded" role="status">
-          <p>
-            Loaded {state.loaded.name}
-            {state.loaded.fromCache ? ' (from the offline copy)' : ''}.
-          </p>
-          <ul>
-            {state.loaded.notes.map((n) => (
-              <li key={n}>{n}</li>
+    <details className="model-picker" data-testid="model-picker" open={state.status !== 'idle' || undefined}>
+      <summary>
+        Choose a model{inUse ? <span className="muted"> — in use: {inUse}</span> : null}
+      </summary>
+      <div className="model-picker-body">
+        <section aria-labelledby="mp-hub-title">
+          <h3 id="mp-hub-title">Pretrained on ImageNet-1k (Hugging Face hub)</h3>
+          <ul className="model-picker-catalog">
+            {catalog.map((e) => (
+              <li key={e.repo}>
+                <button type="button" onClick={() => onDownload(e)} disabled={busy} aria-describedby={`mp-${e.repo}`} data-testid={`hub-${e.repo}`}>
+                  {e.title}
+                </button>{' '}
+                <span className="model-picker-size">{e.sizeMb} MB</span>
+                {' · '}
+                <span className="model-picker-acc" title={`Source: ${e.top1Source}`}>
+                  ImageNet top-1 {e.top1.toFixed(1)} % (published)
+                </span>
+                <p id={`mp-${e.repo}`} className="model-picker-desc">
+                  {e.description} <small>{e.repo}</small>
+                </p>
+              </li>
             ))}
           </ul>
-          <p>Preprocessing:</p>
-          <ol>
-            {state.loaded.preprocessing.map((s) => (
-              <li key={s}>{s}</li>
-            ))}
-          </ol>
-        </div>
-      )}
-    </section>
+          <form
+            className="model-picker-hub-id"
+            onSubmit={(ev) => {
+              ev.preventDefault();
+              submitHubId();
+            }}
+          >
+            <label>
+              Another hub model (ViT or DeiT with model.safetensors):{' '}
+              <input type="text" value={hubId} placeholder="owner/name[@revision]" onChange={(ev) => setHubId(ev.target.value)} data-testid="hub-id" disabled={busy} spellCheck={false} />
+            </label>{' '}
+            <button type="submit" disabled={busy || hubId.trim() === ''}>
+              Download
+            </button>
+            {hubIdError && (
+              <span className="field-error" role="alert">
+                {' '}
+                {hubIdError}
+              </span>
+            )}
+          </form>
+        </section>
+        <section aria-labelledby="mp-files-title">
+          <h3 id="mp-files-title">From files</h3>
+          <label>
+            A .safetensors checkpoint (timm, Hugging Face ViT or DeiT), optionally with its config.json and preprocessor_config.json:{' '}
+            <input
+              type="file"
+              multiple
+              accept=".safetensors,.json"
+              disabled={busy}
+              data-testid="model-files"
+              onChange={(ev: ChangeEvent<HTMLInputElement>) => {
+                const files = ev.target.files ? Array.from(ev.target.files) : [];
+                ev.target.value = '';
+                onFiles(files);
+              }}
+            />
+          </label>
+        </section>
+        <section aria-labelledby="mp-bundled-title">
+          <h3 id="mp-bundled-title">Bundled</h3>
+          <button type="button" onClick={onBundled} disabled={busy} data-testid="model-bundled">
+            fmnist-vit
+          </button>{' '}
+          <span className="muted">the Fashion-MNIST ViT TokenScope trains and ships (28×28 grey, 6 blocks, 0.2 M parameters): works offline, no download</span>
+        </section>
+        {state.status === 'downloading' && (
+          <div className="model-picker-progress" role="status">
+            <span>
+              Downloading {state.repo} {state.file ? `(${state.file})` : ''}: {mb(state.receivedBytes)}
+              {total !== null ? ` of ${mb(total)} MB (${pct} %)` : ' MB'}
+            </span>
+            <progress value={state.receivedBytes} max={total ?? undefined} aria-label="Download progress" />
+            <button type="button" onClick={onCancel}>
+              Cancel
+            </button>
+          </div>
+        )}
+        {state.status === 'loading' && <p role="status">Reading the checkpoint…</p>}
+        {state.message && (
+          <p className={state.status === 'error' ? 'model-picker-error' : 'model-picker-message'} role={state.status === 'error' ? 'alert' : 'status'} data-testid="model-picker-message">
+            {state.message}
+          </p>
+        )}
+        {state.loaded && (
+          <div className="model-picker-loaded" role="status">
+            <p>
+              Loaded {state.loaded.name}
+              {state.loaded.fromCache ? ' (from the offline copy)' : ''}.
+            </p>
+            <ul>
+              {state.loaded.notes.map((n) => (
+                <li key={n}>{n}</li>
+              ))}
+            </ul>
+            <p>Preprocessing:</p>
+            <ol>
+              {state.loaded.preprocessing.map((s) => (
+                <li key={s}>{s}</li>
+              ))}
+            </ol>
+          </div>
+        )}
+      </div>
+    </details>
   );
 }
 
-export interface ModelPickerProps extends PickerOptions {
+export interface ModelPickerProps {
+  controller: ModelPickerController;
+  inUse: string | null;
   /** Entries to offer (default: the whole catalog). */
   catalog?: readonly CatalogEntry[];
 }
 
-/** The picker, wired to its controller. Cancels a running download when unmounted. */
-export function ModelPicker({ catalog = CATALOG, ...options }: ModelPickerProps) {
-  const latest = useRef(options);
-  latest.current = options;
-  const controller = useMemo(
-    () => createModelPickerController({
-      onModelLoaded: (r) => latest.current.onModelLoaded(r),
-      fetch: options.fetch, cache: options.cache, hubBase: options.hubBase,
-    }),
-    // The transport is fixed for the component's life; the callback is read through the ref.
-    [],
-  );
+/** The picker, wired to a controller the page owns (so a link can start a download through it). */
+export function ModelPicker({ controller, inUse, catalog = CATALOG }: ModelPickerProps) {
   const state = useSyncExternalStore(controller.subscribe, controller.getState, controller.getState);
-  useEffect(() => () => controller.cancel(), [controller]);
   return (
     <ModelPickerView
       state={state}
       catalog={catalog}
-      onDownload={(e) => void controller.download(e)}
+      inUse={inUse}
+      onDownload={(ref) => void controller.download(ref)}
       onCancel={() => controller.cancel()}
       onFiles={(files) => void controller.loadFiles(files)}
+      onBundled={() => void controller.useBundled()}
     />
   );
 }

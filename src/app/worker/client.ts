@@ -57,7 +57,7 @@ export class EngineClient {
   }
 
   loadModel(source: ModelSource) {
-    return this.send({ type: 'load-model', source }, source.kind === 'files' ? [source.safetensors.buffer as ArrayBuffer] : []);
+    return this.send({ type: 'load-model', source }); // files are copied: a failed load must not take the page's bytes
   }
 
   setBackend(choice: BackendChoice) {

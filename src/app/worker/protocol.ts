@@ -5,27 +5,42 @@
  * (structured-clone safe): no tensors, no functions.
  */
 import type { ErrorCode } from '../../errors';
+import type { CheckpointFiles } from '../../io/checkpoint';
+import type { PreprocessSpec } from '../../io/preprocess';
 import type { BackendName } from '../../model/backend';
 import type { VitConfig } from '../../model/config';
 import type { Trace } from '../../model/run';
 import type { FlopReport } from '../../measure/flops';
 import type { BackendChoice } from '../state/url-fields';
 
+/** Where a model came from, as the page names it (and, for the hub, links it). */
+export type ModelOrigin =
+  | { kind: 'bundled' }
+  | { kind: 'hub'; repo: string; revision: string; fromCache: boolean }
+  | { kind: 'files'; names: string[] }
+  /** Seeded random weights: the stand-in before a trained model exists, and tests. */
+  | { kind: 'random' };
+
 /** Where the worker gets a model from. */
 export type ModelSource =
-  /** config.json and model.safetensors at these (absolute) URLs. */
-  | { kind: 'url'; name: string; configUrl: string; weightsUrl: string }
-  /** Seeded random weights for this config.json content: the stand-in before a trained model exists. */
+  /** config.json, model.safetensors and optionally preprocessor_config.json at these (absolute) URLs. */
+  | { kind: 'url'; name: string; origin: ModelOrigin; configUrl: string; weightsUrl: string; preprocessorUrl?: string }
+  /** Seeded random weights for this config.json content. */
   | { kind: 'random'; name: string; configJson: unknown; seed: number }
-  /** Files already in memory (a model picker's result); the bytes are transferred. */
-  | { kind: 'files'; name: string; configJson: unknown; safetensors: Uint8Array };
+  /** A checkpoint's files already in memory (a model picker's result). */
+  | { kind: 'files'; name: string; origin: ModelOrigin; files: CheckpointFiles };
 
 export interface ModelInfo {
   name: string;
+  origin: ModelOrigin;
   config: VitConfig;
   /** True for seeded random weights: predictions mean nothing. */
   untrained: boolean;
   parameters: number;
+  /** The model's own preprocessing (io/preprocess.ts), as the CLI applies it. */
+  preprocess: PreprocessSpec;
+  /** What the loader assumed, inferred or ignored, in words. */
+  notes: string[];
 }
 
 /** What the worker found out about one backend on this machine. */

@@ -80,10 +80,10 @@ describe('EngineSession', () => {
       const before = tf.memory().numTensors;
       const other = new EngineSession({ useBackend, fetchBytes: async (url) => new Uint8Array(readFileSync(join(dir, url))) });
       await other.useBackend('wasm');
-      const info = await other.loadModel({ kind: 'url', name: 'exported', configUrl: 'config.json', weightsUrl: 'model.safetensors' });
+      const info = await other.loadModel({ kind: 'url', name: 'exported', origin: { kind: 'bundled' }, configUrl: 'config.json', weightsUrl: 'model.safetensors' });
       expect(info).toMatchObject({ name: 'exported', untrained: false, config: { num_hidden_layers: 6, image_size: 28 } });
       const loaded = tf.memory().numTensors;
-      await other.loadModel({ kind: 'url', name: 'again', configUrl: 'config.json', weightsUrl: 'model.safetensors' });
+      await other.loadModel({ kind: 'url', name: 'again', origin: { kind: 'bundled' }, configUrl: 'config.json', weightsUrl: 'model.safetensors' });
       expect(tf.memory().numTensors).toBe(loaded);
       const r = await other.run(input('f'), 'tome:r=4');
       expect(r.modelName).toBe('again');

@@ -5,6 +5,7 @@
  * lineage (fates.ts), so a patch looks the same here and there.
  */
 import { useEffect, useMemo, useState } from 'react';
+import type { PreprocessSpec } from '../../../io/preprocess';
 import type { VitConfig } from '../../../model/config';
 import type { GreyImages } from '../../../io/grey-images';
 import { formatPlan, parsePlan } from '../../../reduce/plan';
@@ -12,10 +13,9 @@ import { errorMessage } from '../../error-message';
 import { gridGeometry, layerViews } from '../../fates';
 import { fidelity } from '../../fidelity';
 import { findSample } from '../../gallery';
-import { preprocess, type ModelInput } from '../../image/preprocess';
+import { prepareInput, type ModelInput } from '../../image/preprocess';
 import { type ImageSource, loadFile, loadSample } from '../../image/sources';
 import { FATE_COLOUR, FATE_LABEL, GROUP_COLOURS } from '../../palette';
-import { inputSpec } from '../../state/use-engine';
 import { inputCanvas } from '../../views/draw-fates';
 import { FateGrid } from '../../views/FateGrid';
 import { ImagePanel } from '../../views/ImagePanel';
@@ -27,6 +27,8 @@ import { fmtKl } from './marks';
 
 interface Props {
   config: VitConfig;
+  /** The model's own preprocessing (ModelInfo.preprocess). */
+  preprocess: PreprocessSpec;
   plans: string[];
   sample: string;
   layer: number;
@@ -39,7 +41,7 @@ interface Props {
 }
 
 const SLOT_NAMES = ['A', 'B', 'C', 'D'];
-export function SideBySide({ config, plans, sample, layer, backend, evalSet, onPlans, onSample, onLayer, requestTraces }: Props) {
+export function SideBySide({ config, preprocess, plans, sample, layer, backend, evalSet, onPlans, onSample, onLayer, requestTraces }: Props) {
   const depth = config.num_hidden_layers;
   const [texts, setTexts] = useState(plans);
   const [source, setSource] = useState<ImageSource | null>(null);
@@ -64,12 +66,12 @@ export function SideBySide({ config, plans, sample, layer, backend, evalSet, onP
   const preparedOrError = useMemo((): { input: ModelInput; image: HTMLCanvasElement } | { error: string } | null => {
     if (!source) return null;
     try {
-      const input = preprocess(source.rgba, inputSpec(config));
+      const input = prepareInput(source.rgba, preprocess);
       return { input, image: inputCanvas(input) };
     } catch (e) {
       return { error: errorMessage(e) };
     }
-  }, [source, config]);
+  }, [source, preprocess]);
   const prepared = preparedOrError && 'input' in preparedOrError ? preparedOrError : null;
 
   useEffect(() => {

@@ -5,11 +5,11 @@
  * fidelity only: top-1 agreement and mean KL divergence to the unreduced model.
  */
 import { useState } from 'react';
+import type { PreprocessSpec } from '../../../io/preprocess';
 import type { VitConfig } from '../../../model/config';
 import { errorMessage } from '../../error-message';
 import { decodeImageFile } from '../../image/decode';
-import { preprocess } from '../../image/preprocess';
-import { inputSpec } from '../../state/use-engine';
+import { prepareInput } from '../../image/preprocess';
 import { contentHash } from '../hash';
 import { labelFolderName, matchImageFolder } from '../image-folder';
 import type { EvalData } from '../protocol';
@@ -18,6 +18,8 @@ export const MAX_USER_IMAGES = 2000;
 
 interface Props {
   config: VitConfig;
+  /** The model's own preprocessing (ModelInfo.preprocess). */
+  preprocess: PreprocessSpec;
   disabled: boolean;
   onEvaluate(data: Extract<EvalData, { kind: 'images' }>): void;
 }
@@ -29,7 +31,7 @@ interface Loaded {
   skipped: { path: string; reason: string }[];
 }
 
-export function UserImagesPanel({ config, disabled, onEvaluate }: Props) {
+export function UserImagesPanel({ config, preprocess, disabled, onEvaluate }: Props) {
   const [loaded, setLoaded] = useState<Loaded | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [decoding, setDecoding] = useState<{ done: number; total: number } | null>(null);
@@ -50,7 +52,6 @@ export function UserImagesPanel({ config, disabled, onEvaluate }: Props) {
       setError(`${images.length} images picked; at most ${MAX_USER_IMAGES} are evaluated here. Pick a smaller folder.`);
       return;
     }
-    const spec = inputSpec(config);
     const S = config.image_size;
     const C = config.num_channels;
     const px = S * S * C;
@@ -62,7 +63,7 @@ export function UserImagesPanel({ config, disabled, onEvaluate }: Props) {
     for (const [i, img] of images.entries()) {
       try {
         const decoded = await decodeImageFile(files[img.index], img.path);
-        const input = preprocess(decoded.rgba, spec);
+        const input = prepareInput(decoded.rgba, preprocess);
         pixels.push(input.pixels);
         u8s.push(input.u8);
         if (img.label !== null) labels.push(img.label);
