@@ -4,17 +4,22 @@
  * useImageSource holds the picture. Each view gets its slice as props and never calls the engine.
  */
 import { useCallback, useEffect, useMemo, useState } from 'react';
+import { findCatalogEntry } from '../io/catalog';
+import { FASHION_MNIST_CLASSES } from '../io/datasets';
 import type { GreyImages } from '../io/grey-images';
 import { formatPlan, parsePlan, type Plan } from '../reduce/plan';
 import { fateRecord, tokensFlopsCsv } from './export/formats';
 import { gridGeometry, layerViews } from './fates';
 import { fidelity } from './fidelity';
+import { DEFAULT_PHOTO, galleryFor, isFashionSample } from './gallery';
 import { loadEvalSet } from './image/sources';
+import { hubBase } from './model/hub-base';
 import { createStore } from './state/store';
 import { type Notice, urlContext, useEngine } from './state/use-engine';
 import { useImageSource } from './state/use-image-source';
 import { defaultUrlState, type UrlState } from './state/url';
 import { BackendPanel } from './views/BackendPanel';
+import { CopyLink } from './views/CopyLink';
 import { drawLayerStrip } from './views/draw-fates';
 import { download, ExportPanel } from './views/ExportPanel';
 import { ImagePanel } from './views/ImagePanel';
@@ -22,6 +27,7 @@ import { LayerTable } from './views/LayerTable';
 import { LayerTimeline } from './views/LayerTimeline';
 import { MethodPanel } from './views/MethodPanel';
 import { ModelInputView } from './views/ModelInputView';
+import { ModelPicker, useModelPickerController } from './views/ModelPicker';
 import { ModelSlot } from './views/ModelSlot';
 import { Notices } from './views/Notices';
 import { NumbersPanel } from './views/NumbersPanel';
@@ -42,12 +48,25 @@ export function App() {
   const image = useImageSource(onUpload);
   const showSample = image.showSample;
   const startSample = useCallback((id: string) => void showSample(id), [showSample]);
-  const { url, ctx, model, modelError, backend, prepared, shown, running, runError, timing, onModelLoaded } = useEngine({
+  const { url, ctx, model, modelError, backend, prepared, shown, running, runError, timing, onModelPicked, onBundled, pendingLink, dismissPendingLink } = useEngine({
     store,
     source: image.source,
     addNotice,
     showSample: startSample,
   });
+  const picker = useModelPickerController({ onModelLoaded: onModelPicked, onBundled, hubBase: hubBase() });
+
+  // An RGB (ImageNet) model starts on a photo rather than a Fashion-MNIST sample.
+  const channels = model?.config.num_channels ?? 1;
+  useEffect(() => {
+    const sample = store.get().sample;
+    if (channels === 3 && isFashionSample(sample) && image.source?.sampleId === sample) {
+      store.set({ sample: DEFAULT_PHOTO });
+      void showSample(DEFAULT_PHOTO);
+    }
+    // Only a change of model moves the picture; the user's later choices stay.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [model]);
 
   useEffect(() => {
     let alive = true;
@@ -90,7 +109,9 @@ export function App() {
   const selectLayer = useCallback((l: number) => store.set({ layer: l }), [store]);
   const counts = result ? [...result.trace.layers.map((l) => l.nIn), result.trace.layers[result.trace.layers.length - 1].nOut] : null;
   const source = image.source;
-  const trueLabel = source?.trueLabel !== undefined && config ? config.id2label[String(source.trueLabel)] : undefined;
+  // A Fashion-MNIST sample's label means something only to a model with the Fashion-MNIST classes.
+  const fashionLabel = source?.trueLabel !== undefined ? FASHION_MNIST_CLASSES[source.trueLabel] : undefined;
+  const trueLabel = fashionLabel && config && config.id2label[String(source!.trueLabel)] === fashionLabel ? fashionLabel : undefined;
 
   const fileStem = `tokenscope-${(result?.plan ?? 'none').replace(/[^a-z0-9]+/gi, '_').slice(0, 60)}`;
   const exportPng = () => {
@@ -118,10 +139,25 @@ export function App() {
             Upload an image and watch every token's fate, block by block, for any token-reduction method. <a href="compare.html">Compare methods: accuracy against FLOPs</a>
           </p>
         </div>
-        <BackendPanel choice={url.backend} report={backend.report} error={backend.error} busy={backend.busy} onChoice={(choice) => store.set({ backend: choice })} />
+        <div className="header-tools">
+          <BackendPanel choice={url.backend} report={backend.report} error={backend.error} busy={backend.busy} onChoice={(choice) => store.set({ backend: choice })} />
+          <CopyLink origin={model?.origin ?? null} />
+        </div>
       </header>
-      {/* MODEL PICKER SLOT: add renderPicker={(props) => <ModelPicker {...props} />} once src/app/views/ModelPicker.tsx exists. */}
-      <ModelSlot model={model} error={modelError} onModelLoaded={onModelLoaded} />
+      <ModelSlot
+        model={model}
+        error={modelError}
+        picker={<ModelPicker controller={picker} inUse={model ? model.name : null} />}
+        linkPrompt={
+          pendingLink && {
+            name: pendingLink.name,
+            id: pendingLink.ref.repo,
+            sizeMb: findCatalogEntry(pendingLink.ref.repo)?.sizeMb ?? null,
+            onDownload: () => void picker.download(pendingLink.ref),
+            onStay: dismissPendingLink,
+          }
+        }
+      />
       <Notices notices={notices} onDismiss={(id) => setNotices((ns) => ns.filter((n) => n.id !== id))} />
       <p className="run-status" aria-live="polite" data-testid="run-status" data-state={status} data-plan={result?.plan ?? ''} data-input={result?.inputKey ?? ''} data-backend={result?.backend ?? ''}>
         {running ? 'Running…' : result ? `Showing plan ${result.plan} on ${shown?.sourceName} (${result.backend}).` : 'Waiting for the model…'}
@@ -134,7 +170,15 @@ export function App() {
       </p>
       <main className="layout">
         <div className="controls">
-          <ImagePanel selectedSample={source?.sampleId ?? null} onFile={image.showFile} onSample={onSample} error={image.error ?? prepared?.error ?? null} busy={image.busy} evalSet={evalSet} />
+          <ImagePanel
+            selectedSample={source?.sampleId ?? null}
+            onFile={image.showFile}
+            onSample={onSample}
+            error={image.error ?? prepared?.error ?? null}
+            busy={image.busy}
+            evalSet={evalSet}
+            gallery={galleryFor(channels)}
+          />
           {prepared?.input && config && (
             <ModelInputView input={prepared.input} image={prepared.image} patch={config.patch_size} sourceName={source?.name ?? ''} browserStep={source?.browserStep ?? null} />
           )}

@@ -40,6 +40,18 @@ export const GALLERY: readonly GalleryItem[] = [
 ];
 
 export const DEFAULT_SAMPLE = 'fm-ankle-boot';
+/** The photo an RGB model starts on when the page was showing a Fashion-MNIST sample. */
+export const DEFAULT_PHOTO = 'chelsea';
+
+/** The gallery in the order that suits the model: photos first for an RGB (ImageNet) model. */
+export function galleryFor(channels: number): readonly GalleryItem[] {
+  if (channels !== 3) return GALLERY;
+  const photos = GALLERY.filter((g) => g.kind === 'file' && !g.id.startsWith('fm-'));
+  return [...photos, ...GALLERY.filter((g) => !photos.includes(g))];
+}
+
+/** A Fashion-MNIST sample (a file or an eval-set image), as opposed to a photo. */
+export const isFashionSample = (id: string) => id.startsWith('fm-') || id.startsWith('eval-');
 
 export function findSample(id: string): GalleryItem | null {
   const listed = GALLERY.find((g) => g.id === id);

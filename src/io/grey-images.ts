@@ -28,7 +28,8 @@ export interface LabelledBatch {
   start: number;
   count: number;
   pixels: Float32Array;
-  labels: Uint8Array;
+  /** Class indices (16-bit: an ImageNet model has 1,000 classes). */
+  labels: Uint8Array | Uint16Array;
 }
 
 export interface BatchOptions {

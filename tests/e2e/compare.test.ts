@@ -30,9 +30,9 @@ import { keptAgreement } from '../../src/app/compare/kept-iou';
 import type { SweepRow } from '../../src/app/compare/protocol';
 import { SWEEP_CSV_COLUMNS } from '../../src/app/compare/export';
 import { greyToRgba } from '../../src/app/image/decode';
-import { normalise, preprocess } from '../../src/app/image/preprocess';
+import { prepareInput } from '../../src/app/image/preprocess';
+import { normalizeU8, resolvePreprocess } from '../../src/io/preprocess';
 import { FALLBACK_CONFIG_JSON, FALLBACK_SEED } from '../../src/app/model/fallback';
-import { inputSpec } from '../../src/app/state/use-engine';
 import { sweepCommand } from '../../src/cli/sweep';
 import { parseEvalSet } from '../../src/io/eval-set';
 import { decodePng } from '../../src/io/png-decode';
@@ -249,7 +249,7 @@ describe('the compare page', () => {
     const { config } = model;
     const set = parseEvalSet(new Uint8Array(readFileSync(SET)));
     const px = set.size * set.size;
-    const pixels = normalise(set.images.slice(305 * px, 306 * px), { channels: 1, mean: config.image_mean ?? [0.5], std: config.image_std ?? [0.5] });
+    const pixels = normalizeU8(set.images.slice(305 * px, 306 * px), config.image_mean ?? [0.5], config.image_std ?? [0.5]);
     const x = tf.tensor4d(pixels, [1, config.image_size, config.image_size, 1]);
     const traces = [];
     try {
@@ -290,14 +290,15 @@ describe('the compare page', () => {
     // agreement are counts over the images, so the order the browser lists the files in does not
     // matter; the GFLOPs mean may differ in its last bit with the summation order.
     const { config } = model;
-    const spec = inputSpec(config);
+    const read = (f: string) => (existsSync(join(modelDir, f)) ? JSON.parse(readFileSync(join(modelDir, f), 'utf8')) : undefined);
+    const spec = resolvePreprocess({ config, layout: 'hf-vit', configJson: read('config.json'), preprocessorJson: read('preprocessor_config.json') });
     const inputs = files.map(([, file]) => {
       const png = pngPixels(join('public/images/fmnist', file));
-      return preprocess(greyToRgba(Uint8Array.from(png.data), png.width), spec).pixels;
+      return prepareInput(greyToRgba(Uint8Array.from(png.data), png.width), spec).pixels;
     });
     const all = new Float32Array(inputs.length * inputs[0].length);
     inputs.forEach((p, i) => all.set(p, i * p.length));
-    const scores = await evaluatePlans(model, marks.map((m) => m.plan).filter((p) => p !== 'none'), [{ start: 0, count: files.length, pixels: all, labels: Uint8Array.from(files.map((f) => f[2])) }], { total: files.length });
+    const scores = await evaluatePlans(model, marks.map((m) => m.plan).filter((p) => p !== 'none'), [{ start: 0, count: files.length, pixels: all, labels: Uint16Array.from(files.map((f) => f[2])) }], { total: files.length });
     expect(scores).toHaveLength(marks.length);
     for (const s of scores) {
       const m = marks.find((x) => x.plan === s.plan)!;

@@ -24,7 +24,7 @@ import { runForward, type Model } from '../../src/model/run';
 import { listWeights, randomWeights } from '../../src/model/weights';
 import { compilePlan } from '../../src/reduce/compile';
 import { formatPlan, METHOD_IDS, planFromText } from '../../src/reduce/plan';
-import { normalise } from '../../src/app/image/preprocess';
+import { normalizeU8 } from '../../src/io/preprocess';
 import { FALLBACK_CONFIG_JSON, FALLBACK_SEED } from '../../src/app/model/fallback';
 import { ARTIFACTS, startBrowserSession, type BrowserSession } from '../helpers/browser';
 
@@ -44,7 +44,7 @@ interface Expected {
 /** The engine in Node on the page's 8-bit model input. */
 async function expected(u8: ArrayLike<number>, plan: string): Promise<Expected> {
   const { config } = model;
-  const pixels = normalise(Uint8Array.from(u8), { channels: config.num_channels, mean: config.image_mean ?? [0.5], std: config.image_std ?? [0.5] });
+  const pixels = normalizeU8(u8, config.image_mean ?? [0.5], config.image_std ?? [0.5]);
   const compiled = compilePlan(planFromText(plan, depth), config);
   const x = tf.tensor4d(pixels, [1, config.image_size, config.image_size, config.num_channels]);
   try {

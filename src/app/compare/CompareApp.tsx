@@ -8,8 +8,14 @@ import { useEffect, useRef, useState } from 'react';
 import type { GreyImages } from '../../io/grey-images';
 import { formatPlan, planFromText } from '../../reduce/plan';
 import type { MethodId } from '../../reduce/types';
+import { findCatalogEntry } from '../../io/catalog';
 import { loadEvalSet } from '../image/sources';
+import { hubBase } from '../model/hub-base';
+import { describeOrigin } from '../model/origin';
 import { BackendPanel } from '../views/BackendPanel';
+import { CopyLink } from '../views/CopyLink';
+import { ModelPicker, useModelPickerController } from '../views/ModelPicker';
+import { ModelSlot } from '../views/ModelSlot';
 import { download } from '../views/ExportPanel';
 import { Notices } from '../views/Notices';
 import { sweepCsv, sweepJson, svgText, svgToPng } from './export';
@@ -34,6 +40,9 @@ const stem = (r: SweepResult) => `tokenscope-${r.kind}-${r.data.kind === 'bundle
 export function CompareApp() {
   const c = useCompare();
   const { state, store, model } = c;
+  const picker = useModelPickerController({ onModelLoaded: c.onModelPicked, onBundled: c.onBundled, hubBase: hubBase() });
+  // The bundled evaluation set is Fashion-MNIST: it fits the bundled model only.
+  const bundledModel = !model || model.info.origin.kind === 'bundled' || model.info.origin.kind === 'random';
   const svgRef = useRef<SVGSVGElement>(null);
   const [evalSet, setEvalSet] = useState<GreyImages | null>(null);
 
@@ -60,6 +69,7 @@ export function CompareApp() {
   const layer = Math.min(state.layer ?? depth - 1, Math.max(0, depth - 1));
   const busy = c.running !== null;
   const cli = result ? cliCommand(result) : null;
+  const link = { backend: state.backend, model: state.model };
 
   const exportCsv = () => result && download(`${stem(result)}.csv`, new Blob([sweepCsv(result)], { type: 'text/csv' }));
   const exportJson = () => result && download(`${stem(result)}.json`, new Blob([sweepJson(result)], { type: 'application/json' }));
@@ -77,27 +87,37 @@ export function CompareApp() {
             Accuracy against cost for every token-reduction method, at equal budgets and side by side. <a href="index.html">Back to the playground</a>
           </p>
         </div>
-        <BackendPanel choice={state.backend} report={c.backend.report} error={c.backend.error} busy={c.backend.busy || busy} onChoice={(choice) => void c.chooseBackend(choice)} />
+        <div className="header-tools">
+          <BackendPanel choice={state.backend} report={c.backend.report} error={c.backend.error} busy={c.backend.busy || busy} onChoice={(choice) => void c.chooseBackend(choice)} />
+          <CopyLink origin={model?.info.origin ?? null} />
+        </div>
       </header>
-      <section className="model-slot" aria-label="Model" data-testid="model-line">
-        {model ? (
-          <p>
-            Model <strong>{model.info.name}</strong>: {model.info.config.image_size}×{model.info.config.image_size}×{model.info.config.num_channels} input,{' '}
-            {model.info.config.num_hidden_layers} blocks, {model.info.parameters.toLocaleString('en')} parameters, content hash{' '}
-            <code title={model.hash}>{model.hash.slice(0, 19)}…</code>.{' '}
-            {model.info.untrained ? (
-              <strong className="untrained" data-testid="untrained">
-                Untrained stand-in (random weights, until models/fmnist-vit exists): accuracy is chance level; agreement and KL still show how far each plan
-                strays from the unreduced model.
-              </strong>
-            ) : (
-              <span data-testid="trained">Trained weights.</span>
-            )}
-          </p>
-        ) : (
-          <p>{c.modelError ?? 'Loading the model…'}</p>
-        )}
-      </section>
+      <ModelSlot
+        model={model?.info ?? null}
+        error={c.modelError}
+        picker={<ModelPicker controller={picker} inUse={model ? model.info.name : null} />}
+        linkPrompt={
+          c.pendingLink && {
+            name: c.pendingLink.name,
+            id: c.pendingLink.ref.repo,
+            sizeMb: findCatalogEntry(c.pendingLink.ref.repo)?.sizeMb ?? null,
+            onDownload: () => void picker.download(c.pendingLink!.ref),
+            onStay: c.dismissPendingLink,
+          }
+        }
+      />
+      {model && (
+        <p className="muted small" data-testid="model-line">
+          Scores are cached by the model's content hash <code title={model.hash}>{model.hash.slice(0, 19)}…</code> ({describeOrigin(model.info.origin)}).{' '}
+          {model.info.untrained ? (
+            <strong className="untrained" data-testid="untrained">
+              Untrained stand-in (random weights): accuracy is chance level; agreement and KL still show how far each plan strays from the unreduced model.
+            </strong>
+          ) : (
+            <span data-testid="trained">Trained weights.</span>
+          )}
+        </p>
+      )}
       <Notices notices={c.notices} onDismiss={c.dismissNotice} />
 
       <main className="compare-main">
@@ -116,7 +136,7 @@ export function CompareApp() {
             running={c.running}
             message={c.runMessage}
             status={c.status}
-            disabled={!model}
+            disabled={!model || !bundledModel}
             onMethods={(methods) => store.set({ methods })}
             onImages={(n) => store.set({ n })}
             onMetric={(y) => store.set({ y })}
@@ -133,6 +153,12 @@ export function CompareApp() {
               ))}
             </fieldset>
           )}
+          {!bundledModel && model && (
+            <p className="notice info" data-testid="bundled-set-unavailable">
+              The bundled evaluation set is 28×28 Fashion-MNIST: it fits only the bundled model. To compare methods on {model.info.name}, evaluate a folder of
+              your images below — one sub-folder per class, named like the model's labels, gives accuracy; loose images give agreement and KL.
+            </p>
+          )}
           {result ? (
             <>
               <p className="provenance" data-testid="plot-provenance" data-kind={result.data.kind} data-n={result.data.n}>
@@ -140,7 +166,7 @@ export function CompareApp() {
                 {result.evaluated ? `${result.evaluated} plan(s) evaluated in ${(result.elapsedMs / 1000).toFixed(1)} s` : 'nothing evaluated'}
                 {result.fromCache ? `, ${result.fromCache} from the cache` : ''}.
               </p>
-              <ParetoPlot result={result} metric={metric} budgetGflops={previewBudget} backend={state.backend} svgRef={svgRef} />
+              <ParetoPlot result={result} metric={metric} budgetGflops={previewBudget} link={link} svgRef={svgRef} />
               <div className="export-buttons" role="group" aria-label="Export the sweep">
                 <button type="button" onClick={exportCsv} data-testid="export-csv">
                   Sweep (CSV)
@@ -162,7 +188,7 @@ export function CompareApp() {
               )}
               <details open>
                 <summary>Every point as a table</summary>
-                <SweepTable result={result} metric={metric} backend={state.backend} caption={`${provenance(result.data)}; ★ = on the Pareto front for ${metric}`} testId="sweep-table" />
+                <SweepTable result={result} metric={metric} link={link} caption={`${provenance(result.data)}; ★ = on the Pareto front for ${metric}`} testId="sweep-table" />
               </details>
             </>
           ) : (
@@ -174,8 +200,8 @@ export function CompareApp() {
           initial={state.budget}
           result={c.budget}
           busy={busy}
-          disabled={!model}
-          backend={state.backend}
+          disabled={!model || !bundledModel}
+          link={link}
           onSolve={(text) => {
             store.set({ budget: text.trim() });
             void c.evaluate('budget', bundledData(state.n), text);
@@ -186,10 +212,12 @@ export function CompareApp() {
         {config && sidePlans.length >= 2 && (
           <SideBySide
             config={config}
+            preprocess={model!.info.preprocess}
             plans={sidePlans}
             sample={state.sample}
             layer={layer}
             backend={backendName}
+            link={link}
             evalSet={evalSet}
             onPlans={(plans) => store.set({ plans })}
             onSample={(sample) => store.set({ sample })}
@@ -198,7 +226,7 @@ export function CompareApp() {
           />
         )}
 
-        {config && <UserImagesPanel config={config} disabled={busy} onEvaluate={(data) => void c.evaluate('sweep', data)} />}
+        {config && model && <UserImagesPanel config={config} preprocess={model.info.preprocess} disabled={busy} onEvaluate={(data) => void c.evaluate('sweep', data)} />}
 
         <ReferencePanel />
       </main>

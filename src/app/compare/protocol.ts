@@ -19,7 +19,7 @@ export type EvalData =
   /** The bundled evaluation set (public/data), its first `limit` images; fetched and parsed by the worker. */
   | { kind: 'bundled'; url: string; name: string; limit: number }
   /** The user's images, preprocessed by the page: [count, S, S, C] normalised, with labels or none. */
-  | { kind: 'images'; name: string; key: string; count: number; size: number; channels: number; pixels: Float32Array; labels: Uint8Array | null };
+  | { kind: 'images'; name: string; key: string; count: number; size: number; channels: number; pixels: Float32Array; labels: Uint16Array | null };
 
 /** What an evaluation ran on, for the provenance of every number. */
 export interface DataInfo {

@@ -84,8 +84,16 @@ export function encodePlanValue(text: string): string {
 }
 
 /** The playground (index.html next to compare.html) showing `plan`, optionally on a gallery sample and backend. */
-export function playgroundHref(plan: string, { sample, backend }: { sample?: string; backend?: string } = {}): string {
+/** What a link to the playground carries besides the plan: the model (hub id) and the backend. */
+export interface PlaygroundLink {
+  backend?: string;
+  /** A hub model id; null or absent = the bundled model. */
+  model?: string | null;
+}
+
+export function playgroundHref(plan: string, { sample, backend, model }: PlaygroundLink & { sample?: string } = {}): string {
   const parts = ['v=1'];
+  if (model) parts.push(`model=${encodeURIComponent(model).replace(/%2F/g, '/').replace(/%40/g, '@')}`);
   if (plan !== 'none') parts.push(`plan=${encodePlanValue(plan)}`);
   if (sample) parts.push(`sample=${encodeURIComponent(sample)}`);
   if (backend && backend !== 'auto') parts.push(`backend=${encodeURIComponent(backend)}`);

@@ -10,7 +10,7 @@
 import { formatPlan, METHOD_IDS, parsePlan } from '../../reduce/plan';
 import type { MethodId } from '../../reduce/types';
 import { defaultState, encodeQueryValue, type FieldTable, readQuery, type UrlContext, type UrlField, writeQuery } from '../state/url-codec';
-import { type BackendChoice, backendField, layerField, sampleField } from '../state/url-fields';
+import { type BackendChoice, backendField, layerField, modelField, sampleField } from '../state/url-fields';
 import { parseBudget, formatBudget, type Metric } from './rows';
 
 export const MAX_IMAGES = 1000;
@@ -21,6 +21,8 @@ export const MAX_SIDE_BY_SIDE = 4;
 export type CompareContext = UrlContext;
 
 export interface CompareState {
+  /** A hub model id (`owner/name[@revision]`); null = the bundled model. */
+  model: string | null;
   methods: MethodId[];
   /** Images of the bundled set (its first n). */
   n: number;
@@ -98,6 +100,7 @@ const plansField: UrlField<string[]> = {
 
 /** The field table: the only list of persisted state. */
 const FIELDS: FieldTable<CompareState> = {
+  model: modelField,
   methods: methodsField,
   n: imagesField,
   y: metricField,

@@ -8,11 +8,15 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { TokenScopeError } from '../../errors';
 import { errorMessage } from '../error-message';
 import { DEFAULT_SAMPLE, EVAL_SET_PATH, isSample } from '../gallery';
+import { formatHubId } from '../../io/catalog';
 import { bundledModelSource } from '../model/bundled';
+import { type LinkedModel, offlineModelSource, readLinkedModel } from '../model/linked-model';
 import { readConfig } from '../model/read-config';
+import { loadReport } from '../model/load-report';
+import type { LoadReport, PickedModel } from '../views/ModelPicker';
 import { createStore, syncUrl } from '../state/store';
 import { useStore } from '../state/use-store';
-import type { BackendReport, ModelInfo } from '../worker/protocol';
+import type { BackendReport, ModelInfo, ModelSource } from '../worker/protocol';
 import { CompareClient } from './client';
 import type { EvalData, SweepResult, TraceRun, WorkerStatus } from './protocol';
 import { type CompareContext, type CompareState, defaultCompareState, formatCompareUrl, parseCompareUrl } from './url';
@@ -105,6 +109,47 @@ export function useCompare() {
     }
   }, [store]);
 
+  const [pendingLink, setPendingLink] = useState<LinkedModel | null>(null);
+
+  /**
+   * Loads a model in the worker; on success every result of the old one goes and the link follows
+   * (its side-by-side plans and block only if they fit the new depth). The bundled model sweeps
+   * its evaluation set at once; a checkpoint waits for the user's images. Throws on failure, and
+   * the old model keeps running.
+   */
+  const switchModel = useCallback(
+    async (source: ModelSource, search: string | null = null): Promise<ModelInfo> => {
+      const client = clientRef.current;
+      if (!client) throw new TokenScopeError('internal', 'the engine has not started');
+      if (runningRef.current) throw new TokenScopeError('param-out-of-range', 'an evaluation is running; cancel it before switching models');
+      const m = await client.send({ type: 'load-model', source }).done;
+      if (!m) throw new TokenScopeError('cancelled', 'a newer model was chosen meanwhile');
+      if (m.type === 'error') throw new TokenScopeError(m.code, m.message);
+      if (m.type !== 'model-loaded') throw new TokenScopeError('internal', `unexpected reply ${m.type}`);
+      const depth = m.model.config.num_hidden_layers;
+      const context = compareContext(depth);
+      const current = store.get();
+      if (search !== null) {
+        const { state: linked, problems } = parseCompareUrl(search, context);
+        store.set({ ...linked, backend: current.backend });
+        setNotices(problems.map((text, i) => ({ id: `url-${i}`, text, tone: 'warning' })));
+      } else {
+        store.set({ plans: [], layer: null });
+      }
+      store.set({ model: m.model.origin.kind === 'hub' ? formatHubId(m.model.origin) : null });
+      setCtx(context);
+      setResults({});
+      setBudget(null);
+      setShown('bundled');
+      setRunMessage(null);
+      setModel({ info: m.model, hash: m.hash });
+      return m.model;
+    },
+    [store],
+  );
+
+  const isBundled = (info: ModelInfo) => info.origin.kind === 'bundled' || info.origin.kind === 'random';
+
   useEffect(() => {
     let alive = true;
     const client = CompareClient.start({
@@ -116,22 +161,28 @@ export function useCompare() {
       const source = bundledModelSource();
       const config = await readConfig(source);
       if (!alive) return;
-      const context = compareContext(config.num_hidden_layers);
-      const { state: linked, problems } = parseCompareUrl(location.search, context);
-      store.set(linked);
-      setCtx(context);
-      setNotices(problems.map((text, i) => ({ id: `url-${i}`, text, tone: 'warning' })));
-      const b = await client.send({ type: 'set-backend', choice: linked.backend }).done;
+      const { linked } = readLinkedModel(location.search, []);
+      const { state: first } = parseCompareUrl(location.search, compareContext(config.num_hidden_layers));
+      store.set({ backend: first.backend });
+      const b = await client.send({ type: 'set-backend', choice: first.backend }).done;
       if (!alive || !b) return;
       if (b.type === 'error') throw new TokenScopeError(b.code, b.message);
       if (b.type === 'backend-set') setBackend({ report: b.backend, error: null, busy: false });
-      const m = await client.send({ type: 'load-model', source }).done;
-      if (!alive || !m) return;
-      if (m.type === 'error') throw new TokenScopeError(m.code, m.message);
-      if (m.type !== 'model-loaded') return;
-      setModel({ info: m.model, hash: m.hash });
-      await evaluate('sweep', bundledData(linked.n));
-      if (alive && linked.budget) await evaluate('budget', bundledData(linked.n), linked.budget);
+      let info: ModelInfo | null = null;
+      const offline = linked ? await offlineModelSource(linked.ref) : null;
+      if (offline && alive) info = await switchModel(offline, location.search).catch(() => null);
+      if (!alive) return;
+      if (!info) {
+        info = await switchModel(source, linked ? `?${withoutModel(location.search)}` : location.search);
+        if (linked && alive) {
+          store.set({ model: formatHubId(linked.ref) }); // the link stays in the address bar while the user decides
+          setPendingLink(linked);
+        }
+      }
+      if (!alive || !isBundled(info)) return;
+      const { n, budget: linkedBudget } = store.get();
+      await evaluate('sweep', bundledData(n));
+      if (alive && linkedBudget) await evaluate('budget', bundledData(n), linkedBudget);
     })().catch((e) => alive && setModelError(`The model could not start: ${errorMessage(e)}`));
     return () => {
       alive = false;
@@ -139,7 +190,29 @@ export function useCompare() {
       clientRef.current = null;
       runningRef.current = null;
     };
-  }, [store, evaluate]);
+  }, [store, evaluate, switchModel]);
+
+  /** The picker's hand-over; the bundled model sweeps its set right away. */
+  const onModelPicked = useCallback(
+    async (picked: PickedModel): Promise<LoadReport> => {
+      const info = await switchModel({ kind: 'files', name: picked.name, origin: picked.origin, files: picked.files });
+      setPendingLink(null);
+      return loadReport(info);
+    },
+    [switchModel],
+  );
+
+  const onBundled = useCallback(async (): Promise<LoadReport> => {
+    const info = await switchModel(bundledModelSource());
+    setPendingLink(null);
+    void evaluate('sweep', bundledData(store.get().n));
+    return loadReport(info);
+  }, [switchModel, evaluate, store]);
+
+  const dismissPendingLink = useCallback(() => {
+    setPendingLink(null);
+    store.set({ model: null });
+  }, [store]);
 
   useEffect(() => (ctx ? syncUrl(store, (s) => formatCompareUrl(s, ctx)) : undefined), [store, ctx]);
 
@@ -177,9 +250,17 @@ export function useCompare() {
   }, []);
 
   return {
-    store, state, ctx, model, modelError, backend, status, running, results, shown, setShown, budget, runMessage, notices,
+    store, state, ctx, model, modelError, backend, status, running, results, shown, setShown, budget, runMessage, notices, pendingLink,
+    onModelPicked, onBundled, dismissPendingLink,
     dismissNotice: (id: string) => setNotices((ns) => ns.filter((n) => n.id !== id)),
     evaluate, cancel, chooseBackend, requestTraces,
     refreshStatus: () => clientRef.current?.requestStatus(),
   };
+}
+
+/** The query without its model field (the bundled model runs while a linked one waits). */
+function withoutModel(search: string): string {
+  const query = new URLSearchParams(search);
+  query.delete('model');
+  return query.toString();
 }

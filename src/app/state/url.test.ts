@@ -70,7 +70,7 @@ describe('formatUrl', () => {
   });
 
   it('formatUrl writes only non-defaults, keeps the plan readable and escapes +', () => {
-    const text = formatUrl({ plan: 'evit:layers=1+tome:r=2,layers=2-5', sample: 'chelsea', layer: 0, backend: 'auto' }, ctx);
+    const text = formatUrl({ model: null, plan: 'evit:layers=1+tome:r=2,layers=2-5', sample: 'chelsea', layer: 0, backend: 'auto' }, ctx);
     expect(text).toBe('?v=1&plan=evit:layers=1%2Btome:r=2,layers=2-5&sample=chelsea&layer=0');
   });
 

@@ -9,18 +9,20 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { TokenScopeError } from '../../errors';
-import type { VitConfig } from '../../model/config';
-import { parsePlan } from '../../reduce/plan';
+import { formatHubId } from '../../io/catalog';
 import { errorMessage } from '../error-message';
 import { DEFAULT_SAMPLE, isSample } from '../gallery';
-import { preprocess, type InputSpec, type ModelInput } from '../image/preprocess';
+import { type ModelInput, prepareInput } from '../image/preprocess';
 import type { ImageSource } from '../image/sources';
 import { bundledModelSource } from '../model/bundled';
+import { type LinkedModel, offlineModelSource, readLinkedModel } from '../model/linked-model';
+import { loadReport } from '../model/load-report';
 import { readConfig } from '../model/read-config';
 import { inputCanvas } from '../views/draw-fates';
-import type { LoadedModelFiles } from '../views/ModelSlot';
+import type { LoadReport, PickedModel } from '../views/ModelPicker';
 import { EngineClient } from '../worker/client';
-import type { BackendReport, ModelInfo, RunResult, Timing } from '../worker/protocol';
+import type { BackendReport, ModelInfo, ModelSource, RunResult, Timing } from '../worker/protocol';
+import { fitPlan } from './plan-fit';
 import { type Store, syncUrl } from './store';
 import { formatUrl, parseUrl, type UrlState } from './url';
 import type { UrlContext } from './url-codec';
@@ -28,19 +30,6 @@ import type { BackendChoice } from './url-fields';
 import { useStore } from './use-store';
 
 export const urlContext = (depth: number): UrlContext => ({ depth, isSample, defaultSample: DEFAULT_SAMPLE });
-
-/** The model's preprocessing settings, from its config. */
-export function inputSpec(config: VitConfig): InputSpec {
-  const C = config.num_channels;
-  return {
-    size: config.image_size,
-    channels: C,
-    mean: config.image_mean ?? Array(C).fill(0.5),
-    std: config.image_std ?? Array(C).fill(0.5),
-    // The Fashion-MNIST convention (light object on black) holds for greyscale models.
-    invertLightBackground: C === 1,
-  };
-}
 
 export interface Notice {
   id: string;
@@ -84,17 +73,68 @@ export function useEngine({ store, source, addNotice, showSample }: Options) {
   const [runError, setRunError] = useState<string | null>(null);
   const [running, setRunning] = useState(false);
   const [timing, setTiming] = useState<Timing | null>(null);
+  const [pendingLink, setPendingLink] = useState<LinkedModel | null>(null);
+  const pendingRef = useRef<LinkedModel | null>(null);
+  pendingRef.current = pendingLink;
+
+  /**
+   * Loads a model in the worker. On success the page follows it — the plan fitted to the new depth
+   * (or the link's own plan), the block, the link — and the old model is gone; on failure it
+   * throws and the old model keeps running.
+   */
+  const loadModel = useCallback(
+    async (modelSource: ModelSource, linked: { plan: string | null; layer: string | null } | null = null): Promise<ModelInfo> => {
+      const client = clientRef.current;
+      if (!client) throw new TokenScopeError('internal', 'the engine has not started');
+      const reply = await client.loadModel(modelSource);
+      if (!reply) throw new TokenScopeError('cancelled', 'a newer model was chosen meanwhile');
+      if (reply.type === 'error') throw new TokenScopeError(reply.code, reply.message);
+      if (reply.type !== 'model-loaded') throw new TokenScopeError('internal', `unexpected reply ${reply.type}`);
+      const info = reply.model;
+      const depth = info.config.num_hidden_layers;
+      const current = store.get();
+      const fitted = fitPlan(linked?.plan ?? current.plan, depth);
+      if (fitted.problem) {
+        const now = fitted.plan === 'none' ? 'the unreduced model runs' : `the nearest valid plan runs: ${fitted.plan}`;
+        addNotice({ id: 'plan-model', text: `The plan does not fit ${info.name}: ${fitted.problem}. Instead ${now}.`, tone: 'warning' });
+      }
+      const layerText = linked ? linked.layer : current.layer === null ? null : String(current.layer);
+      const layer = layerText !== null && /^\d{1,4}$/.test(layerText) && Number(layerText) < depth ? Number(layerText) : null;
+      store.set({ plan: fitted.plan, layer, model: info.origin.kind === 'hub' ? formatHubId(info.origin) : null });
+      setCtx(urlContext(depth));
+      setShown(null);
+      setModelError(null);
+      setModel(info);
+      return info;
+    },
+    [store, addNotice],
+  );
 
   useEffect(() => {
     let alive = true;
     const client = EngineClient.start({ onTiming: (t) => alive && setTiming(t) });
     clientRef.current = client;
+
+    /** Opens the link's hub model from the offline copy; false when it is not there (or fails). */
+    const openLinkedOffline = async (linked: LinkedModel): Promise<boolean> => {
+      const offline = await offlineModelSource(linked.ref);
+      if (!offline || !alive) return false;
+      try {
+        await loadModel(offline, linked);
+        return true;
+      } catch (e) {
+        addNotice({ id: 'link-model', text: `The linked model ${linked.ref.repo} could not be opened from the offline copy (${errorMessage(e)}); the bundled model runs instead.`, tone: 'warning' });
+        return false;
+      }
+    };
+
     (async () => {
-      const modelSource = bundledModelSource();
-      const config = await readConfig(modelSource);
+      const bundled = bundledModelSource();
+      const config = await readConfig(bundled);
       if (!alive) return;
+      const { linked, rest } = readLinkedModel(location.search);
       const context = urlContext(config.num_hidden_layers);
-      const { state, problems } = parseUrl(location.search, context);
+      const { state, problems } = parseUrl(rest, context);
       store.set(state);
       setCtx(context);
       problems.forEach((text, i) => addNotice({ id: `url-${i}`, text, tone: 'warning' }));
@@ -104,16 +144,19 @@ export function useEngine({ store, source, addNotice, showSample }: Options) {
       if (b.type === 'error') throw new TokenScopeError(b.code, b.message);
       if (b.type === 'backend-set') setBackend((s) => ({ ...s, report: b.backend, error: null, busy: false }));
       showSample(state.sample);
-      const m = await client.loadModel(modelSource);
-      if (!alive || !m) return;
-      if (m.type === 'error') throw new TokenScopeError(m.code, m.message);
-      if (m.type === 'model-loaded') setModel(m.model);
+      if (linked && (await openLinkedOffline(linked))) return;
+      if (!alive) return;
+      await loadModel(bundled, { plan: state.plan, layer: state.layer === null ? null : String(state.layer) });
+      if (linked && alive) {
+        store.set({ model: formatHubId(linked.ref) }); // the link stays in the address bar while the user decides
+        setPendingLink(linked);
+      }
     })().catch((e) => alive && setModelError(`The model could not start: ${errorMessage(e)}`));
     return () => {
       alive = false;
       client.terminate();
     };
-  }, [store, addNotice, showSample]);
+  }, [store, addNotice, showSample, loadModel]);
 
   // The address bar follows the store once the link has been read.
   useEffect(() => (ctx ? syncUrl(store, (s) => formatUrl(s, ctx)) : undefined), [store, ctx]);
@@ -132,16 +175,16 @@ export function useEngine({ store, source, addNotice, showSample }: Options) {
     });
   }, [url.backend, ctx]);
 
-  const config = model?.config ?? null;
+  const spec = model?.preprocess ?? null;
   const prepared = useMemo(() => {
-    if (!source || !config) return null;
+    if (!source || !spec) return null;
     try {
-      const input = preprocess(source.rgba, inputSpec(config));
+      const input = prepareInput(source.rgba, spec);
       return { input, image: inputCanvas(input), error: null };
     } catch (e) {
       return { input: null, image: null, error: errorMessage(e) };
     }
-  }, [source, config]);
+  }, [source, spec]);
 
   useEffect(() => {
     const client = clientRef.current;
@@ -161,31 +204,33 @@ export function useEngine({ store, source, addNotice, showSample }: Options) {
     });
   }, [model, source, prepared, url.plan, backend.busy, backend.generation]);
 
-  /** For the model picker: load its files, then re-check the plan and the link against the new depth. */
-  const onModelLoaded = useCallback(
-    async (files: LoadedModelFiles) => {
-      const client = clientRef.current;
-      if (!client) return;
-      setModelError(null);
-      const reply = await client.loadModel({ kind: 'files', ...files });
-      if (!reply) return;
-      if (reply.type === 'error') return setModelError(`${files.name} could not be loaded: ${reply.message}`);
-      if (reply.type !== 'model-loaded') return;
-      const depth = reply.model.config.num_hidden_layers;
-      const current = store.get();
-      const parsed = parsePlan(current.plan, depth);
-      if (!parsed.ok) addNotice({ id: 'plan-model', text: `The plan does not fit ${files.name} (${parsed.error.message}); running it unreduced.`, tone: 'warning' });
-      store.set({ plan: parsed.ok ? current.plan : 'none', layer: current.layer !== null && current.layer < depth ? current.layer : null });
-      setCtx(urlContext(depth));
-      setShown(null);
-      setModel(reply.model);
+  /** The picker's hand-over: the files of a hub or local checkpoint. A pending link's model brings the link's plan. */
+  const onModelPicked = useCallback(
+    async (picked: PickedModel): Promise<LoadReport> => {
+      const pending = pendingRef.current;
+      const linked = pending && picked.origin.kind === 'hub' && picked.origin.repo === pending.ref.repo ? pending : null;
+      const info = await loadModel({ kind: 'files', name: picked.name, origin: picked.origin, files: picked.files }, linked);
+      setPendingLink(null);
+      return loadReport(info);
     },
-    [store, addNotice],
+    [loadModel],
   );
+
+  const onBundled = useCallback(async (): Promise<LoadReport> => {
+    const info = await loadModel(bundledModelSource());
+    setPendingLink(null);
+    return loadReport(info);
+  }, [loadModel]);
+
+  /** "Stay on the bundled model": the link's model is forgotten. */
+  const dismissPendingLink = useCallback(() => {
+    setPendingLink(null);
+    store.set({ model: null });
+  }, [store]);
 
   // Timing belongs to the shown result only.
   const result = shown?.result;
   const currentTiming = timing && result && timing.plan === result.plan && timing.backend === result.backend && timing.inputKey === result.inputKey ? timing : null;
 
-  return { url, ctx, model, modelError, backend, prepared, shown, running, runError, timing: currentTiming, onModelLoaded };
+  return { url, ctx, model, modelError, backend, prepared, shown, running, runError, timing: currentTiming, onModelPicked, onBundled, pendingLink, dismissPendingLink };
 }

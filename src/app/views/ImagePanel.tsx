@@ -3,7 +3,7 @@
  * listens), and a gallery of the bundled samples. Errors are shown here; the last good image stays.
  */
 import { useEffect, useRef, useState } from 'react';
-import { type GalleryItem, GALLERY } from '../gallery';
+import { type GalleryItem } from '../gallery';
 import type { GreyImages } from '../../io/grey-images';
 
 interface Props {
@@ -13,6 +13,8 @@ interface Props {
   error: string | null;
   busy: boolean;
   evalSet: GreyImages | null;
+  /** The samples in the order to show them (gallery.ts galleryFor). */
+  gallery: readonly GalleryItem[];
 }
 
 function EvalThumb({ set, index }: { set: GreyImages; index: number }) {
@@ -36,7 +38,7 @@ function Thumb({ item, evalSet }: { item: GalleryItem; evalSet: GreyImages | nul
   return evalSet ? <EvalThumb set={evalSet} index={item.index} /> : <span className="thumb" />;
 }
 
-export function ImagePanel({ selectedSample, onFile, onSample, error, busy, evalSet }: Props) {
+export function ImagePanel({ selectedSample, onFile, onSample, error, busy, evalSet, gallery }: Props) {
   const [dragging, setDragging] = useState(false);
   const onDrop = (e: React.DragEvent) => {
     e.preventDefault();
@@ -77,7 +79,7 @@ export function ImagePanel({ selectedSample, onFile, onSample, error, busy, eval
         </p>
       )}
       <ul className="gallery" aria-label="Sample images">
-        {GALLERY.map((item) => (
+        {gallery.map((item) => (
           <li key={item.id}>
             <button type="button" className="gallery-item" aria-pressed={item.id === selectedSample} data-testid={`sample-${item.id}`} onClick={() => onSample(item.id)} title={`${item.title} — ${item.credit}`}>
               <Thumb item={item} evalSet={evalSet} />

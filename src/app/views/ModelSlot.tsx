@@ -1,51 +1,42 @@
 /**
- * The model in use, and the slot where a model picker goes.
- *
- * MODEL PICKER SLOT — the picker (src/app/views/ModelPicker.tsx, owned by the checkpoint/hub work)
- * renders through the `renderPicker` prop (see App.tsx), with this interface:
- *
- *   <ModelPicker onModelLoaded={(files: LoadedModelFiles) => void} />
- *
- * The App passes `onModelLoaded`; it hands the files to the engine worker, which disposes the old
- * model before loading the new one, and re-checks the plan and the link against the new depth.
+ * The model in use — always named, with where it came from — and the picker to choose another.
+ * A link that names a hub model not yet in this browser asks before downloading it.
  */
 import type { ReactNode } from 'react';
+import { describeOrigin } from '../model/origin';
 import type { ModelInfo } from '../worker/protocol';
 
-/** What a model picker hands over: the two files of a checkpoint, already in memory. */
-export interface LoadedModelFiles {
+export interface LinkPrompt {
+  /** The linked model's display name and hub id. */
   name: string;
-  /** Parsed config.json (Hugging Face ViTConfig names). */
-  configJson: unknown;
-  /** model.safetensors bytes (timm, Hugging Face ViT or DeiT names); transferred to the worker. */
-  safetensors: Uint8Array;
-}
-
-export interface ModelPickerProps {
-  onModelLoaded(files: LoadedModelFiles): void;
+  id: string;
+  sizeMb: number | null;
+  onDownload(): void;
+  onStay(): void;
 }
 
 interface Props {
   model: ModelInfo | null;
   error: string | null;
-  onModelLoaded(files: LoadedModelFiles): void;
-  /** Renders the model picker into the slot (absent until the picker exists). */
-  renderPicker?: (props: ModelPickerProps) => ReactNode;
+  /** The model picker (ModelPicker.tsx). */
+  picker: ReactNode;
+  linkPrompt: LinkPrompt | null;
 }
 
-export function ModelSlot({ model, error, onModelLoaded, renderPicker }: Props) {
+export function ModelSlot({ model, error, picker, linkPrompt }: Props) {
   const c = model?.config;
   return (
     <section className="model-slot" aria-label="Model">
       {model && c ? (
         <p>
-          Model <strong data-testid="model-name">{model.name}</strong>: ViT, {c.num_hidden_layers} blocks, width {c.hidden_size}, {c.num_attention_heads} heads,{' '}
-          {c.image_size}×{c.image_size}×{c.num_channels} input in {c.patch_size}×{c.patch_size} patches, {Object.keys(c.id2label).length} classes,{' '}
+          Model <strong data-testid="model-name">{model.name}</strong> <span data-testid="model-origin">({describeOrigin(model.origin)})</span>: ViT,{' '}
+          {c.num_hidden_layers} blocks, width {c.hidden_size}, {c.num_attention_heads} heads, {c.image_size}×{c.image_size}×{c.num_channels} input in{' '}
+          {c.patch_size}×{c.patch_size} patches ({(c.image_size / c.patch_size) ** 2} patch tokens), {Object.keys(c.id2label).length} classes,{' '}
           {(model.parameters / 1e6).toFixed(2)} M parameters
           {model.untrained && (
             <strong className="untrained" data-testid="untrained-notice">
               {' '}
-              — untrained weights (seeded random stand-in until the trained model is bundled): predictions mean nothing
+              — untrained weights (seeded random stand-in): predictions mean nothing
             </strong>
           )}
         </p>
@@ -57,9 +48,22 @@ export function ModelSlot({ model, error, onModelLoaded, renderPicker }: Props) 
           {error}
         </p>
       )}
-      <div className="picker-slot" data-slot="model-picker">
-        {renderPicker?.({ onModelLoaded }) ?? null}
-      </div>
+      {linkPrompt && (
+        <div className="link-prompt" role="alert" data-testid="link-prompt">
+          <p>
+            This link opens <strong>{linkPrompt.name}</strong> ({linkPrompt.id}
+            {linkPrompt.sizeMb !== null ? `, ${linkPrompt.sizeMb} MB` : ''}) from the Hugging Face hub. It is not in this browser yet, so nothing was downloaded;
+            the bundled model runs meanwhile.
+          </p>
+          <button type="button" onClick={linkPrompt.onDownload} data-testid="link-download">
+            Download and open it
+          </button>{' '}
+          <button type="button" onClick={linkPrompt.onStay} data-testid="link-stay">
+            Stay on the bundled model
+          </button>
+        </div>
+      )}
+      {picker}
     </section>
   );
 }

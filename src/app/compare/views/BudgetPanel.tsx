@@ -5,7 +5,7 @@
  */
 import { useEffect, useState } from 'react';
 import type { SweepResult } from '../protocol';
-import { parseBudget, percentOfBase, provenance } from '../rows';
+import { parseBudget, percentOfBase, provenance, type PlaygroundLink } from '../rows';
 import { fmtGflops } from './marks';
 import { MethodHeader, PlanCell, ScoreCells } from './row-cells';
 
@@ -14,12 +14,13 @@ interface Props {
   result: SweepResult | null;
   busy: boolean;
   disabled: boolean;
-  backend: string;
+  /** Where plan links lead: the same model and backend in the playground. */
+  link: PlaygroundLink;
   onSolve(text: string): void;
   onSideBySide(plans: string[]): void;
 }
 
-export function BudgetPanel({ initial, result, busy, disabled, backend, onSolve, onSideBySide }: Props) {
+export function BudgetPanel({ initial, result, busy, disabled, link, onSolve, onSideBySide }: Props) {
   const [text, setText] = useState(initial || '60%');
   useEffect(() => {
     if (initial) setText(initial); // a budget from the link, read after the first render
@@ -77,7 +78,7 @@ export function BudgetPanel({ initial, result, busy, disabled, backend, onSolve,
                   <tr key={r.plan} data-method={r.method} data-plan={r.plan} data-gflops={String(r.gflops)} className={(r.accuracy ?? r.agreement) === best && r.method !== 'none' ? 'best' : undefined}>
                     <MethodHeader method={r.method} />
                     <td>{r.param === null ? 'reference' : `${r.param} = ${r.value}`}</td>
-                    <PlanCell plan={r.plan} backend={backend} />
+                    <PlanCell plan={r.plan} link={link} />
                     <td>{fmtGflops(r.gflops)}</td>
                     <td>{((100 * r.gflops) / budget.gflops).toFixed(1)}%</td>
                     <td>{percentOfBase(r, result).toFixed(1)}%</td>

@@ -12,14 +12,15 @@ import { axisBottom, axisLeft, axisTop, format, line, scaleLinear, scaleLog, sel
 import { type RefObject, useEffect, useMemo, useRef, useState } from 'react';
 import type { MethodId } from '../../../reduce/types';
 import type { SweepResult, SweepRow } from '../protocol';
-import { higherIsBetter, METRIC_LABEL, type Metric, metricValue, paretoFront, percentOfBase, playgroundHref, provenance } from '../rows';
+import { higherIsBetter, METRIC_LABEL, type Metric, metricValue, paretoFront, percentOfBase, playgroundHref, provenance, type PlaygroundLink } from '../rows';
 import { fmtGflops, fmtKl, fmtPercent, markPath, methodColour, methodLabel, shapeName } from './marks';
 
 interface Props {
   result: SweepResult;
   metric: Metric;
   budgetGflops: number | null;
-  backend: string;
+  /** Where plan links lead: the same model and backend in the playground. */
+  link: PlaygroundLink;
   svgRef: RefObject<SVGSVGElement | null>;
 }
 
@@ -33,7 +34,7 @@ export const metricText = (row: SweepRow, metric: Metric) => {
   return v === null ? '—' : metric === 'kl' ? fmtKl(v) : fmtPercent(v);
 };
 
-export function ParetoPlot({ result, metric, budgetGflops, backend, svgRef }: Props) {
+export function ParetoPlot({ result, metric, budgetGflops, link, svgRef }: Props) {
   const xAxis = useRef<SVGGElement>(null);
   const topAxis = useRef<SVGGElement>(null);
   const yAxis = useRef<SVGGElement>(null);
@@ -101,7 +102,7 @@ export function ParetoPlot({ result, metric, budgetGflops, backend, svgRef }: Pr
     return (
       <a
         key={`${r.plan}-${i}`}
-        href={playgroundHref(r.plan, { backend })}
+        href={playgroundHref(r.plan, link)}
         aria-label={`${describe(r)}. Opens the plan in the playground.`}
         data-testid="pareto-point"
         data-method={r.method}

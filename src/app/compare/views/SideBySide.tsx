@@ -12,7 +12,7 @@ import { formatPlan, parsePlan } from '../../../reduce/plan';
 import { errorMessage } from '../../error-message';
 import { gridGeometry, layerViews } from '../../fates';
 import { fidelity } from '../../fidelity';
-import { findSample } from '../../gallery';
+import { findSample, galleryFor } from '../../gallery';
 import { prepareInput, type ModelInput } from '../../image/preprocess';
 import { type ImageSource, loadFile, loadSample } from '../../image/sources';
 import { FATE_COLOUR, FATE_LABEL, GROUP_COLOURS } from '../../palette';
@@ -20,7 +20,7 @@ import { inputCanvas } from '../../views/draw-fates';
 import { FateGrid } from '../../views/FateGrid';
 import { ImagePanel } from '../../views/ImagePanel';
 import { keptAgreement } from '../kept-iou';
-import { playgroundHref } from '../rows';
+import { playgroundHref, type PlaygroundLink } from '../rows';
 import type { SideRuns } from '../use-compare';
 import { MAX_SIDE_BY_SIDE } from '../url';
 import { fmtKl } from './marks';
@@ -33,6 +33,8 @@ interface Props {
   sample: string;
   layer: number;
   backend: string;
+  /** Where plan links lead (the model in use). */
+  link: PlaygroundLink;
   evalSet: GreyImages | null;
   onPlans(plans: string[]): void;
   onSample(id: string): void;
@@ -41,7 +43,7 @@ interface Props {
 }
 
 const SLOT_NAMES = ['A', 'B', 'C', 'D'];
-export function SideBySide({ config, preprocess, plans, sample, layer, backend, evalSet, onPlans, onSample, onLayer, requestTraces }: Props) {
+export function SideBySide({ config, preprocess, plans, sample, layer, backend, link, evalSet, onPlans, onSample, onLayer, requestTraces }: Props) {
   const depth = config.num_hidden_layers;
   const [texts, setTexts] = useState(plans);
   const [source, setSource] = useState<ImageSource | null>(null);
@@ -141,6 +143,7 @@ export function SideBySide({ config, preprocess, plans, sample, layer, backend, 
             error={imageError ?? (preparedOrError && 'error' in preparedOrError ? preparedOrError.error : null)}
             busy={false}
             evalSet={evalSet}
+            gallery={galleryFor(config.num_channels)}
           />
         </div>
         <div className="side-results">
@@ -179,7 +182,7 @@ export function SideBySide({ config, preprocess, plans, sample, layer, backend, 
                   return (
                     <li key={i} data-testid={`side-grid-${i}`} data-plan={r.plan} data-tokens={v.nOut}>
                       <h3>
-                        {SLOT_NAMES[i]}: <a href={playgroundHref(r.plan, { sample: source?.sampleId ?? undefined, backend })}><code>{r.plan}</code></a>
+                        {SLOT_NAMES[i]}: <a href={playgroundHref(r.plan, { ...link, sample: source?.sampleId ?? undefined })}><code>{r.plan}</code></a>
                       </h3>
                       <FateGrid image={prepared.image} view={v} geo={geo} cell={cell} label={`Plan ${SLOT_NAMES[i]} after block ${layer}: ${v.nOut} tokens`} />
                       <p className="small">

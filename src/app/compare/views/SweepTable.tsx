@@ -1,18 +1,19 @@
 /** The sweep as a table: the plot's text alternative, with every number and where it comes from. */
 import type { SweepResult } from '../protocol';
-import { type Metric, paretoFront, percentOfBase, provenance } from '../rows';
+import { type Metric, paretoFront, percentOfBase, provenance, type PlaygroundLink } from '../rows';
 import { fmtGflops } from './marks';
 import { MethodHeader, PlanCell, ScoreCells } from './row-cells';
 
 interface Props {
   result: SweepResult;
   metric: Metric;
-  backend: string;
+  /** Where plan links lead: the same model and backend in the playground. */
+  link: PlaygroundLink;
   caption: string;
   testId: string;
 }
 
-export function SweepTable({ result, metric, backend, caption, testId }: Props) {
+export function SweepTable({ result, metric, link, caption, testId }: Props) {
   const front = new Set(paretoFront(result.rows, metric).map((r) => r.plan));
   const source = provenance(result.data);
   return (
@@ -38,7 +39,7 @@ export function SweepTable({ result, metric, backend, caption, testId }: Props) 
             <tr key={`${r.plan}-${i}`} data-plan={r.plan}>
               <MethodHeader method={r.method} />
               <td>{r.param === null ? '—' : `${r.param} = ${r.value}`}</td>
-              <PlanCell plan={r.plan} backend={backend} />
+              <PlanCell plan={r.plan} link={link} />
               <td>{fmtGflops(r.gflops)}</td>
               <td>{percentOfBase(r, result).toFixed(1)}%</td>
               <ScoreCells row={r} />

@@ -80,9 +80,9 @@ export function UserImagesPanel({ config, preprocess, disabled, onEvaluate }: Pr
     }
     const all = new Float32Array(pixels.length * px);
     pixels.forEach((p, i) => all.set(p, i * px));
-    const labelArray = labelled ? Uint8Array.from(labels) : null;
+    const labelArray = labelled ? Uint16Array.from(labels) : null;
     const root = paths[0].includes('/') ? paths[0].split('/')[0] : 'picked files';
-    const key = await contentHash([...u8s, labelArray ?? new Uint8Array(0)]);
+    const key = await contentHash([...u8s, labelArray ? new Uint8Array(labelArray.buffer) : new Uint8Array(0)]);
     setLoaded({
       data: { kind: 'images', name: root, key, count: pixels.length, size: S, channels: C, pixels: all, labels: labelArray },
       labelled,

@@ -1,7 +1,7 @@
 /** Table cells the compare tables share: the method's row header, the plan's playground link and the scores. */
 import type { MethodId } from '../../../reduce/types';
 import type { SweepRow } from '../protocol';
-import { playgroundHref } from '../rows';
+import { playgroundHref, type PlaygroundLink } from '../rows';
 import { fmtKl, fmtPercent, MarkIcon, methodLabel } from './marks';
 
 export function MethodHeader({ method }: { method: MethodId | 'none' }) {
@@ -13,10 +13,10 @@ export function MethodHeader({ method }: { method: MethodId | 'none' }) {
 }
 
 /** The plan as code, linked to the playground on the same backend. */
-export function PlanCell({ plan, backend }: { plan: string; backend: string }) {
+export function PlanCell({ plan, link }: { plan: string; link: PlaygroundLink }) {
   return (
     <td>
-      <a href={playgroundHref(plan, { backend })}>
+      <a href={playgroundHref(plan, link)}>
         <code>{plan}</code>
       </a>
     </td>
