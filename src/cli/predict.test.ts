@@ -57,7 +57,7 @@ async function predictJson(args: string[]) {
   const lines: string[] = [];
   vi.spyOn(console, 'log').mockImplementation((s: unknown) => void lines.push(String(s)));
   expect(await predictCommand.run([...args, '--json'])).toBe(0);
-  return JSON.parse(lines.join('\n')) as { top5: { label: string; index: number; prob: number }[]; logits: number[]; preprocessing: string[]; notes: string[]; layout: string };
+  return JSON.parse(lines.join('\n')) as { top5: { label: string; index: number; prob: number }[]; logits: number[]; preprocessing: string[]; notes: string[]; layout: string; tokens: number[] };
 }
 
 describe('tokenscope predict', () => {
@@ -97,6 +97,8 @@ describe('tokenscope predict', () => {
     const out = await predictJson(['--model', single, '--image', pngPath, '--plan', 'topk:keep=0.5,layers=1']);
     expect(out.layout).toBe('timm');
     expect(out.notes.some((n) => n.startsWith('No config.json'))).toBe(true);
+    // 4 patches + CLS enter both blocks; top-k at block 1 keeps 0.5 × 4 = 2 patches and the CLS token.
+    expect(out.tokens).toEqual([5, 5, 3]);
     expect(out.logits).toHaveLength(7);
   });
 

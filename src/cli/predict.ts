@@ -16,6 +16,7 @@ import { decodePng } from '../io/png-decode';
 import { describeStep, preprocessImage } from '../io/preprocess';
 import { useBackend } from '../model/backend';
 import { numLabels } from '../model/config';
+import { traceCounts } from '../measure/plan-flops';
 import { runForward } from '../model/run';
 import { compilePlan } from '../reduce/compile';
 import { planFromText, planHelp } from '../reduce/plan';
@@ -38,7 +39,8 @@ Options:
                    or .bin (little-endian float32, S*S*C values in [row][column][channel] order)
   --plan TEXT      token-reduction plan (default: none)
   --top K          classes to list (default 5)
-  --json           print {"model", "image", "plan", "top5", "logits", "preprocessing", "notes"}
+  --json           print {"model", "image", "plan", "top5", "logits", "tokens" (entering each block,
+                   then leaving the last), "preprocessing", "notes"}
 
 ${planHelp()}`;
 
@@ -168,10 +170,12 @@ async function run(argv: string[]): Promise<number> {
     const { pixels, steps } = readImage(values.image, loaded);
     const x = tf.tensor4d(pixels, [1, config.image_size, config.image_size, config.num_channels]);
     let logits: number[];
+    let tokens: number[];
     try {
       const out = await runForward(loaded.model, x, compiled);
       logits = Array.from(await out.logits.data());
       out.logits.dispose();
+      tokens = traceCounts(out.traces[0]);
     } finally {
       x.dispose();
     }
@@ -179,7 +183,7 @@ async function run(argv: string[]): Promise<number> {
     if (values.json) {
       console.log(JSON.stringify({
         model: values.model, image: values.image, plan: values.plan, layout: loaded.layout, config_source: loaded.configSource,
-        top5: top, logits, preprocessing: steps, notes: loaded.notes,
+        top5: top, logits, tokens, preprocessing: steps, notes: loaded.notes,
       }));
       return 0;
     }

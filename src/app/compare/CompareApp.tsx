@@ -211,6 +211,7 @@ export function CompareApp() {
 
         {config && sidePlans.length >= 2 && (
           <SideBySide
+            key={model!.hash} // a new model starts the view afresh: old traces have another depth
             config={config}
             preprocess={model!.info.preprocess}
             plans={sidePlans}

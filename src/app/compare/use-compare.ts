@@ -62,6 +62,8 @@ export function useCompare() {
   const state = useStore(store, (s) => s);
   const clientRef = useRef<CompareClient | null>(null);
   const runningRef = useRef<Running | null>(null);
+  /** Settles when the running evaluation has ended (finished, failed or cancelled). */
+  const runningDone = useRef<Promise<unknown>>(Promise.resolve());
   const [ctx, setCtx] = useState<CompareContext | null>(null);
   const [model, setModel] = useState<{ info: ModelInfo; hash: string } | null>(null);
   const [modelError, setModelError] = useState<string | null>(null);
@@ -89,6 +91,7 @@ export function useCompare() {
     const { runId, done } = kind === 'sweep' ? client.send({ type: 'sweep', methods, data }) : client.send({ type: 'budget', methods, data, budget: budgetText });
     const total = data.kind === 'bundled' ? data.limit : data.count;
     setRunning({ runId, kind, dataKind: data.kind, phase: kind, done: 0, total, plans: 0, elapsedMs: 0 });
+    runningDone.current = done;
     setRunMessage(null);
     const reply = await done;
     const last = runningRef.current as Running | null; // read after the await: progress has moved it on
@@ -110,6 +113,8 @@ export function useCompare() {
   }, [store]);
 
   const [pendingLink, setPendingLink] = useState<LinkedModel | null>(null);
+  /** The model in use, read between awaits (the user may switch during the first sweep). */
+  const modelRef = useRef<ModelInfo | null>(null);
 
   /**
    * Loads a model in the worker; on success every result of the old one goes and the link follows
@@ -121,7 +126,11 @@ export function useCompare() {
     async (source: ModelSource, search: string | null = null): Promise<ModelInfo> => {
       const client = clientRef.current;
       if (!client) throw new TokenScopeError('internal', 'the engine has not started');
-      if (runningRef.current) throw new TokenScopeError('param-out-of-range', 'an evaluation is running; cancel it before switching models');
+      const running = runningRef.current;
+      if (running) {
+        client.cancel(running.runId); // its results belong to the old model
+        await runningDone.current;
+      }
       const m = await client.send({ type: 'load-model', source }).done;
       if (!m) throw new TokenScopeError('cancelled', 'a newer model was chosen meanwhile');
       if (m.type === 'error') throw new TokenScopeError(m.code, m.message);
@@ -142,6 +151,7 @@ export function useCompare() {
       setBudget(null);
       setShown('bundled');
       setRunMessage(null);
+      modelRef.current = m.model;
       setModel({ info: m.model, hash: m.hash });
       return m.model;
     },
@@ -182,7 +192,7 @@ export function useCompare() {
       if (!alive || !isBundled(info)) return;
       const { n, budget: linkedBudget } = store.get();
       await evaluate('sweep', bundledData(n));
-      if (alive && linkedBudget) await evaluate('budget', bundledData(n), linkedBudget);
+      if (alive && linkedBudget && modelRef.current === info) await evaluate('budget', bundledData(n), linkedBudget);
     })().catch((e) => alive && setModelError(`The model could not start: ${errorMessage(e)}`));
     return () => {
       alive = false;

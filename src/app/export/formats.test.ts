@@ -53,12 +53,13 @@ describe('tokensFlopsCsv', () => {
 describe('fateRecord', () => {
   it('fateRecord holds the input pixels and, per block, every original token’s fate and row', () => {
     const input: ModelInput = { size: 2, channels: 1, u8: Uint8Array.from([0, 64, 128, 255]), pixels: new Float32Array(4), steps: [{ op: 'resize', ran: true, detail: 'resized' }, { op: 'invert', ran: false, detail: 'not inverted' }] };
-    const result = { plan: 'tome+topk', modelName: 'm', backend: 'wasm', trace } as unknown as RunResult;
+    const result = { plan: 'tome+topk', modelName: 'm', backend: 'wasm', trace, logits: [0.5, -1] } as unknown as RunResult;
     const geo = gridGeometry(trace, 2);
     const record = fateRecord(result, layerViews(trace, geo), geo, input, 'x.png');
     expect(record).toMatchObject({ format: 'tokenscope-fates', version: 1, plan: 'tome+topk', grid: 2, firstPatch: 1, tokens: 5 });
     expect(record.image).toEqual({ name: 'x.png', preprocessing: ['resized'] });
     expect(record.input.u8).toEqual([0, 64, 128, 255]);
+    expect(record.logits).toEqual([0.5, -1]);
     expect(record.layers[1]).toEqual({ block: 1, method: 'topk', tokensIn: 4, tokensOut: 3, fate: ['kept', 'merged', 'merged', 'dropped', 'kept'], row: [0, 1, 1, -1, 2] });
     expect(JSON.parse(JSON.stringify(record))).toEqual(record);
   });

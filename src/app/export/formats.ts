@@ -19,6 +19,8 @@ export interface FateRecord {
   image: { name: string; preprocessing: string[] };
   /** The model's input before normalisation, [S, S, C] 8-bit, row-major: enough to rerun the plan. */
   input: { size: number; channels: number; u8: number[] };
+  /** The reduced run's raw logits (the same numbers `tokenscope predict --json` prints). */
+  logits: number[];
   grid: number;
   /** Original tokens: 0 = CLS (1 = distillation token if any), then patches row by row from `firstPatch`. */
   firstPatch: number;
@@ -44,6 +46,7 @@ export function fateRecord(result: RunResult, views: LayerView[], geo: GridGeome
     backend: result.backend,
     image: { name: imageName, preprocessing: input.steps.filter((s) => s.ran).map((s) => s.detail) },
     input: { size: input.size, channels: input.channels, u8: Array.from(input.u8) },
+    logits: [...result.logits],
     grid: geo.grid,
     firstPatch: geo.firstPatch,
     tokens: result.trace.tokens,
