@@ -1,5 +1,5 @@
 /**
- * docs/METHODS.md stays true to the code that cites it: every `docs/METHODS.md#anchor` in a tracked
+ * docs/METHODS.md stays true to the code that cites it: every anchor of it cited in a tracked
  * file names a section, each method's parameter table lists the plan grammar's parameters and
  * defaults, and every published figure the compare page quotes appears in the section it cites.
  */
