@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BUNDLED_CASES_DIR, caseNameOf, createConformanceCommand, parseConformanceArgs } from '../../src/cli/conformance';
 import { main } from '../../src/cli/main';
@@ -316,6 +316,27 @@ describe('conformance test helpers', () => {
     const names = readdirSync(join(conformanceCasesDir(), METHOD)).filter((f) => /\.json(\.gz)?$/.test(f)).map(caseNameOf).sort();
     expect(names.length).toBeGreaterThan(0);
     expect(cases.map((c) => c.case)).toEqual(names);
+  });
+
+  it('TOKENSCOPE_CONFORMANCE_CASES points loadCases at a folder of plain .json cases', () => {
+    const plain = join(work, 'plain-cases');
+    mkdirSync(join(plain, METHOD), { recursive: true });
+    for (const f of readdirSync(join(BUNDLED_CASES_DIR, METHOD))) {
+      writeFileSync(join(plain, METHOD, `${caseNameOf(f)}.json`), gunzipSync(readFileSync(join(BUNDLED_CASES_DIR, METHOD, f))));
+    }
+    const saved = process.env.TOKENSCOPE_CONFORMANCE_CASES;
+    process.env.TOKENSCOPE_CONFORMANCE_CASES = plain;
+    try {
+      expect(conformanceCasesDir()).toBe(plain);
+      const fromPlain = loadCases(METHOD);
+      delete process.env.TOKENSCOPE_CONFORMANCE_CASES;
+      expect(conformanceCasesDir()).toBe(BUNDLED_CASES_DIR);
+      expect(fromPlain.length).toBeGreaterThan(5);
+      expect(fromPlain).toEqual(loadCases(METHOD));
+    } finally {
+      if (saved === undefined) delete process.env.TOKENSCOPE_CONFORMANCE_CASES;
+      else process.env.TOKENSCOPE_CONFORMANCE_CASES = saved;
+    }
   });
 
   it('loadCases names the missing folder', () => {
