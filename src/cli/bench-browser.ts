@@ -1,7 +1,7 @@
 /**
  * `tokenscope bench --browser`: the same benchmark in headless Chromium, one fresh page per
  * backend, against a Vite dev server started in this process (tests/bench/index.html). Chromium
- * flags as in ../../shared/DESIGN.md: WebGPU on the software adapter needs --enable-unsafe-webgpu
+ * flags as in ./chromium.ts: WebGPU on the software adapter needs --enable-unsafe-webgpu
  * and --enable-unsafe-swiftshader. Software GPU timings are not GPU timings: read them as ratios.
  */
 import { existsSync } from 'node:fs';

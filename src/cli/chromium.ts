@@ -1,5 +1,5 @@
 /**
- * How we start Debian's headless Chromium (../shared/DESIGN.md): WebGPU on the software adapter needs
+ * How we start Debian's headless Chromium (the flags found to work on a headless Debian machine): WebGPU on the software adapter needs
  * --enable-unsafe-webgpu and --enable-unsafe-swiftshader; the rest keeps it off the closed network.
  * Shared by `tokenscope bench --browser` and the browser tests.
  */

@@ -1,13 +1,16 @@
 /**
- * `tokenscope conformance <cases-dir> <out-dir>`: runs our implementation of each method on the
- * official conformance cases (../shared/conformance) and writes what it produced in the layout
- * compare.py reads; with --check it also compares by compare.py's rules (reduce/conformance/compare.ts).
+ * `tokenscope conformance [<cases-dir>] [--out <dir>]`: runs our implementation of each method on
+ * the official conformance cases (by default the ones bundled in tests/fixtures/conformance/cases)
+ * and compares by compare.py's rules (reduce/conformance/compare.ts); with an output folder it also
+ * writes what it produced in the layout tests/fixtures/conformance/compare.py reads.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { TokenScopeError, type Parsed } from '../errors';
+import { gunzipNode, readFileBytes } from '../io/node-files';
 import { useBackend, type BackendName } from '../model/backend';
 import type { CaseRunner, ConformanceCase } from '../reduce/conformance/case';
 import {
@@ -23,21 +26,25 @@ import {
 } from '../reduce/conformance/compare';
 import type { Command } from './main';
 
-const HELP = `usage: tokenscope conformance <cases-dir> <out-dir> [--methods a,b] [--check] [options]
+const HELP = `usage: tokenscope conformance [<cases-dir>] [--out <dir>] [--methods a,b] [--check] [options]
+       tokenscope conformance <cases-dir> <out-dir> [options]
 
-Feeds every official conformance case to our implementation of its method and writes what
-it produced, in the layout ../shared/conformance/compare.py reads.
+Feeds every official conformance case to our implementation of its method and checks what
+it produced against the official outputs; with an output folder it also writes them, in the
+layout tests/fixtures/conformance/compare.py reads.
 
-  <cases-dir>     reference cases, <cases-dir>/<method>/caseNN.json
-                  (in a checkout: ../shared/conformance/cases)
-  <out-dir>       written as <out-dir>/<method>/caseNN.json = {"outputs": {...}}, created if
-                  needed; when a case errors, its stale file there is removed
+  <cases-dir>     reference cases, <cases-dir>/<method>/caseNN.json or caseNN.json.gz;
+                  default: the cases bundled with TokenScope (tests/fixtures/conformance/cases,
+                  outputs of the official implementations at the commits in the README table)
+  --out <dir>     write <dir>/<method>/caseNN.json = {"outputs": {...}}, created if needed;
+  <out-dir>       when a case errors, its stale file there is removed. Without an output
+                  folder nothing is written and --check is implied
 
 options:
   --methods a,b   only these methods (folder names under <cases-dir>: tome, tome_parse_r,
                   evit, ats, pitome, mctf)
   --check         also compare each case with its reference by compare.py's rules and
-                  print a summary
+                  print a summary (always on without an output folder)
   --tol x         float tolerance for --check (default 1e-4)
   --strict-ties   with --check, a mismatch in a tie-dependent field fails the case
                   (default: it gives PASS(TIE))
@@ -56,13 +63,18 @@ exit status: 0 if every case ran (and with --check passed); 1 if any case errore
 failed; 2 for bad arguments.
 
 examples:
-  npx tokenscope conformance ../shared/conformance/cases /tmp/out --check
-  npx tokenscope conformance ../shared/conformance/cases /tmp/out --methods tome,tome_parse_r
-  python3 ../shared/conformance/compare.py /tmp/out --methods tome,tome_parse_r`;
+  npx tokenscope conformance                                  # every bundled case, checked
+  npx tokenscope conformance --methods tome,tome_parse_r --out /tmp/out
+  python3 tests/fixtures/conformance/compare.py /tmp/out --methods tome,tome_parse_r
+  npx tokenscope conformance path/to/cases /tmp/out --check   # a folder of your own cases`;
+
+/** The official cases bundled in the repository (this file is src/cli/conformance.ts). */
+export const BUNDLED_CASES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tests', 'fixtures', 'conformance', 'cases');
 
 export interface ConformanceOptions {
   casesDir: string;
-  outDir: string;
+  /** Where outputs are written; null = nowhere (compare only). */
+  outDir: string | null;
   /** Method folders to run; null = every folder under casesDir. */
   methods: string[] | null;
   check: boolean;
@@ -84,9 +96,13 @@ export function parseConformanceArgs(argv: string[]): Parsed<ConformanceOptions>
     return bad((e as Error).message);
   }
   const { values, positionals } = parsed;
-  if (positionals.length !== 2) {
-    return bad(`expected <cases-dir> <out-dir>, got ${positionals.length} argument(s)${positionals.length ? `: ${positionals.join(' ')}` : ''}`);
+  if (positionals.length > 2) {
+    return bad(`expected at most <cases-dir> <out-dir>, got ${positionals.length} arguments: ${positionals.join(' ')}`);
   }
+  if (positionals.length === 2 && values.out !== undefined) {
+    return bad(`the output folder is given twice (${positionals[1]} and --out ${values.out}); give one`);
+  }
+  const outDir = positionals[1] ?? values.out ?? null;
   const tol = values.tol === undefined ? DEFAULT_TOL : Number(values.tol);
   if (!Number.isFinite(tol) || tol < 0) return bad(`--tol ${values.tol} is not a non-negative number; try --tol 1e-4`);
   let methods: string[] | null = null;
@@ -97,10 +113,10 @@ export function parseConformanceArgs(argv: string[]): Parsed<ConformanceOptions>
   return {
     ok: true,
     value: {
-      casesDir: positionals[0],
-      outDir: positionals[1],
+      casesDir: positionals[0] ?? BUNDLED_CASES_DIR,
+      outDir,
       methods,
-      check: values.check === true,
+      check: values.check === true || outDir === null,
       tol,
       strictTies: values['strict-ties'] === true,
       verbose: values.verbose === true,
@@ -115,6 +131,7 @@ function parseFlags(argv: string[]) {
     strict: true,
     options: {
       methods: { type: 'string' },
+      out: { type: 'string' },
       check: { type: 'boolean' },
       tol: { type: 'string' },
       'strict-ties': { type: 'boolean' },
@@ -139,7 +156,7 @@ export type CaseRunStatus = CaseStatus | 'OK' | 'ERROR';
 export interface CaseRunResult {
   id: string;
   status: CaseRunStatus;
-  /** The file written, or null when the case errored. */
+  /** The file written, or null when the case errored or no output folder was given. */
   outPath: string | null;
   /** The error message (ERROR) or failing fields (FAIL). */
   message: string;
@@ -166,17 +183,17 @@ export async function runConformance(opts: ConformanceOptions, deps: Conformance
   const counts: Record<string, number> = {};
   for (const c of cases) counts[c.status] = (counts[c.status] ?? 0) + 1;
   if (cases.length === 0) deps.print(`no case files under ${opts.casesDir} for methods ${methods.join(', ')}`);
-  deps.print(opts.check ? formatSummary(counts, opts.tol) : `summary: ${formatCounts(counts)}; outputs in ${opts.outDir}`);
+  deps.print(opts.check ? formatSummary(counts, opts.tol) : `summary: ${formatCounts(counts)}; outputs in ${opts.outDir ?? '(not written)'}`);
   const bad = (counts.ERROR ?? 0) + (counts.FAIL ?? 0);
   return { cases, counts, exitCode: bad > 0 || cases.length === 0 ? 1 : 0 };
 }
 
 async function runOneCase(method: string, file: string, opts: ConformanceOptions, deps: ConformanceDeps): Promise<CaseRunResult> {
-  const name = file.replace(/\.json$/, '');
+  const name = caseNameOf(file);
   const id = `${method}/${name}`;
-  const outPath = join(opts.outDir, method, file);
+  const outPath = opts.outDir === null ? null : join(opts.outDir, method, `${name}.json`);
   const fail = (e: unknown): CaseRunResult => {
-    rmSync(outPath, { force: true }); // never leave a stale output for compare.py to read
+    if (outPath) rmSync(outPath, { force: true }); // never leave a stale output for compare.py to read
     const message = describeError(e, opts.verbose);
     deps.print(`${id.padEnd(18)} ${'ERROR'.padEnd(9)} ${message}`);
     return { id, status: 'ERROR', outPath: null, message };
@@ -194,8 +211,10 @@ async function runOneCase(method: string, file: string, opts: ConformanceOptions
       );
     }
     encoded = encodeOutputs(await runScoped(runner, reference));
-    mkdirSync(join(opts.outDir, method), { recursive: true });
-    writeFileSync(outPath, `${JSON.stringify({ outputs: encoded })}\n`);
+    if (outPath) {
+      mkdirSync(dirname(outPath), { recursive: true });
+      writeFileSync(outPath, `${JSON.stringify({ outputs: encoded })}\n`);
+    }
   } catch (e) {
     return fail(e);
   }
@@ -239,7 +258,7 @@ export function selectMethods(casesDir: string, wanted: string[] | null): string
   try {
     entries = readdirSync(casesDir);
   } catch {
-    throw new TokenScopeError('data-missing', `cases folder ${casesDir} not found; expected <cases-dir>/<method>/caseNN.json, e.g. ../shared/conformance/cases`, {
+    throw new TokenScopeError('data-missing', `cases folder ${casesDir} not found; expected <cases-dir>/<method>/caseNN.json (or .json.gz) like the bundled ${BUNDLED_CASES_DIR}`, {
       path: casesDir,
     });
   }
@@ -255,21 +274,50 @@ export function selectMethods(casesDir: string, wanted: string[] | null): string
   return available.filter((m) => wanted.includes(m));
 }
 
-/** The case files of one method, in compare.py's order (sorted file names). */
-export function listCaseFiles(casesDir: string, method: string): string[] {
-  return readdirSync(join(casesDir, method))
-    .filter((f) => f.endsWith('.json'))
-    .sort();
+const CASE_FILE = /^(.+)\.json(\.gz)?$/;
+
+/** 'case01.json' or 'case01.json.gz' -> 'case01' (the case's name, and its output file's stem). */
+export function caseNameOf(file: string): string {
+  const m = CASE_FILE.exec(file);
+  if (!m) throw new TokenScopeError('internal', `${file} is not a case file name (caseNN.json or caseNN.json.gz)`);
+  return m[1];
 }
 
-/** Reads and checks one case file; throws 'data-missing' / 'data-malformed' naming the path. */
-export function readCaseFile(path: string): ConformanceCase {
-  let text: string;
+/**
+ * The case files of one method (plain .json or gzipped .json.gz), in compare.py's order (sorted
+ * by case name). A case present both plain and gzipped is ambiguous and throws 'data-malformed'.
+ */
+export function listCaseFiles(casesDir: string, method: string): string[] {
+  const files = readdirSync(join(casesDir, method)).filter((f) => CASE_FILE.test(f));
+  const byName = new Map<string, string>();
+  for (const f of files) {
+    const name = caseNameOf(f);
+    const other = byName.get(name);
+    if (other !== undefined) {
+      throw new TokenScopeError('data-malformed', `${join(casesDir, method)} holds case ${name} twice (${other} and ${f}); keep one`, {
+        path: join(casesDir, method),
+      });
+    }
+    byName.set(name, f);
+  }
+  return [...byName.keys()].sort().map((name) => byName.get(name) as string);
+}
+
+/** The text of a case file, gunzipped when it is gzip (by its magic bytes, whatever its name). */
+export function readCaseText(path: string): string {
+  let bytes: Uint8Array;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = gunzipNode(readFileBytes(path), path);
   } catch (e) {
+    if (e instanceof TokenScopeError) throw e;
     throw new TokenScopeError('data-missing', `cannot read case file ${path}: ${(e as Error).message}`, { path });
   }
+  return new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+}
+
+/** Reads and checks one case file (.json or .json.gz); throws 'data-missing' / 'data-malformed' naming the path. */
+export function readCaseFile(path: string): ConformanceCase {
+  const text = readCaseText(path);
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -24,7 +24,7 @@ describe('inferConfig', () => {
       expect(arch(r.config)).toEqual({ ...want, distilled: false });
       expect(r.config.id2label[207]).toBe('golden retriever');
       const flops = scheduledFlops(r.config, compilePlan(planFromText('none', 12), r.config))!;
-      expect((flops.report.model / 1e9).toFixed(3)).toBe('1.258'); // the spec's DeiT-T total
+      expect((flops.report.model / 1e9).toFixed(3)).toBe('1.258'); // DeiT-T's total in docs/METHODS.md#flops
       expect(r.preprocess.source).toMatch(/timm's defaults/);
     } finally {
       disposeCheckpoint(r);

@@ -4,7 +4,7 @@ import { compilePlan } from '../reduce/compile';
 import { planFromText } from '../reduce/plan';
 import { scheduledFlops } from './plan-flops';
 
-/** Published / spec §1.4 figures, GFLOPs in the fvcore convention at 224 px. */
+/** The figures docs/METHODS.md lists per method (#tome, #evit, #pitome, #mctf), GFLOPs in the fvcore convention at 224 px. */
 function gflops(arch: string, plan: string) {
   const config = archConfig(arch);
   const result = scheduledFlops(config, compilePlan(planFromText(plan, 12), config));
@@ -12,7 +12,7 @@ function gflops(arch: string, plan: string) {
   return { gflops: result.report.model / 1e9, counts: result.counts, total: result.report.total / 1e9 };
 }
 
-describe('FLOPs against the spec §1.4 figures (within 0.005 GFLOPs)', () => {
+describe('FLOPs against the published and computed figures of docs/METHODS.md (within 0.005 GFLOPs)', () => {
   const cases: [string, string, number][] = [
     ['deit-t', 'none', 1.258],
     ['deit-s', 'none', 4.608],
@@ -51,7 +51,7 @@ describe('FLOPs against the spec §1.4 figures (within 0.005 GFLOPs)', () => {
   });
 });
 
-describe('token schedules against spec §1.4', () => {
+describe('token schedules against docs/METHODS.md', () => {
   it('ToMe r=13 enters the blocks with 197, 184, ..., 54 tokens and leaves 41', () => {
     expect(gflops('deit-s', 'tome:r=13').counts).toEqual([197, 184, 171, 158, 145, 132, 119, 106, 93, 80, 67, 54, 41]);
   });

@@ -1,5 +1,5 @@
 /**
- * FLOPs in the fvcore convention the token-reduction papers use (spec §1.1):
+ * FLOPs in the fvcore convention the token-reduction papers use (docs/METHODS.md#flops):
  * one multiply-add = 1 FLOP; linear = tokens·in·out (bias free); a batched matmul = the product of
  * its dims; LayerNorm = 5 per element; softmax, GELU, adds, gathers and sorts are not counted.
  *

@@ -1,7 +1,7 @@
 /**
  * The few numeric building blocks of the ViT, shaped for TF.js's fast kernels.
  *
- * Measured here (wasm backend, Node, 2 cores; ../shared/DESIGN.md): a plain 2-D matMul without
+ * Measured here (wasm backend, Node, 2 cores): a plain 2-D matMul without
  * transpose flags is the fast path; batched or transposed matmuls — including those in TF.js's
  * default matMul gradient — run about 15× slower. So linear layers flatten to 2-D, weights are
  * stored [in, out], and the linear gradient uses explicit transposes.

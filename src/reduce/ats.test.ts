@@ -105,7 +105,7 @@ describe('atsSampling', () => {
 });
 
 describe('atsInverseTransformSample', () => {
-  it('atsInverseTransformSample reproduces the spec toy example (n_ref = 5, scores .1 .2 .3 .4)', () => {
+  it('atsInverseTransformSample reproduces the toy example of docs/METHODS.md#ats (n_ref = 5, scores .1 .2 .3 .4)', () => {
     const r = sample([[0.1, 0.2, 0.3, 0.4]], { nTokens: 5, samples: 4, crop: true });
     expectClose(r.normalizedCdf, [[0, 0.2222, 0.5556, 1]]);
     expectClose(r.ys, [[0.2222, 0.4815, 0.7407, 1]]);

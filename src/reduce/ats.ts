@@ -32,15 +32,15 @@
  *
  * Batches: every decision is batched on device, but the kept count differs per image. The
  * engine runs ATS per image (B = 1 is the canonical reference: with padding the official results
- * depend on batch composition, spec §4.4); for B > 1 `reduce` pads to the largest count and
+ * depend on batch composition, docs/METHODS.md#ats); for B > 1 `reduce` pads to the largest count and
  * leaves the surplus rows of an image empty (no input token goes there).
  *
  * Distillation token: not supported (the ATS ViT has none; the official code would score and
  * possibly drop it like a patch), so `reduce` refuses a model that has one.
  *
- * Spec §4 (and §9.1, §9.4, §10.6, §10.7). Official adaptivetokensampling/ATS@9271257:
+ * Documented in docs/METHODS.md#ats. Official adaptivetokensampling/ATS@9271257:
  * libs/models/transformers/ats_block.py (AdaptiveTokenSampler), transformer_block.py
- * (softmax_with_policy). Conformance: cases/ats.
+ * (softmax_with_policy). Conformance: tests/fixtures/conformance/cases/ats.
  */
 import * as tf from '@tensorflow/tfjs';
 import { invariant, TokenScopeError } from '../errors';
@@ -240,8 +240,8 @@ export interface AtsSample {
 }
 
 /**
- * Inverse transform sampling on the normalised significance `scores` [B, T] (spec §4.3 steps
- * 4–8), batched and on device. Caller disposes every tensor of the result.
+ * Inverse transform sampling on the normalised significance `scores` [B, T] (docs/METHODS.md#ats,
+ * steps 2–4), batched and on device. Caller disposes every tensor of the result.
  */
 export function atsInverseTransformSample(scores: tf.Tensor2D, sampling: AtsSampling): AtsSample {
   const [batch, t] = scores.shape;
@@ -459,7 +459,7 @@ function reduceAts(input: ReduceInput, params: AtsLayerParams): Reduction {
 }
 
 /**
- * Method overhead (spec §9.4, "ATS ~ (n_ref − 1)·(N − 1) compares + N·D"): we count exactly that
+ * Method overhead (docs/METHODS.md#ats, "(n_ref − 1)·(N − 1) compares + N·D"): we count exactly that
  * sum, M·(N − 1) |y − cdf| compares plus N·D for the value norms, as one number. None of it is a
  * matmul, so fvcore would count 0; the saving comes from the rows ATS drops.
  */

@@ -20,8 +20,8 @@
  * a patch): when present it stays at row 1, right after CLS, is never scored or fused, and the
  * count runs over the N − 2 remaining tokens.
  *
- * Spec §3 (and §9.1, §9.4, §10.5). Official youweiliang/evit@5ca95a7: evit.py (Attention.forward,
- * Block.forward), helpers.py (complement_idx). Conformance: cases/evit.
+ * Documented in docs/METHODS.md#evit and #topk. Official youweiliang/evit@5ca95a7: evit.py (Attention.forward,
+ * Block.forward), helpers.py (complement_idx). Conformance: tests/fixtures/conformance/cases/evit.
  */
 import * as tf from '@tensorflow/tfjs';
 import { invariant, TokenScopeError } from '../errors';
@@ -128,7 +128,7 @@ function reduceEvit(input: ReduceInput, params: EvitLayerParams): Reduction {
 }
 
 /**
- * Method overhead (spec §9.4, "EViT ~N·D"): we count N·D multiply-adds for the fused token when
+ * Method overhead (docs/METHODS.md#evit): we count N·D multiply-adds for the fused token when
  * fusing (the weighted sum over the dropped tokens, bounded by N·D), else 0. The head mean of
  * one attention row and the top-k are not FLOP-counted (fvcore convention).
  */

@@ -250,7 +250,7 @@ describe('mctf', () => {
     expect(mctfLayerR(10, 0.35, 1)).toBe(0);
     expect(mctfLayerR(11, 0.35, 1)).toBe(3); // the guard does not bite on a ratio: int(10 · 0.35)
     expect(mctfLayerR(9, 16, 1)).toBe(-8); // official failure: 9 − 10 = −1 is read as a ratio
-    // r = 16 at blocks 1–11 of DeiT: 197, 181, …, 21 (spec §10 item 9)
+    // r = 16 at blocks 1–11 of DeiT: 197, 181, …, 21 (docs/METHODS.md#mctf)
     let n = 197;
     for (let layer = 1; layer <= 11; layer++) n -= mctfLayerR(n, 16, 1);
     expect(n).toBe(21);

@@ -8,7 +8,7 @@
  * the attention of the merged tokens, which the engine multiplies with V from LN1(x') instead of
  * computing attention again ("one-step-ahead").
  *
- * Matching (spec §6.4–6.5), on the token features x themselves (dim D, L2-normalised), not on keys:
+ * Matching (docs/METHODS.md#mctf), on the token features x themselves (dim D, L2-normalised), not on keys:
  * - A = tokens 0, 2, 4, …, B = tokens 1, 3, 5, … of the current order; CLS is A row 0.
  * - score(i, j) = W_sim · W_info · W_size, each a product of the two tokens' criterion raised to 1/τ:
  *   W_sim = ((cos + 1)/2)^(1/τ_sim); W_info from the inverse attention each token receives (mean over heads
@@ -36,10 +36,9 @@
  * attnNext = probs (the attention of the unchanged tokens). Ties: the best match is the lowest index; sorted scores put the
  * lower index first (torch leaves both unspecified; the conformance cases avoid ties).
  *
- * Spec: ../shared/spec/token-reduction.md §6 (and §1.1 for FLOPs, §9.4 overhead, §10 item 9).
- * Official: mlvlab/MCTF utils/mctf.py@2004da0cad3231fa74cbd60b6042b0bd133aacde (mctf,
+ * Documented in docs/METHODS.md#mctf (FLOPs: #flops). Official: mlvlab/MCTF utils/mctf.py@2004da0cad3231fa74cbd60b6042b0bd133aacde (mctf,
  * bipartite_soft_matching, merge_wavg, merge_source), models/modules/blocks.py for the slot.
- * Conformance: ../shared/conformance/cases/mctf (runner: ./conformance/mctf.ts).
+ * Conformance: tests/fixtures/conformance/cases/mctf (runner: ./conformance/mctf.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { kernelsRunOnCpu } from '../model/ops';
@@ -671,7 +670,7 @@ function reduce(input: ReduceInput, p: MctfLayerParams): Reduction {
   }
 }
 
-/** Cosine similarity of ⌈N/2⌉ A tokens against ⌊N/2⌋ B tokens on D channels (spec §6.7); 0 when idle. */
+/** Cosine similarity of ⌈N/2⌉ A tokens against ⌊N/2⌋ B tokens on D channels (docs/METHODS.md#mctf); 0 when idle. */
 function overheadFlops(nIn: number, dims: Dims, p: MctfLayerParams): number {
   if (mctfLayerR(nIn, p.r, 1) <= 0) return 0;
   return Math.ceil(nIn / 2) * Math.floor(nIn / 2) * dims.hidden;

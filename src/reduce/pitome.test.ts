@@ -57,7 +57,7 @@ describe('pitome schedule', () => {
     expect(pitomeLayerParams(6, 13, 0.9).mode).toBe('bsm'); // ⌈13/2⌉ = 7
   });
 
-  it('pitomeR is ⌊T − T·ratio⌋ from the current T (spec §1.4 schedule for 0.9)', () => {
+  it('pitomeR is ⌊T − T·ratio⌋ from the current T (docs/METHODS.md#pitome schedule for 0.9)', () => {
     const rs: number[] = [];
     let t = 196;
     for (let l = 0; l < 12; l++) {
@@ -223,7 +223,7 @@ describe('pitome reducer', () => {
   });
 
   it('pitome.overheadFlops counts the T×T similarity, none when ratio ≥ 1', () => {
-    // spec §5.7: DeiT-S layer 0, 196²·64
+    // docs/METHODS.md#pitome: DeiT-S layer 0, 196²·64
     expect(pitome.overheadFlops(197, { hidden: 384, heads: 6 }, pitomeLayerParams(0, 12, 0.9))).toBe(196 * 196 * 64);
     expect(pitome.overheadFlops(197, { hidden: 384, heads: 6 }, pitomeLayerParams(0, 12, 1))).toBe(0);
   });

@@ -23,10 +23,10 @@
  * Ties: lower index first in the energy ranking, argmax and score sort (torch's argsort leaves ties
  * unspecified). A distillation token is not protected (upstream ignores it).
  *
- * Spec §5 (HEAD) and §10.8 (token-reduction.md). Official code: hchautran/PiToMe
+ * Documented in docs/METHODS.md#pitome. Official code: hchautran/PiToMe
  * algo/pitome/merge.py (pitome_vision, pitome, pitome_bsm, merge_wavg, merge_source) and
  * algo/pitome/patch/deit.py, timm.py at 550b5de (algorithm code of 69c56a2).
- * Conformance: cases/pitome.
+ * Conformance: tests/fixtures/conformance/cases/pitome.
  */
 import * as tf from '@tensorflow/tfjs';
 import { invariant } from '../errors';

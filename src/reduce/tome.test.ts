@@ -10,7 +10,7 @@ useWasmBackend();
 const s = (v: number) => Math.sqrt(1 - v * v);
 
 /**
- * The spec's worked example (§2.5): tokens [c, 1, 2, 3, 4, 5, 6], A = [c, 2, 4, 6], B = [1, 3, 5].
+ * The worked example of docs/METHODS.md#tome: tokens [c, 1, 2, 3, 4, 5, 6], A = [c, 2, 4, 6], B = [1, 3, 5].
  * Metric axes: (c, u1, u3, u5, w). B tokens are u1, u3, u5; A tokens lean on one of them with
  * cosine 0.8 (2→1), 0.9 (4→3), 0.5 (6→5) and put the rest on w.
  */
@@ -41,8 +41,8 @@ describe('parseR', () => {
     expect(parseR(4, 8)).toEqual([8, 8, 8, 8]);
   });
 
-  it('parseR (16, -1) on 12 layers gives the spec decreasing schedule', () => {
-    // spec §1.4: r = [32, 29, 26, 23, 20, 17, 14, 11, 8, 5, 2, 0]
+  it('parseR (16, -1) on 12 layers gives the decreasing schedule of docs/METHODS.md#tome', () => {
+    // docs/METHODS.md#tome: r = [32, 29, 26, 23, 20, 17, 14, 11, 8, 5, 2, 0]
     expect(parseR(12, { r: 16, inflect: -1 })).toEqual([32, 29, 26, 23, 20, 17, 14, 11, 8, 5, 2, 0]);
   });
 
@@ -58,7 +58,7 @@ describe('parseR', () => {
 });
 
 describe('bipartiteSoftMatching', () => {
-  it('bipartiteSoftMatching reproduces the spec N=7 worked example', () => {
+  it('bipartiteSoftMatching reproduces the N=7 worked example of docs/METHODS.md#tome', () => {
     withMatch([WORKED_METRIC], 2, { classToken: true, distillToken: false }, (m) => {
       expect(m.r).toBe(2);
       // output [c, 6, {1,2}, {3,4}, 5]
@@ -237,7 +237,7 @@ describe('tome reducer', () => {
   });
 
   it('tome.overheadFlops counts the A·Bᵀ similarity, none when r = 0', () => {
-    // spec §2.9: DeiT-S layer 0, 99·98·64
+    // docs/METHODS.md#tome: DeiT-S layer 0, 99·98·64
     expect(tome.overheadFlops(197, { hidden: 384, heads: 6 }, { r: 13 })).toBe(99 * 98 * 64);
     expect(tome.overheadFlops(197, { hidden: 384, heads: 6 }, { r: 0 })).toBe(0);
   });

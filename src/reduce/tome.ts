@@ -15,9 +15,9 @@
  * identity. Schedules (`parseR`) truncate toward zero like Python's int().
  * Ties: lower index first, in the argmax and in the score sort (torch's sort leaves ties unspecified).
  *
- * Spec §2 (token-reduction.md). Official code: facebookresearch/ToMe tome/merge.py
+ * Documented in docs/METHODS.md#tome. Official code: facebookresearch/ToMe tome/merge.py
  * (bipartite_soft_matching, merge_wavg, merge_source) and tome/utils.py (parse_r) at af95e4b.
- * Conformance: cases/tome, cases/tome_parse_r.
+ * Conformance: tests/fixtures/conformance/cases/tome, tome_parse_r.
  */
 import * as tf from '@tensorflow/tfjs';
 import { invariant } from '../errors';

@@ -115,6 +115,6 @@ export interface Reducer<P> {
   reduce(input: ReduceInput, params: P): Reduction;
   /** Methods with a data-dependent output size also decide in two steps (see DeferredReduction). */
   reduceDeferred?(input: ReduceInput, params: P): DeferredReduction;
-  /** The method's own FLOPs at one layer with nIn tokens (spec §9.4), counted apart from the model. */
+  /** The method's own FLOPs at one layer with nIn tokens (docs/METHODS.md#flops), counted apart from the model. */
   overheadFlops(nIn: number, dims: Dims, params: P): number;
 }

@@ -1,20 +1,22 @@
 /**
  * `tokenscope conformance`, run in-process.
  *
- * - Real runner: the EViT cases (a temp copy of ../shared/conformance/cases/evit) through
- *   main(['conformance', …]), i.e. caseRunners.evit from src/reduce/conformance/index.ts; the
- *   written files must compare PASS (compareCase, and compare.py when python3 is here).
- * - Fake runners: a tiny hand-made cases folder with runners injected through
- *   createConformanceCommand, for what the real runners cannot show (a runner that throws, a
- *   stale file, non-finite values, a failing comparison, bad arguments).
+ * - Real runner: the EViT cases (a temp copy of the bundled, gzipped tests/fixtures/conformance/
+ *   cases/evit) through main(['conformance', …]), i.e. caseRunners.evit from
+ *   src/reduce/conformance/index.ts; the written files must compare PASS (compareCase, and
+ *   compare.py when python3 is here). Also the default: the bundled cases with no folder given.
+ * - Fake runners: a tiny hand-made cases folder (plain .json, and the same gzipped) with runners
+ *   injected through createConformanceCommand, for what the real runners cannot show (a runner
+ *   that throws, a stale file, non-finite values, a failing comparison, bad arguments).
  * - The test helpers loadCases / expectCaseToConform.
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createConformanceCommand } from '../../src/cli/conformance';
+import { BUNDLED_CASES_DIR, caseNameOf, createConformanceCommand, parseConformanceArgs } from '../../src/cli/conformance';
 import { main } from '../../src/cli/main';
 import { TokenScopeError } from '../../src/errors';
 import type { CaseRunner, ConformanceCase } from '../../src/reduce/conformance/case';
@@ -81,6 +83,45 @@ describe(`main conformance on a copy of the official ${METHOD} cases (real runne
   });
 });
 
+describe('main conformance with no cases folder (the bundled cases)', () => {
+  it('parseConformanceArgs defaults to the bundled cases, checks, and writes nothing without an output folder', () => {
+    expect(parseConformanceArgs([])).toMatchObject({ ok: true, value: { casesDir: BUNDLED_CASES_DIR, outDir: null, check: true, methods: null } });
+    expect(parseConformanceArgs(['--out', 'o'])).toMatchObject({ ok: true, value: { casesDir: BUNDLED_CASES_DIR, outDir: 'o', check: false } });
+    expect(parseConformanceArgs(['cases', 'o', '--check'])).toMatchObject({ ok: true, value: { casesDir: 'cases', outDir: 'o', check: true } });
+    expect(parseConformanceArgs(['cases'])).toMatchObject({ ok: true, value: { casesDir: 'cases', outDir: null, check: true } });
+  });
+
+  it(`main conformance --methods ${METHOD} checks the bundled ${METHOD} cases and passes them all`, async () => {
+    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    let code = -1;
+    let lines: string[] = [];
+    try {
+      code = await main(['conformance', '--methods', METHOD]);
+      lines = log.mock.calls.map((args) => args.map(String).join(' '));
+    } finally {
+      log.mockRestore();
+    }
+    const n = readdirSync(join(BUNDLED_CASES_DIR, METHOD)).filter((f) => f.endsWith('.json.gz')).length;
+    expect(n).toBeGreaterThan(5);
+    expect(code, lines.join('\n')).toBe(0);
+    expect(lines.filter((l) => l.startsWith(`${METHOD}/case`) && / PASS /.test(l))).toHaveLength(n);
+    expect(lines.at(-1)).toBe(`summary: PASS=${n} (tol=0.0001)`);
+  });
+
+  it('the bundled cases are the six implemented methods, gzipped, with their provenance index', () => {
+    const methods = readdirSync(BUNDLED_CASES_DIR).filter((f) => !f.includes('.')).sort();
+    expect(methods).toEqual(['ats', 'evit', 'mctf', 'pitome', 'tome', 'tome_parse_r']);
+    const index = readJson(join(BUNDLED_CASES_DIR, 'INDEX.json')) as { methods: Record<string, { case: string }[]>; sources: Record<string, { commit: string }> };
+    expect(Object.keys(index.methods).sort()).toEqual(methods);
+    for (const m of methods) {
+      const files = readdirSync(join(BUNDLED_CASES_DIR, m));
+      expect(files.every((f) => /^case\d\d\.json\.gz$/.test(f))).toBe(true);
+      expect(files.map(caseNameOf).sort()).toEqual(index.methods[m].map((c) => c.case).sort());
+      for (const c of loadCases(m)) expect(c.method).toBe(m);
+    }
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // A tiny cases folder and fake runners.
 
@@ -127,7 +168,7 @@ const throwingRunner: CaseRunner = () => {
 /** A method that runs but gets the float output wrong. */
 const wrongRunner: CaseRunner = (c) => ({ ...fakeRunner(c), doubled: c.inputs.x });
 
-function writeFakeCases(dir: string): void {
+function writeFakeCases(dir: string, gzip = false): void {
   const cases: [string, string, number[][], string][] = [
     ['fake', 'case01', [[1, 5, 2], [7, 0, 3]], 'two rows'],
     ['fake', 'case02', [[0.25, -1, 4]], 'one row'],
@@ -136,7 +177,9 @@ function writeFakeCases(dir: string): void {
   ];
   for (const [method, name, x, title] of cases) {
     mkdirSync(join(dir, method), { recursive: true });
-    writeFileSync(join(dir, method, `${name}.json`), JSON.stringify({ ...fakeCase(name, x, title), method }));
+    const text = JSON.stringify({ ...fakeCase(name, x, title), method });
+    if (gzip) writeFileSync(join(dir, method, `${name}.json.gz`), gzipSync(text));
+    else writeFileSync(join(dir, method, `${name}.json`), text);
   }
 }
 
@@ -187,6 +230,39 @@ describe('the conformance command with fake runners', () => {
     expect(lines.at(-1)).toBe('summary: ERROR=1, FAIL=1, PASS=2 (tol=0.0001)');
   });
 
+  it('run reads gzipped cases (.json.gz) like plain ones and writes plain .json outputs', async () => {
+    const gzDir = join(work, 'fake-cases-gz');
+    writeFakeCases(gzDir, true);
+    const outDir = join(work, 'fake-out-gz');
+    expect(await command.run([gzDir, '--out', outDir, '--methods', 'fake', '--check'])).toBe(0);
+    expect(lines).toEqual([
+      'fake/case01        PASS      max_abs_err=0         checked=5 skipped=1  two rows',
+      'fake/case02        PASS      max_abs_err=0         checked=5 skipped=1  one row',
+      'summary: PASS=2 (tol=0.0001)',
+    ]);
+    expect(readdirSync(join(outDir, 'fake')).sort()).toEqual(['case01.json', 'case02.json']);
+    if (havePython) {
+      const py = comparePy(outDir, gzDir);
+      expect(py.stdout.split('\n').filter((l) => l.startsWith('fake/'))).toEqual(lines.slice(0, 2));
+    }
+  });
+
+  it('run with a cases folder and no output folder checks every case and writes nothing', async () => {
+    const before = readdirSync(work).sort();
+    expect(await command.run([casesDir, '--methods', 'fake'])).toBe(0);
+    expect(lines.at(-1)).toBe('summary: PASS=2 (tol=0.0001)');
+    expect(lines.filter((l) => / PASS /.test(l))).toHaveLength(2);
+    expect(readdirSync(work).sort()).toEqual(before);
+    expect(readdirSync(join(casesDir, 'fake')).sort()).toEqual(['case01.json', 'case02.json']);
+  });
+
+  it('run refuses a case that is there both plain and gzipped', async () => {
+    const dupDir = join(work, 'fake-cases-dup');
+    writeFakeCases(dupDir);
+    writeFakeCases(dupDir, true);
+    await expect(command.run([dupDir, '--methods', 'fake'])).rejects.toMatchObject({ code: 'data-malformed', message: expect.stringMatching(/holds case case01 twice \(case01\.json and case01\.json\.gz\)/) });
+  });
+
   it('run --check lists the failing field under a FAIL line and exits 1', async () => {
     expect(await command.run([casesDir, join(work, 'fake-out-wrong'), '--methods', 'wrong', '--check'])).toBe(1);
     expect(lines[0]).toMatch(/^wrong\/case01 +FAIL +max_abs_err=2 /);
@@ -202,10 +278,13 @@ describe('the conformance command with fake runners', () => {
   it('run rejects bad arguments with exit status 2', async () => {
     const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
-      expect(await command.run([casesDir])).toBe(2);
+      expect(await command.run([casesDir, 'out', 'extra'])).toBe(2);
       expect(await command.run([casesDir, 'out', '--tol', 'abc'])).toBe(2);
       expect(await command.run([casesDir, 'out', '--frobnicate'])).toBe(2);
+      expect(await command.run([casesDir, 'out', '--out', 'other'])).toBe(2);
+      expect(String(errors.mock.calls[0][0])).toContain('expected at most <cases-dir> <out-dir>, got 3 arguments');
       expect(String(errors.mock.calls[1][0])).toContain('--tol abc is not a non-negative number');
+      expect(String(errors.mock.calls[3][0])).toContain('the output folder is given twice (out and --out other)');
     } finally {
       errors.mockRestore();
     }
@@ -223,8 +302,8 @@ describe('main conformance --help', () => {
     try {
       expect(await main(['conformance', '--help'])).toBe(0);
       const text = String(log.mock.calls[0][0]);
-      expect(text).toMatch(/^usage: tokenscope conformance <cases-dir> <out-dir> \[--methods a,b\] \[--check\]/);
-      for (const flag of ['--methods', '--check', '--tol', '--strict-ties', '--verbose', 'exit status']) expect(text).toContain(flag);
+      expect(text).toMatch(/^usage: tokenscope conformance \[<cases-dir>\] \[--out <dir>\] \[--methods a,b\] \[--check\]/);
+      for (const flag of ['--methods', '--out', '--check', '--tol', '--strict-ties', '--verbose', 'exit status']) expect(text).toContain(flag);
     } finally {
       log.mockRestore();
     }
@@ -234,8 +313,30 @@ describe('main conformance --help', () => {
 describe('conformance test helpers', () => {
   it('loadCases reads every case of a method in file order', () => {
     const cases = loadCases(METHOD);
-    const files = readdirSync(join(conformanceCasesDir(), METHOD)).filter((f) => f.endsWith('.json')).sort();
-    expect(cases.map((c) => `${c.case}.json`)).toEqual(files);
+    const names = readdirSync(join(conformanceCasesDir(), METHOD)).filter((f) => /\.json(\.gz)?$/.test(f)).map(caseNameOf).sort();
+    expect(names.length).toBeGreaterThan(0);
+    expect(cases.map((c) => c.case)).toEqual(names);
+  });
+
+  it('TOKENSCOPE_CONFORMANCE_CASES points loadCases at a folder of plain .json cases', () => {
+    const plain = join(work, 'plain-cases');
+    mkdirSync(join(plain, METHOD), { recursive: true });
+    for (const f of readdirSync(join(BUNDLED_CASES_DIR, METHOD))) {
+      writeFileSync(join(plain, METHOD, `${caseNameOf(f)}.json`), gunzipSync(readFileSync(join(BUNDLED_CASES_DIR, METHOD, f))));
+    }
+    const saved = process.env.TOKENSCOPE_CONFORMANCE_CASES;
+    process.env.TOKENSCOPE_CONFORMANCE_CASES = plain;
+    try {
+      expect(conformanceCasesDir()).toBe(plain);
+      const fromPlain = loadCases(METHOD);
+      delete process.env.TOKENSCOPE_CONFORMANCE_CASES;
+      expect(conformanceCasesDir()).toBe(BUNDLED_CASES_DIR);
+      expect(fromPlain.length).toBeGreaterThan(5);
+      expect(fromPlain).toEqual(loadCases(METHOD));
+    } finally {
+      if (saved === undefined) delete process.env.TOKENSCOPE_CONFORMANCE_CASES;
+      else process.env.TOKENSCOPE_CONFORMANCE_CASES = saved;
+    }
   });
 
   it('loadCases names the missing folder', () => {

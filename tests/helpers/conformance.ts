@@ -9,15 +9,16 @@
  *     }
  *   });
  *
- * The cases live in the shared checkout beside the repository: ../shared/conformance/cases
- * relative to the repo root (CI clones the repo with shared/ beside it). The environment
- * variable TOKENSCOPE_CONFORMANCE_CASES points elsewhere if needed.
+ * The cases are bundled in the repository, gzipped: tests/fixtures/conformance/cases/<method>/
+ * caseNN.json.gz (outputs of the official implementations; tests/fixtures/conformance/README.md).
+ * The environment variable TOKENSCOPE_CONFORMANCE_CASES points at another folder of cases
+ * (plain .json or .json.gz) if needed.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assert } from 'vitest';
-import { listCaseFiles, readCaseFile } from '../../src/cli/conformance';
+import { BUNDLED_CASES_DIR, caseNameOf, listCaseFiles, readCaseFile } from '../../src/cli/conformance';
 import type { CaseOutputs, ConformanceCase } from '../../src/reduce/conformance/case';
 import {
   compareCase,
@@ -32,14 +33,22 @@ import { TokenScopeError } from '../../src/errors';
 /** The repository root (this file is tests/helpers/conformance.ts). */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** Where the official cases are: $TOKENSCOPE_CONFORMANCE_CASES, else <repo>/../shared/conformance/cases. */
+/** Where the official cases are: $TOKENSCOPE_CONFORMANCE_CASES, else the bundled tests/fixtures/conformance/cases. */
 export function conformanceCasesDir(): string {
-  return resolve(process.env.TOKENSCOPE_CONFORMANCE_CASES ?? join(repoRoot, '..', 'shared', 'conformance', 'cases'));
+  return resolve(process.env.TOKENSCOPE_CONFORMANCE_CASES ?? BUNDLED_CASES_DIR);
 }
 
-/** compare.py's checker, beside the cases. */
+/** compare.py, the reference checker, bundled beside the cases (it reads plain and gzipped cases). */
 export function comparePyPath(): string {
-  return join(conformanceCasesDir(), '..', 'compare.py');
+  return join(repoRoot, 'tests', 'fixtures', 'conformance', 'compare.py');
+}
+
+/** The file of one case (caseNN.json or caseNN.json.gz) under the cases folder. */
+export function caseFilePath(method: string, caseName: string): string {
+  const root = conformanceCasesDir();
+  const file = listCaseFiles(root, method).find((f) => caseNameOf(f) === caseName);
+  if (file === undefined) throw new TokenScopeError('data-missing', `no case ${method}/${caseName} under ${root}`, { path: join(root, method) });
+  return join(root, method, file);
 }
 
 /**
@@ -53,14 +62,13 @@ export function loadCases(method: string): ConformanceCase[] {
   if (!existsSync(dir)) {
     throw new TokenScopeError(
       'data-missing',
-      `conformance cases for '${method}' not found at ${dir}. They come from the shared checkout: ` +
-        `clone it beside the repository (so that ../shared/conformance/cases exists from ${repoRoot}), ` +
-        'or set TOKENSCOPE_CONFORMANCE_CASES to the cases folder.',
+      `conformance cases for '${method}' not found at ${dir}. The bundled ones are in ${BUNDLED_CASES_DIR}; ` +
+        'TOKENSCOPE_CONFORMANCE_CASES, when set, must name a folder of <method>/caseNN.json(.gz) files.',
       { path: dir },
     );
   }
   const files = listCaseFiles(root, method);
-  if (files.length === 0) throw new TokenScopeError('data-missing', `no caseNN.json files in ${dir}`, { path: dir });
+  if (files.length === 0) throw new TokenScopeError('data-missing', `no caseNN.json or caseNN.json.gz files in ${dir}`, { path: dir });
   return files.map((f) => readCaseFile(join(dir, f)));
 }
 

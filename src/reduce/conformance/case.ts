@@ -1,6 +1,6 @@
 /**
- * The conformance case format of ../shared/conformance/README.md, and small helpers that turn its
- * nested arrays into tensors and back.
+ * The conformance case format (tests/fixtures/conformance/README.md; the official cases are bundled
+ * there), and small helpers that turn its nested arrays into tensors and back.
  */
 import * as tf from '@tensorflow/tfjs';
 

@@ -1,5 +1,5 @@
 /**
- * The rules of ../shared/conformance/compare.py (the reference checker), in TypeScript.
+ * The rules of tests/fixtures/conformance/compare.py (the reference checker), in TypeScript.
  *
  * compare.py is the tie-breaker: every verdict here (status, checked, skipped, max_abs_err) is
  * meant to equal its verdict for the same reference and candidate, and compare.test.ts checks

@@ -1,5 +1,5 @@
 /**
- * Runs one MCTF conformance case (../shared/conformance/cases/mctf) through our implementation and
+ * Runs one MCTF conformance case (tests/fixtures/conformance/cases/mctf) through our implementation and
  * returns the fields its `compare` section names, in the official layout:
  * r_effective, n_out, x_merged, size_merged, source_merged, attn_next, and the matching indices
  * unm_idx, src_idx, dst_idx (+ unm_idx2, src_idx2, dst_idx2 when bidirectional).

@@ -5,7 +5,7 @@
  * Tie rule: the lower index wins. tf.topk and tf.argMax return the lower index first on equal
  * values (exercised on wasm by tome.test.ts and pitome.test.ts); torch's argsort is unspecified on ties and torch's max
  * returns the first index, so only exact ties in a sort can differ from the official code
- * (spec §9.1). Index tensors are int32; small integers go through float32 only where it is exact
+ * (docs/METHODS.md#common, ties). Index tensors are int32; small integers go through float32 only where it is exact
  * (< 2^24).
  *
  * Every function returns new tensors the caller owns; run them inside tf.tidy.

@@ -1,6 +1,6 @@
 /**
  * Published figures, for reference only: DeiT on ImageNet-1k, mostly trained with the method, as
- * quoted in the spec. Kept apart from the live plot on purpose — different model, data and regime.
+ * documented in docs/METHODS.md. Kept apart from the live plot on purpose — different model, data and regime.
  */
 import { REFERENCE_FIGURES, REFERENCE_GAPS } from '../reference';
 import { MethodHeader } from './row-cells';
@@ -11,7 +11,7 @@ export function ReferencePanel() {
       <h2 id="reference-title">Reference only: published DeiT figures (ImageNet-1k, 224 px)</h2>
       <p className="warning-inline">
         Not measured here and not comparable to the live plot: these are DeiT-S/DeiT-T on ImageNet, mostly <em>trained or fine-tuned with</em> the method, as
-        quoted in the project's spec (shared/spec/token-reduction.md). Compare shapes — how much accuracy a method gives up for a share of the cost — not values.
+        documented in the repository's docs/METHODS.md (one section per method). Compare shapes — how much accuracy a method gives up for a share of the cost — not values.
       </p>
       <div className="table-scroll">
         <table data-testid="reference-table">
@@ -24,7 +24,7 @@ export function ReferencePanel() {
               <th scope="col">GFLOPs</th>
               <th scope="col">% of its baseline</th>
               <th scope="col">regime</th>
-              <th scope="col">source (spec tag, section)</th>
+              <th scope="col">source (tag, docs/METHODS.md section)</th>
             </tr>
           </thead>
           <tbody>
@@ -38,7 +38,7 @@ export function ReferencePanel() {
                 <td>{((100 * f.gflops) / f.baseGflops).toFixed(0)}%</td>
                 <td>{f.regime}</td>
                 <td className="muted">
-                  [{f.tag}] spec {f.spec}
+                  [{f.tag}] docs/METHODS.md#{f.section}
                 </td>
               </tr>
             ))}
