@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'data-missing'
   | 'data-malformed'
   | 'download-failed'
+  /** A model that does not fit this device's memory, or is larger than TokenScope runs. */
+  | 'model-too-large'
   | 'cancelled'
   | 'internal';
 

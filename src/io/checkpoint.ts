@@ -208,6 +208,12 @@ export interface NamedBlob {
   arrayBuffer(): Promise<ArrayBuffer>;
 }
 
+/**
+ * Largest checkpoint read: ViT-L/16 in float32 is 1.2 GB; anything larger would not run in a
+ * browser tab, so it is refused before a byte is read.
+ */
+export const MAX_CHECKPOINT_BYTES = 1_300_000_000;
+
 /** Largest JSON file read from a picked file (config.json of ImageNet models is about 70 kB). */
 const MAX_JSON_BYTES = 16 * 1024 * 1024;
 
@@ -233,6 +239,12 @@ export async function readCheckpointFiles(picked: readonly NamedBlob[]): Promise
       weights.length === 0
         ? 'choose one .safetensors file (and, if you have it, its config.json)'
         : `choose one .safetensors file, not ${weights.length}`,
+    );
+  }
+  if (weights[0].size > MAX_CHECKPOINT_BYTES) {
+    throw new TokenScopeError(
+      'model-too-large',
+      `${weights[0].name} is ${(weights[0].size / 1e9).toFixed(2)} GB; TokenScope runs checkpoints up to ${MAX_CHECKPOINT_BYTES / 1e9} GB in the browser (ViT-L/16 in float32 is 1.2 GB, DeiT-S 88 MB)`,
     );
   }
   const jsons = picked.filter((f) => f.name.toLowerCase().endsWith('.json'));

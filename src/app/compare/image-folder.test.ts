@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FASHION_MNIST_CLASSES } from '../../io/datasets';
-import { labelFolderName, matchImageFolder } from './image-folder';
+import { labelFolderName, matchImageFolder, listForText } from './image-folder';
 
 const id2label = Object.fromEntries(FASHION_MNIST_CLASSES.map((c, i) => [String(i), c]));
 
@@ -54,5 +54,16 @@ describe('matchImageFolder', () => {
   it('matchImageFolder fails with data-missing when no image was picked', () => {
     const r = matchImageFolder(['pick/notes.txt'], id2label);
     expect(!r.ok && r.error.code).toBe('data-missing');
+  });
+});
+
+describe('listForText', () => {
+  it('keeps a short list and cuts a 1,000-label one after 30, saying how many more', () => {
+    expect(listForText(['a', 'b'])).toEqual(['a', 'b']);
+    const names = Array.from({ length: 1000 }, (_, i) => `class ${i}`);
+    const listed = listForText(names);
+    expect(listed).toHaveLength(31);
+    expect(listed[29]).toBe('class 29');
+    expect(listed[30]).toBe("… and 970 more (the model's config.json id2label lists them all)");
   });
 });

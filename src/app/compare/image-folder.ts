@@ -17,6 +17,11 @@ import { TokenScopeError, type Parsed } from '../../errors';
 
 export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'gif', 'webp', 'bmp'] as const;
 
+/** A list short enough to read in a sentence: an ImageNet model has 1,000 labels. */
+export function listForText(items: readonly string[], max = 30): string[] {
+  return items.length <= max ? [...items] : [...items.slice(0, max), `… and ${items.length - max} more (the model's config.json id2label lists them all)`];
+}
+
 /** The folder name that stands for `label`. */
 export const labelFolderName = (label: string) => label.replace(/\//g, '_');
 
@@ -89,7 +94,7 @@ export function matchImageFolder(paths: readonly string[], id2label: Readonly<Re
       error: new TokenScopeError(
         'data-malformed',
         `class folder${unknown.size === 1 ? '' : 's'} ${list} match${unknown.size === 1 ? 'es' : ''} none of the model's labels. ` +
-          `Name each folder after a label (case does not matter; write '/' as '_'): ${known.join(', ')}.`,
+          `Name each folder after a label (case does not matter; write '/' as '_'): ${listForText(known).join(', ')}.`,
         { unknown: [...unknown].sort(), known: Object.values(id2label) },
       ),
     };

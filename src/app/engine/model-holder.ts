@@ -36,6 +36,22 @@ export function inputTensor(config: VitConfig, input: RunInput): tf.Tensor4D {
   return tf.tensor4d(input.pixels, [1, S, S, C]);
 }
 
+/**
+ * A failed allocation while building a model (a RangeError from an ArrayBuffer, a GPU out-of-memory
+ * message) as a 'model-too-large' error that says what to try; other errors pass unchanged.
+ */
+export function asLoadError(e: unknown, name: string, backend: BackendName): unknown {
+  if (e instanceof TokenScopeError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  if (e instanceof RangeError || /out of memory|allocation failed|failed to allocate|oom\b/i.test(message)) {
+    return new TokenScopeError(
+      'model-too-large',
+      `${name} does not fit in this device's memory on the ${backend} backend (${message}); try a smaller model (DeiT-Tiny, ViT-Tiny) or another backend`,
+    );
+  }
+  return e;
+}
+
 export class ModelHolder {
   private arrays: NamedArrays | null = null;
   private model: Model | null = null;
@@ -55,13 +71,16 @@ export class ModelHolder {
    */
   async load(source: ModelSource, onRead?: (bytes: ReadBytes) => Promise<void>): Promise<ModelInfo> {
     if (!this.backend) throw new TokenScopeError('internal', 'choose a backend before loading a model');
-    const { loaded, bytes, origin } = await this.read(source);
+    const backend = this.backend;
+    const { loaded, bytes, origin } = await this.read(source).catch((e: unknown) => {
+      throw asLoadError(e, source.name, backend);
+    });
     try {
       await onRead?.(bytes);
       await warmUp(loaded.model, []); // per-head attention layout where the backend uses it
     } catch (e) {
       disposeCheckpoint(loaded);
-      throw e;
+      throw asLoadError(e, source.name, backend);
     }
     this.dispose();
     this.model = loaded.model;

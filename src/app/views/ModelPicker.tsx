@@ -13,7 +13,7 @@
 import { useEffect, useMemo, useRef, useState, useSyncExternalStore, type ChangeEvent } from 'react';
 import { TokenScopeError } from '../../errors';
 import { CATALOG, findCatalogEntry, parseHubId, type CatalogEntry, type HubModelRef } from '../../io/catalog';
-import { readCheckpointFiles, type CheckpointFiles, type NamedBlob } from '../../io/checkpoint';
+import { MAX_CHECKPOINT_BYTES, readCheckpointFiles, type CheckpointFiles, type NamedBlob } from '../../io/checkpoint';
 import { downloadHubFiles, offlineHubFiles, openBrowserCache, type ByteCache, type CatalogFile } from '../../io/hub';
 import type { ModelOrigin } from '../worker/protocol';
 
@@ -88,6 +88,8 @@ export function plainMessage(e: unknown): string {
       return `This is not a readable .safetensors file: ${clause(e.message)}.`;
     case 'shape-mismatch':
       return `This checkpoint does not fit a ViT/DeiT: ${clause(e.message)}.`;
+    case 'model-too-large':
+      return `This model is too large here: ${clause(e.message)}.`;
     case 'data-malformed':
       return `A file is damaged or not what it claims to be: ${clause(e.message)}.`;
     default:
@@ -133,7 +135,7 @@ export function createModelPickerController(options: PickerOptions): ModelPicker
       let result;
       try {
         result = await downloadHubFiles(ref, {
-          fetch: options.fetch, cache: await cache(), hubBase: options.hubBase, signal: abort.signal,
+          fetch: options.fetch, cache: await cache(), hubBase: options.hubBase, signal: abort.signal, maxBytes: MAX_CHECKPOINT_BYTES,
           onProgress: (p) => {
             if (p.file === 'model.safetensors' || state.file !== 'model.safetensors') {
               set({ file: p.file, receivedBytes: p.receivedBytes, totalBytes: p.totalBytes });

@@ -11,7 +11,7 @@ import { errorMessage } from '../../error-message';
 import { decodeImageFile } from '../../image/decode';
 import { prepareInput } from '../../image/preprocess';
 import { contentHash } from '../hash';
-import { labelFolderName, matchImageFolder } from '../image-folder';
+import { labelFolderName, listForText, matchImageFolder } from '../image-folder';
 import type { EvalData } from '../protocol';
 
 export const MAX_USER_IMAGES = 2000;
@@ -92,7 +92,7 @@ export function UserImagesPanel({ config, preprocess, disabled, onEvaluate }: Pr
   };
 
   const folderProps = { webkitdirectory: '', directory: '' } as Record<string, string>;
-  const folderNames = Object.values(config.id2label).map(labelFolderName);
+  const folderNames = listForText(Object.values(config.id2label).map(labelFolderName));
   return (
     <section className="panel" aria-labelledby="user-title">
       <h2 id="user-title">Your images</h2>
