@@ -193,19 +193,30 @@ describe('real checkpoints in the pages', () => {
       await waitForRun(page, plan, { input: 'upload:' });
       expectSamePrediction(await shownOnPage(page), await predict(deitFile, plan), plan);
     }
+    // The README's picture: ToMe on a bundled photo, a 14×14 grid, block 6 selected.
+    await page.getByTestId('sample-chelsea').click();
+    await page.getByTestId('plan-text').fill('tome');
+    await waitForRun(page, 'tome', { input: 'sample:chelsea' });
+    await page.getByRole('button', { name: /^Show block 6:/ }).click();
     await page.screenshot({ path: join(ARTIFACTS, 'playground-deit-files.png'), fullPage: true });
+    if (process.env.UPDATE_DOCS_SCREENSHOTS) {
+      await page.setViewportSize({ width: 1400, height: 1150 });
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.screenshot({ path: 'docs/screenshots/playground-deit-tome.png' });
+      await page.setViewportSize({ width: 1400, height: 1000 });
+    }
 
     // Back to the bundled model and again: the old weights go every time.
     await page.getByTestId('plan-text').fill('none');
-    await waitForRun(page, 'none', { input: 'upload:' });
+    await waitForRun(page, 'none', { input: 'sample:chelsea' });
     for (let round = 0; round < 2; round++) {
       await openPicker(page);
       await page.getByTestId('model-bundled').click();
-      await waitForRun(page, 'none', { model: 'fmnist-vit (bundled)', input: 'upload:' });
+      await waitForRun(page, 'none', { model: 'fmnist-vit (bundled)', input: 'sample:chelsea' });
       if (round === 0) {
         await openPicker(page);
         await page.getByTestId('model-files').setInputFiles(deitFile);
-        await waitForRun(page, 'none', { model: 'deit.safetensors', input: 'upload:' });
+        await waitForRun(page, 'none', { model: 'deit.safetensors', input: 'sample:chelsea' });
       }
     }
     expect(await page.getByTestId('tensor-count').textContent()).toBe(bundledTensors);
