@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { VitConfig } from './config';
-import { kernelsRunOnCpu } from './ops';
+import { kernelsRunOnCpu } from '../tokens/kernel-paths';
 import { type BlockOutput, type LayerHook, forwardTensorsAsync } from './vit';
 import { addHeadLayout, type VitWeights } from './weights';
 

@@ -15,11 +15,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { invariant } from '../errors';
-import { applyAndSum, applySelection, disposeReduction, disposeReductionExtras } from '../reduce/assignment';
-import { gatherRows } from '../reduce/shared/matching';
-import type { AttentionInfo, DeferredReduction, NeedsKey, ReduceInput, Reduction, Slot } from '../reduce/types';
+import { applyAndSum, applySelection, disposeReduction, disposeReductionExtras } from '../tokens/assignment';
+import { gatherRows } from '../tokens/gather-rows';
+import { kernelsRunOnCpu } from '../tokens/kernel-paths';
+import type { AttentionInfo, DeferredReduction, NeedsKey, ReduceInput, Reduction, Slot } from '../tokens/types';
 import { type VitConfig, headDim } from './config';
-import { attentionByHead, attentionLogits, headAttention, attentionRunsByHead, gelu, kernelsRunOnCpu, layerNorm, linear, mergeHeads, splitHeads, valueNorms } from './ops';
+import { attentionByHead, attentionLogits, headAttention, attentionRunsByHead, gelu, layerNorm, linear, mergeHeads, splitHeads, valueNorms } from './ops';
 import type { BlockWeights, VitWeights } from './weights';
 
 /** One block's token-reduction step, already bound to its per-layer parameters. */

@@ -44,10 +44,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { invariant, TokenScopeError } from '../errors';
-import { kernelsRunOnCpu, mergeHeads, valueNorms } from '../model/ops';
-import { selectionAssignment } from './assignment';
+import { mergeHeads, valueNorms } from '../model/ops';
+import { kernelsRunOnCpu } from '../tokens/kernel-paths';
+import { selectionAssignment } from '../tokens/assignment';
 import { clsAttentionRow } from './shared/cls-attention';
-import type { DeferredReduction, Dims, ReduceInput, Reducer, Reduction } from './types';
+import type { DeferredReduction, ReduceInput, Reduction } from '../tokens/types';
+import type { Dims, Reducer } from './types';
 
 export interface AtsLayerParams {
   /** K: the most tokens an ATS block keeps, CLS included; ≤ 1 is a ratio of N. Official config: 197. */

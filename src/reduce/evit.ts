@@ -25,10 +25,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { invariant, TokenScopeError } from '../errors';
-import { selectionAssignment } from './assignment';
+import { selectionAssignment } from '../tokens/assignment';
 import { clsAttentionRow } from './shared/cls-attention';
 import { identityAssignment } from './shared/matching';
-import type { Assignment, Dims, ReduceInput, Reducer, Reduction } from './types';
+import type { Assignment, ReduceInput, Reduction } from '../tokens/types';
+import type { Dims, Reducer } from './types';
 
 export interface EvitLayerParams {
   /** Fraction of the scored tokens kept, in (0, 1]; 1 = no pruning. The paper's κ (0.7 in the main results). */

@@ -42,10 +42,12 @@
  * Conformance: ../shared/conformance/cases/mctf (runner: ./conformance/mctf.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { kernelsRunOnCpu } from '../model/ops';
-import { applyAssignment, sumInto } from './assignment';
-import { argsortDescendingHost, gatherRows, identityAssignment, interleaveColumns, meanCoeffsHost, rowDots, splitAlternate } from './shared/matching';
-import type { Assignment, Dims, ReduceInput, Reducer, Reduction } from './types';
+import { kernelsRunOnCpu } from '../tokens/kernel-paths';
+import { applyAssignment, sumInto } from '../tokens/assignment';
+import { gatherRows } from '../tokens/gather-rows';
+import { argsortDescendingHost, identityAssignment, interleaveColumns, meanCoeffsHost, rowDots, splitAlternate } from './shared/matching';
+import type { Assignment, ReduceInput, Reduction } from '../tokens/types';
+import type { Dims, Reducer } from './types';
 import { fail } from '../errors';
 
 /** 0 size-weighted mean, 1 attention × size weighted mean, 2 channel-wise max, 3 plain mean. */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { applyAssignment, disposeAssignment, sumInto } from './assignment';
+import { applyAssignment, disposeAssignment, sumInto } from '../tokens/assignment';
 import {
   disposePitomeMatch,
   officialPitomeError,
@@ -11,7 +11,7 @@ import {
   type PitomeLayerParams,
   type PitomeMatch,
 } from './pitome';
-import type { ReduceInput } from './types';
+import type { ReduceInput } from '../tokens/types';
 import { expectNoLeak, useWasmBackend } from '../../tests/helpers/tf';
 
 useWasmBackend();

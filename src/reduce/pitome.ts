@@ -30,8 +30,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { invariant } from '../errors';
-import { kernelsRunOnCpu } from '../model/ops';
-import { weightedMeanCoeffs } from './assignment';
+import { kernelsRunOnCpu } from '../tokens/kernel-paths';
+import { weightedMeanCoeffs } from '../tokens/assignment';
 import {
   argsortDescending,
   argsortDescendingHost,
@@ -48,7 +48,8 @@ import {
   takeAlong,
   takeBlock,
 } from './shared/matching';
-import type { Assignment, Dims, Reducer } from './types';
+import type { Assignment } from '../tokens/types';
+import type { Dims, Reducer } from './types';
 
 /** 'bsm' = official pitome_bsm (BSM on the energy order); 'protect' = official pitome (protect + merge). */
 export type PitomeMode = 'bsm' | 'protect';

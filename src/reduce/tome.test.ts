@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { applyAssignment, disposeAssignment, sumInto } from './assignment';
+import { applyAssignment, disposeAssignment, sumInto } from '../tokens/assignment';
 import { bipartiteSoftMatching, disposeTomeMatch, parseR, tome, type TomeMatch } from './tome';
-import type { ReduceInput } from './types';
+import type { ReduceInput } from '../tokens/types';
 import { expectNoLeak, useWasmBackend } from '../../tests/helpers/tf';
 
 useWasmBackend();

@@ -21,10 +21,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { invariant } from '../errors';
-import { weightedMeanCoeffs } from './assignment';
-import { kernelsRunOnCpu } from '../model/ops';
+import { weightedMeanCoeffs } from '../tokens/assignment';
+import { kernelsRunOnCpu } from '../tokens/kernel-paths';
 import { bipartiteMatch, bipartiteMatchHost, identityAssignment, interleaveColumns, l2Normalize, meanCoeffsHost, rowDots, splitAlternate } from './shared/matching';
-import type { Assignment, Dims, Reducer } from './types';
+import type { Assignment } from '../tokens/types';
+import type { Dims, Reducer } from './types';
 
 /** A ToMe schedule: constant r, r with an inflection (−1 = "decreasing"), or an explicit list. */
 export type TomeSchedule = number | { r: number; inflect: number } | readonly number[];

@@ -3,7 +3,7 @@
  * zeroed residual branches, so `x_out` is the reorganised input `[x_cls, x[1 + idx], fused]`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { applyAssignment } from '../assignment';
+import { applyAssignment } from '../../tokens/assignment';
 import { evitLeftTokens, evitSelect } from '../evit';
 import { floatTensor, toNested, type CaseOutputs, type CaseRunner, type Nested } from './case';
 

@@ -10,9 +10,9 @@
  * - null size → ones (and no size criterion); null source → identity.
  */
 import * as tf from '@tensorflow/tfjs';
-import { applyAssignment, sumInto } from '../assignment';
+import { applyAssignment, sumInto } from '../../tokens/assignment';
 import { applyMatch, disposeMatch, mctfLayerR, mctfMatch, type MctfLayerParams, type MctfMatch, type MctfPooling } from '../mctf';
-import type { ReduceInput } from '../types';
+import type { ReduceInput } from '../../tokens/types';
 import { floatTensor, toNested, type CaseOutputs, type CaseRunner, type ConformanceCase, type Nested } from './case';
 
 function caseParams(c: ConformanceCase): MctfLayerParams {

@@ -4,7 +4,7 @@
  * HEAD 550b5de). Where upstream raises, the case gets an `error` field instead.
  */
 import * as tf from '@tensorflow/tfjs';
-import { applyAssignment, assignmentMatrix, sumInto, weightedMeanCoeffs } from '../assignment';
+import { applyAssignment, assignmentMatrix, sumInto, weightedMeanCoeffs } from '../../tokens/assignment';
 import { disposePitomeMatch, officialPitomeError, pitomeMatch, pitomeR, type PitomeIndices, type PitomeLayerParams } from '../pitome';
 import { floatTensor, toNested, type CaseOutputs, type CaseRunner } from './case';
 

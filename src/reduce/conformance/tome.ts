@@ -3,7 +3,7 @@
  * primitive, and returns the fields the official harness recorded (tome/merge.py @ af95e4b).
  */
 import * as tf from '@tensorflow/tfjs';
-import { applyAssignment, sumInto, weightedMeanCoeffs } from '../assignment';
+import { applyAssignment, sumInto, weightedMeanCoeffs } from '../../tokens/assignment';
 import { bipartiteSoftMatching, disposeTomeMatch } from '../tome';
 import { floatTensor, toNested, type CaseOutputs, type CaseRunner, type Nested } from './case';
 

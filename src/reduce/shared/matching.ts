@@ -11,8 +11,9 @@
  * Every function returns new tensors the caller owns; run them inside tf.tidy.
  */
 import * as tf from '@tensorflow/tfjs';
-import { kernelsRunOnCpu } from '../../model/ops';
-import type { Assignment } from '../types';
+import { kernelsRunOnCpu } from '../../tokens/kernel-paths';
+import { gatherRows } from '../../tokens/gather-rows';
+import type { Assignment } from '../../tokens/types';
 
 /** Rows divided by their L2 norm. `eps` = 0: no guard (ToMe); > 0: max(norm, eps) (F.normalize). */
 export function l2Normalize(x: tf.Tensor3D, eps = 0): tf.Tensor3D {
@@ -38,24 +39,6 @@ export function sortIndicesAscending(indices: tf.Tensor2D): tf.Tensor2D {
 /** For a permutation perm [B, K] of 0..K-1: inv[b, i] = the position p with perm[b, p] = i. */
 export function inversePermutation(perm: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => argsortDescending(tf.neg(tf.cast(perm, 'float32')) as tf.Tensor2D));
-}
-
-/**
- * values [B, K, …], indices [B, M] int32 -> [B, M, …]: out[b, m] = values[b, indices[b, m]].
- * One flat gather over B·K rows. Not tf.gather(…, batchDims = 1): on the wasm backend that returns
- * rows of the wrong image for most shapes once B > 1 (tfjs 4.22; plain gathers are correct). On
- * the CPU backends by GatherNd, which copies whole rows: the wasm GatherV2 kernel checks and copies
- * element by element in JS (0.89 ms for 185 rows of [192, 192] against 0.023 ms).
- */
-export function gatherRows<T extends tf.Tensor>(values: T, indices: tf.Tensor2D): T {
-  return tf.tidy(() => {
-    const [batch, k, ...rest] = values.shape;
-    const m = indices.shape[1];
-    const flat = tf.reshape(values, [batch * k, ...rest]);
-    const flatIdx = batch === 1 ? indices : tf.add(indices, tf.reshape(tf.range(0, batch * k, k, 'int32'), [batch, 1]));
-    const rows = kernelsRunOnCpu() ? tf.gatherND(flat, tf.reshape(flatIdx, [batch * m, 1])) : tf.gather(flat, tf.reshape(flatIdx, [batch * m]), 0);
-    return tf.reshape(rows, [batch, m, ...rest]) as T;
-  });
 }
 
 /** values [B, K], indices [B, M] int32 -> [B, M] with out[b, m] = values[b, indices[b, m]] (`gatherRows` on 2-D). */

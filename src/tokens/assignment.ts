@@ -17,7 +17,7 @@
  * All functions return new tensors the caller owns; run them inside tf.tidy.
  */
 import * as tf from '@tensorflow/tfjs';
-import { kernelsRunOnCpu } from '../model/ops';
+import { kernelsRunOnCpu } from './kernel-paths';
 import type { Assignment, Reduction } from './types';
 
 /** [B, nOut, N] matrix R with R[b, t, n] = coeff[b, n] where target[b, n] = t. */

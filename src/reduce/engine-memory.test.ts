@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { compilePlan } from '../reduce/compile';
-import { planFromText } from '../reduce/plan';
+import { compilePlan } from './compile';
+import { planFromText } from './plan';
 import { useWasmBackend } from '../../tests/helpers/tf';
-import type { VitConfig } from './config';
-import { runForward, warmUp } from './run';
-import { listWeights, randomWeights } from './weights';
+import type { VitConfig } from '../model/config';
+import { runForward, warmUp } from '../model/run';
+import { listWeights, randomWeights } from '../model/weights';
 
 useWasmBackend();
 
