@@ -193,8 +193,8 @@ describe('pitomeMatch', () => {
 
   it('pitomeMatch does not leak tensors', async () => {
     const metric = tf.tensor3d([KEYS]);
-    // energy, order, aIdx, bIdx, dstIdx, unmIdx, srcIdx + target, coeff
-    const bsm = await expectNoLeak(() => pitomeMatch(metric, params(0.8, 'bsm'), { classToken: true }), { returned: 9 });
+    // energy, order, aIdx, bIdx, dstIdx, unmIdx, srcIdx, bestScore, bestPartner, edgeOrder + target, coeff
+    const bsm = await expectNoLeak(() => pitomeMatch(metric, params(0.8, 'bsm'), { classToken: true }), { returned: 12 });
     disposePitomeMatch(bsm);
     // energy, order, aIdx, bIdx, dstIdx, protectedIdx + target, coeff
     const protect = await expectNoLeak(() => pitomeMatch(metric, params(0.8, 'protect'), { classToken: true }), { returned: 8 });

@@ -58,6 +58,8 @@ export interface ReduceInput {
   classToken: boolean;
   /** Token 1 is a distillation token (DeiT distilled). */
   distillToken: boolean;
+  /** Return the decision's evidence with the reduction (`Reduction.evidence`); off: none is kept. */
+  evidence?: boolean;
 }
 
 export type NeedsKey = keyof AttentionInfo;
@@ -78,6 +80,20 @@ export interface Reduction {
    * than scatter through the assignment (1 kernel instead of 6 per tensor).
    */
   rows?: tf.Tensor2D;
+  /** The decision's own numbers, when `ReduceInput.evidence` asked for them (tokens/evidence.ts). */
+  evidence?: EvidenceTensors;
+}
+
+/**
+ * A method's decision evidence as the decision leaves it: the scores, orders and edges it decided
+ * by, each field [B, …] on the batch axis, plus numbers shared by every image (r, the kept count).
+ * The tensors are the decision's own, handed on rather than recomputed; `readEvidence` turns them
+ * into plain data once per run.
+ */
+export interface EvidenceTensors {
+  method: string;
+  fields: Record<string, tf.Tensor>;
+  constants: Record<string, number | string | boolean>;
 }
 
 /**

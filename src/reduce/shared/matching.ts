@@ -187,6 +187,10 @@ export interface BipartiteMatch {
   srcIdx?: tf.Tensor2D;
   /** [B, r] B index each source merges into, aligned with srcIdx (with `withIndices`). */
   dstIdx?: tf.Tensor2D;
+  /** [B, |A|] each A token's best score, its B partner, and A ordered by that score (with `withIndices`). */
+  bestScore?: tf.Tensor2D;
+  bestPartner?: tf.Tensor2D;
+  edgeOrder?: tf.Tensor2D;
   /** [B, |A|] output row of each A token in the order [unmerged A, all of B]. */
   rowA: tf.Tensor2D;
   /** [B, |B|] output row of each B token in that order (|unm| + j). */
@@ -236,7 +240,7 @@ export function bipartiteMatch(
     const unmByScore = tf.slice(edgeOrder, [0, r], [batch, nUnm]) as tf.Tensor2D;
     const unmIdx = sortUnmerged && nUnm > 0 ? sortIndicesAscending(unmByScore) : unmByScore;
     const dstIdx = takeAlong(nodeIdx, srcIdx);
-    return { unmIdx, srcIdx, dstIdx, rowA, rowB };
+    return { unmIdx, srcIdx, dstIdx, rowA, rowB, bestScore: nodeMax, bestPartner: nodeIdx, edgeOrder };
   });
 }
 
@@ -268,6 +272,10 @@ export interface HostMatch {
   unmIdx: Int32Array;
   srcIdx: Int32Array;
   dstIdx: Int32Array;
+  /** Each A token's best score (−∞ for a skipped row) and B partner, and A by that score. */
+  bestScore: Float32Array;
+  bestPartner: Int32Array;
+  edgeOrder: Int32Array;
 }
 
 /**
@@ -311,7 +319,7 @@ export function bipartiteMatchHost(
   const dstIdx = srcIdx.map((a) => nodeIdx[a]);
   srcIdx.forEach((a, k) => (rowA[a] = nUnm + dstIdx[k]));
   const rowB = Int32Array.from({ length: nB }, (_, j) => nUnm + j);
-  return { rowA, rowB, unmIdx, srcIdx, dstIdx };
+  return { rowA, rowB, unmIdx, srcIdx, dstIdx, bestScore: Float32Array.from(nodeMax), bestPartner: nodeIdx, edgeOrder: edge };
 }
 
 /**
