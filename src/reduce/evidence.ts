@@ -308,3 +308,38 @@ export function evidenceSentence(ev: LayerEvidence, row: number, name: (row: num
       return `${who}: ${t.outcome}.`;
   }
 }
+
+/** One block's evidence as `predict --evidence` and the page's fate export write it. */
+export interface EvidenceRecord {
+  layer: number;
+  method: string;
+  score: string;
+  idle?: string;
+  r?: number;
+  cutoff?: number | null;
+  protected_rows?: number[];
+  tokens: ({ row: number; score: number | null; rank: number | null; partner: number | null; outcome: Outcome; to: number } & Record<string, number | string | null>)[];
+  edges: EvidenceEdge[];
+  cdf?: CdfEvidence;
+}
+
+/** Every block's evidence of one image's trace (blocks without a method are left out). */
+export function evidenceRecords(layers: LayerTrace[]): EvidenceRecord[] {
+  return layers.flatMap((layer) => {
+    const ev = layerEvidence(layer);
+    if (!ev) return [];
+    const record: EvidenceRecord = {
+      layer: ev.layer,
+      method: ev.method,
+      score: ev.scoreName,
+      tokens: ev.tokens.map(({ extra, ...t }) => ({ ...t, ...(extra ?? {}) })),
+      edges: ev.edges,
+    };
+    if (ev.idle) record.idle = ev.idle;
+    if (ev.r !== undefined) record.r = ev.r;
+    if (ev.cutoff !== undefined) record.cutoff = ev.cutoff;
+    if (ev.protectedRows) record.protected_rows = ev.protectedRows;
+    if (ev.cdf) record.cdf = ev.cdf;
+    return [record];
+  });
+}
