@@ -189,6 +189,7 @@ function pitome(e: Evidence, tokens: EvidenceToken[]): Read {
     return read;
   }
   const dst = list(e.fields.dstIdx);
+  // every A token (the even energy ranks below 2r) merges into its most similar B token; the edge carries the source's energy and rank among the sources
   const edges: EvidenceEdge[] = a.map((token, i) => ({ from: row(token), to: row(b[dst[i]]), score: energy[token], rank: i + 1, chosen: true }));
   edges.forEach((x) => (tokens[x.from].partner = x.to));
   return { tokens, edges, r, protectedRows: list(e.fields.protectedIdx).map(row) };
@@ -285,7 +286,8 @@ export function evidenceSentence(ev: LayerEvidence, row: number, name: (row: num
     case 'tome':
     case 'mctf':
     case 'pitome': {
-      const measure = ev.method === 'tome' ? 'cosine' : ev.method === 'mctf' ? 'score' : 'energy';
+      // PiToMe's 'bsm' layers match by cosine; its 'protect' layers merge every A token, and their edges carry the source's energy
+      const measure = ev.method === 'mctf' ? 'score' : ev.method === 'pitome' && ev.constants.mode === 'protect' ? 'energy' : 'cosine';
       const edge = ev.edges.find((x) => x.from === row);
       const into = ev.edges.find((x) => x.to === row && x.chosen);
       if (edge?.chosen) {

@@ -78,7 +78,8 @@ function EvidencePanel({ evidence, tokens, image, geo }: { evidence: LayerEviden
         {evidence.cutoff != null && <>; cut-off {fmt(evidence.cutoff)}</>}
         {evidence.tokens.some((t) => t.outcome === 'dropped' || t.outcome === 'fused') && <>; dashed outline: dropped (or fused) at this block</>}
         {evidence.r !== undefined && <>; r = {evidence.r} merges here</>}
-        {protectedRows.size > 0 && <>; blue outline: protected from merging</>}. Numbers from this run's trace (the CLI prints the same with predict --evidence).
+        {protectedRows.size > 0 && <>; blue outline: protected from merging</>}
+        {evidence.edges.some((e) => e.direction === 2) && <>; solid lines: A→B edges, dashed: B→A</>}. Numbers from this run's trace (the CLI prints the same with predict --evidence).
       </p>
       <ScoreLegend lo={lo} hi={hi} colour={colour} label={evidence.scoreName} />
       {evidence.edges.length > 0 && (
