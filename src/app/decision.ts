@@ -45,6 +45,14 @@ export function blockDecision(trace: Trace, views: LayerView[], geo: GridGeometr
   return { kind: 'evidence', evidence, tokens: blockTokens(views, geo, layer, l.nIn) };
 }
 
+/** Blocks with more tokens than this show only the edges taken until the reader asks for all (a 14×14 grid has 197). */
+export const ALL_EDGES_UP_TO = 64;
+
+/** Whether a block's edges are all drawn by default, or only the ones taken. */
+export function allEdgesByDefault(nTokens: number): boolean {
+  return nTokens <= ALL_EDGES_UP_TO;
+}
+
 /** "(r,c)" of a 0-based row-major patch index. */
 export function patchName(p: number, grid: number): string {
   return `(${Math.floor(p / grid)},${p % grid})`;

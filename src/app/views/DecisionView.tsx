@@ -10,7 +10,7 @@ import { scaleLinear, scaleSequential } from 'd3';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { Trace } from '../../model/run';
 import { evidenceSentence, type LayerEvidence } from '../../reduce/evidence';
-import { blockDecision, patchName, tokenName, type BlockTokens } from '../decision';
+import { allEdgesByDefault, blockDecision, patchName, tokenName, type BlockTokens } from '../decision';
 import type { GridGeometry, LayerView } from '../fates';
 import { DECISION_COLOUR, SCORE_INTERPOLATOR } from '../palette';
 import { AtsCdfChart } from './AtsCdfChart';
@@ -22,9 +22,6 @@ interface Props {
   geo: GridGeometry;
   layer: number;
 }
-
-/** Edges drawn by default: all of them on small grids, only the ones taken past this many tokens. */
-const ALL_EDGES_UP_TO = 64;
 
 const fmt = (v: number) => (Math.abs(v) >= 0.01 || v === 0 ? v.toFixed(3) : v.toExponential(2));
 
@@ -45,7 +42,7 @@ export function DecisionView({ trace, views, image, geo, layer }: Props) {
 function EvidencePanel({ evidence, tokens, image, geo }: { evidence: LayerEvidence; tokens: BlockTokens; image: CanvasImageSource | null; geo: GridGeometry }) {
   const { grid, firstPatch } = geo;
   const [focus, setFocus] = useState<number | null>(null);
-  const [allEdges, setAllEdges] = useState(evidence.tokens.length <= ALL_EDGES_UP_TO);
+  const [allEdges, setAllEdges] = useState(allEdgesByDefault(evidence.tokens.length));
   const cell = Math.max(24, Math.min(56, Math.floor(420 / grid)));
   const side = grid * cell;
   const scored = evidence.tokens.filter((t) => t.score !== null);
@@ -181,7 +178,7 @@ function SpecialTokens({ evidence, tokens, onFocus }: { evidence: LayerEvidence;
           {...(t.score !== null ? { 'data-score': String(t.score) } : {})}
           onClick={() => onFocus(t.row)}
         >
-          {t.row === 0 ? 'CLS' : `token ${t.row}`} ({t.score === null ? 'no score' : fmt(t.score)}, {t.outcome})
+          {t.row === 0 ? 'CLS' : 'DIST'} ({t.score === null ? 'no score' : fmt(t.score)}, {t.outcome})
         </button>
       ))}
     </p>
