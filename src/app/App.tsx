@@ -20,6 +20,7 @@ import { useImageSource } from './state/use-image-source';
 import { defaultUrlState, type UrlState } from './state/url';
 import { BackendPanel } from './views/BackendPanel';
 import { CopyLink } from './views/CopyLink';
+import { DecisionView } from './views/DecisionView';
 import { drawLayerStrip } from './views/draw-fates';
 import { download, ExportPanel } from './views/ExportPanel';
 import { ImagePanel } from './views/ImagePanel';
@@ -190,6 +191,7 @@ export function App() {
           {shown && views && geo && counts ? (
             <>
               <TokenView views={views} image={shown.image} geo={geo} layer={layer} onSelectLayer={selectLayer} />
+              <DecisionView trace={shown.result.trace} views={views} image={shown.image} geo={geo} layer={layer} />
               <TokenChart counts={counts} baseline={shown.result.baselineCounts} selectedLayer={layer} onSelectLayer={selectLayer} />
               {fid && (
                 <NumbersPanel

@@ -4,6 +4,7 @@
  * Paul Tol's "bright" scheme. All three were designed to stay distinguishable with colour-vision
  * deficiencies; shape cues (outline, hatch, dimming) carry the same meaning without colour.
  */
+import { interpolateViridis } from 'd3';
 import type { MethodId } from '../reduce/types';
 import type { DisplayFate } from './fates';
 
@@ -65,3 +66,17 @@ export function withAlpha(hex: string, alpha: number): string {
   const n = Number.parseInt(hex.slice(1), 16);
   return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
 }
+
+/**
+ * The why view: a method's score as viridis (perceptually uniform, readable with every common
+ * colour-vision deficiency and in grey), the edges a decision took in vermillion over faint grey
+ * for the rest, PiToMe's protected set in blue, ATS's draws in bluish green.
+ */
+export const SCORE_INTERPOLATOR = interpolateViridis;
+export const DECISION_COLOUR = {
+  chosenEdge: OKABE_ITO.vermillion,
+  otherEdge: '#888888',
+  protected: OKABE_ITO.blue,
+  draw: OKABE_ITO.bluishGreen,
+  cutoff: OKABE_ITO.black,
+} as const;

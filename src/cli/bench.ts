@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { TokenScopeError } from '../errors';
-import { type BenchRow, benchPlans } from '../measure/bench';
+import { type BenchRow, benchPlans, benchRecordLevels } from '../measure/bench';
 import { useBackend } from '../model/backend';
 import { ARCHS, archConfig } from '../model/config';
 import { loadModelDir } from '../model/load-node';
@@ -47,6 +47,8 @@ Options:
   --warmup N        discarded rounds (default 2 at batch 1, 1 above)
   --json            print JSON: one result {ms_base, ms_plan, speedup, flop_ratio, realized, ...,
                     machine}, or {machine, results: [...]} for several
+  --record-levels   instead: the cost of recording the trace, per plan the median forward with
+                    record 'none', 'fates' and 'evidence' (the why view's), interleaved
   --browser         the same benchmark in headless Chromium (tests/bench page, served by Vite),
                     once per backend in --backends (default webgpu,webgl,wasm); needs Chromium
                     at /usr/bin/chromium or $CHROMIUM_PATH
@@ -132,6 +134,7 @@ async function run(argv: string[]): Promise<number> {
       warmup: { type: 'string' },
       json: { type: 'boolean', default: false },
       browser: { type: 'boolean', default: false },
+      'record-levels': { type: 'boolean', default: false },
       backends: { type: 'string', default: 'webgpu,webgl,wasm' },
     },
   });
@@ -147,6 +150,13 @@ async function run(argv: string[]): Promise<number> {
   await useBackend(backend);
   const model = benchModel(args.arch);
   try {
+    if (values['record-levels']) {
+      const levels = [];
+      for (const batch of args.batches) levels.push(...(await benchRecordLevels(model, args.plans, { batch, runs: args.runs ?? 10, warmup: args.warmup ?? 2 })));
+      if (values.json) console.log(JSON.stringify({ machine: machine(backend), results: levels }));
+      else for (const r of levels) console.log(`${r.plan.padEnd(28)} batch ${r.batch}  none ${r.ms_none.toFixed(1)} ms  fates ${r.ms_fates.toFixed(1)} ms  evidence ${r.ms_evidence.toFixed(1)} ms  evidence/fates ${r.evidence_over_fates.toFixed(3)}  evidence/none ${r.evidence_over_none.toFixed(3)}`);
+      return 0;
+    }
     const rows: BenchRow[] = [];
     for (const batch of args.batches) {
       if (!values.json) console.error(`bench: ${args.arch}, ${backend}, batch ${batch}, ${args.plans.length} plan(s) against the unreduced model...`);

@@ -10,6 +10,7 @@ import { encodePng } from '../io/png';
 import type { VitConfig } from '../model/config';
 import { main } from './main';
 import { parseNpy, predictCommand, topK } from './predict';
+import type { EvidenceRecord } from '../reduce/evidence';
 
 useWasmBackend();
 
@@ -100,6 +101,23 @@ describe('tokenscope predict', () => {
     // 4 patches + CLS enter both blocks; top-k at block 1 keeps 0.5 × 4 = 2 patches and the CLS token.
     expect(out.tokens).toEqual([5, 5, 3]);
     expect(out.logits).toHaveLength(7);
+  });
+
+  it('predict --evidence adds each reducing block\'s evidence per input token; without it there is none', async () => {
+    const plain = (await predictJson(['--model', modelDir, '--image', pngPath, '--plan', 'tome:r=2'])) as unknown as Record<string, unknown>;
+    expect(plain.evidence).toBeUndefined();
+    const out = (await predictJson(['--model', modelDir, '--image', pngPath, '--plan', 'tome:r=2', '--evidence'])) as unknown as { evidence: EvidenceRecord[] };
+    expect(out.evidence.map((e) => [e.layer, e.method, e.tokens.length])).toEqual([[0, 'tome', 5], [1, 'tome', 3]]);
+    const [first] = out.evidence;
+    // A = rows 0, 2, 4 (CLS never a source), B = rows 1, 3 with no score of their own
+    expect(first.tokens.map((t) => t.score === null)).toEqual([true, true, false, true, false]);
+    expect(first.tokens.map((t) => t.row)).toEqual([0, 1, 2, 3, 4]);
+    // r = 2 of the two scored A tokens: both merge into their partner, which they then share a row with
+    for (const t of first.tokens.filter((t) => t.score !== null)) {
+      expect(t.outcome).toBe('merged');
+      expect(t.to).toBe(first.tokens[t.partner!].to);
+    }
+    expect(first.edges.filter((e) => e.chosen).length).toBe(2);
   });
 
   it('predict is registered in the CLI table and reports bad input with its error code', async () => {

@@ -19,10 +19,11 @@ import { numLabels } from '../model/config';
 import { traceCounts } from '../measure/plan-flops';
 import { runForward } from '../model/run';
 import { compilePlan } from '../reduce/compile';
+import { evidenceRecords, type EvidenceRecord } from '../reduce/evidence';
 import { planFromText, planHelp } from '../reduce/plan';
 import type { Command } from './main';
 
-const help = `tokenscope predict --model <dir|file.safetensors> --image <file> [--plan "<plan>"] [--json]
+const help = `tokenscope predict --model <dir|file.safetensors> --image <file> [--plan "<plan>"] [--json] [--evidence]
 
 Classifies one image with a pretrained ViT/DeiT checkpoint from local files and prints the top-5
 classes {label, index, prob} and the raw logits. Runs on the wasm backend.
@@ -41,6 +42,11 @@ Options:
   --top K          classes to list (default 5)
   --json           print {"model", "image", "plan", "top5", "logits", "tokens" (entering each block,
                    then leaving the last), "preprocessing", "notes"}
+  --evidence       also record what each reducing block decided by, per token in the block's input
+                   order: "evidence": [{"layer", "method", "score" (what the score is), "tokens":
+                   [{"row", "score" (null: no score of its own, e.g. ToMe's B side), "rank",
+                   "partner", "outcome", "to", …}], "edges", "cutoff" | "r" | "cdf" …}], the
+                   numbers the playground's why view shows for the same image
 
 ${planHelp()}`;
 
@@ -156,6 +162,7 @@ async function run(argv: string[]): Promise<number> {
       plan: { type: 'string', default: 'none' },
       top: { type: 'string', default: '5' },
       json: { type: 'boolean', default: false },
+      evidence: { type: 'boolean', default: false },
     },
   });
   if (!values.model || !values.image) throw new TokenScopeError('param-out-of-range', 'predict needs --model and --image; see tokenscope predict --help');
@@ -171,11 +178,13 @@ async function run(argv: string[]): Promise<number> {
     const x = tf.tensor4d(pixels, [1, config.image_size, config.image_size, config.num_channels]);
     let logits: number[];
     let tokens: number[];
+    let evidence: EvidenceRecord[] | undefined;
     try {
-      const out = await runForward(loaded.model, x, compiled);
+      const out = await runForward(loaded.model, x, compiled, { record: values.evidence ? 'evidence' : 'none' });
       logits = Array.from(await out.logits.data());
       out.logits.dispose();
       tokens = traceCounts(out.traces[0]);
+      if (values.evidence) evidence = evidenceRecords(out.traces[0].layers);
     } finally {
       x.dispose();
     }
@@ -183,7 +192,7 @@ async function run(argv: string[]): Promise<number> {
     if (values.json) {
       console.log(JSON.stringify({
         model: values.model, image: values.image, plan: values.plan, layout: loaded.layout, config_source: loaded.configSource,
-        top5: top, logits, tokens, preprocessing: steps, notes: loaded.notes,
+        top5: top, logits, tokens, preprocessing: steps, notes: loaded.notes, ...(evidence ? { evidence } : {}),
       }));
       return 0;
     }
@@ -193,10 +202,21 @@ async function run(argv: string[]): Promise<number> {
     top.forEach((p, i) => console.log(`${String(i + 1).padStart(4)}  ${(100 * p.prob).toFixed(2).padStart(6)}%  ${String(p.index).padStart(5)}  ${p.label}`));
     console.log(logits.length <= 20 ? `logits: [${logits.map((v) => v.toPrecision(6)).join(', ')}]` : `logits: ${logits.length} values (--json prints them all)`);
     for (const note of loaded.notes) console.log(`note: ${note}`);
+    for (const e of evidence ?? []) console.log(evidenceLine(e));
     return 0;
   } finally {
     disposeCheckpoint(loaded);
   }
+}
+
+/** One block's evidence in a line: what decided, and its headline numbers. */
+function evidenceLine(e: EvidenceRecord): string {
+  if (e.idle) return `block ${e.layer} ${e.method}: nothing decided (${e.idle})`;
+  const scored = e.tokens.filter((t) => t.score !== null).length;
+  const head = `block ${e.layer} ${e.method}: ${e.score} of ${scored} tokens`;
+  if (e.cutoff !== undefined) return `${head}; cut-off ${e.cutoff?.toPrecision(4)}`;
+  if (e.cdf) return `${head}; ${e.cdf.ys.length} draws, ${e.cdf.duplicates} duplicates, ${e.cdf.kept} tokens kept`;
+  return `${head}; r = ${e.r}, ${e.edges.filter((x) => x.chosen).length} edges taken of ${e.edges.length}`;
 }
 
 export const predictCommand: Command = {

@@ -134,3 +134,55 @@ export async function benchPlans(model: Model, planTexts: readonly string[], opt
     pixels.dispose();
   }
 }
+
+export interface RecordLevelRow {
+  plan: string;
+  batch: number;
+  backend: string;
+  runs: number;
+  /** Median latency of one forward of the batch, trace read back included, per record level. */
+  ms_none: number;
+  ms_fates: number;
+  ms_evidence: number;
+  /** What recording the methods' evidence adds to a run that records fates (the playground's run), and to none. */
+  evidence_over_fates: number;
+  evidence_over_none: number;
+}
+
+/**
+ * The cost of the trace's record levels ('none', 'fates', 'evidence') for each plan, the three
+ * interleaved round by round in the same run.
+ */
+export async function benchRecordLevels(model: Model, planTexts: readonly string[], options: BenchOptions): Promise<RecordLevelRow[]> {
+  const { config } = model;
+  const { batch, runs, warmup, seed = 1 } = options;
+  const pixels = tf.randomNormal([batch, config.image_size, config.image_size, config.num_channels], 0, 1, 'float32', seed) as tf.Tensor4D;
+  try {
+    await warmUp(model, [], { batch });
+    const rows: RecordLevelRow[] = [];
+    for (const text of planTexts) {
+      const compiled = compilePlan(planFromText(text, config.num_hidden_layers), config);
+      const levels = ['none', 'fates', 'evidence'] as const;
+      const timings = await timeInterleaved(
+        levels.map((record) => ({
+          name: record,
+          run: async () => {
+            const { logits } = await runForward(model, pixels, compiled, { record });
+            await logits.data();
+            logits.dispose();
+          },
+        })),
+        { runs, warmup },
+      );
+      const [none, fates, evidence] = timings.map((t) => t.medianMs);
+      rows.push({
+        plan: text, batch, backend: tf.getBackend(), runs,
+        ms_none: round(none, 2), ms_fates: round(fates, 2), ms_evidence: round(evidence, 2),
+        evidence_over_fates: round(evidence / fates), evidence_over_none: round(evidence / none),
+      });
+    }
+    return rows;
+  } finally {
+    pixels.dispose();
+  }
+}

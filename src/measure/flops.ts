@@ -7,7 +7,7 @@
  * and per operation. A method's own work (ToMe's similarity matmul, ...) is reported apart as
  * `overhead` and is not part of `model`; `total` adds both.
  */
-import type { Slot } from '../reduce/types';
+import type { Slot } from '../tokens/types';
 
 export interface FlopDims {
   hidden: number; // D

@@ -7,6 +7,7 @@
  * stored [in, out], and the linear gradient uses explicit transposes.
  */
 import * as tf from '@tensorflow/tfjs';
+import { kernelsRunOnCpu } from '../tokens/kernel-paths';
 import type { HeadLayout } from './weights';
 
 /** y = x·W + b on a 2-D x [rows, in], W [in, out]. Gradient written with plain 2-D matmuls. */
@@ -66,34 +67,6 @@ export function attentionLogits(q: tf.Tensor4D, k: tf.Tensor4D, logSize?: tf.Ten
     if (logSize) logits = tf.add(logits, tf.reshape(logSize, [logSize.shape[0], 1, 1, logSize.shape[1]]));
     return logits;
   });
-}
-
-/**
- * Whether the current backend runs its kernels on the CPU (wasm, cpu). There a plain 2-D matMul is
- * fast while broadcast comparisons, Tile, Gather and batched matmuls are slow (measured figures at
- * the functions that choose by this); on WebGL/WebGPU every op is one dispatch and broadcasting
- * is free.
- */
-export function kernelsRunOnCpu(): boolean {
-  if (devicePathsForced) return false;
-  const backend = tf.getBackend();
-  return backend === 'wasm' || backend === 'cpu';
-}
-
-let devicePathsForced = false;
-
-/**
- * Runs `fn` (synchronously) with the code paths chosen for WebGL/WebGPU on whatever backend is
- * active, so tests in Node can check the two paths against each other.
- */
-export function withDevicePaths<T>(fn: () => T): T {
-  const before = devicePathsForced;
-  devicePathsForced = true;
-  try {
-    return fn();
-  } finally {
-    devicePathsForced = before;
-  }
 }
 
 /**

@@ -7,8 +7,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { VitConfig } from './config';
-import { kernelsRunOnCpu } from './ops';
-import { type BlockOutput, type LayerHook, forwardTensorsAsync } from './vit';
+import { kernelsRunOnCpu } from '../tokens/kernel-paths';
+import { readEvidence, type Evidence } from '../tokens/evidence';
+import { type BlockOutput, type LayerHook, disposeBlockOutputs, forwardTensorsAsync } from './vit';
 import { addHeadLayout, type VitWeights } from './weights';
 
 export interface Model {
@@ -22,7 +23,12 @@ export interface CompiledPlan {
   propAttn: boolean;
 }
 
-export type RecordLevel = 'none' | 'fates';
+/**
+ * What a run keeps for its trace: nothing but counts ('none', benchmarks), where every token went
+ * ('fates'), or that plus each method's decision evidence ('evidence', the why view and
+ * `predict --evidence`). Evidence costs nothing unless asked for.
+ */
+export type RecordLevel = 'none' | 'fates' | 'evidence';
 
 export interface LayerTrace {
   layer: number;
@@ -35,6 +41,8 @@ export interface LayerTrace {
   coeff?: number[];
   /** EViT's fused summary token, if any. */
   fusedRow?: number;
+  /** What the method decided by, at record level 'evidence'. */
+  evidence?: Evidence;
 }
 
 export interface Trace {
@@ -51,9 +59,10 @@ export interface ForwardResult {
 }
 
 async function readTraces(blocks: BlockOutput[], hooks: (LayerHook | null)[], batch: number, tokens: number): Promise<Trace[]> {
-  const arrays = await Promise.all(
-    blocks.map(async (b) => (b.target && b.coeff ? { target: (await b.target.array()) as number[][], coeff: (await b.coeff.array()) as number[][] } : null)),
-  );
+  const [arrays, evidence] = await Promise.all([
+    Promise.all(blocks.map(async (b) => (b.target && b.coeff ? { target: (await b.target.array()) as number[][], coeff: (await b.coeff.array()) as number[][] } : null))),
+    Promise.all(blocks.map((b) => (b.evidence ? readEvidence(b.evidence, batch) : null))),
+  ]);
   return Array.from({ length: batch }, (_, i) => ({
     tokens,
     layers: blocks.map((b, l) => {
@@ -64,6 +73,8 @@ async function readTraces(blocks: BlockOutput[], hooks: (LayerHook | null)[], ba
         layer.coeff = a.coeff[i];
         if (b.fusedRow !== undefined) layer.fusedRow = b.fusedRow;
       }
+      const e = evidence[l];
+      if (e) layer.evidence = e[i];
       return layer;
     }),
   }));
@@ -104,12 +115,13 @@ export async function runForward(
     hooks: plan.hooks,
     propAttn: plan.propAttn,
     keepAssignments: record !== 'none',
+    keepEvidence: record === 'evidence',
   });
   try {
     const traces = await readTraces(out.blocks, plan.hooks, batch, out.blocks[0]?.nIn ?? 0);
     return { logits: out.logits, traces };
   } finally {
-    tf.dispose(out.blocks.flatMap((b) => [b.target, b.coeff].filter((t): t is tf.Tensor2D => t !== undefined)));
+    disposeBlockOutputs(out.blocks);
   }
 }
 

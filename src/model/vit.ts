@@ -15,11 +15,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { invariant } from '../errors';
-import { applyAndSum, applySelection, disposeReduction, disposeReductionExtras } from '../reduce/assignment';
-import { gatherRows } from '../reduce/shared/matching';
-import type { AttentionInfo, DeferredReduction, NeedsKey, ReduceInput, Reduction, Slot } from '../reduce/types';
+import { applyAndSum, applySelection, disposeReduction, disposeReductionExtras } from '../tokens/assignment';
+import { gatherRows } from '../tokens/gather-rows';
+import { kernelsRunOnCpu } from '../tokens/kernel-paths';
+import { disposeEvidence } from '../tokens/evidence';
+import type { AttentionInfo, DeferredReduction, EvidenceTensors, NeedsKey, ReduceInput, Reduction, Slot } from '../tokens/types';
 import { type VitConfig, headDim } from './config';
-import { attentionByHead, attentionLogits, headAttention, attentionRunsByHead, gelu, kernelsRunOnCpu, layerNorm, linear, mergeHeads, splitHeads, valueNorms } from './ops';
+import { attentionByHead, attentionLogits, headAttention, attentionRunsByHead, gelu, layerNorm, linear, mergeHeads, splitHeads, valueNorms } from './ops';
 import type { BlockWeights, VitWeights } from './weights';
 
 /** One block's token-reduction step, already bound to its per-layer parameters. */
@@ -43,6 +45,8 @@ export interface ForwardOptions {
   propAttn: boolean;
   /** Keep each reducing layer's assignment tensors for the trace. */
   keepAssignments: boolean;
+  /** Ask each method for its decision evidence and keep it for the trace (off: none is made). */
+  keepEvidence?: boolean;
 }
 
 /** What one block produced, as tensors (read back once at the end of a run). */
@@ -53,6 +57,8 @@ export interface BlockOutput {
   target?: tf.Tensor2D;
   coeff?: tf.Tensor2D;
   fusedRow?: number;
+  /** The method's decision evidence, when kept. */
+  evidence?: EvidenceTensors;
 }
 
 export interface ForwardTensors {
@@ -216,6 +222,7 @@ function block(
   state: BlockState,
   hook: LayerHook | null,
   propAttn: boolean,
+  evidence: boolean,
   precomputed?: Attended,
 ): BlockState & { reduction?: Reduction } {
   let { x, size, sizeIsTracked } = state;
@@ -229,6 +236,7 @@ function block(
     depth: config.num_hidden_layers,
     classToken: true,
     distillToken: config.distilled === true,
+    evidence,
   });
   /**
    * x and size through the reduction's assignment: gathered rows for the selecting methods (pruning,
@@ -303,7 +311,7 @@ export function head(config: VitConfig, w: VitWeights, x: tf.Tensor3D): tf.Tenso
  * reads it with dataSync, the async one with data() (WebGPU cannot read synchronously).
  */
 function* forwardSteps(config: VitConfig, w: VitWeights, pixels: tf.Tensor4D, options: ForwardOptions): Generator<tf.Scalar, ForwardTensors, number> {
-  const { hooks, propAttn, keepAssignments } = options;
+  const { hooks, propAttn, keepAssignments, keepEvidence = false } = options;
   invariant(hooks.length === config.num_hidden_layers, `plan has ${hooks.length} layers, model has ${config.num_hidden_layers}`);
   const blocks: BlockOutput[] = [];
   let state: BlockState = tf.tidy(() => {
@@ -323,7 +331,7 @@ function* forwardSteps(config: VitConfig, w: VitWeights, pixels: tf.Tensor4D, op
           const attended = blockAttention(config, b, current, deferredHook, propAttn);
           deferred = deferredHook.reduceDeferred!({
             x: current.x, size: current.size, sizeIsTracked: current.sizeIsTracked, attention: attended.info,
-            layer: l, depth: config.num_hidden_layers, classToken: true, distillToken: config.distilled === true,
+            layer: l, depth: config.num_hidden_layers, classToken: true, distillToken: config.distilled === true, evidence: keepEvidence,
           });
           return attended as unknown as tf.TensorContainer;
         }) as unknown as Attended;
@@ -333,7 +341,7 @@ function* forwardSteps(config: VitConfig, w: VitWeights, pixels: tf.Tensor4D, op
       }
       const previous = state;
       const nIn = previous.x.shape[1];
-      const out = tf.tidy(() => block(config, b, l, previous, hook, propAttn, precomputed) as unknown as tf.TensorContainer) as unknown as BlockState & { reduction?: Reduction };
+      const out = tf.tidy(() => block(config, b, l, previous, hook, propAttn, keepEvidence, precomputed) as unknown as tf.TensorContainer) as unknown as BlockState & { reduction?: Reduction };
       deferred?.dispose();
       if (precomputed) tf.dispose(precomputed as unknown as tf.TensorContainer);
       // A block without reduction hands the same size tensor on: free only what was replaced.
@@ -341,6 +349,9 @@ function* forwardSteps(config: VitConfig, w: VitWeights, pixels: tf.Tensor4D, op
       const record: BlockOutput = { nIn, nOut: out.x.shape[1] };
       const r = out.reduction;
       if (r) {
+        if (keepEvidence) record.evidence = r.evidence;
+        else disposeEvidence(r.evidence);
+        r.evidence = undefined;
         if (keepAssignments) {
           record.target = r.assignment.target;
           record.coeff = r.assignment.coeff;
@@ -355,10 +366,18 @@ function* forwardSteps(config: VitConfig, w: VitWeights, pixels: tf.Tensor4D, op
     }
     return { logits: head(config, w, state.x), blocks };
   } catch (e) {
-    tf.dispose(blocks.flatMap((b) => [b.target, b.coeff].filter((t): t is tf.Tensor2D => t !== undefined)));
+    disposeBlockOutputs(blocks);
     throw e;
   } finally {
     tf.dispose([state.x, state.size]);
+  }
+}
+
+/** Frees what the blocks kept for the trace (assignments, evidence). */
+export function disposeBlockOutputs(blocks: BlockOutput[]): void {
+  for (const b of blocks) {
+    tf.dispose([b.target, b.coeff].filter((t): t is tf.Tensor2D => t !== undefined));
+    disposeEvidence(b.evidence);
   }
 }
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { mergeHeads, valueNorms } from '../model/ops';
-import { disposeReduction } from './assignment';
+import { disposeReduction } from '../tokens/assignment';
 import {
   ats,
   atsEffectiveTokens,
@@ -14,7 +14,7 @@ import {
   disposeAtsSample,
   type AtsSampling,
 } from './ats';
-import type { ReduceInput } from './types';
+import type { ReduceInput } from '../tokens/types';
 import { expectNoLeak, useWasmBackend } from '../../tests/helpers/tf';
 
 useWasmBackend();

@@ -44,10 +44,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { invariant, TokenScopeError } from '../errors';
-import { kernelsRunOnCpu, mergeHeads, valueNorms } from '../model/ops';
-import { selectionAssignment } from './assignment';
+import { mergeHeads, valueNorms } from '../model/ops';
+import { kernelsRunOnCpu } from '../tokens/kernel-paths';
+import { selectionAssignment } from '../tokens/assignment';
 import { clsAttentionRow } from './shared/cls-attention';
-import type { DeferredReduction, Dims, ReduceInput, Reducer, Reduction } from './types';
+import { disposeEvidence, evidenceOf, stackImages } from '../tokens/evidence';
+import type { DeferredReduction, EvidenceTensors, ReduceInput, Reduction } from '../tokens/types';
+import type { Dims, Reducer } from './types';
 
 export interface AtsLayerParams {
   /** K: the most tokens an ATS block keeps, CLS included; ≤ 1 is a ratio of N. Official config: 197. */
@@ -319,26 +322,54 @@ function reduceAtsDeferred(input: ReduceInput, params: AtsLayerParams): Deferred
   if (n <= 2) {
     // One token besides CLS leaves nothing to rank (the official CDF would be 0/0): keep both.
     const count = tf.keep(tf.scalar(n, 'int32')); // outlives the engine's tidy until dispose()
-    return { count, complete: () => keepAll(batch, n), dispose: () => count.dispose() };
+    const complete = () => {
+      const kept = keepAll(batch, n);
+      if (input.evidence) kept.evidence = evidenceOf('ats', {}, { idle: 'one token besides CLS: nothing to rank' });
+      return kept;
+    };
+    return { count, complete, dispose: () => count.dispose() };
   }
   const sampling = atsSampling(n, params);
   if (kernelsRunOnCpu()) return sampledOnHost(input, norms, sampling);
   const scores = tf.tidy(() => atsSignificanceOfNorms(atsEpsTerms(clsAttentionRow(input)), norms));
   const sample = atsInverseTransformSample(scores, sampling);
-  scores.dispose();
   const keptTokens = tf.keep(tf.clone(sample.keptTokens));
   const count = tf.keep(tf.tidy(() => tf.max(tf.sum(tf.cast(tf.greaterEqual(keptTokens, tf.scalar(0, 'int32')), 'int32'), 1)) as tf.Scalar));
-  disposeAtsSample(sample);
+  // kept past the engine's tidy until complete() hands it on, or dispose() frees it
+  let evidence: EvidenceTensors | undefined;
+  if (input.evidence) {
+    evidence = atsEvidence(scores, sample, sampling);
+    Object.values(evidence.fields).forEach((t) => tf.keep(t));
+  } else {
+    scores.dispose();
+    disposeAtsSample(sample);
+  }
   return {
     count,
     complete(nOut) {
       const rows = tf.slice(keptTokens, [0, 0], [batch, nOut]) as tf.Tensor2D;
       const assignment = selectionAssignment(rows, n);
       rows.dispose();
-      return { assignment };
+      const reduction: Reduction = { assignment };
+      if (evidence) reduction.evidence = evidence;
+      evidence = undefined;
+      return reduction;
     },
-    dispose: () => tf.dispose([keptTokens, count]),
+    dispose: () => {
+      tf.dispose([keptTokens, count]);
+      disposeEvidence(evidence);
+    },
   };
+}
+
+/**
+ * The evidence of a sampling (its tensors move into it): `significance` [B, T] of the tokens after
+ * CLS (token = index + 1), the ascending scores and their tokens, the normalised CDF, the draws
+ * `ys` and the CDF position each lands on (`picks`), the de-duplicated positions, and the kept
+ * tokens per output slot (CLS first, −1 an empty slot).
+ */
+export function atsEvidence(significance: tf.Tensor2D, sample: AtsSample, sampling: AtsSampling): EvidenceTensors {
+  return evidenceOf('ats', { significance, ...sample }, { samples: sampling.samples, nTokens: sampling.nTokens, crop: sampling.crop });
 }
 
 /**
@@ -350,6 +381,22 @@ function reduceAtsDeferred(input: ReduceInput, params: AtsLayerParams): Deferred
  * memory"); tests check it against the device version.
  */
 export function atsKeptTokensHost(scores: ArrayLike<number>, sampling: AtsSampling): Int32Array {
+  return atsSampleHost(scores, sampling).keptTokens;
+}
+
+/** Every step of `atsKeptTokensHost` for one image, as `AtsSample` holds them on device. */
+export interface AtsHostSample {
+  sortedScores: Float32Array;
+  sortedIndices: Int32Array;
+  normalizedCdf: Float32Array;
+  ys: Float32Array;
+  picks: Int32Array;
+  uniqueIndices: Int32Array;
+  keptTokens: Int32Array;
+}
+
+/** `atsKeptTokensHost` with every intermediate kept (the evidence of the host path). */
+export function atsSampleHost(scores: ArrayLike<number>, sampling: AtsSampling): AtsHostSample {
   const f = Math.fround;
   const t = scores.length;
   const m = sampling.samples;
@@ -404,6 +451,7 @@ export function atsKeptTokensHost(scores: ArrayLike<number>, sampling: AtsSampli
     }
     picks[i] = at - offset;
   }
+  const picksInDrawOrder = picks.slice();
   picks.sort();
   // get_unique_indices: a value equal to its right neighbour (the last compared with 1) becomes T
   const unique = new Int32Array(m);
@@ -412,7 +460,15 @@ export function atsKeptTokensHost(scores: ArrayLike<number>, sampling: AtsSampli
   const slots = Math.min(m, t);
   const kept = new Int32Array(1 + slots);
   for (let i = 0; i < slots; i++) kept[1 + i] = unique[i] < t ? order[unique[i]] + 1 : -1;
-  return kept;
+  return {
+    sortedScores: Float32Array.from(order, (i) => scores[i]),
+    sortedIndices: Int32Array.from(order),
+    normalizedCdf: ncdf,
+    ys,
+    picks: picksInDrawOrder,
+    uniqueIndices: unique,
+    keptTokens: kept,
+  };
 }
 
 /** The deferred decision of the CPU backends: the CLS rows and value norms read back, significance and sampling in JS. */
@@ -423,10 +479,13 @@ function sampledOnHost(input: ReduceInput, norms: tf.Tensor2D, sampling: AtsSamp
   const clsRows = rows.dataSync() as Float32Array;
   if (rows !== input.attention.clsAttn) rows.dispose();
   const normValues = norms.dataSync() as Float32Array;
-  const kept = Array.from({ length: batch }, (_, b) => {
+  const significances: Float32Array[] = [];
+  const samples = Array.from({ length: batch }, (_, b) => {
     const scores = atsSignificanceHost(clsRows.subarray(b * heads * n, (b + 1) * heads * n), normValues.subarray(b * n, (b + 1) * n), heads);
-    return atsKeptTokensHost(scores, sampling);
+    significances.push(scores);
+    return atsSampleHost(scores, sampling);
   });
+  const kept = samples.map((s) => s.keptTokens);
   const nOut = Math.max(...kept.map((k) => k.filter((v) => v >= 0).length));
   const count = tf.keep(tf.scalar(nOut, 'int32')); // outlives the caller's tidy, like the device version's
   return {
@@ -441,10 +500,26 @@ function sampledOnHost(input: ReduceInput, norms: tf.Tensor2D, sampling: AtsSamp
       const rows = new Int32Array(batch * slots);
       kept.forEach((k, b) => rows.set(k.subarray(0, slots), b * slots));
       if (rows.every((row) => row >= 0)) reduction.rows = tf.tensor2d(rows, [batch, slots], 'int32');
+      if (input.evidence) reduction.evidence = atsHostEvidence(significances, samples, sampling);
       return reduction;
     },
     dispose: () => count.dispose(),
   };
+}
+
+/** `atsEvidence` of the host path: the same fields, stacked from each image's arrays. */
+function atsHostEvidence(significances: Float32Array[], samples: AtsHostSample[], sampling: AtsSampling): EvidenceTensors {
+  const field = (name: keyof AtsHostSample) => stackImages(samples.map((s) => s[name]));
+  const sample: AtsSample = {
+    sortedScores: field('sortedScores'),
+    sortedIndices: field('sortedIndices'),
+    normalizedCdf: field('normalizedCdf'),
+    ys: field('ys'),
+    picks: field('picks'),
+    uniqueIndices: field('uniqueIndices'),
+    keptTokens: field('keptTokens'),
+  };
+  return atsEvidence(stackImages(significances), sample, sampling);
 }
 
 /** The synchronous form, for Node and the conformance runner. */

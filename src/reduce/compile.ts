@@ -14,7 +14,8 @@ import { pitomeLayerParams, pitomeR, type PitomeLayerParams } from './pitome';
 import type { Plan, Segment } from './plan';
 import { REDUCERS } from './registry';
 import { parseR, type TomeLayerParams } from './tome';
-import type { Dims, MethodId, Reducer, Slot } from './types';
+import type { Slot } from '../tokens/types';
+import type { Dims, MethodId, Reducer } from './types';
 
 /** One reducing layer, bound to its parameters. */
 export interface CompiledLayer {

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { applyAssignment, disposeAssignment } from './assignment';
+import { applyAssignment, disposeAssignment } from '../tokens/assignment';
 import { evit, evitLeftTokens, evitSelect, topk } from './evit';
-import type { ReduceInput } from './types';
+import type { ReduceInput } from '../tokens/types';
 import { expectNoLeak, useWasmBackend } from '../../tests/helpers/tf';
 
 useWasmBackend();

@@ -25,10 +25,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { invariant, TokenScopeError } from '../errors';
-import { selectionAssignment } from './assignment';
+import { selectionAssignment } from '../tokens/assignment';
 import { clsAttentionRow } from './shared/cls-attention';
 import { identityAssignment } from './shared/matching';
-import type { Assignment, Dims, ReduceInput, Reducer, Reduction } from './types';
+import { evidenceOf } from '../tokens/evidence';
+import type { Assignment, EvidenceTensors, ReduceInput, Reduction } from '../tokens/types';
+import type { Dims, Reducer } from './types';
 
 export interface EvitLayerParams {
   /** Fraction of the scored tokens kept, in (0, 1]; 1 = no pruning. The paper's κ (0.7 in the main results). */
@@ -114,17 +116,33 @@ export function evitSelect(clsAttn: tf.Tensor3D, left: number, fuse: boolean, pr
   return { idx, clsAttnMean, assignment };
 }
 
+/**
+ * The evidence of a selection (its tensors move into it): `clsAttnMean` [B, T] the head-mean CLS
+ * attention of the scored tokens (token = index + protectedCount), `keptIdx` [B, left] the kept
+ * ones by descending attention; the cut-off is the attention of the last kept one.
+ */
+export function evitEvidence(selection: EvitSelection, method: 'evit' | 'topk', protectedCount: number): EvidenceTensors {
+  return evidenceOf(method, { clsAttnMean: selection.clsAttnMean, keptIdx: selection.idx }, { protectedCount, left: selection.idx.shape[1], fuse: method === 'evit' });
+}
+
 function reduceEvit(input: ReduceInput, params: EvitLayerParams): Reduction {
   invariant(input.classToken, 'EViT scores tokens by the class token attention; this model has no class token');
   const [batch, n] = input.x.shape;
+  const method = params.fuse ? 'evit' : 'topk';
   const protectedCount = input.distillToken ? 2 : 1;
   const left = evitLeftTokens(n, { keepRate: params.keepRate, tokens: params.tokens, protectedCount });
-  if (left === n - protectedCount) return { assignment: identityAssignment(batch, n) };
+  if (left === n - protectedCount) {
+    const identity: Reduction = { assignment: identityAssignment(batch, n) };
+    if (input.evidence) identity.evidence = evidenceOf(method, {}, { idle: `the keep rate ${params.keepRate} keeps all ${left} scored tokens here` });
+    return identity;
+  }
   const clsAttn = clsAttentionRow(input);
   const selection = evitSelect(clsAttn, left, params.fuse, protectedCount);
   if (clsAttn !== input.attention.clsAttn) clsAttn.dispose();
-  tf.dispose([selection.idx, selection.clsAttnMean]);
-  return { assignment: selection.assignment };
+  const reduction: Reduction = { assignment: selection.assignment };
+  if (input.evidence) reduction.evidence = evitEvidence(selection, method, protectedCount);
+  else tf.dispose([selection.idx, selection.clsAttnMean]);
+  return reduction;
 }
 
 /**

@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { withDevicePaths } from '../model/ops';
-import { applyAndSum, applySelection, assignmentMatrix, disposeReduction, selectionAssignment, weightedMeanCoeffs } from './assignment';
+import { withDevicePaths } from '../tokens/kernel-paths';
+import { applyAndSum, applySelection, assignmentMatrix, disposeReduction, selectionAssignment, weightedMeanCoeffs } from '../tokens/assignment';
 import { ats, atsEpsTerms, atsInverseTransformSample, atsKeptTokensHost, atsSampling, atsSignificanceHost, atsSignificanceOfNorms, disposeAtsSample } from './ats';
 import { disposePitomeMatch, pitomeLayerParams, pitomeMatch, type PitomeMatch } from './pitome';
 import { bipartiteSoftMatching, disposeTomeMatch, type TomeMatch } from './tome';
-import type { Assignment, ReduceInput } from './types';
+import type { Assignment, ReduceInput } from '../tokens/types';
 import { useWasmBackend } from '../../tests/helpers/tf';
 
 useWasmBackend();

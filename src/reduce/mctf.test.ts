@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { applyAssignment, sumInto } from './assignment';
-import { withDevicePaths } from '../model/ops';
+import { applyAssignment, sumInto } from '../tokens/assignment';
+import { withDevicePaths } from '../tokens/kernel-paths';
 import { MCTF_DEFAULTS, disposeMatch, mctf, mctfLayerR, mctfMatch, type MctfLayerParams, type MctfMatch } from './mctf';
-import type { ReduceInput, Reduction } from './types';
+import type { ReduceInput, Reduction } from '../tokens/types';
 import { expectNoLeak, useWasmBackend } from '../../tests/helpers/tf';
 
 useWasmBackend();

@@ -41,10 +41,13 @@
  * Conformance: tests/fixtures/conformance/cases/mctf (runner: ./conformance/mctf.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { kernelsRunOnCpu } from '../model/ops';
-import { applyAssignment, sumInto } from './assignment';
-import { argsortDescendingHost, gatherRows, identityAssignment, interleaveColumns, meanCoeffsHost, rowDots, splitAlternate } from './shared/matching';
-import type { Assignment, Dims, ReduceInput, Reducer, Reduction } from './types';
+import { kernelsRunOnCpu } from '../tokens/kernel-paths';
+import { applyAssignment, sumInto } from '../tokens/assignment';
+import { gatherRows } from '../tokens/gather-rows';
+import { argsortDescendingHost, identityAssignment, interleaveColumns, meanCoeffsHost, rowDots, splitAlternate } from './shared/matching';
+import { evidenceOf, stackImages } from '../tokens/evidence';
+import type { Assignment, EvidenceTensors, ReduceInput, Reduction } from '../tokens/types';
+import type { Dims, Reducer } from './types';
 import { fail } from '../errors';
 
 /** 0 size-weighted mean, 1 attention × size weighted mean, 2 channel-wise max, 3 plain mean. */
@@ -138,16 +141,41 @@ export interface MctfMatch {
   };
   /** The same decision in host memory (CPU backends), which `applyMatch` then builds on. */
   host?: HostDecision;
+  /** What the decision rested on, when asked for (`ReduceInput.evidence`; see `mctfEvidence`). */
+  scores?: MctfScoreEvidence;
+}
+
+/**
+ * The numbers behind an MCTF decision, [B, …] each: per token the informativeness and size criteria
+ * (powered by 1/τ, as multiplied into the scores) and the attention it receives; per A token its
+ * best combined score, that B partner, the similarity factor of that edge and the edge order; per
+ * B token (bidirectional) its best score among the A tokens left and that partner, as a position
+ * in the unmerged A list.
+ */
+export interface MctfScoreEvidence {
+  received?: tf.Tensor2D;
+  info?: tf.Tensor2D;
+  sizeCriterion?: tf.Tensor2D;
+  bestScore: tf.Tensor2D;
+  bestPartner: tf.Tensor2D;
+  bestSimilarity?: tf.Tensor2D;
+  edgeOrder: tf.Tensor2D;
+  bestScore2?: tf.Tensor2D;
+  bestPartner2?: tf.Tensor2D;
 }
 
 /**
  * (u_i · v_j)^(1/τ) for a per-token criterion [B, N] → [B, t1, t2] of A rows and B columns, as
  * u_i^(1/τ) · v_j^(1/τ): the same value up to float32 rounding, with N powers instead of t1·t2.
  */
-function pairCriterion(v: tf.Tensor2D, tau: number): tf.Tensor3D {
-  const powered = tau === 1 ? v : (tf.pow(v, tf.scalar(1 / tau)) as tf.Tensor2D);
+function pairCriterion(powered: tf.Tensor2D): tf.Tensor3D {
   const [a, b] = splitAlternate(tf.expandDims(powered, 2) as tf.Tensor3D); // [B, t1, 1], [B, t2, 1]
   return tf.mul(a, tf.reshape(b, [b.shape[0], 1, b.shape[1]])) as tf.Tensor3D;
+}
+
+/** A per-token criterion v [B, N] raised to 1/τ. */
+function powerOf(v: tf.Tensor2D, tau: number): tf.Tensor2D {
+  return tau === 1 ? v : (tf.pow(v, tf.scalar(1 / tau)) as tf.Tensor2D);
 }
 
 /** 1/v scaled so its maximum over the tokens is 1: [B, N] → [B, N]. */
@@ -189,21 +217,35 @@ function cosineABOneImage(x: tf.Tensor3D): tf.Tensor2D {
   return tf.matMul(rows(0), tf.transpose(rows(1)));
 }
 
-/** Multi-criteria scores [B, t1, t2] of A rows against B columns; protected A rows are −∞. */
-function matchScores(input: ReduceInput, p: MctfLayerParams, numProtected: number): tf.Tensor3D {
+/** The scores and the factors they are made of (what `MctfScoreEvidence` reports). */
+interface ScoreParts {
+  scores: tf.Tensor3D;
+  /** [B, t1, t2] the similarity factor ((cos + 1)/2)^(1/τ_sim), when on. */
+  sim?: tf.Tensor3D;
+  received?: tf.Tensor2D;
+  info?: tf.Tensor2D;
+  sizeCriterion?: tf.Tensor2D;
+}
+
+/** Multi-criteria scores [B, t1, t2] of A rows against B columns, protected A rows −∞, with their factors. */
+function matchScores(input: ReduceInput, p: MctfLayerParams, numProtected: number): ScoreParts {
   const [batch, n] = input.x.shape;
+  const parts: Partial<ScoreParts> = {};
   let scores: tf.Tensor3D;
   if (p.tauSim) {
     const sim = tf.div(tf.add(cosineAB(input.x), tf.scalar(1)), tf.scalar(2)) as tf.Tensor3D;
-    scores = p.tauSim === 1 ? sim : (tf.pow(sim, tf.scalar(1 / p.tauSim)) as tf.Tensor3D);
+    scores = parts.sim = p.tauSim === 1 ? sim : (tf.pow(sim, tf.scalar(1 / p.tauSim)) as tf.Tensor3D);
   } else {
     scores = tf.ones([batch, Math.ceil(n / 2), Math.floor(n / 2)]);
   }
-  if (p.tauInfo > 0 && input.attention.probs) {
-    scores = tf.mul(scores, pairCriterion(inverseToUnitMax(attentionReceived(input.attention.probs)), p.tauInfo));
+  if (input.attention.probs && (p.tauInfo > 0 || input.evidence)) parts.received = attentionReceived(input.attention.probs);
+  if (p.tauInfo > 0 && parts.received) {
+    parts.info = powerOf(inverseToUnitMax(parts.received), p.tauInfo);
+    scores = tf.mul(scores, pairCriterion(parts.info));
   }
   if (p.tauSize && input.sizeIsTracked) {
-    scores = tf.mul(scores, pairCriterion(inverseToUnitMax(tf.squeeze(input.size, [2]) as tf.Tensor2D), p.tauSize));
+    parts.sizeCriterion = powerOf(inverseToUnitMax(tf.squeeze(input.size, [2]) as tf.Tensor2D), p.tauSize);
+    scores = tf.mul(scores, pairCriterion(parts.sizeCriterion));
   }
   if (numProtected > 0) {
     // −∞ on the protected rows by adding a bias column (−∞ + s = −∞, 0 + s = s): a broadcast
@@ -211,7 +253,7 @@ function matchScores(input: ReduceInput, p: MctfLayerParams, numProtected: numbe
     const t1 = scores.shape[1];
     scores = tf.add(scores, tf.tensor3d(Float32Array.from({ length: t1 }, (_, i) => (i < numProtected ? -Infinity : 0)), [1, t1, 1]));
   }
-  return scores;
+  return { ...parts, scores };
 }
 
 /** Indices of `values` [B, M] from largest to smallest (lower index first on ties). */
@@ -241,7 +283,8 @@ function bipartiteMatch(scores: tf.Tensor3D, r: number, bidirection: boolean, nu
   const unmEdge = columns(edgeIdx, r1, t1 - r1);
   const unmIdx = numProtected > 0 ? sortAscending(unmEdge) : unmEdge;
   const dstIdx = gatherRows(nodeIdx, srcIdx);
-  if (!bidirection) return { r, r1, r2, unmIdx, srcIdx, dstIdx };
+  const scoreEvidence: MctfScoreEvidence = { bestScore: nodeMax, bestPartner: nodeIdx, edgeOrder: edgeIdx };
+  if (!bidirection) return { r, r1, r2, unmIdx, srcIdx, dstIdx, scores: scoreEvidence };
 
   // Same scores, rows restricted to the A tokens left, best A per B column.
   const left = gatherRows(scores, unmIdx); // [B, t1 − r1, t2]
@@ -254,7 +297,7 @@ function bipartiteMatch(scores: tf.Tensor3D, r: number, bidirection: boolean, nu
     srcIdx: srcIdx2,
     dstIdx: gatherRows(nodeIdx2, srcIdx2),
   };
-  return { r, r1, r2, unmIdx, srcIdx, dstIdx, second };
+  return { r, r1, r2, unmIdx, srcIdx, dstIdx, second, scores: { ...scoreEvidence, bestScore2: nodeMax2, bestPartner2: nodeIdx2 } };
 }
 
 /**
@@ -386,6 +429,8 @@ interface HostImageMatch {
   dstIdx: Int32Array;
   second?: { unmIdx: Int32Array; srcIdx: Int32Array; dstIdx: Int32Array };
   target: Int32Array;
+  /** `MctfScoreEvidence` of this image, when asked for. */
+  scores?: Record<string, Float32Array | Int32Array>;
 }
 
 export interface HostDecision {
@@ -407,7 +452,7 @@ function readForHost(input: ReduceInput, p: MctfLayerParams): HostReads {
   const probs = input.attention.probs;
   const reads: HostReads = {};
   if (p.tauSim) reads.cos = readBack(() => (input.x.shape[0] === 1 ? cosineABOneImage(input.x) : cosineAB(input.x)));
-  if (probs && (p.tauInfo > 0 || p.pooling === 1)) reads.received = readBack(() => attentionReceived(probs));
+  if (probs && (p.tauInfo > 0 || p.pooling === 1 || input.evidence)) reads.received = readBack(() => attentionReceived(probs));
   if ((p.tauSize && input.sizeIsTracked) || p.pooling === 0 || p.pooling === 1) reads.size = input.size.dataSync() as Float32Array;
   return reads;
 }
@@ -431,14 +476,17 @@ function halves(v: Float32Array): [Float32Array, Float32Array] {
 }
 
 /** `matchScores` for image b: [t1 · t2] row-major, protected A rows −∞. One pass, factors in device order. */
-function hostScores(reads: HostReads, input: ReduceInput, p: MctfLayerParams, numProtected: number, b: number): Float32Array {
+function hostScores(reads: HostReads, input: ReduceInput, p: MctfLayerParams, numProtected: number, b: number): { scores: Float32Array; factors?: Record<string, Float32Array> } {
   const n = input.x.shape[1];
   const [t1, t2] = [Math.ceil(n / 2), Math.floor(n / 2)];
   const f32 = Math.fround;
   const cos = reads.cos;
   const simExponent = p.tauSim === 1 ? 1 : f32(1 / p.tauSim);
-  const [infoA, infoB] = p.tauInfo > 0 && reads.received ? halves(tokenCriterion(reads.received, b * n, n, p.tauInfo)) : [null, null];
-  const [sizeA, sizeB] = p.tauSize && input.sizeIsTracked ? halves(tokenCriterion(reads.size!, b * n, n, p.tauSize)) : [null, null];
+  const info = p.tauInfo > 0 && reads.received ? tokenCriterion(reads.received, b * n, n, p.tauInfo) : null;
+  const sizeCriterion = p.tauSize && input.sizeIsTracked ? tokenCriterion(reads.size!, b * n, n, p.tauSize) : null;
+  const [infoA, infoB] = info ? halves(info) : [null, null];
+  const [sizeA, sizeB] = sizeCriterion ? halves(sizeCriterion) : [null, null];
+  const sim = input.evidence && cos ? new Float32Array(t1 * t2).fill(-Infinity) : null; // the similarity factor (−∞ on protected rows), for the evidence
   const scores = new Float32Array(t1 * t2).fill(-Infinity);
   for (let i = numProtected; i < t1; i++) {
     for (let j = 0, k = i * t2; j < t2; j++, k++) {
@@ -446,17 +494,31 @@ function hostScores(reads: HostReads, input: ReduceInput, p: MctfLayerParams, nu
       if (cos) {
         score = f32(f32(cos[b * t1 * t2 + k] + 1) / 2);
         if (simExponent !== 1) score = f32(Math.pow(score, simExponent));
+        if (sim) sim[k] = score;
       }
       if (infoA) score = f32(score * f32(infoA[i] * infoB![j]));
       if (sizeA) score = f32(score * f32(sizeA[i] * sizeB![j]));
       scores[k] = score;
     }
   }
-  return scores;
+  if (!input.evidence) return { scores };
+  const factors: Record<string, Float32Array> = {};
+  if (sim) factors.sim = sim;
+  if (reads.received) factors.received = reads.received.slice(b * n, (b + 1) * n);
+  if (info) factors.info = info;
+  if (sizeCriterion) factors.sizeCriterion = sizeCriterion;
+  return { scores, factors };
 }
 
 /** `bipartiteMatch` and `matchTargets` for one image's scores [t1 · t2]; ties go to the first index. */
-function hostMatchImage(scores: Float32Array, t1: number, t2: number, d: { r1: number; r2: number }, bidirection: boolean, sortUnmerged: boolean): HostImageMatch {
+function hostMatchImage(
+  { scores, factors }: { scores: Float32Array; factors?: Record<string, Float32Array> },
+  t1: number,
+  t2: number,
+  d: { r1: number; r2: number },
+  bidirection: boolean,
+  sortUnmerged: boolean,
+): HostImageMatch {
   const nodeMax = new Float32Array(t1).fill(-Infinity); // each A row's best B
   const nodeIdx = new Int32Array(t1);
   for (let i = 0; i < t1; i++) {
@@ -474,6 +536,7 @@ function hostMatchImage(scores: Float32Array, t1: number, t2: number, d: { r1: n
   const nUnm = unmIdx.length;
   const targetB = Int32Array.from({ length: t2 }, (_, j) => nUnm + j);
   let second: HostImageMatch['second'];
+  let best2: { bestScore2: Float32Array; bestPartner2: Int32Array } | undefined;
   if (bidirection) {
     // each B column's best among the A rows left, as a position in unmIdx (row by row: the first wins)
     const nodeMax2 = new Float32Array(t2).fill(-Infinity);
@@ -486,6 +549,7 @@ function hostMatchImage(scores: Float32Array, t1: number, t2: number, d: { r1: n
         }
       }
     });
+    best2 = { bestScore2: nodeMax2, bestPartner2: nodeIdx2 };
     const edge2 = argsortDescendingHost(nodeMax2);
     const src2 = edge2.slice(0, d.r2);
     second = { unmIdx: edge2.slice(d.r2), srcIdx: src2, dstIdx: src2.map((j) => nodeIdx2[j]) };
@@ -496,7 +560,11 @@ function hostMatchImage(scores: Float32Array, t1: number, t2: number, d: { r1: n
   unmIdx.forEach((a, k) => (target[2 * a] = k));
   srcIdx.forEach((a, k) => (target[2 * a] = targetB[dstIdx[k]]));
   targetB.forEach((row, j) => (target[2 * j + 1] = row));
-  return { unmIdx, srcIdx, dstIdx, second, target };
+  if (!factors) return { unmIdx, srcIdx, dstIdx, second, target };
+  const { sim, ...perToken } = factors;
+  const scoresOut: Record<string, Float32Array | Int32Array> = { ...perToken, bestScore: nodeMax, bestPartner: nodeIdx, edgeOrder: edge, ...best2 };
+  if (sim) scoresOut.bestSimilarity = Float32Array.from(nodeIdx, (j, i) => sim[i * t2 + j]);
+  return { unmIdx, srcIdx, dstIdx, second, target, scores: scoresOut };
 }
 
 function decideOnHost(input: ReduceInput, p: MctfLayerParams, r: number, numProtected: number): HostDecision {
@@ -536,6 +604,11 @@ function matchFromHost(host: HostDecision): MctfMatch {
       srcIdx: stackRows(images, (m) => m.second!.srcIdx),
       dstIdx: stackRows(images, (m) => m.second!.dstIdx),
     };
+  }
+  const scores = images[0].scores;
+  if (scores) {
+    const names = Object.keys(scores);
+    match.scores = Object.fromEntries(names.map((name) => [name, stackImages(images.map((m) => m.scores![name]))])) as unknown as MctfScoreEvidence;
   }
   return match;
 }
@@ -609,21 +682,37 @@ export function mctfMatch(input: ReduceInput, p: MctfLayerParams): MctfMatch | n
   const { r, numProtected } = layerR(input, p);
   if (r <= 0) return null;
   if (kernelsRunOnCpu()) return matchFromHost(decideOnHost(input, p, r, numProtected));
-  const tensors = tf.tidy(() => {
-    const m = bipartiteMatch(matchScores(input, p, numProtected), r, p.bidirection, numProtected);
-    return m.second
-      ? [m.unmIdx, m.srcIdx, m.dstIdx, m.second.unmIdx, m.second.srcIdx, m.second.dstIdx]
-      : [m.unmIdx, m.srcIdx, m.dstIdx];
-  }) as tf.Tensor2D[];
-  const [unmIdx, srcIdx, dstIdx, unmIdx2, srcIdx2, dstIdx2] = tensors;
-  const r1 = p.bidirection ? Math.floor(r / 2) : r;
-  const match: MctfMatch = { r, r1, r2: r - r1, unmIdx, srcIdx, dstIdx };
-  if (p.bidirection) match.second = { unmIdx: unmIdx2, srcIdx: srcIdx2, dstIdx: dstIdx2 };
-  return match;
+  return tf.tidy(() => {
+    const parts = matchScores(input, p, numProtected);
+    const { scores, ...m } = bipartiteMatch(parts.scores, r, p.bidirection, numProtected);
+    if (!input.evidence || !scores) return m as unknown as tf.TensorContainer;
+    // the similarity factor of each A token's best edge: entry (i, bestPartner[i]) of sim
+    const [batch, t1, t2] = parts.scores.shape;
+    const at = tf.add(tf.reshape(tf.range(0, t1 * t2, t2, 'int32'), [1, t1]), scores.bestPartner) as tf.Tensor2D;
+    const protectedRows = tf.logicalNot(tf.isFinite(scores.bestScore));
+    const bestSimilarity = parts.sim
+      ? (tf.where(protectedRows, tf.fill([batch, t1], -Infinity), gatherRows(tf.reshape(parts.sim, [batch, t1 * t2]) as tf.Tensor2D, at)) as tf.Tensor2D)
+      : undefined;
+    const evidence: MctfScoreEvidence = { ...scores, bestSimilarity, received: parts.received, info: parts.info, sizeCriterion: parts.sizeCriterion };
+    return { ...m, scores: dropUndefined(evidence) } as unknown as tf.TensorContainer;
+  }) as unknown as MctfMatch;
+}
+
+function dropUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** The evidence of a match (its tensors move into it): the edges of both directions and the scores behind them. */
+export function mctfEvidence(match: MctfMatch): EvidenceTensors {
+  const { unmIdx, srcIdx, dstIdx, second } = match;
+  const fields: Record<string, tf.Tensor | undefined> = { unmIdx, srcIdx, dstIdx, ...match.scores };
+  if (second) Object.assign(fields, { unmIdx2: second.unmIdx, srcIdx2: second.srcIdx, dstIdx2: second.dstIdx });
+  return evidenceOf('mctf', fields, { r: match.r, r1: match.r1, r2: match.r2 });
 }
 
 export function disposeMatch(match: MctfMatch): void {
   tf.dispose([match.unmIdx, match.srcIdx, match.dstIdx]);
+  if (match.scores) tf.dispose(Object.values(match.scores));
   if (match.second) tf.dispose([match.second.unmIdx, match.second.srcIdx, match.second.dstIdx]);
 }
 
@@ -659,14 +748,26 @@ function reduce(input: ReduceInput, p: MctfLayerParams): Reduction {
     // Nothing merges: the attention of the unchanged tokens is the block's own.
     const identity: Reduction = { assignment: identityAssignment(input.x.shape[0], input.x.shape[1]) };
     if (p.oneStepAhead) identity.attnNext = tf.clone(input.attention.probs as tf.Tensor4D);
+    if (input.evidence) identity.evidence = evidenceOf('mctf', {}, { idle: `r = ${r} at ${input.x.shape[1]} tokens: nothing merges` });
     return identity;
   }
-  if (kernelsRunOnCpu()) return applyHostDecision(input, p, decideOnHost(input, p, r, numProtected));
+  if (kernelsRunOnCpu()) {
+    const host = decideOnHost(input, p, r, numProtected);
+    const reduction = applyHostDecision(input, p, host);
+    if (input.evidence) reduction.evidence = mctfEvidence(matchFromHost(host));
+    return reduction;
+  }
   const match = mctfMatch(input, p)!;
+  let handedOn = false;
   try {
-    return applyMatch(input, p, match);
+    const reduction = applyMatch(input, p, match);
+    if (input.evidence) {
+      reduction.evidence = mctfEvidence(match);
+      handedOn = true;
+    }
+    return reduction;
   } finally {
-    disposeMatch(match);
+    if (!handedOn) disposeMatch(match);
   }
 }
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { applyAssignment, disposeAssignment, sumInto } from './assignment';
+import { applyAssignment, disposeAssignment, sumInto } from '../tokens/assignment';
 import {
   disposePitomeMatch,
   officialPitomeError,
@@ -11,7 +11,7 @@ import {
   type PitomeLayerParams,
   type PitomeMatch,
 } from './pitome';
-import type { ReduceInput } from './types';
+import type { ReduceInput } from '../tokens/types';
 import { expectNoLeak, useWasmBackend } from '../../tests/helpers/tf';
 
 useWasmBackend();
@@ -193,8 +193,8 @@ describe('pitomeMatch', () => {
 
   it('pitomeMatch does not leak tensors', async () => {
     const metric = tf.tensor3d([KEYS]);
-    // energy, order, aIdx, bIdx, dstIdx, unmIdx, srcIdx + target, coeff
-    const bsm = await expectNoLeak(() => pitomeMatch(metric, params(0.8, 'bsm'), { classToken: true }), { returned: 9 });
+    // energy, order, aIdx, bIdx, dstIdx, unmIdx, srcIdx, bestScore, bestPartner, edgeOrder + target, coeff
+    const bsm = await expectNoLeak(() => pitomeMatch(metric, params(0.8, 'bsm'), { classToken: true }), { returned: 12 });
     disposePitomeMatch(bsm);
     // energy, order, aIdx, bIdx, dstIdx, protectedIdx + target, coeff
     const protect = await expectNoLeak(() => pitomeMatch(metric, params(0.8, 'protect'), { classToken: true }), { returned: 8 });

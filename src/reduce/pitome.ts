@@ -30,8 +30,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { invariant } from '../errors';
-import { kernelsRunOnCpu } from '../model/ops';
-import { weightedMeanCoeffs } from './assignment';
+import { kernelsRunOnCpu } from '../tokens/kernel-paths';
+import { weightedMeanCoeffs } from '../tokens/assignment';
 import {
   argsortDescending,
   argsortDescendingHost,
@@ -48,7 +48,9 @@ import {
   takeAlong,
   takeBlock,
 } from './shared/matching';
-import type { Assignment, Dims, Reducer } from './types';
+import { evidenceOf } from '../tokens/evidence';
+import type { Assignment, EvidenceTensors, Reduction } from '../tokens/types';
+import type { Dims, Reducer } from './types';
 
 /** 'bsm' = official pitome_bsm (BSM on the energy order); 'protect' = official pitome (protect + merge). */
 export type PitomeMode = 'bsm' | 'protect';
@@ -109,6 +111,10 @@ export interface PitomeIndices {
   unmIdx?: tf.Tensor2D;
   /** 'bsm': [B, r] merged A positions, by descending match score */
   srcIdx?: tf.Tensor2D;
+  /** 'bsm': [B, |A|] each A position's best cosine, its B position, and A by that score */
+  bestScore?: tf.Tensor2D;
+  bestPartner?: tf.Tensor2D;
+  edgeOrder?: tf.Tensor2D;
 }
 
 export interface PitomeMatch {
@@ -188,6 +194,7 @@ function matchOnHost(metric: tf.Tensor3D, params: PitomeLayerParams, r: number, 
   const kept = { order: new Int32Array(batch * t), a: new Int32Array(batch * nA), b: new Int32Array(batch * nB), dst: new Int32Array(batch * r) };
   const unmKept = new Int32Array(bsm ? batch * (nA - r) : 0);
   const srcKept = new Int32Array(bsm ? batch * r : 0);
+  const best = bsm ? { score: new Float32Array(batch * nA), partner: new Int32Array(batch * nA), order: new Int32Array(batch * nA) } : null;
   const protectedKept = new Int32Array(bsm ? 0 : batch * (t - 2 * r));
   for (let b = 0; b < batch; b++) {
     const order = argsortDescendingHost(energies.subarray(b * t, (b + 1) * t));
@@ -206,6 +213,9 @@ function matchOnHost(metric: tf.Tensor3D, params: PitomeLayerParams, r: number, 
       dstIdx = m.dstIdx;
       unmKept.set(m.unmIdx, b * (nA - r));
       srcKept.set(m.srcIdx, b * r);
+      best!.score.set(m.bestScore, b * nA);
+      best!.partner.set(m.bestPartner, b * nA);
+      best!.order.set(m.edgeOrder, b * nA);
     } else {
       // every A merges into its most similar B (first index on ties); ranks ≥ 2r are protected
       dstIdx = aIdx.map((a) => {
@@ -246,6 +256,9 @@ function matchOnHost(metric: tf.Tensor3D, params: PitomeLayerParams, r: number, 
   if (bsm) {
     indices.unmIdx = int(unmKept, nA - r);
     indices.srcIdx = int(srcKept, r);
+    indices.bestScore = tf.tensor2d(best!.score, [batch, nA]);
+    indices.bestPartner = int(best!.partner, nA);
+    indices.edgeOrder = int(best!.order, nA);
   } else {
     indices.protectedIdx = int(protectedKept, t - 2 * r);
   }
@@ -269,7 +282,7 @@ function crossScores(sim: tf.Tensor3D, aIdx: tf.Tensor2D, bIdx: tf.Tensor2D): tf
 interface RankRows {
   /** [B, T] output row, among the non-class rows, of the token at each energy rank */
   rowByRank: tf.Tensor2D;
-  indices: Pick<PitomeIndices, 'aIdx' | 'bIdx' | 'dstIdx' | 'protectedIdx' | 'unmIdx' | 'srcIdx'>;
+  indices: Omit<PitomeIndices, 'energy' | 'order'>;
 }
 
 /** pitome_bsm: ToMe matching between even and odd energy ranks; output [unmerged A, B]. */
@@ -279,7 +292,10 @@ function bsmRows(sim: tf.Tensor3D, order: tf.Tensor2D, r: number): RankRows {
   const match = bipartiteMatch(crossScores(sim, aIdx, bIdx), r, { sortUnmerged: false });
   return {
     rowByRank: interleaveColumns(match.rowA, match.rowB),
-    indices: { aIdx, bIdx, dstIdx: match.dstIdx!, unmIdx: match.unmIdx, srcIdx: match.srcIdx },
+    indices: {
+      aIdx, bIdx, dstIdx: match.dstIdx!, unmIdx: match.unmIdx, srcIdx: match.srcIdx,
+      bestScore: match.bestScore, bestPartner: match.bestPartner, edgeOrder: match.edgeOrder,
+    },
   };
 }
 
@@ -297,6 +313,20 @@ function protectRows(sim: tf.Tensor3D, order: tf.Tensor2D, r: number): RankRows 
     rowByRank: tf.concat([mergedRows, rangeRows(batch, t - 2 * r)], 1) as tf.Tensor2D,
     indices: { aIdx, bIdx, dstIdx, protectedIdx },
   };
+}
+
+/**
+ * The evidence of a match (its index tensors move into it): the energy of every non-class token
+ * (token = index + 1 with a class token), the energy order, A and B as positions in it, the edges
+ * taken, and the protected set ('protect') or the bipartite scores ('bsm').
+ */
+export function pitomeEvidence(match: PitomeMatch, params: PitomeLayerParams, classToken: boolean): EvidenceTensors {
+  if (!match.indices) {
+    const why = params.ratio >= 1 ? `ratio ${params.ratio} keeps every token` : 'r = 0 at this size: nothing merges';
+    return evidenceOf('pitome', {}, { idle: why });
+  }
+  const fields = Object.fromEntries(Object.entries(match.indices)) as Record<string, tf.Tensor | undefined>;
+  return evidenceOf('pitome', fields, { r: match.r, mode: params.mode, margin: params.margin, alpha: params.alpha, offset: classToken ? 1 : 0 });
 }
 
 export function disposePitomeMatch(match: PitomeMatch): void {
@@ -317,9 +347,11 @@ export const pitome: Reducer<PitomeLayerParams> = {
       metric.shape[0] === input.x.shape[0] && metric.shape[1] === input.x.shape[1],
       `PiToMe metric shape ${metric.shape} does not match tokens ${input.x.shape}`,
     );
-    const match = pitomeMatch(metric, params, { classToken: input.classToken, size: input.size, withIndices: false });
-    if (match.indices) tf.dispose(Object.values(match.indices));
-    return { assignment: match.assignment };
+    const match = pitomeMatch(metric, params, { classToken: input.classToken, size: input.size, withIndices: input.evidence === true });
+    const reduction: Reduction = { assignment: match.assignment };
+    if (input.evidence) reduction.evidence = pitomeEvidence(match, params, input.classToken);
+    else if (match.indices) tf.dispose(Object.values(match.indices));
+    return reduction;
   },
   /** The T×T key similarity, T²·dh MACs (T = nIn − 1 patch tokens); nothing when ratio ≥ 1. */
   overheadFlops(nIn: number, dims: Dims, params: PitomeLayerParams): number {

@@ -21,10 +21,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { invariant } from '../errors';
-import { weightedMeanCoeffs } from './assignment';
-import { kernelsRunOnCpu } from '../model/ops';
+import { weightedMeanCoeffs } from '../tokens/assignment';
+import { kernelsRunOnCpu } from '../tokens/kernel-paths';
 import { bipartiteMatch, bipartiteMatchHost, identityAssignment, interleaveColumns, l2Normalize, meanCoeffsHost, rowDots, splitAlternate } from './shared/matching';
-import type { Assignment, Dims, Reducer } from './types';
+import { evidenceOf } from '../tokens/evidence';
+import type { Assignment, EvidenceTensors, Reduction } from '../tokens/types';
+import type { Dims, Reducer } from './types';
 
 /** A ToMe schedule: constant r, r with an inflection (−1 = "decreasing"), or an explicit list. */
 export type TomeSchedule = number | { r: number; inflect: number } | readonly number[];
@@ -67,6 +69,10 @@ export interface TomeIndices {
   srcIdx: tf.Tensor2D;
   /** [B, r] the B token each source merges into. */
   dstIdx: tf.Tensor2D;
+  /** [B, ⌈N/2⌉] each A token's best cosine (−∞ for CLS), that B partner, and A by it (rank = position). */
+  bestScore: tf.Tensor2D;
+  bestPartner: tf.Tensor2D;
+  edgeOrder: tf.Tensor2D;
 }
 
 export interface TomeMatch {
@@ -93,7 +99,7 @@ export function bipartiteSoftMatching(metric: tf.Tensor3D, r: number, options: T
   const nUnm = Math.ceil(n / 2) - rEff;
   const nOut = n - rEff;
   if (kernelsRunOnCpu()) return matchOnHost(metric, rEff, options);
-  const [unmIdx, srcIdx, dstIdx, target, coeff] = tf.tidy(() => {
+  const [unmIdx, srcIdx, dstIdx, target, coeff, bestScore, bestPartner, edgeOrder] = tf.tidy(() => {
     const [a, b] = splitAlternate(l2Normalize(metric)); // [B, ⌈N/2⌉, C'], [B, ⌊N/2⌋, C']; no epsilon, as upstream
     const scores = protectScores(rowDots(a, b), classToken, distillToken);
     const match = bipartiteMatch(scores, rEff, { sortUnmerged: classToken, withIndices });
@@ -102,9 +108,10 @@ export function bipartiteSoftMatching(metric: tf.Tensor3D, r: number, options: T
     const target = interleaveColumns(rowA, rowB); // [B, N]
     const weights = size ? (tf.reshape(size, [batch, n]) as tf.Tensor2D) : (tf.ones([batch, n]) as tf.Tensor2D);
     const coeff = weightedMeanCoeffs(target, weights, nOut, { everyInputKept: true });
-    return [match.unmIdx, match.srcIdx, match.dstIdx, target, coeff] as tf.Tensor2D[];
+    return [match.unmIdx, match.srcIdx, match.dstIdx, target, coeff, match.bestScore, match.bestPartner, match.edgeOrder] as tf.Tensor2D[];
   });
-  return { r: rEff, indices: withIndices ? { unmIdx, srcIdx, dstIdx } : null, assignment: { target, coeff, nOut } };
+  const indices = withIndices ? { unmIdx, srcIdx, dstIdx, bestScore, bestPartner, edgeOrder } : null;
+  return { r: rEff, indices, assignment: { target, coeff, nOut } };
 }
 
 /**
@@ -127,6 +134,7 @@ function matchOnHost(metric: tf.Tensor3D, r: number, options: TomeMatchOptions):
   const target = new Int32Array(batch * n);
   const coeff = new Float32Array(batch * n);
   const picked = { unm: new Int32Array(batch * nUnm), src: new Int32Array(batch * r), dst: new Int32Array(batch * r) };
+  const best = { score: new Float32Array(batch * nA), partner: new Int32Array(batch * nA), order: new Int32Array(batch * nA) };
   for (let b = 0; b < batch; b++) {
     const m = bipartiteMatchHost(values, b * nA * nB, nA, nB, r, { sortUnmerged: classToken, skipRow0: classToken, skipCol0: distillToken });
     const rows = target.subarray(b * n, (b + 1) * n);
@@ -136,12 +144,18 @@ function matchOnHost(metric: tf.Tensor3D, r: number, options: TomeMatchOptions):
     picked.unm.set(m.unmIdx, b * nUnm);
     picked.src.set(m.srcIdx, b * r);
     picked.dst.set(m.dstIdx, b * r);
+    best.score.set(m.bestScore, b * nA);
+    best.partner.set(m.bestPartner, b * nA);
+    best.order.set(m.edgeOrder, b * nA);
   }
   const indices = withIndices
     ? {
         unmIdx: tf.tensor2d(picked.unm, [batch, nUnm], 'int32'),
         srcIdx: tf.tensor2d(picked.src, [batch, r], 'int32'),
         dstIdx: tf.tensor2d(picked.dst, [batch, r], 'int32'),
+        bestScore: tf.tensor2d(best.score, [batch, nA]),
+        bestPartner: tf.tensor2d(best.partner, [batch, nA], 'int32'),
+        edgeOrder: tf.tensor2d(best.order, [batch, nA], 'int32'),
       }
     : null;
   return { r, indices, assignment: { target: tf.tensor2d(target, [batch, n], 'int32'), coeff: tf.tensor2d(coeff, [batch, n]), nOut } };
@@ -173,8 +187,17 @@ function distillOrder(rows: tf.Tensor2D, nUnm: number): tf.Tensor2D {
   });
 }
 
+/**
+ * The evidence of a match (its index tensors move into it): per A token (A = even positions) its
+ * best cosine, partner and edge order; the r edges taken (srcIdx → dstIdx, indices into A and B).
+ */
+export function tomeEvidence(match: TomeMatch, protectedCount: number): EvidenceTensors {
+  if (!match.indices) return evidenceOf('tome', {}, { idle: 'r = 0 at this size: nothing merges' });
+  return evidenceOf('tome', { ...match.indices }, { r: match.r, protectedCount });
+}
+
 export function disposeTomeMatch(match: TomeMatch): void {
-  if (match.indices) tf.dispose([match.indices.unmIdx, match.indices.srcIdx, match.indices.dstIdx]);
+  if (match.indices) tf.dispose(Object.values(match.indices));
   tf.dispose([match.assignment.target, match.assignment.coeff]);
 }
 
@@ -195,9 +218,11 @@ export const tome: Reducer<TomeLayerParams> = {
       classToken: input.classToken,
       distillToken: input.distillToken,
       size: input.size,
-      withIndices: false,
+      withIndices: input.evidence === true,
     });
-    return { assignment: match.assignment };
+    const reduction: Reduction = { assignment: match.assignment };
+    if (input.evidence) reduction.evidence = tomeEvidence(match, Number(input.classToken) + Number(input.distillToken));
+    return reduction;
   },
   /** The A·Bᵀ similarity, ⌈N/2⌉·⌊N/2⌋·dh MACs; nothing when r ≤ 0 (upstream returns before it). */
   overheadFlops(nIn: number, dims: Dims, { r }: TomeLayerParams): number {

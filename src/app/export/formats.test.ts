@@ -64,3 +64,25 @@ describe('fateRecord', () => {
     expect(JSON.parse(JSON.stringify(record))).toEqual(record);
   });
 });
+
+describe('fateRecord evidence', () => {
+  it('fateRecord carries each block’s evidence per token when the trace recorded it, and none otherwise', () => {
+    // top-k at block 1 over 3 scored tokens with CLS attention 0.5, 0.1, 0.4: keeps rows 1 and 3
+    const withEvidence: Trace = {
+      ...trace,
+      layers: [
+        trace.layers[0],
+        { ...trace.layers[1], evidence: { method: 'topk', constants: { protectedCount: 1, left: 2, fuse: false }, fields: { clsAttnMean: [0.5, 0.1, 0.4], keptIdx: [0, 2] } } },
+      ],
+    };
+    const input: ModelInput = { size: 2, channels: 1, u8: new Uint8Array(4), pixels: new Float32Array(4), steps: [] };
+    const geo = gridGeometry(withEvidence, 2);
+    const record = fateRecord({ plan: 'p', modelName: 'm', backend: 'wasm', trace: withEvidence, logits: [] } as unknown as RunResult, layerViews(withEvidence, geo), geo, input, 'x.png');
+    expect(record.evidence).toHaveLength(1);
+    const [topk] = record.evidence!;
+    expect(topk).toMatchObject({ layer: 1, method: 'topk', cutoff: 0.4 });
+    expect(topk.tokens.map((t) => [t.row, t.score, t.rank, t.outcome])).toEqual([[0, null, null, 'kept'], [1, 0.5, 1, 'kept'], [2, 0.1, 3, 'dropped'], [3, 0.4, 2, 'kept']]);
+    const plain = fateRecord({ plan: 'p', modelName: 'm', backend: 'wasm', trace, logits: [] } as unknown as RunResult, layerViews(trace, geo), geo, input, 'x.png');
+    expect(plain.evidence).toBeUndefined();
+  });
+});

@@ -3,6 +3,7 @@
  * tokens and FLOPs per layer (CSV). The PNG of the layer strip is drawn by views/draw-fates.ts.
  */
 import type { FlopReport } from '../../measure/flops';
+import { evidenceRecords, type EvidenceRecord } from '../../reduce/evidence';
 import type { ModelInput } from '../image/preprocess';
 import type { GridGeometry, LayerView } from '../fates';
 import type { RunResult } from '../worker/protocol';
@@ -35,6 +36,8 @@ export interface FateRecord {
     fate: string[];
     row: number[];
   }[];
+  /** What each reducing block decided by, per token entering it (as `tokenscope predict --evidence`). */
+  evidence?: EvidenceRecord[];
 }
 
 export function fateRecord(result: RunResult, views: LayerView[], geo: GridGeometry, input: ModelInput, imageName: string): FateRecord {
@@ -51,6 +54,7 @@ export function fateRecord(result: RunResult, views: LayerView[], geo: GridGeome
     firstPatch: geo.firstPatch,
     tokens: result.trace.tokens,
     layers: views.map((v) => ({ block: v.layer, method: v.method, tokensIn: v.nIn, tokensOut: v.nOut, fate: [...v.fate], row: [...v.owner] })),
+    ...(result.trace.layers.some((l) => l.evidence) ? { evidence: evidenceRecords(result.trace.layers) } : {}),
   };
 }
 

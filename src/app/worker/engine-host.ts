@@ -38,7 +38,7 @@ export function createEngineHost({ session, probeBackends, post }: HostOptions):
         let result;
         for (;;) {
           try {
-            result = await session.run(req.input, req.plan);
+            result = await session.run(req.input, req.plan, req.record);
             break;
           } catch (e) {
             if (isUserError(e) || !backends.canFallBack) throw e;

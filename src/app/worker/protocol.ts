@@ -77,7 +77,7 @@ export interface RunResult {
   inputKey: string;
   modelName: string;
   backend: BackendName;
-  /** The reduced run, recorded with fates. */
+  /** The reduced run, recorded with fates (and, unless the request said 'fates', the methods' evidence). */
   trace: Trace;
   logits: number[];
   flops: FlopReport;
@@ -107,7 +107,8 @@ export interface Timing {
 export type EngineRequest =
   | { type: 'load-model'; runId: number; source: ModelSource }
   | { type: 'set-backend'; runId: number; choice: BackendChoice }
-  | { type: 'run'; runId: number; input: RunInput; plan: string; timing: boolean };
+  /** `record`: what the trace keeps; default 'evidence' (fates plus what each method decided by, for the why view). */
+  | { type: 'run'; runId: number; input: RunInput; plan: string; timing: boolean; record?: 'fates' | 'evidence' };
 
 export type EngineReply =
   | { type: 'model-loaded'; runId: number; model: ModelInfo }

@@ -40,6 +40,16 @@ describe('EngineSession', () => {
     }
   });
 
+  it("run records each reducing block's evidence for the why view by default, and none when asked for fates only", async () => {
+    const r = await session.run(input('g'), 'evit:keep=0.5');
+    const reducing = r.trace.layers.filter((l) => l.method !== null);
+    expect(reducing.length).toBeGreaterThan(0);
+    for (const l of reducing) expect(l.evidence?.method).toBe('evit');
+    const plain = await session.run(input('g'), 'evit:keep=0.5', 'fates');
+    expect(plain.trace.layers.every((l) => l.evidence === undefined)).toBe(true);
+    expect(plain.trace.layers.map((l) => l.target)).toEqual(r.trace.layers.map((l) => l.target));
+  });
+
   it('run leaves the tensor count unchanged from one run to the next (ATS included)', async () => {
     await session.run(input('b'), 'ats');
     const before = tf.memory().numTensors;

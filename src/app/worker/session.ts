@@ -84,8 +84,11 @@ export class EngineSession {
     return base;
   }
 
-  /** Runs `planText` on the image with fates recorded, plus the unreduced model (cached per image). */
-  async run(input: RunInput, planText: string): Promise<SessionRun> {
+  /**
+   * Runs `planText` on the image with fates (and by default the methods' evidence) recorded, plus
+   * the unreduced model (cached per image).
+   */
+  async run(input: RunInput, planText: string, record: 'fates' | 'evidence' = 'evidence'): Promise<SessionRun> {
     const model = this.requireModel();
     const { compiled, canonical } = this.compile(planText);
     const pixels = this.pixels(input);
@@ -93,7 +96,7 @@ export class EngineSession {
     try {
       const base = await this.baseline(input, pixels);
       const t0 = performance.now();
-      const out = await runForward(model, pixels, compiled, { record: 'fates' });
+      const out = await runForward(model, pixels, compiled, { record });
       const logits = Array.from(await out.logits.data());
       out.logits.dispose();
       const firstRunMs = performance.now() - t0;

@@ -5,7 +5,8 @@
  * [CLS, picks…, empty]; with `drop_tokens` every image is cut to the batch's largest kept count.
  */
 import * as tf from '@tensorflow/tfjs';
-import { atsInverseTransformSample, atsSampling, atsSignificance, batchGather } from '../ats';
+import { batchedField, readEvidenceSync } from '../../tokens/evidence';
+import { atsEvidence, atsInverseTransformSample, atsSampling, atsSignificance, batchGather } from '../ats';
 import { floatTensor, toNested, type CaseOutputs, type CaseRunner, type Nested } from './case';
 
 /** Cases this large omit the duplicate-size intermediates (conformance README, "Large cases"). */
@@ -30,7 +31,11 @@ export const runAtsCase: CaseRunner = (c) => {
     // The official forward multiplies q, k, v by the incoming policy: padded tokens have v = 0.
     const values = tf.mul(v, tf.reshape(policyIn, [batch, 1, n, 1])) as tf.Tensor4D;
     const clsAttn = tf.reshape(tf.slice(attn, [0, 0, 0, 0], [batch, heads, 1, n]), [batch, heads, n]) as tf.Tensor3D;
-    const sample = atsInverseTransformSample(atsSignificance(clsAttn, values), sampling);
+    const significance = atsSignificance(clsAttn, values);
+    const sample = atsInverseTransformSample(significance, sampling);
+    // the sampling's numbers as the trace records them (the evidence the why view shows)
+    const evidence = readEvidenceSync(atsEvidence(significance, sample, sampling), batch);
+    const field = (name: string) => batchedField(evidence, name);
     const k = sample.keptTokens.shape[1];
 
     // Pre-drop tensors: one slot per sample, empty slots zero.
@@ -43,7 +48,7 @@ export const runAtsCase: CaseRunner = (c) => {
     const xOut = tf.mul(tf.reshape(tf.transpose(perHead, [0, 2, 1, 3]), [batch, k, width]), liveRows);
     const selectedX = tf.mul(batchGather(x, rows), liveRows);
 
-    const kept = sample.keptTokens.arraySync() as number[][];
+    const kept = field('keptTokens') as number[][];
     const nKept = kept.map((r) => r.filter((t) => t >= 0).length);
     const nonzero = kept.flatMap((r, b) => r.flatMap((t, slot) => (t >= 0 ? [[b, slot, 0]] : [])));
     const nOut = Math.max(...nKept);
@@ -57,12 +62,12 @@ export const runAtsCase: CaseRunner = (c) => {
       sampler: dropTokens ? nonzero.map(([b, slot]) => b * sampling.nTokens + slot) : nonzero,
       n_kept: nKept,
       kept_token_indices: kept,
-      sorted_scores: toNested(sample.sortedScores),
-      sorted_indices: toNested(sample.sortedIndices),
-      normalized_cdf: toNested(sample.normalizedCdf),
-      ys: toNested(sample.ys),
-      tokens_to_pick_ind: toNested(sample.picks),
-      unique_indices: toNested(sample.uniqueIndices),
+      sorted_scores: field('sortedScores'),
+      sorted_indices: field('sortedIndices'),
+      normalized_cdf: field('normalizedCdf'),
+      ys: field('ys'),
+      tokens_to_pick_ind: field('picks'),
+      unique_indices: field('uniqueIndices'),
       pre_drop_policy: toNested(liveRows),
       pre_drop_sampler: nonzero,
     };

@@ -3,8 +3,9 @@
  * zeroed residual branches, so `x_out` is the reorganised input `[x_cls, x[1 + idx], fused]`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { applyAssignment } from '../assignment';
-import { evitLeftTokens, evitSelect } from '../evit';
+import { applyAssignment } from '../../tokens/assignment';
+import { batchedField, readEvidenceSync } from '../../tokens/evidence';
+import { evitEvidence, evitLeftTokens, evitSelect } from '../evit';
 import { floatTensor, toNested, type CaseOutputs, type CaseRunner, type Nested } from './case';
 
 export const runEvitCase: CaseRunner = (c) => {
@@ -30,14 +31,17 @@ export const runEvitCase: CaseRunner = (c) => {
     };
     if (left === n - 1) return; // the official early return: input untouched, no indices
 
-    const { idx, clsAttnMean, assignment } = evitSelect(clsAttn, left, fuse);
+    const selection = evitSelect(clsAttn, left, fuse);
+    const { assignment } = selection;
     const rows = toNested(applyAssignment(assignment, x)) as unknown[][];
-    const kept = idx.arraySync() as number[][];
+    // the decision's numbers as the trace records them (the evidence the why view shows)
+    const evidence = readEvidenceSync(evitEvidence(selection, fuse ? 'evit' : 'topk', 1), x.shape[0]);
+    const kept = batchedField(evidence, 'keptIdx') as number[][];
     out.n_tokens = assignment.nOut - 1;
     out.x_out = rows;
     out.idx = kept;
     out.kept_token_indices = kept.map((r) => [0, ...r.map((i) => i + 1)]);
-    out.cls_attn_mean = toNested(clsAttnMean);
+    out.cls_attn_mean = batchedField(evidence, 'clsAttnMean');
     if (fuse) {
       // the dropped tokens, ascending (helpers.complement_idx): those sent to the fused row
       const target = assignment.target.arraySync() as number[][];

@@ -10,9 +10,10 @@
  * - null size → ones (and no size criterion); null source → identity.
  */
 import * as tf from '@tensorflow/tfjs';
-import { applyAssignment, sumInto } from '../assignment';
-import { applyMatch, disposeMatch, mctfLayerR, mctfMatch, type MctfLayerParams, type MctfMatch, type MctfPooling } from '../mctf';
-import type { ReduceInput } from '../types';
+import { applyAssignment, sumInto } from '../../tokens/assignment';
+import { batchedField, readEvidenceSync } from '../../tokens/evidence';
+import { applyMatch, disposeMatch, mctfEvidence, mctfLayerR, mctfMatch, type MctfLayerParams, type MctfMatch, type MctfPooling } from '../mctf';
+import type { ReduceInput } from '../../tokens/types';
 import { floatTensor, toNested, type CaseOutputs, type CaseRunner, type ConformanceCase, type Nested } from './case';
 
 function caseParams(c: ConformanceCase): MctfLayerParams {
@@ -45,23 +46,12 @@ function optionalTensor(v: Nested | undefined): tf.Tensor | null {
   return v === null || v === undefined ? null : floatTensor(v);
 }
 
-/** [B, K] indices as nested arrays; arraySync flattens a [B, 0] tensor to [], the format wants B empty rows. */
-function indexRows(t: tf.Tensor2D): number[][] {
-  return t.shape[1] === 0 ? Array.from({ length: t.shape[0] }, () => []) : t.arraySync();
-}
-
+/** The matching's indices, read from its evidence (the numbers the why view shows). */
 function matchFields(match: MctfMatch): CaseOutputs {
-  const out: CaseOutputs = {
-    unm_idx: indexRows(match.unmIdx),
-    src_idx: indexRows(match.srcIdx),
-    dst_idx: indexRows(match.dstIdx),
-  };
-  if (match.second) {
-    out.unm_idx2 = indexRows(match.second.unmIdx);
-    out.src_idx2 = indexRows(match.second.srcIdx);
-    out.dst_idx2 = indexRows(match.second.dstIdx);
-  }
-  return out;
+  const evidence = readEvidenceSync(mctfEvidence(match), match.unmIdx.shape[0]);
+  const names: [string, string][] = [['unm_idx', 'unmIdx'], ['src_idx', 'srcIdx'], ['dst_idx', 'dstIdx']];
+  if (match.second) names.push(['unm_idx2', 'unmIdx2'], ['src_idx2', 'srcIdx2'], ['dst_idx2', 'dstIdx2']);
+  return Object.fromEntries(names.map(([official, ours]) => [official, batchedField(evidence, ours)]));
 }
 
 export const runMctfCase: CaseRunner = (c) => {

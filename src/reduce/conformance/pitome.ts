@@ -4,8 +4,9 @@
  * HEAD 550b5de). Where upstream raises, the case gets an `error` field instead.
  */
 import * as tf from '@tensorflow/tfjs';
-import { applyAssignment, assignmentMatrix, sumInto, weightedMeanCoeffs } from '../assignment';
-import { disposePitomeMatch, officialPitomeError, pitomeMatch, pitomeR, type PitomeIndices, type PitomeLayerParams } from '../pitome';
+import { applyAssignment, assignmentMatrix, sumInto, weightedMeanCoeffs } from '../../tokens/assignment';
+import { batchedField, readEvidenceSync } from '../../tokens/evidence';
+import { disposePitomeMatch, officialPitomeError, pitomeEvidence, pitomeMatch, pitomeR, type PitomeIndices, type PitomeLayerParams } from '../pitome';
 import { floatTensor, toNested, type CaseOutputs, type CaseRunner } from './case';
 
 interface PitomeCaseParams {
@@ -53,20 +54,23 @@ export const runPitomeCase: CaseRunner = (c) => {
       x_merged_mean: applyAssignment({ ...assignment, coeff: plainMean }, x),
     };
   });
+  // the decision's numbers as the trace records them (the evidence the why view shows)
+  const evidence = readEvidenceSync(pitomeEvidence(match, params, p.class_token), batch);
+  const field = (name: string) => batchedField(evidence, name);
   const out: CaseOutputs = {
     noop: false,
     r: match.r,
     n_out: assignment.nOut,
     ...Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, toNested(t)])),
     x_pruned: prunedRows(x.arraySync(), indices, off),
-    energy_score: toNested(indices.energy),
-    indices: toNested(indices.order),
-    a_idx: toNested(indices.aIdx),
-    b_idx: toNested(indices.bIdx),
-    dst_idx: toNested(indices.dstIdx),
-    ...(indices.protectedIdx ? { protected_idx: toNested(indices.protectedIdx) } : {}),
-    ...(indices.unmIdx ? { unm_idx: toNested(indices.unmIdx) } : {}),
-    ...(indices.srcIdx ? { src_idx: toNested(indices.srcIdx) } : {}),
+    energy_score: field('energy'),
+    indices: field('order'),
+    a_idx: field('aIdx'),
+    b_idx: field('bIdx'),
+    dst_idx: field('dstIdx'),
+    ...(indices.protectedIdx ? { protected_idx: field('protectedIdx') } : {}),
+    ...(indices.unmIdx ? { unm_idx: field('unmIdx') } : {}),
+    ...(indices.srcIdx ? { src_idx: field('srcIdx') } : {}),
   };
   tf.dispose([x, metric, size, ...Object.values(tensors)]);
   disposePitomeMatch(match);

@@ -3,8 +3,9 @@
  * primitive, and returns the fields the official harness recorded (tome/merge.py @ af95e4b).
  */
 import * as tf from '@tensorflow/tfjs';
-import { applyAssignment, sumInto, weightedMeanCoeffs } from '../assignment';
-import { bipartiteSoftMatching, disposeTomeMatch } from '../tome';
+import { applyAssignment, sumInto, weightedMeanCoeffs } from '../../tokens/assignment';
+import { batchedField, readEvidenceSync } from '../../tokens/evidence';
+import { bipartiteSoftMatching, disposeTomeMatch, tomeEvidence } from '../tome';
 import { floatTensor, toNested, type CaseOutputs, type CaseRunner, type Nested } from './case';
 
 interface TomeCaseParams {
@@ -36,6 +37,8 @@ export const runTomeCase: CaseRunner = (c) => {
       x_merged_mean: applyAssignment({ ...assignment, coeff: plainMean }, x),
     };
   });
+  // the decision's indices as the trace records them (the evidence the why view shows)
+  const evidence = match.indices ? readEvidenceSync(tomeEvidence(match, Number(p.class_token) + Number(p.distill_token)), batch) : null;
   const out: CaseOutputs = {
     r_effective: n - assignment.nOut,
     n_out: assignment.nOut,
@@ -49,9 +52,9 @@ export const runTomeCase: CaseRunner = (c) => {
       match.indices ? match.indices.unmIdx.shape[1] : null,
       p.distill_token,
     ),
-    unm_idx: match.indices ? toNested(match.indices.unmIdx) : null,
-    src_idx: match.indices ? toNested(match.indices.srcIdx) : null,
-    dst_idx: match.indices ? toNested(match.indices.dstIdx) : null,
+    unm_idx: evidence ? batchedField(evidence, 'unmIdx') : null,
+    src_idx: evidence ? batchedField(evidence, 'srcIdx') : null,
+    dst_idx: evidence ? batchedField(evidence, 'dstIdx') : null,
   };
   tf.dispose([x, metric, size, source, ...Object.values(tensors)]);
   disposeTomeMatch(match);

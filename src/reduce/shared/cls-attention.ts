@@ -1,7 +1,7 @@
 /** What the CLS-scored methods (EViT, top-k, ATS) read of a block's attention. */
 import * as tf from '@tensorflow/tfjs';
 import { invariant } from '../../errors';
-import type { ReduceInput } from '../types';
+import type { ReduceInput } from '../../tokens/types';
 
 /** [B, H, N] the CLS query row of the attention: `attention.clsAttn`, else sliced from `probs` (caller disposes a slice). */
 export function clsAttentionRow(input: ReduceInput): tf.Tensor3D {

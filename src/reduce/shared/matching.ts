@@ -11,8 +11,9 @@
  * Every function returns new tensors the caller owns; run them inside tf.tidy.
  */
 import * as tf from '@tensorflow/tfjs';
-import { kernelsRunOnCpu } from '../../model/ops';
-import type { Assignment } from '../types';
+import { kernelsRunOnCpu } from '../../tokens/kernel-paths';
+import { gatherRows } from '../../tokens/gather-rows';
+import type { Assignment } from '../../tokens/types';
 
 /** Rows divided by their L2 norm. `eps` = 0: no guard (ToMe); > 0: max(norm, eps) (F.normalize). */
 export function l2Normalize(x: tf.Tensor3D, eps = 0): tf.Tensor3D {
@@ -38,24 +39,6 @@ export function sortIndicesAscending(indices: tf.Tensor2D): tf.Tensor2D {
 /** For a permutation perm [B, K] of 0..K-1: inv[b, i] = the position p with perm[b, p] = i. */
 export function inversePermutation(perm: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => argsortDescending(tf.neg(tf.cast(perm, 'float32')) as tf.Tensor2D));
-}
-
-/**
- * values [B, K, …], indices [B, M] int32 -> [B, M, …]: out[b, m] = values[b, indices[b, m]].
- * One flat gather over B·K rows. Not tf.gather(…, batchDims = 1): on the wasm backend that returns
- * rows of the wrong image for most shapes once B > 1 (tfjs 4.22; plain gathers are correct). On
- * the CPU backends by GatherNd, which copies whole rows: the wasm GatherV2 kernel checks and copies
- * element by element in JS (0.89 ms for 185 rows of [192, 192] against 0.023 ms).
- */
-export function gatherRows<T extends tf.Tensor>(values: T, indices: tf.Tensor2D): T {
-  return tf.tidy(() => {
-    const [batch, k, ...rest] = values.shape;
-    const m = indices.shape[1];
-    const flat = tf.reshape(values, [batch * k, ...rest]);
-    const flatIdx = batch === 1 ? indices : tf.add(indices, tf.reshape(tf.range(0, batch * k, k, 'int32'), [batch, 1]));
-    const rows = kernelsRunOnCpu() ? tf.gatherND(flat, tf.reshape(flatIdx, [batch * m, 1])) : tf.gather(flat, tf.reshape(flatIdx, [batch * m]), 0);
-    return tf.reshape(rows, [batch, m, ...rest]) as T;
-  });
 }
 
 /** values [B, K], indices [B, M] int32 -> [B, M] with out[b, m] = values[b, indices[b, m]] (`gatherRows` on 2-D). */
@@ -204,6 +187,10 @@ export interface BipartiteMatch {
   srcIdx?: tf.Tensor2D;
   /** [B, r] B index each source merges into, aligned with srcIdx (with `withIndices`). */
   dstIdx?: tf.Tensor2D;
+  /** [B, |A|] each A token's best score, its B partner, and A ordered by that score (with `withIndices`). */
+  bestScore?: tf.Tensor2D;
+  bestPartner?: tf.Tensor2D;
+  edgeOrder?: tf.Tensor2D;
   /** [B, |A|] output row of each A token in the order [unmerged A, all of B]. */
   rowA: tf.Tensor2D;
   /** [B, |B|] output row of each B token in that order (|unm| + j). */
@@ -253,7 +240,7 @@ export function bipartiteMatch(
     const unmByScore = tf.slice(edgeOrder, [0, r], [batch, nUnm]) as tf.Tensor2D;
     const unmIdx = sortUnmerged && nUnm > 0 ? sortIndicesAscending(unmByScore) : unmByScore;
     const dstIdx = takeAlong(nodeIdx, srcIdx);
-    return { unmIdx, srcIdx, dstIdx, rowA, rowB };
+    return { unmIdx, srcIdx, dstIdx, rowA, rowB, bestScore: nodeMax, bestPartner: nodeIdx, edgeOrder };
   });
 }
 
@@ -285,6 +272,10 @@ export interface HostMatch {
   unmIdx: Int32Array;
   srcIdx: Int32Array;
   dstIdx: Int32Array;
+  /** Each A token's best score (−∞ for a skipped row) and B partner, and A by that score. */
+  bestScore: Float32Array;
+  bestPartner: Int32Array;
+  edgeOrder: Int32Array;
 }
 
 /**
@@ -328,7 +319,7 @@ export function bipartiteMatchHost(
   const dstIdx = srcIdx.map((a) => nodeIdx[a]);
   srcIdx.forEach((a, k) => (rowA[a] = nUnm + dstIdx[k]));
   const rowB = Int32Array.from({ length: nB }, (_, j) => nUnm + j);
-  return { rowA, rowB, unmIdx, srcIdx, dstIdx };
+  return { rowA, rowB, unmIdx, srcIdx, dstIdx, bestScore: Float32Array.from(nodeMax), bestPartner: nodeIdx, edgeOrder: edge };
 }
 
 /**

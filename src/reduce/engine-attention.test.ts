@@ -1,13 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { compilePlan } from '../reduce/compile';
-import { planFromText } from '../reduce/plan';
+import { compilePlan } from './compile';
+import { planFromText } from './plan';
 import { expectNoLeak, useWasmBackend } from '../../tests/helpers/tf';
-import type { VitConfig } from './config';
-import { ATS_SOFTMAX_EPS, atsMaskedSoftmax } from '../reduce/ats';
-import { attentionByHead, attentionRunsByHead, withDevicePaths } from './ops';
-import { runForward } from './run';
-import { addHeadLayout, listWeights, randomWeights } from './weights';
+import type { VitConfig } from '../model/config';
+import { ATS_SOFTMAX_EPS, atsMaskedSoftmax } from './ats';
+import { attentionByHead, attentionRunsByHead } from '../model/ops';
+import { withDevicePaths } from '../tokens/kernel-paths';
+import { runForward } from '../model/run';
+import { addHeadLayout, listWeights, randomWeights } from '../model/weights';
 
 useWasmBackend();
 

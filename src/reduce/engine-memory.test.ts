@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { compilePlan } from '../reduce/compile';
-import { planFromText } from '../reduce/plan';
+import { compilePlan } from './compile';
+import { planFromText } from './plan';
 import { useWasmBackend } from '../../tests/helpers/tf';
-import type { VitConfig } from './config';
-import { runForward, warmUp } from './run';
-import { listWeights, randomWeights } from './weights';
+import type { VitConfig } from '../model/config';
+import { runForward, warmUp } from '../model/run';
+import { listWeights, randomWeights } from '../model/weights';
 
 useWasmBackend();
 
@@ -35,7 +35,7 @@ function randomPlan(next: () => number): string {
 }
 
 describe('engine memory', () => {
-  it('runForward keeps the tensor count and bytes flat over 1,000 forwards of random plans', async () => {
+  it('runForward keeps the tensor count and bytes flat over 1,000 forwards of random plans, a third of them recording evidence', async () => {
     let s = 12345;
     const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
     const model = { config, weights: randomWeights(config, 2) };
@@ -45,7 +45,7 @@ describe('engine memory', () => {
     let peak = 0;
     for (let i = 0; i < 1000; i++) {
       const plan = compilePlan(planFromText(randomPlan(next), 4), config);
-      const { logits } = await runForward(model, pixels, plan, { record: i % 3 === 0 ? 'fates' : 'none' });
+      const { logits } = await runForward(model, pixels, plan, { record: i % 3 === 0 ? 'fates' : i % 3 === 1 ? 'evidence' : 'none' });
       await logits.data();
       logits.dispose();
       peak = Math.max(peak, tf.memory().numBytes);

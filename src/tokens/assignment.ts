@@ -17,7 +17,8 @@
  * All functions return new tensors the caller owns; run them inside tf.tidy.
  */
 import * as tf from '@tensorflow/tfjs';
-import { kernelsRunOnCpu } from '../model/ops';
+import { kernelsRunOnCpu } from './kernel-paths';
+import { disposeEvidence } from './evidence';
 import type { Assignment, Reduction } from './types';
 
 /** [B, nOut, N] matrix R with R[b, t, n] = coeff[b, n] where target[b, n] = t. */
@@ -232,9 +233,10 @@ export function disposeAssignment(assignment: Assignment): void {
 export function disposeReduction(reduction: Reduction): void {
   disposeAssignment(reduction.assignment);
   disposeReductionExtras(reduction);
+  disposeEvidence(reduction.evidence);
 }
 
-/** Frees the extras of a reduction (features, attnNext, rows), leaving its assignment to whoever keeps it. */
+/** Frees the extras of a reduction (features, attnNext, rows), leaving its assignment and evidence to whoever keeps them. */
 export function disposeReductionExtras({ features, attnNext, rows }: Reduction): void {
   tf.dispose([features, attnNext, rows].filter((t) => t !== undefined) as tf.Tensor[]);
 }

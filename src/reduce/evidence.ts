@@ -1,0 +1,347 @@
+/**
+ * Each method's recorded evidence (tokens/evidence.ts) read in the method's own terms, per token in
+ * input-row order: the main score, its rank, the partner, what became of the token, and the edges,
+ * cut-off, protected set or CDF the decision rests on. Pure functions of one layer of a trace, so
+ * the why view, `predict --evidence` and the exports show the same numbers. Nothing here decides
+ * again: orders and partners are the recorded ones; indices are only translated into rows.
+ */
+import type { LayerTrace } from '../model/run';
+import type { Evidence, EvidenceValue } from '../tokens/evidence';
+
+/** What became of an input token at this block (from the layer's assignment). */
+export type Outcome = 'kept' | 'merged' | 'fused' | 'dropped';
+
+export interface EvidenceToken {
+  /** The token's row entering the block. */
+  row: number;
+  /** The method's main score (see `LayerEvidence.scoreName`); null for a token the method does not score. */
+  score: number | null;
+  /** 1 = the score that wins first (highest; for ATS the most significant); null without a score. */
+  rank: number | null;
+  /** The row it merges into or is matched with (best partner), if any. */
+  partner: number | null;
+  outcome: Outcome;
+  /** The row it goes to leaving the block (−1: dropped). */
+  to: number;
+  /** Method-specific numbers (MCTF's criteria, ATS's CDF value, …). */
+  extra?: Record<string, number | null>;
+}
+
+export interface EvidenceEdge {
+  from: number;
+  to: number;
+  score: number;
+  /** 1-based rank among the edges of its direction. */
+  rank: number;
+  /** Taken by the decision (merged). */
+  chosen: boolean;
+  /** MCTF: 1 = A→B, 2 = B→A. */
+  direction?: 1 | 2;
+}
+
+/** ATS's inverse-transform sampling, in rows. */
+export interface CdfEvidence {
+  /** Ascending significance and the row of each. */
+  sortedScores: number[];
+  sortedRows: number[];
+  normalizedCdf: number[];
+  /** The evenly spaced draws and the row each lands on (−1: on the zero padding, no token). */
+  ys: number[];
+  drawRows: number[];
+  /** Draws that landed on a token another draw already picked. */
+  duplicates: number;
+  /** Tokens kept, CLS included. */
+  kept: number;
+}
+
+export interface LayerEvidence {
+  layer: number;
+  method: string;
+  /** Why nothing was decided here, when nothing was. */
+  idle?: string;
+  /** What `score` means for this method, in words. */
+  scoreName: string;
+  tokens: EvidenceToken[];
+  edges: EvidenceEdge[];
+  /** EViT/top-k: the k-th largest CLS attention (the last kept). */
+  cutoff?: number | null;
+  /** Merges per image at this block (ToMe, PiToMe, MCTF). */
+  r?: number;
+  /** PiToMe 'protect' mode: rows never merged at this block. */
+  protectedRows?: number[];
+  cdf?: CdfEvidence;
+  constants: Record<string, number | string | boolean>;
+}
+
+const SCORE_NAMES: Record<string, string> = {
+  evit: 'CLS attention (mean over heads)',
+  topk: 'CLS attention (mean over heads)',
+  tome: 'best-match cosine (head-mean keys)',
+  pitome: 'energy',
+  ats: 'significance',
+  mctf: 'combined MCTF score of the best match',
+};
+
+const list = (v: EvidenceValue | undefined): number[] => (Array.isArray(v) ? (v as number[]) : []);
+const finite = (v: number | undefined): number | null => (v === undefined || !Number.isFinite(v) ? null : v);
+
+function outcomes(layer: LayerTrace): { outcome: Outcome[]; to: number[] } {
+  const target = layer.target ?? Array.from({ length: layer.nIn }, (_, i) => i);
+  const counts = new Map<number, number>();
+  for (const t of target) counts.set(t, (counts.get(t) ?? 0) + 1);
+  const outcome = target.map((t): Outcome => {
+    if (t < 0) return 'dropped';
+    if (layer.fusedRow !== undefined && t === layer.fusedRow) return 'fused';
+    return (counts.get(t) ?? 0) > 1 ? 'merged' : 'kept';
+  });
+  return { outcome, to: target };
+}
+
+/** rank[k] = 1 + position of k in `order`. */
+function ranksOf(order: number[], size: number): (number | null)[] {
+  const rank = new Array<number | null>(size).fill(null);
+  order.forEach((k, pos) => {
+    if (k >= 0 && k < size) rank[k] = pos + 1;
+  });
+  return rank;
+}
+
+/** The layer's evidence in rows, or null when the layer recorded none (no method, or record level below 'evidence'). */
+export function layerEvidence(layer: LayerTrace): LayerEvidence | null {
+  const e = layer.evidence;
+  if (!e) return null;
+  const base = { layer: layer.layer, method: e.method, scoreName: SCORE_NAMES[e.method] ?? 'score', constants: e.constants };
+  const { outcome, to } = outcomes(layer);
+  const blank = (row: number): EvidenceToken => ({ row, score: null, rank: null, partner: null, outcome: outcome[row], to: to[row] });
+  const tokens = Array.from({ length: layer.nIn }, (_, row) => blank(row));
+  if (typeof e.constants.idle === 'string') return { ...base, idle: e.constants.idle, tokens, edges: [] };
+  switch (e.method) {
+    case 'evit':
+    case 'topk':
+      return { ...base, ...clsAttention(e, tokens) };
+    case 'tome':
+      return { ...base, ...bipartite(e, tokens, { first: 0, aRow: (i) => 2 * i, bRow: (j) => 2 * j + 1, r: Number(e.constants.r) }) };
+    case 'pitome':
+      return { ...base, ...pitome(e, tokens) };
+    case 'ats':
+      return { ...base, ...ats(e, tokens) };
+    case 'mctf':
+      return { ...base, ...mctf(e, tokens) };
+    default:
+      return { ...base, tokens, edges: [] };
+  }
+}
+
+type Read = Pick<LayerEvidence, 'tokens' | 'edges' | 'cutoff' | 'r' | 'protectedRows' | 'cdf'>;
+
+function clsAttention(e: Evidence, tokens: EvidenceToken[]): Read {
+  const p = Number(e.constants.protectedCount);
+  const scores = list(e.fields.clsAttnMean);
+  const kept = list(e.fields.keptIdx);
+  // every scored token ranked as tf.topk ranks (descending, lower index first on ties); the kept ones are its first `left`
+  const order = scores.map((_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b);
+  const rank = ranksOf(order, scores.length);
+  scores.forEach((s, i) => Object.assign(tokens[i + p], { score: s, rank: rank[i] }));
+  return { tokens, edges: [], cutoff: kept.length > 0 ? scores[kept[kept.length - 1]] : null };
+}
+
+interface Sides {
+  /** A position, B position → input row. */
+  aRow: (i: number) => number;
+  bRow: (j: number) => number;
+  first: number;
+  r: number;
+}
+
+/** ToMe's (and PiToMe 'bsm''s) A→B edges: each A token's best B, ranked by score, the first r taken. */
+function bipartite(e: Evidence, tokens: EvidenceToken[], { aRow, bRow, r }: Sides): Read {
+  const best = list(e.fields.bestScore);
+  const partner = list(e.fields.bestPartner);
+  const rank = ranksOf(list(e.fields.edgeOrder), best.length);
+  const edges: EvidenceEdge[] = [];
+  best.forEach((s, i) => {
+    const score = finite(s);
+    const from = aRow(i);
+    const t = tokens[from];
+    if (score === null) return; // CLS: never a source
+    t.score = score;
+    t.rank = rank[i];
+    t.partner = bRow(partner[i]);
+    edges.push({ from, to: t.partner, score, rank: rank[i] ?? 0, chosen: (rank[i] ?? Infinity) <= r });
+  });
+  return { tokens, edges: edges.sort((a, b) => a.rank - b.rank), r };
+}
+
+function pitome(e: Evidence, tokens: EvidenceToken[]): Read {
+  const off = Number(e.constants.offset);
+  const r = Number(e.constants.r);
+  const energy = list(e.fields.energy);
+  const rank = ranksOf(list(e.fields.order), energy.length);
+  energy.forEach((s, i) => Object.assign(tokens[i + off], { score: s, rank: rank[i] }));
+  const a = list(e.fields.aIdx);
+  const b = list(e.fields.bIdx);
+  const row = (token: number) => token + off;
+  const scored = tokens.map((t) => ({ score: t.score, rank: t.rank }));
+  if (e.constants.mode === 'bsm') {
+    // the bipartite step runs on the energy order; the token's score stays its energy
+    const read = bipartite(e, tokens, { first: off, aRow: (i) => row(a[i]), bRow: (j) => row(b[j]), r });
+    read.tokens.forEach((t, i) => Object.assign(t, scored[i], { extra: { matchScore: read.edges.find((x) => x.from === i)?.score ?? null } }));
+    return read;
+  }
+  const dst = list(e.fields.dstIdx);
+  // every A token (the even energy ranks below 2r) merges into its most similar B token; the edge carries the source's energy and rank among the sources
+  const edges: EvidenceEdge[] = a.map((token, i) => ({ from: row(token), to: row(b[dst[i]]), score: energy[token], rank: i + 1, chosen: true }));
+  edges.forEach((x) => (tokens[x.from].partner = x.to));
+  return { tokens, edges, r, protectedRows: list(e.fields.protectedIdx).map(row) };
+}
+
+function ats(e: Evidence, tokens: EvidenceToken[]): Read {
+  const significance = list(e.fields.significance);
+  const sortedIdx = list(e.fields.sortedIndices);
+  const t = significance.length;
+  // rank 1 = most significant: the last of the ascending order
+  sortedIdx.forEach((i, pos) => Object.assign(tokens[i + 1], { score: significance[i], rank: t - pos }));
+  const picks = list(e.fields.picks);
+  const drawRows = picks.map((k) => (k >= 0 && k < t ? sortedIdx[k] + 1 : -1));
+  const picked = new Set(drawRows.filter((r) => r >= 0));
+  const ncdf = list(e.fields.normalizedCdf);
+  sortedIdx.forEach((i, pos) => (tokens[i + 1].extra = { cdf: ncdf[pos], draws: drawRows.filter((r) => r === i + 1).length }));
+  const kept = list(e.fields.keptTokens).filter((k) => k >= 0).length;
+  return {
+    tokens,
+    edges: [],
+    cdf: {
+      sortedScores: list(e.fields.sortedScores),
+      sortedRows: sortedIdx.map((i) => i + 1),
+      normalizedCdf: ncdf,
+      ys: list(e.fields.ys),
+      drawRows,
+      duplicates: drawRows.filter((r) => r >= 0).length - picked.size,
+      kept,
+    },
+  };
+}
+
+function mctf(e: Evidence, tokens: EvidenceToken[]): Read {
+  const r1 = Number(e.constants.r1);
+  const r2 = Number(e.constants.r2);
+  const aRow = (i: number) => 2 * i;
+  const bRow = (j: number) => 2 * j + 1;
+  const read = bipartite(e, tokens, { first: 0, aRow, bRow, r: r1 });
+  read.edges.forEach((x) => (x.direction = 1));
+  const perToken = ['info', 'sizeCriterion', 'received'].filter((k) => e.fields[k] !== undefined);
+  const similarity = list(e.fields.bestSimilarity);
+  tokens.forEach((t, row) => {
+    t.extra = Object.fromEntries(perToken.map((k) => [k, list(e.fields[k])[row] ?? null]));
+    if (row % 2 === 0 && similarity.length > 0) t.extra.similarity = finite(similarity[row / 2]);
+  });
+  const best2 = list(e.fields.bestScore2);
+  if (best2.length > 0) {
+    const unm = list(e.fields.unmIdx);
+    const partner2 = list(e.fields.bestPartner2);
+    const rank2 = ranksOf([...list(e.fields.srcIdx2), ...list(e.fields.unmIdx2)], best2.length);
+    best2.forEach((s, j) => {
+      const score = finite(s);
+      if (score === null) return;
+      const t = tokens[bRow(j)];
+      Object.assign(t, { score, rank: rank2[j], partner: aRow(unm[partner2[j]]) });
+      read.edges.push({ from: t.row, to: t.partner!, score, rank: rank2[j] ?? 0, chosen: (rank2[j] ?? Infinity) <= r2, direction: 2 });
+    });
+  }
+  return { ...read, r: Number(e.constants.r) };
+}
+
+/** "(row, col)" of a patch row on a g×g grid with `first` leading non-patch rows; "CLS"/"DIST" before them. */
+export function rowName(row: number, grid: number, first: number): string {
+  if (row < first) return row === 0 ? 'CLS' : 'DIST';
+  const p = row - first;
+  return `(${Math.floor(p / grid)},${p % grid})`;
+}
+
+function ordinal(n: number): string {
+  const s = n % 100 >= 11 && n % 100 <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th');
+  return `${n}${s}`;
+}
+
+const fmt = (v: number) => (Math.abs(v) >= 0.01 || v === 0 ? v.toFixed(3) : v.toExponential(2));
+
+/**
+ * One plain sentence about one token with this image's numbers, e.g. "(4,5) merged into (4,6):
+ * cosine 0.930, the 3rd best of 24 edges; r = 5 merges per block here". `name` names a row.
+ */
+export function evidenceSentence(ev: LayerEvidence, row: number, name: (row: number) => string): string {
+  const t = ev.tokens[row];
+  if (!t) return '';
+  const who = name(row);
+  if (ev.idle) return `Nothing was decided at block ${ev.layer}: ${ev.idle}.`;
+  const scored = ev.tokens.filter((x) => x.score !== null).length;
+  switch (ev.method) {
+    case 'evit':
+    case 'topk': {
+      if (t.score === null) return `${who} is never scored: ${ev.method === 'evit' ? 'EViT' : 'top-k'} keeps it always.`;
+      const verb = t.outcome === 'kept' ? 'kept' : t.outcome === 'fused' ? 'fused into the summary token' : 'dropped';
+      const side = t.outcome === 'kept' ? 'at or above' : 'below';
+      return `${who} ${verb}: CLS attention ${fmt(t.score)}, ${ordinal(t.rank!)} of ${scored}, ${side} the cut-off ${fmt(ev.cutoff ?? NaN)}.`;
+    }
+    case 'tome':
+    case 'mctf':
+    case 'pitome': {
+      // PiToMe's 'bsm' layers match by cosine; its 'protect' layers merge every A token, and their edges carry the source's energy
+      const measure = ev.method === 'mctf' ? 'score' : ev.method === 'pitome' && ev.constants.mode === 'protect' ? 'energy' : 'cosine';
+      const edge = ev.edges.find((x) => x.from === row);
+      const into = ev.edges.find((x) => x.to === row && x.chosen);
+      if (edge?.chosen) {
+        const of = ev.edges.filter((x) => x.direction === edge.direction).length;
+        return `${who} merged into ${name(edge.to)}: ${measure} ${fmt(edge.score)}, the ${ordinal(edge.rank)} best of ${of} edges; r = ${ev.r} merges per block here.`;
+      }
+      if (ev.protectedRows?.includes(row)) return `${who} is protected: energy ${fmt(t.score ?? NaN)} ranks ${ordinal(t.rank ?? 0)} of ${scored}, outside the ${2 * (ev.r ?? 0)} most redundant tokens that may merge.`;
+      if (into) return `${who} absorbs ${name(into.from)} (${measure} ${fmt(into.score)}); r = ${ev.r} merges per block here.`;
+      if (edge) return `${who} stays: its best match ${name(edge.to)} (${measure} ${fmt(edge.score)}) ranks ${ordinal(edge.rank)}, after the ${ev.r} edges taken.`;
+      if (t.score !== null && ev.method === 'pitome') return `${who} stays: energy ${fmt(t.score)}, ${ordinal(t.rank!)} of ${scored}.`;
+      return row === 0 ? `${who} never merges.` : `${who} is on the B side: it can receive merges but has no score of its own.`;
+    }
+    case 'ats': {
+      if (t.score === null) return `${who} is always kept (it is the class token).`;
+      const draws = Number(t.extra?.draws ?? 0);
+      const fate = draws > 0 ? `picked by ${draws} of ${ev.cdf?.ys.length} draws` : 'picked by no draw: dropped';
+      return `${who}: significance ${fmt(t.score)}, ${ordinal(t.rank!)} of ${scored}; ${fate}. ${ev.cdf?.kept} tokens kept on this image.`;
+    }
+    default:
+      return `${who}: ${t.outcome}.`;
+  }
+}
+
+/** One block's evidence as `predict --evidence` and the page's fate export write it. */
+export interface EvidenceRecord {
+  layer: number;
+  method: string;
+  score: string;
+  idle?: string;
+  r?: number;
+  cutoff?: number | null;
+  protected_rows?: number[];
+  tokens: ({ row: number; score: number | null; rank: number | null; partner: number | null; outcome: Outcome; to: number } & Record<string, number | string | null>)[];
+  edges: EvidenceEdge[];
+  cdf?: CdfEvidence;
+}
+
+/** Every block's evidence of one image's trace (blocks without a method are left out). */
+export function evidenceRecords(layers: LayerTrace[]): EvidenceRecord[] {
+  return layers.flatMap((layer) => {
+    const ev = layerEvidence(layer);
+    if (!ev) return [];
+    const record: EvidenceRecord = {
+      layer: ev.layer,
+      method: ev.method,
+      score: ev.scoreName,
+      tokens: ev.tokens.map(({ extra, ...t }) => ({ ...t, ...(extra ?? {}) })),
+      edges: ev.edges,
+    };
+    if (ev.idle) record.idle = ev.idle;
+    if (ev.r !== undefined) record.r = ev.r;
+    if (ev.cutoff !== undefined) record.cutoff = ev.cutoff;
+    if (ev.protectedRows) record.protected_rows = ev.protectedRows;
+    if (ev.cdf) record.cdf = ev.cdf;
+    return [record];
+  });
+}
