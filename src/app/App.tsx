@@ -18,6 +18,11 @@ import { createStore } from './state/store';
 import { type Notice, urlContext, useEngine } from './state/use-engine';
 import { useImageSource } from './state/use-image-source';
 import { defaultUrlState, type UrlState } from './state/url';
+import { LessonIndex } from './lessons/LessonIndex';
+import { LessonPanel } from './lessons/LessonPanel';
+import { liveValues } from './lessons/live';
+import { PredictGrid, predictTruth } from './lessons/PredictGrid';
+import { useLessonPlayer } from './lessons/use-lesson';
 import { BackendPanel } from './views/BackendPanel';
 import { CopyLink } from './views/CopyLink';
 import { DecisionView } from './views/DecisionView';
@@ -56,6 +61,9 @@ export function App() {
     showSample: startSample,
   });
   const picker = useModelPickerController({ onModelLoaded: onModelPicked, onBundled, hubBase: hubBase() });
+  const player = useLessonPlayer(store, url, model, startSample);
+  // A link naming an unknown lesson gets a notice (the link reader) and the list of lessons.
+  const [lessonLinkBroken] = useState(() => new URLSearchParams(location.search).has('lesson'));
 
   // An RGB (ImageNet) model starts on a photo rather than a Fashion-MNIST sample.
   const channels = model?.config.num_channels ?? 1;
@@ -114,6 +122,23 @@ export function App() {
   const fashionLabel = source?.trueLabel !== undefined ? FASHION_MNIST_CLASSES[source.trueLabel] : undefined;
   const trueLabel = fashionLabel && config && config.id2label[String(source!.trueLabel)] === fashionLabel ? fashionLabel : undefined;
 
+  const lessonStep = player.lesson?.steps[player.stepIndex] ?? null;
+  const live = useMemo(() => (result && model ? liveValues({ result, model, layer, timing }) : null), [result, model, layer, timing]);
+  // While a prediction is open the page holds no answer: the fates and the why view wait for Reveal.
+  const predictOpen = Boolean(lessonStep?.predict) && !player.revealed;
+  const predictSlot =
+    lessonStep?.predict && shown && views && geo ? (
+      <PredictGrid
+        key={`${player.lesson!.id}-${player.stepIndex}-${shown.result.inputKey}`}
+        task={lessonStep.predict}
+        image={shown.image}
+        geo={geo}
+        answer={() => predictTruth(views[layer], geo, lessonStep.predict!.fate)}
+        revealed={player.revealed}
+        onReveal={player.reveal}
+      />
+    ) : null;
+
   const fileStem = `tokenscope-${(result?.plan ?? 'none').replace(/[^a-z0-9]+/gi, '_').slice(0, 60)}`;
   const exportPng = () => {
     if (!shown || !views || !geo) return;
@@ -132,7 +157,7 @@ export function App() {
 
   const status = running ? 'running' : runError ? 'error' : result ? 'done' : 'idle';
   return (
-    <div className="app">
+    <div className={`app${url.present ? ' present' : ''}`}>
       <header className="app-header">
         <div>
           <h1>TokenScope</h1>
@@ -141,6 +166,12 @@ export function App() {
           </p>
         </div>
         <div className="header-tools">
+          <LessonIndex open={url.lesson === 'index' || (lessonLinkBroken && url.lesson === null && ctx !== null)} onOpen={player.open} />
+          {!player.lesson && (
+            <button type="button" onClick={() => player.open('tokens')} data-testid="start-tour">
+              Start the tour
+            </button>
+          )}
           <BackendPanel choice={url.backend} report={backend.report} error={backend.error} busy={backend.busy} onChoice={(choice) => store.set({ backend: choice })} />
           <CopyLink origin={model?.origin ?? null} />
         </div>
@@ -171,6 +202,23 @@ export function App() {
       </p>
       <main className="layout">
         <div className="controls">
+          {player.lesson && player.shape && model && (
+            <LessonPanel
+              lesson={player.lesson}
+              step={player.stepIndex}
+              shape={player.shape}
+              modelName={model.name}
+              live={live}
+              plan={plan}
+              planNote={player.planNote}
+              predictSlot={predictSlot}
+              onStep={player.goStep}
+              onPlan={applyPlan}
+              onSample={onSample}
+              onLayer={selectLayer}
+              onExit={player.exit}
+            />
+          )}
           <ImagePanel
             selectedSample={source?.sampleId ?? null}
             onFile={image.showFile}
@@ -190,8 +238,17 @@ export function App() {
         <div className="results">
           {shown && views && geo && counts ? (
             <>
-              <TokenView views={views} image={shown.image} geo={geo} layer={layer} onSelectLayer={selectLayer} />
-              <DecisionView trace={shown.result.trace} views={views} image={shown.image} geo={geo} layer={layer} />
+              {predictOpen ? (
+                <section className="panel" data-testid="predict-pending">
+                  <h2>Your guess first</h2>
+                  <p>Mark the patches in the lesson panel and press Reveal: the fates of every block appear here then.</p>
+                </section>
+              ) : (
+                <>
+                  <TokenView views={views} image={shown.image} geo={geo} layer={layer} onSelectLayer={selectLayer} />
+                  <DecisionView trace={shown.result.trace} views={views} image={shown.image} geo={geo} layer={layer} />
+                </>
+              )}
               <TokenChart counts={counts} baseline={shown.result.baselineCounts} selectedLayer={layer} onSelectLayer={selectLayer} />
               {fid && (
                 <NumbersPanel

@@ -6,13 +6,13 @@ const ctx: UrlContext = { depth: 6, isSample: (id) => ['fm-ankle-boot', 'chelsea
 
 describe('parseUrl', () => {
   it('parseUrl of an empty query gives the defaults and no problems', () => {
-    expect(parseUrl('', ctx)).toEqual({ state: { model: null, plan: 'none', sample: 'fm-ankle-boot', layer: null, backend: 'auto' }, problems: [] });
+    expect(parseUrl('', ctx)).toEqual({ state: { model: null, plan: 'none', sample: 'fm-ankle-boot', layer: null, backend: 'auto', lesson: null, step: 1, present: false }, problems: [] });
   });
 
   it('parseUrl reads every field and canonicalises the plan', () => {
     const { state, problems } = parseUrl('?plan=evit:keep=0.5,fuse=1,layers=1/3&sample=chelsea&layer=4&backend=wasm', ctx);
     expect(problems).toEqual([]);
-    expect(state).toEqual({ model: null, plan: 'evit:keep=0.5,layers=1/3', sample: 'chelsea', layer: 4, backend: 'wasm' });
+    expect(state).toEqual({ ...defaultUrlState(ctx), plan: 'evit:keep=0.5,layers=1/3', sample: 'chelsea', layer: 4, backend: 'wasm' });
   });
 
   it("parseUrl keeps a hand-typed '+' between plan segments", () => {
@@ -70,12 +70,12 @@ describe('formatUrl', () => {
   });
 
   it('formatUrl writes only non-defaults, keeps the plan readable and escapes +', () => {
-    const text = formatUrl({ model: null, plan: 'evit:layers=1+tome:r=2,layers=2-5', sample: 'chelsea', layer: 0, backend: 'auto' }, ctx);
+    const text = formatUrl({ ...defaultUrlState(ctx), plan: 'evit:layers=1+tome:r=2,layers=2-5', sample: 'chelsea', layer: 0 }, ctx);
     expect(text).toBe('?v=1&plan=evit:layers=1%2Btome:r=2,layers=2-5&sample=chelsea&layer=0');
   });
 
   it('formatUrl and parseUrl round-trip every field', () => {
-    const state = { model: 'timm/deit_tiny_patch16_224.fb_in1k@v1.0', plan: 'tome:r=4,prop=0', sample: 'chelsea', layer: 3, backend: 'webgpu' as const };
+    const state = { model: 'timm/deit_tiny_patch16_224.fb_in1k@v1.0', plan: 'tome:r=4,prop=0', sample: 'chelsea', layer: 3, backend: 'webgpu' as const, lesson: 'merging', step: 3, present: true };
     expect(parseUrl(formatUrl(state, ctx), ctx)).toEqual({ state, problems: [] });
   });
 

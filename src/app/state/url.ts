@@ -10,6 +10,7 @@
 import { formatPlan, parsePlan } from '../../reduce/plan';
 import { defaultState, type FieldTable, readQuery, type UrlContext, type UrlField, writeQuery } from './url-codec';
 import { type BackendChoice, backendField, layerField, modelField, sampleField } from './url-fields';
+import { lessonField, presentField, stepField } from '../lessons/url-fields';
 
 const planField: UrlField<string> = {
   key: 'plan',
@@ -32,10 +33,19 @@ export interface UrlState {
   /** Selected block (0-based); null = the last block. */
   layer: number | null;
   backend: BackendChoice;
+  /** A lesson id, 'index' for the list of lessons, or null outside the lessons. */
+  lesson: string | null;
+  /** 1-based step of the lesson. */
+  step: number;
+  /** The presenter layout: large type, large grid, controls hidden. */
+  present: boolean;
 }
 
 /** The field table: the only list of persisted state. */
-const FIELDS: FieldTable<UrlState> = { model: modelField, plan: planField, sample: sampleField, layer: layerField, backend: backendField };
+const FIELDS: FieldTable<UrlState> = {
+  model: modelField, plan: planField, sample: sampleField, layer: layerField, backend: backendField,
+  lesson: lessonField, step: stepField, present: presentField,
+};
 
 export const URL_VERSION = 1;
 

@@ -19,6 +19,9 @@ interface Props {
 
 const prefersReducedMotion = () => typeof window !== 'undefined' && window.matchMedia?.('(prefers-reduced-motion: reduce)').matches;
 
+/** Dispatched on window to play or pause the block animation from elsewhere (the lesson player). */
+export const PLAY_EVENT = 'tokenscope:play';
+
 export function TokenView({ views, image, geo, layer, onSelectLayer }: Props) {
   const [hover, setHover] = useState<number | null>(null);
   const [pinned, setPinned] = useState<number | null>(null);
@@ -77,6 +80,13 @@ export function TokenView({ views, image, geo, layer, onSelectLayer }: Props) {
     if (layer >= depth - 1) onSelectLayer(0);
     setPlaying(true);
   };
+
+  // The lesson player's space bar (lessons/LessonPanel.tsx) plays or pauses the blocks.
+  useEffect(() => {
+    const onPlay = () => togglePlay();
+    window.addEventListener(PLAY_EVENT, onPlay);
+    return () => window.removeEventListener(PLAY_EVENT, onPlay);
+  });
 
   const view = views[layer];
   const large = Math.max(36, Math.min(64, Math.floor(420 / geo.grid)));

@@ -1,0 +1,32 @@
+/**
+ * Every lesson with its length and what it needs, as links (each opens step 1; add `&present=1`
+ * for the presenter layout). Shown in the playground's header and open at `?lesson=index`.
+ */
+import { LESSONS } from './lessons';
+
+export function LessonIndex({ open, onOpen }: { open: boolean; onOpen(id: string): void }) {
+  return (
+    <details className="lesson-index" open={open || undefined}>
+      <summary>Lessons: a guided tour ({LESSONS.length})</summary>
+      <nav aria-label="Lessons" data-testid="lesson-index">
+        <ol>
+          {LESSONS.map((l) => (
+            <li key={l.id}>
+              <a
+                href={`?lesson=${l.id}&step=1`}
+                onClick={(e) => {
+                  e.preventDefault(); // in place: the model, backend and picture stay
+                  onOpen(l.id);
+                }}
+              >
+                {l.title}
+              </a> <span className="muted small">({l.steps.length} steps; {l.needs})</span>
+              <br />
+              <span className="small">{l.summary}</span>
+            </li>
+          ))}
+        </ol>
+      </nav>
+    </details>
+  );
+}
