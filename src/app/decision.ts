@@ -4,7 +4,7 @@
  * the grid, and the evidence read in rows (reduce/evidence.ts).
  */
 import type { Trace } from '../model/run';
-import { layerEvidence, type LayerEvidence } from '../reduce/evidence';
+import { layerEvidence, tokenSizes, type LayerEvidence } from '../reduce/evidence';
 import type { GridGeometry, LayerView } from './fates';
 
 export interface BlockTokens {
@@ -40,7 +40,7 @@ export function blockDecision(trace: Trace, views: LayerView[], geo: GridGeometr
   const l = trace.layers[layer];
   if (!l) return { kind: 'none', reason: `there is no block ${layer}` };
   if (!l.method) return { kind: 'none', reason: `block ${layer} is not in the plan: no method decided anything here` };
-  const evidence = layerEvidence(l);
+  const evidence = layerEvidence(l, tokenSizes(trace.layers, trace.tokens)[layer]);
   if (!evidence) return { kind: 'none', reason: `block ${layer} ran ${l.method}, but this run did not record its evidence` };
   return { kind: 'evidence', evidence, tokens: blockTokens(views, geo, layer, l.nIn) };
 }

@@ -11,7 +11,7 @@ import type { ReduceInput, Reduction } from '../tokens/types';
 import { ats } from './ats';
 import { compilePlan } from './compile';
 import { evit, topk } from './evit';
-import { layerEvidence, evidenceSentence, rowName } from './evidence';
+import { layerEvidence, evidenceRecords, evidenceSentence, rowName, tokenSizes } from './evidence';
 import { MCTF_DEFAULTS, mctf } from './mctf';
 import { pitome, pitomeLayerParams } from './pitome';
 import { planFromText } from './plan';
@@ -290,6 +290,21 @@ describe('decision evidence', () => {
     expect(evidenceSentence(read, edge.from, name)).toBe(
       `${name(edge.from)} merged into ${name(edge.to)}: cosine ${edge.score.toFixed(3)}, the 3rd best of 8 edges; r = 5 merges per block here.`,
     );
+  });
+});
+
+describe('merged groups', () => {
+  it('tokenSizes counts the original tokens behind each row entering a block, and evidenceRecords gives each merged group its log-size bias', () => {
+    // block 0 merges rows 1 and 2 (ToMe, recorded); block 1 merges rows 1 and 3 of the 4 left: sizes 2 + 1
+    const tome = (fields: Record<string, number[]>) => ({ method: 'tome', constants: { r: 1, protectedCount: 1 }, fields });
+    const layers = [
+      { layer: 0, method: 'tome', nIn: 5, nOut: 4, target: [0, 1, 1, 2, 3], evidence: tome({ bestScore: [-Infinity, 0.9, 0.2], bestPartner: [0, 0, 1], edgeOrder: [1, 2, 0], srcIdx: [1], dstIdx: [0], unmIdx: [0, 2] }) },
+      { layer: 1, method: 'tome', nIn: 4, nOut: 3, target: [0, 1, 2, 1], evidence: tome({ bestScore: [-Infinity, 0.7], bestPartner: [0, 1], edgeOrder: [1, 0], srcIdx: [1], dstIdx: [1], unmIdx: [0] }) },
+    ];
+    expect(tokenSizes(layers, 5)).toEqual([[1, 1, 1, 1, 1], [1, 2, 1, 1]]);
+    const records = evidenceRecords(layers);
+    expect(records[0].groups).toEqual([{ to: 1, rows: [1, 2], size: 2, logSizeBias: Math.log(2) }]);
+    expect(records[1].groups).toEqual([{ to: 1, rows: [1, 3], size: 3, logSizeBias: Math.log(3) }]);
   });
 });
 

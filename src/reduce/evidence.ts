@@ -70,7 +70,45 @@ export interface LayerEvidence {
   /** PiToMe 'protect' mode: rows never merged at this block. */
   protectedRows?: number[];
   cdf?: CdfEvidence;
+  /**
+   * Merging methods: every output row holding more than one input token, with the original
+   * patches it stands for and the log-size bias proportional attention then adds to its logits.
+   */
+  groups?: MergedGroup[];
   constants: Record<string, number | string | boolean>;
+}
+
+export interface MergedGroup {
+  to: number;
+  rows: number[];
+  size: number;
+  logSizeBias: number;
+}
+
+/** How many original tokens each token entering every block stands for (sizes[l][row]), from the trace's assignments. */
+export function tokenSizes(layers: LayerTrace[], tokens: number): number[][] {
+  let size = new Array<number>(tokens).fill(1);
+  return layers.map((layer) => {
+    const entering = size;
+    if (layer.target) {
+      const next = new Array<number>(layer.nOut).fill(0);
+      layer.target.forEach((t, n) => t >= 0 && (next[t] += entering[n]));
+      size = next;
+    }
+    return entering;
+  });
+}
+
+function mergedGroups(layer: LayerTrace, sizeIn: number[]): MergedGroup[] {
+  const byRow = new Map<number, number[]>();
+  (layer.target ?? []).forEach((t, n) => t >= 0 && byRow.set(t, [...(byRow.get(t) ?? []), n]));
+  return [...byRow.entries()]
+    .filter(([, rows]) => rows.length > 1)
+    .map(([to, rows]) => {
+      const size = rows.reduce((s, n) => s + (sizeIn[n] ?? 1), 0);
+      return { to, rows, size, logSizeBias: Math.log(size) };
+    })
+    .sort((a, b) => a.to - b.to);
 }
 
 const SCORE_NAMES: Record<string, string> = {
@@ -106,8 +144,17 @@ function ranksOf(order: number[], size: number): (number | null)[] {
   return rank;
 }
 
-/** The layer's evidence in rows, or null when the layer recorded none (no method, or record level below 'evidence'). */
-export function layerEvidence(layer: LayerTrace): LayerEvidence | null {
+/**
+ * The layer's evidence in rows, or null when the layer recorded none (no method, or record level
+ * below 'evidence'). `sizeIn` (`tokenSizes`) adds the merged groups' sizes and log-size bias.
+ */
+export function layerEvidence(layer: LayerTrace, sizeIn?: number[]): LayerEvidence | null {
+  const read = readLayer(layer);
+  if (read && sizeIn && !read.idle && ['tome', 'pitome', 'mctf'].includes(read.method)) read.groups = mergedGroups(layer, sizeIn);
+  return read;
+}
+
+function readLayer(layer: LayerTrace): LayerEvidence | null {
   const e = layer.evidence;
   if (!e) return null;
   const base = { layer: layer.layer, method: e.method, scoreName: SCORE_NAMES[e.method] ?? 'score', constants: e.constants };
@@ -323,12 +370,14 @@ export interface EvidenceRecord {
   tokens: ({ row: number; score: number | null; rank: number | null; partner: number | null; outcome: Outcome; to: number } & Record<string, number | string | null>)[];
   edges: EvidenceEdge[];
   cdf?: CdfEvidence;
+  groups?: MergedGroup[];
 }
 
 /** Every block's evidence of one image's trace (blocks without a method are left out). */
 export function evidenceRecords(layers: LayerTrace[]): EvidenceRecord[] {
-  return layers.flatMap((layer) => {
-    const ev = layerEvidence(layer);
+  const sizes = layers.length ? tokenSizes(layers, layers[0].nIn) : [];
+  return layers.flatMap((layer, l) => {
+    const ev = layerEvidence(layer, sizes[l]);
     if (!ev) return [];
     const record: EvidenceRecord = {
       layer: ev.layer,
@@ -342,6 +391,7 @@ export function evidenceRecords(layers: LayerTrace[]): EvidenceRecord[] {
     if (ev.cutoff !== undefined) record.cutoff = ev.cutoff;
     if (ev.protectedRows) record.protected_rows = ev.protectedRows;
     if (ev.cdf) record.cdf = ev.cdf;
+    if (ev.groups) record.groups = ev.groups;
     return [record];
   });
 }

@@ -3,7 +3,8 @@
 // browser sees it. Driven by `tokenscope bench --browser` (src/cli/bench-browser.ts).
 import * as tf from '@tensorflow/tfjs';
 import { useBackend, type BackendName } from '../../src/app/engine/backends';
-import { type BenchOptions, type BenchRow, benchPlans } from '../../src/measure/bench';
+import { type BenchOptions, type BenchRow, benchPlans, benchRecordLevels, type RecordLevelRow } from '../../src/measure/bench';
+import { loadModelFromFiles } from '../../src/model/load';
 import { archConfig } from '../../src/model/config';
 import { listWeights, randomWeights } from '../../src/model/weights';
 
@@ -11,6 +12,8 @@ declare global {
   interface Window {
     tf: typeof tf;
     tokenscopeBench: (backend: BackendName, arch: string, plans: string[], options: BenchOptions) => Promise<{ rows: BenchRow[]; machine: Record<string, unknown> }>;
+    /** What recording fates and evidence costs per forward (`benchRecordLevels`) on a reference architecture or the model directory served at `arch` (e.g. models/fmnist-vit). */
+    tokenscopeRecordLevels: (backend: BackendName, arch: string, plans: string[], options: BenchOptions) => Promise<{ rows: RecordLevelRow[]; machine: Record<string, unknown> }>;
   }
 }
 
@@ -39,6 +42,17 @@ window.tokenscopeBench = async (backend, arch, plans, options) => {
     return { rows, machine: await describe(tf.getBackend()) };
   } finally {
     tf.dispose(listWeights(weights));
+  }
+};
+window.tokenscopeRecordLevels = async (backend, arch, plans, options) => {
+  await useBackend(backend);
+  const model = arch.includes('/')
+    ? loadModelFromFiles(await (await fetch(`/${arch}/config.json`)).json(), new Uint8Array(await (await fetch(`/${arch}/model.safetensors`)).arrayBuffer()))
+    : { config: archConfig(arch), weights: randomWeights(archConfig(arch), 1) };
+  try {
+    return { rows: await benchRecordLevels(model, plans, options), machine: await describe(tf.getBackend()) };
+  } finally {
+    tf.dispose(listWeights(model.weights));
   }
 };
 window.tf = tf; // the page's TF.js, for scripts that drive it (tests/bench/sequence.ts)

@@ -156,6 +156,14 @@ function EvidencePanel({ evidence, tokens, image, geo }: { evidence: LayerEviden
       <p id="evidence-sentence" className="evidence-sentence" aria-live="polite" data-testid="evidence-sentence" data-row={shown}>
         {sentence}
       </p>
+      {(() => {
+        const group = evidence.groups?.find((g) => g.rows.includes(shown));
+        return group ? (
+          <p className="small muted" data-testid="evidence-group">
+            Merged here with {group.rows.length - 1} other token{group.rows.length > 2 ? 's' : ''}: together {group.size} patches, so proportional attention (where the plan turns it on) adds log {group.size} = {group.logSizeBias.toFixed(3)} to the logits of every query towards it.
+          </p>
+        ) : null;
+      })()}
       {evidence.cdf && <AtsCdfChart cdf={evidence.cdf} focusRow={shown} onFocusRow={setFocus} />}
     </div>
   );
