@@ -223,6 +223,44 @@ describe('real checkpoints in the pages', () => {
     await context.close();
   }, 400_000);
 
+  it('the why view on a 14×14 DeiT grid: every token’s score equals `predict --evidence` on the same photo, for every method', async () => {
+    const context = await newContext();
+    const page = await openPage(context, '/?backend=wasm');
+    await waitForRun(page, 'none', { timeout: 90_000 });
+    await openPicker(page);
+    await page.getByTestId('model-files').setInputFiles(deitFile);
+    await waitForRun(page, 'none', { model: 'deit.safetensors', timeout: 90_000 });
+    await page.getByTestId('image-file').setInputFiles(photo);
+    await waitForRun(page, 'none', { input: 'upload:' });
+    for (const method of METHOD_IDS) {
+      const plan = formatPlan(planFromText(method, DEPTH));
+      const lines: string[] = [];
+      const spy = vi.spyOn(console, 'log').mockImplementation((s: unknown) => void lines.push(String(s)));
+      try {
+        expect(await predictCommand.run(['--model', deitFile, '--image', photo, '--plan', plan, '--json', '--evidence'])).toBe(0);
+      } finally {
+        spy.mockRestore();
+      }
+      const records = (JSON.parse(lines.join('\n')).evidence as { layer: number; idle?: string; tokens: { row: number; score: number | null }[] }[]).filter((r) => !r.idle);
+      const record = records[Math.min(2, records.length - 1)];
+      await page.getByTestId('plan-text').fill(plan);
+      await waitForRun(page, plan, { input: 'upload:' });
+      await page.getByRole('button', { name: new RegExp(`^Show block ${record.layer}:`) }).click();
+      await page.waitForSelector(`[data-testid="decision-view"][data-layer="${record.layer}"] [data-testid="evidence-token"]`);
+      const shown = await page.$$eval('[data-testid="decision-view"] [data-testid="evidence-token"]', (els) =>
+        els.map((el) => ({ row: Number(el.getAttribute('data-row')), score: el.hasAttribute('data-score') ? Number(el.getAttribute('data-score')) : null })),
+      );
+      const byRow = new Map(record.tokens.map((t) => [t.row, t.score]));
+      expect(shown.length, plan).toBe(record.tokens.length);
+      for (const t of shown) {
+        const cli = byRow.get(t.row);
+        if (cli === null || cli === undefined) expect(t.score, `${plan} row ${t.row}`).toBeNull();
+        else expect(Math.abs(t.score! - cli), `${plan} row ${t.row}: page ${t.score}, CLI ${cli}`).toBeLessThanOrEqual(1e-5);
+      }
+    }
+    await context.close();
+  }, 400_000);
+
   it('downloads an HF-named model from a hub-like server, puts it in the link, reopens the link offline, and asks before downloading an uncached one', async () => {
     const context = await newContext();
     const page = await openPage(context, '/?backend=wasm');
