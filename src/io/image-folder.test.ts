@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FASHION_MNIST_CLASSES } from '../../io/datasets';
+import { FASHION_MNIST_CLASSES } from './datasets';
 import { labelFolderName, matchImageFolder } from './image-folder';
 
 const id2label = Object.fromEntries(FASHION_MNIST_CLASSES.map((c, i) => [String(i), c]));
