@@ -1,4 +1,5 @@
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
@@ -174,5 +175,38 @@ describe('tokenscope eval on an ImageFolder', () => {
       expect(r.code, shard).toBe(2);
       expect(r.err).toMatch(/0 ≤ k < n/);
     }
+  });
+
+  it('a shard process killed (SIGKILL) mid-run resumes, and the shards merge to exactly the single-process summary', async () => {
+    // 80 images (the fixture linked eight times over), one per group, so the kill lands mid-shard.
+    const many = join(root, 'many');
+    for (let copy = 0; copy < 8; copy++) {
+      for (const cls of readdirSync(FIXTURE_IMAGES)) {
+        mkdirSync(join(many, cls), { recursive: true });
+        for (const f of readdirSync(join(FIXTURE_IMAGES, cls))) linkSync(join(FIXTURE_IMAGES, cls, f), join(many, cls, `${copy}-${f}`));
+      }
+    }
+    const args = (out: string, shard: string) => ['eval', '--model', modelDir, '--data', many, ...PLANS, '--batch', '1', '--workers', '1', '--out', out, '--shard', shard, '--json'];
+    const whole = await cli(args(join(root, 'many-single.jsonl'), '0/1'));
+    expect(whole.code).toBe(0);
+    const shards = [0, 1, 2].map((k) => join(root, `many-${k}.jsonl`));
+    const bin = join(import.meta.dirname, '..', '..', 'bin', 'tokenscope.mjs');
+    const child = spawn(process.execPath, [bin, ...args(shards[1], '1/3')], { stdio: 'ignore' });
+    const exited = new Promise((done) => child.on('exit', done));
+    const lines = () => (existsSync(shards[1]) ? readFileSync(shards[1], 'utf8').split('\n').length - 1 : 0);
+    while (lines() < 4) await new Promise((r) => setTimeout(r, 2));
+    child.kill('SIGKILL');
+    await exited;
+    const recordsAtKill = lines() - 1;
+    const shardSize = JSON.parse(readFileSync(shards[1], 'utf8').split('\n')[0]).shard.files as number;
+    expect(recordsAtKill).toBeLessThan(shardSize); // killed midway, not after the end
+    for (const k of [0, 2]) expect((await cli(args(shards[k], `${k}/3`))).code).toBe(0);
+    expect((await cli(args(shards[1], '1/3'))).code).toBe(0);
+    const merged = await cli(['merge', ...shards, '--json']);
+    expect(merged.code).toBe(0);
+    expect(JSON.parse(merged.out)).toEqual(JSON.parse(whole.out));
+    const files = records(shards[1]).map((r) => r.file);
+    expect(new Set(files).size).toBe(shardSize);
+    expect(files).toHaveLength(shardSize);
   });
 });
