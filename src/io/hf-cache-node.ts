@@ -54,6 +54,8 @@ export interface HubFetchOptions {
   hubBase?: string;
   onProgress?: (p: { file: string; receivedBytes: number; totalBytes: number | null }) => void;
   retryDelayMs?: number;
+  /** Extra attempts per file within this run (default 4); a later run resumes what is left. */
+  retries?: number;
 }
 
 const FILES = [
@@ -145,6 +147,7 @@ async function downloadBlob(url: string, blob: string, file: string, doFetch: ty
       },
       resumeFrom,
       retryDelayMs: opts.retryDelayMs,
+      retries: opts.retries,
       onChunk: (chunk, offset) => void writeSync(fd, chunk, 0, chunk.length, offset),
       onProgress: (p) => opts.onProgress?.({ file, receivedBytes: p.receivedBytes, totalBytes: p.totalBytes }),
     });
