@@ -501,7 +501,7 @@ export function preprocessToTensor(image: RawImage, spec: PreprocessSpec): { pix
 export async function decodeImageBlob(blob: Blob): Promise<RawImage> {
   const g = globalThis as { createImageBitmap?: typeof createImageBitmap; OffscreenCanvas?: typeof OffscreenCanvas };
   if (!g.createImageBitmap || !g.OffscreenCanvas) {
-    throw new TokenScopeError('backend-unavailable', 'decoding images needs createImageBitmap and OffscreenCanvas (a browser); in Node use src/io/png-decode.ts');
+    throw new TokenScopeError('backend-unavailable', 'decoding images needs createImageBitmap and OffscreenCanvas (a browser); in Node use src/io/decode-image-node.ts');
   }
   let bitmap: ImageBitmap;
   try {
