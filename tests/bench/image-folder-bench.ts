@@ -3,7 +3,7 @@
  * checkpoint (seeded random weights, timm layout, crop_pct 0.875), for docs/PERFORMANCE.md. Not a
  * test: run by hand, on a machine as quiet as you can get.
  *
- *   npx tsx tests/bench/image-folder-bench.ts [--images 400] [--workers 1,2] [--plan none] [--memory 10000]
+ *   npx tsx tests/bench/image-folder-bench.ts [--images 400] [--workers 1,2] [--plan none] [--memory 10000] [--arch deit-t|narrow]
  *
  * Makes `--images` distinct JPEGs (smooth colour fields plus noise, quality 90, 20 class folders),
  * then runs the CLI once per worker count and reads the rate it reports (images/s from the first
@@ -27,6 +27,7 @@ const { values } = parseArgs({
     plan: { type: 'string', default: 'none' },
     batch: { type: 'string', default: '16' },
     memory: { type: 'string' },
+    arch: { type: 'string', default: 'deit-t' },
   },
 });
 const CLASSES = 20;
@@ -49,8 +50,10 @@ async function makeJpeg(seed: number): Promise<Buffer> {
   return sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
 }
 
+/** deit-t, or 'narrow': DeiT-Tiny's input and tokens with a 64-wide, 2-block body (a cheap forward, so a run measures the image pipeline). */
 function writeModel(dir: string) {
-  const config = { ...archConfig('deit-t'), id2label: Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [String(i), `class${i}`])) };
+  const arch = values.arch === 'narrow' ? { ...archConfig('deit-t'), hidden_size: 64, num_attention_heads: 1, intermediate_size: 256, num_hidden_layers: 2 } : archConfig(values.arch!);
+  const config = { ...arch, id2label: Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [String(i), `class${i}`])) };
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'model.safetensors'), encodeCheckpoint(randomTimmArrays(config, 7), 'F32'));
   writeFileSync(join(dir, 'config.json'), JSON.stringify(timmConfigJson('deit_tiny_patch16_224', 1000, 224, {
@@ -113,7 +116,7 @@ try {
     writeFileSync(file, await makeJpeg(i + 1));
     files.push(file);
   }
-  console.log(`${n} JPEGs 500×375 in ${CLASSES} folders; DeiT-Tiny shapes, plan ${values.plan}, batch ${values.batch}`);
+  console.log(`${n} JPEGs 500×375 in ${CLASSES} folders; ${values.arch} shapes, plan ${values.plan}, batch ${values.batch}`);
   for (const w of values.workers!.split(',').map(Number)) {
     const r = await run(data, model, w, false);
     console.log(JSON.stringify({ workers: w, images_per_s: r.rate, prepare_s: r.prepareS, forward_s: r.forwardS, prepare_over_forward: Number((r.prepareS / r.forwardS).toFixed(3)), wall_s: Number(r.wallS.toFixed(1)) }));
