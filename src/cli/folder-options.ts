@@ -30,9 +30,9 @@ export const FOLDER_HELP = `ImageFolder data (--data DIR with one sub-folder of 
   --workers N       worker threads, each with its own wasm backend (default: the number of cores)
   --shard k/n       only the k-th of n fixed shares of the sorted file list (0 ≤ k < n); combine
                     the shards' --out files with \`tokenscope merge\`
-  --limit N         only the first N images of the sorted list (a quick look)
-  --batch B         images per forward pass (default 16; part of the run's identity: the same
-                    --batch gives bit-identical numbers on any number of workers and shards)`;
+  --limit N, --batch B  as above, on the sorted file list; --batch defaults to 16 here and is part
+                    of the run's identity: the same --batch gives bit-identical numbers on any
+                    number of workers and shards`;
 
 export interface FolderValues {
   model?: string;
