@@ -209,4 +209,26 @@ describe('tokenscope eval on an ImageFolder', () => {
     expect(new Set(files).size).toBe(shardSize);
     expect(files).toHaveLength(shardSize);
   });
+
+  it('eval takes a hub id and reads it from the Hugging Face cache with HF_HUB_OFFLINE=1', async () => {
+    const cache = join(root, 'hf-hub');
+    const repo = join(cache, 'models--tokenscope--fixture');
+    const commit = 'c'.repeat(40);
+    mkdirSync(join(repo, 'snapshots', commit), { recursive: true });
+    mkdirSync(join(repo, 'refs'));
+    writeFileSync(join(repo, 'refs', 'main'), commit);
+    for (const f of ['model.safetensors', 'config.json']) copyFileSync(join(modelDir, f), join(repo, 'snapshots', commit, f));
+    vi.stubEnv('HF_HUB_CACHE', cache);
+    vi.stubEnv('HF_HUB_OFFLINE', '1');
+    try {
+      const r = await cli(['eval', '--model', 'tokenscope/fixture', '--data', data, ...PLANS, '--batch', '3', '--workers', '1', '--json']);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.out)).toEqual(summary); // the same weights (same hash), the same numbers
+      const missing = await cli(['eval', '--model', 'tokenscope/other', '--data', data, '--workers', '1']);
+      expect(missing.code).toBe(2);
+      expect(missing.err).toMatch(/HF_HUB_OFFLINE is set and tokenscope\/other@main is not in the Hugging Face cache/);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
 });
