@@ -1,7 +1,8 @@
 /**
- * A folder of images picked in the browser (<input type="file" webkitdirectory>), read the way
- * torchvision's ImageFolder reads one: root/<class>/…/<image>. Pure: paths in, an assignment of
- * labels out; decoding is the page's business.
+ * A folder of images — picked in the browser (<input type="file" webkitdirectory>) or listed on
+ * disk by the command line (image-folder-node.ts) — read the way torchvision's ImageFolder reads
+ * one: root/<class>/…/<image>. Pure: paths in, an assignment of labels out; decoding is the
+ * caller's business.
  *
  * Matching class folders to the model's labels (config.json id2label):
  *   - case-insensitive, surrounding spaces ignored: "coat", "Coat" and " COAT " are all Coat;
@@ -47,14 +48,15 @@ export interface ImageFolder {
 const isHidden = (segment: string) => segment.startsWith('.');
 const extension = (name: string) => /\.([^./]+)$/.exec(name)?.[1]?.toLowerCase() ?? '';
 
-/**
- * Assigns labels to picked files. `paths` are webkitRelativePath values ("root/Coat/a.png"), or
- * plain names when files were picked without a folder (then the set is unlabelled).
- */
+/** How class folders get their indices: by the model's label names, or by sorted folder name. */
 export type LabelRule = 'names' | 'sorted';
 
 const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/**
+ * Assigns labels to picked files. `paths` are webkitRelativePath values ("root/Coat/a.png"), or
+ * plain names when files were picked without a folder (then the set is unlabelled).
+ */
 export function matchImageFolder(paths: readonly string[], id2label: Readonly<Record<string, string>>, rule: LabelRule = 'names'): Parsed<ImageFolder> {
   const byName = new Map<string, number>();
   for (const [id, label] of Object.entries(id2label)) {
