@@ -7,7 +7,7 @@
  * with only its missing records written.
  */
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -17,12 +17,13 @@ import type { LabelRule } from '../io/image-folder';
 import { type LabelledFile, readImageFolder } from '../io/image-folder-node';
 import type { ImageRecord } from '../measure/image-records';
 import {
-  formatLine, headerDifferences, parseResults, RESULTS_KIND, RESULTS_VERSION, type ResultsHeader, type Shard, shardGroups,
+  formatLine, headerDifferences, RESULTS_KIND, RESULTS_VERSION, type ResultsHeader, type Shard, shardGroups,
 } from '../measure/results';
 import { useBackend } from '../model/backend';
 import { formatPlan, planFromText } from '../reduce/plan';
 import { FolderScorer, type ScoredGroup, type ScorerSetup } from './folder-scorer';
 import { readLocalCheckpoint } from './predict';
+import { readResultsFile } from './results-file';
 import { formatDuration } from './progress';
 
 export interface FolderRunOptions {
@@ -172,7 +173,7 @@ export async function runFolder(o: FolderRunOptions): Promise<FolderRunResult> {
   try {
     const done = new Set<string>();
     if (existsSync(out) && statSync(out).size > 0) {
-      const previous = parseResults(readFileSync(out, 'utf8'), out);
+      const previous = readResultsFile(out);
       const diffs = headerDifferences(previous.header, header, { shard: true });
       if (diffs.length) {
         throw new TokenScopeError('data-malformed', `${out} was written for another run (${diffs.join('; ')}); give another --out file, or delete it to start again`, { path: out });
@@ -193,7 +194,7 @@ export async function runFolder(o: FolderRunOptions): Promise<FolderRunResult> {
       if (files.some((f) => !done.has(f.file))) todo.push({ index: g, files });
     }
     if (todo.length) await execute(o, { modelPath: o.modelPath, configPath: o.configPath, root, plans }, todo, done, out, mine.length, log);
-    const final = parseResults(readFileSync(out, 'utf8'), out);
+    const final = readResultsFile(out);
     return { header, records: final.records, skipped: listed.skipped };
   } finally {
     if (scratch) rmSync(scratch, { recursive: true, force: true });

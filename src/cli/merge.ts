@@ -1,11 +1,11 @@
 /** `tokenscope merge`: the shards' per-image results files → the summary an unsharded run prints. */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { TokenScopeError } from '../errors';
-import { mergeShards, parseResults, summarise } from '../measure/results';
+import { mergeShards, summarise } from '../measure/results';
 import { printSummary, reportFailed } from './folder-options';
 import { usageError } from './folder-run';
 import type { Command } from './main';
+import { readResultsFile } from './results-file';
 
 const HELP = `usage: tokenscope merge FILE.jsonl… [--budget G|P%] [--json]
 
@@ -24,15 +24,7 @@ async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { budget: { type: 'string' }, json: { type: 'boolean', default: false } } });
   try {
     if (positionals.length === 0) throw new TokenScopeError('param-out-of-range', 'merge needs the results files of every shard: tokenscope merge results/*.jsonl');
-    const files = positionals.map((source) => {
-      let text: string;
-      try {
-        text = readFileSync(source, 'utf8');
-      } catch {
-        throw new TokenScopeError('data-missing', `${source} cannot be read`, { path: source });
-      }
-      return { source, results: parseResults(text, source) };
-    });
+    const files = positionals.map((source) => ({ source, results: readResultsFile(source) }));
     const { header, records } = mergeShards(files);
     const summary = summarise(header, records, { budget: values.budget });
     reportFailed(summary);

@@ -68,41 +68,64 @@ function isHeader(v: unknown): v is ResultsHeader {
   return typeof h === 'object' && h !== null && h.tokenscope === RESULTS_KIND && Array.isArray(h.plans) && typeof h.model?.sha256 === 'string';
 }
 
-/** Parses a results file. A last line without its newline, or that does not parse, is torn: left out. */
-export function parseResults(text: string, source: string): ParsedResults {
-  const lines = text.split('\n');
-  // Every complete line ends with '\n', so the last piece is '' unless the file was cut short.
-  const complete = lines.slice(0, -1);
-  let torn = lines[lines.length - 1] !== '';
-  if (complete.length === 0) throw new TokenScopeError('data-malformed', `${source} has no header line; it is not a TokenScope results file (delete it to start again)`, { path: source });
-  let header: unknown;
-  try {
-    header = JSON.parse(complete[0]);
-  } catch {
-    header = undefined;
-  }
-  if (!isHeader(header)) throw new TokenScopeError('data-malformed', `${source} does not start with a TokenScope results header; give another --out file`, { path: source });
-  if (header.version !== RESULTS_VERSION) throw new TokenScopeError('data-malformed', `${source} is results format version ${header.version}; this TokenScope reads version ${RESULTS_VERSION}`, { path: source });
-  let goodBytes = Buffer.byteLength(complete[0]) + 1;
+/**
+ * Parses a results file given as its lines: every complete line (ended by '\n') and then the
+ * rest after the last '\n' ('' when the file ends cleanly). A rest that is not empty, or a last
+ * complete line that does not parse, is torn: left out.
+ */
+export function parseResultLines(lines: Iterable<string>, source: string): ParsedResults {
+  let header: ResultsHeader | undefined;
+  let goodBytes = 0;
+  let torn = false;
+  let pending: string | undefined; // a line that failed to parse: torn if nothing follows it
   const records: ImageRecord[] = [];
-  for (let i = 1; i < complete.length; i++) {
+  let previous: string | undefined;
+  let line = 0;
+  const take = (text: string) => {
+    line++;
+    if (pending !== undefined) {
+      throw new TokenScopeError('data-malformed', `${source} line ${line - 1} is not a result record; the file is damaged`, { path: source, line: line - 1 });
+    }
+    if (!header) {
+      let h: unknown;
+      try {
+        h = JSON.parse(text);
+      } catch {
+        h = undefined;
+      }
+      if (!isHeader(h)) throw new TokenScopeError('data-malformed', `${source} does not start with a TokenScope results header; give another --out file`, { path: source });
+      if (h.version !== RESULTS_VERSION) throw new TokenScopeError('data-malformed', `${source} is results format version ${h.version}; this TokenScope reads version ${RESULTS_VERSION}`, { path: source });
+      header = h;
+      goodBytes += Buffer.byteLength(text) + 1;
+      return;
+    }
     let r: ImageRecord | undefined;
     try {
-      r = JSON.parse(complete[i]) as ImageRecord;
+      r = JSON.parse(text) as ImageRecord;
     } catch {
       r = undefined;
     }
     if (!r || typeof r.file !== 'string') {
-      if (i === complete.length - 1) {
-        torn = true;
-        break;
-      }
-      throw new TokenScopeError('data-malformed', `${source} line ${i + 1} is not a result record; the file is damaged`, { path: source, line: i + 1 });
+      pending = text;
+      return;
     }
     records.push(r);
-    goodBytes += Buffer.byteLength(complete[i]) + 1;
+    goodBytes += Buffer.byteLength(text) + 1;
+  };
+  // Every piece but the last was ended by a newline.
+  for (const piece of lines) {
+    if (previous !== undefined) take(previous);
+    previous = piece;
   }
+  if (pending !== undefined) torn = true;
+  if (previous !== undefined && previous !== '') torn = true;
+  if (!header) throw new TokenScopeError('data-malformed', `${source} has no header line; it is not a TokenScope results file (delete it to start again)`, { path: source });
   return { header, records, goodBytes, torn };
+}
+
+/** parseResultLines over a whole file's text. */
+export function parseResults(text: string, source: string): ParsedResults {
+  return parseResultLines(text.split('\n'), source);
 }
 
 export const formatLine = (value: unknown) => `${JSON.stringify(value)}\n`;
