@@ -8,10 +8,13 @@ import { warmUp } from '../model/run';
 import { listWeights } from '../model/weights';
 import { planHelp } from '../reduce/plan';
 import { DATA_HELP, DATA_OPTIONS, labelledData } from './eval-data';
+import { evaluateFolder, FOLDER_HELP, FOLDER_OPTIONS, printSummary } from './folder-options';
+import { isImageFolder, usageError } from './folder-run';
 import type { Command } from './main';
 import { ProgressBar } from './progress';
 
 const HELP = `usage: tokenscope eval [--model DIR] [--plan PLAN] [--limit N] [--batch B] [--data DIR | --eval-set FILE] [--json]
+       tokenscope eval --model M --data IMAGEFOLDER [--plan PLAN] [--labels sorted] [--out FILE.jsonl] [--workers N] [--shard k/n] [--json]
 
 Runs the unreduced model and the plan over a labelled greyscale set (wasm backend, progress on
 stderr) and reports the plan's top-1 accuracy, its top-1 agreement and mean KL divergence to the
@@ -23,11 +26,28 @@ ${DATA_HELP}
   --json            print {"accuracy", "n", "gflops", "agreement", "kl", "overhead_gflops",
                     "base_accuracy", "base_gflops", "plan", "tokens"}
 
+${FOLDER_HELP}
+  --json            print the summary: {"model", "data", "n", "failed", "plans": [{"plan",
+                    "method", "n", "accuracy", "top5_accuracy", "agreement", "kl", "gflops",
+                    "tokens"}, …], "pareto"}; the unreduced model is the plan "none"
+
 ${planHelp()}
 `;
 
 async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { ...DATA_OPTIONS, plan: { type: 'string', default: 'none' } } });
+  const { values } = parseArgs({ args: argv, options: { ...DATA_OPTIONS, ...FOLDER_OPTIONS, plan: { type: 'string', default: 'none' } } });
+  if (values.data && isImageFolder(values.data)) {
+    try {
+      const summary = await evaluateFolder(values, [values.plan!]);
+      if (values.json) console.log(JSON.stringify(summary));
+      else printSummary(summary, `${values.model} on ${values.data}`);
+      return 0;
+    } catch (e) {
+      if (!usageError(e)) throw e;
+      console.error(`tokenscope eval: ${(e as Error).message}`);
+      return 2;
+    }
+  }
   await useBackend('wasm');
   const model = loadModelDir(values.model!);
   try {

@@ -15,6 +15,7 @@ const commands: Record<string, CommandLoader> = {
   sweep: async () => (await import('./sweep')).sweepCommand,
   bench: async () => (await import('./bench')).benchCommand,
   predict: async () => (await import('./predict')).predictCommand,
+  merge: async () => (await import('./merge')).mergeCommand,
 };
 
 function usage(): string {

@@ -128,7 +128,10 @@ describe('tokenscope predict', () => {
     expect(errors.at(-1)).toMatch(/\[data-missing\].*missing\.png does not exist/);
     writeFileSync(join(root, 'a.jpg'), 'x');
     expect(await main(['predict', '--model', modelDir, '--image', join(root, 'a.jpg')])).toBe(1);
-    expect(errors.at(-1)).toMatch(/\[image-unreadable\].*convert \.jpg to PNG/);
+    expect(errors.at(-1)).toMatch(/\[image-unreadable\].*a\.jpg: not a JPEG, PNG, WebP/);
+    writeFileSync(join(root, 'a.tiff'), 'x');
+    expect(await main(['predict', '--model', modelDir, '--image', join(root, 'a.tiff')])).toBe(1);
+    expect(errors.at(-1)).toMatch(/\[image-unreadable\].*convert \.tiff to PNG/);
     writeFileSync(join(root, 'short.bin'), new Uint8Array(8));
     expect(await main(['predict', '--model', modelDir, '--image', join(root, 'short.bin')])).toBe(1);
     expect(errors.at(-1)).toMatch(/\[shape-mismatch\].*8×8×3 = 192/);

@@ -7,12 +7,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { inflateSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs';
 import { TokenScopeError } from '../errors';
 import { disposeCheckpoint, loadCheckpoint, type CheckpointFiles, type LoadedCheckpoint } from '../io/checkpoint';
 import { readFileBytes } from '../io/node-files';
-import { decodePng } from '../io/png-decode';
+import { decodeImageBytes } from '../io/decode-image-node';
 import { describeStep, preprocessImage } from '../io/preprocess';
 import { useBackend } from '../model/backend';
 import { numLabels } from '../model/config';
@@ -34,7 +33,7 @@ Options:
                    the tensor shapes unless --config is given). timm, Hugging Face ViT (vit.) and
                    DeiT (deit.) layouts; F32, F16 or BF16
   --config FILE    config.json for a .safetensors file given alone
-  --image FILE     .png (preprocessed as the checkpoint says: resize, crop, normalise; an image
+  --image FILE     .png, .jpg or .webp (preprocessed as the checkpoint says: resize, crop, normalise; an image
                    already at the model's input size is only normalised), or model input that is
                    already normalised: .npy (float32/float64, shape [S,S,C], [1,S,S,C] or [S,S])
                    or .bin (little-endian float32, S*S*C values in [row][column][channel] order)
@@ -106,14 +105,16 @@ export function parseNpy(bytes: Uint8Array, source: string): { shape: number[]; 
 }
 
 /** Normalised model input [S, S, C] from the image file, and the steps taken (in words). */
-function readImage(path: string, loaded: LoadedCheckpoint): { pixels: Float32Array; steps: string[] } {
+const IMAGE_FORMATS: Record<string, string> = { '.png': 'PNG', '.jpg': 'JPEG', '.jpeg': 'JPEG', '.webp': 'WebP' };
+
+async function readImage(path: string, loaded: LoadedCheckpoint): Promise<{ pixels: Float32Array; steps: string[] }> {
   const { image_size: S, num_channels: C } = loaded.config;
   const ext = extname(path).toLowerCase();
-  const bytes = readFileBytes(path, 'give a .png, .npy or .bin file');
-  if (ext === '.png') {
-    const image = decodePng(bytes, (data, max) => new Uint8Array(inflateSync(data, { maxOutputLength: Math.max(1, max) })));
+  const bytes = readFileBytes(path, 'give a .png, .jpg, .webp, .npy or .bin file');
+  if (IMAGE_FORMATS[ext]) {
+    const image = await decodeImageBytes(bytes, path);
     const { pixels, steps } = preprocessImage(image, loaded.preprocess);
-    return { pixels, steps: [`decode PNG ${image.width}×${image.height}, ${image.channels} channel${image.channels === 1 ? '' : 's'}`, ...steps.map(describeStep)] };
+    return { pixels, steps: [`decode ${IMAGE_FORMATS[ext]} ${image.width}×${image.height}, ${image.channels} channel${image.channels === 1 ? '' : 's'}`, ...steps.map(describeStep)] };
   }
   if (ext === '.npy' || ext === '.bin') {
     let data: Float32Array;
@@ -132,7 +133,7 @@ function readImage(path: string, loaded: LoadedCheckpoint): { pixels: Float32Arr
     if (!data.every(Number.isFinite)) throw new TokenScopeError('image-unreadable', `${path} holds NaN or infinite values`);
     return { pixels: data, steps: [`read ${S}×${S}×${C} normalised values from ${ext}: used as is (no preprocessing)`] };
   }
-  throw new TokenScopeError('image-unreadable', `${path}: Node reads .png, .npy and .bin images; convert ${ext || 'this file'} to PNG first (the browser reads JPEG and WebP)`);
+  throw new TokenScopeError('image-unreadable', `${path}: predict reads .png, .jpg, .webp, .npy and .bin images; convert ${ext || 'this file'} to PNG first`);
 }
 
 export interface Prediction {
@@ -174,7 +175,7 @@ async function run(argv: string[]): Promise<number> {
   try {
     const { config } = loaded;
     const compiled = compilePlan(planFromText(values.plan!, config.num_hidden_layers), config);
-    const { pixels, steps } = readImage(values.image, loaded);
+    const { pixels, steps } = await readImage(values.image, loaded);
     const x = tf.tensor4d(pixels, [1, config.image_size, config.image_size, config.num_channels]);
     let logits: number[];
     let tokens: number[];

@@ -4,6 +4,9 @@ import * as tf from '@tensorflow/tfjs';
 import { TokenScopeError } from '../errors';
 import { evaluatePlans, type PlanScore } from '../measure/evaluate';
 import { atsCandidates, solveBudget, sweepPlans, type SweepPoint } from '../measure/sweep';
+import { scheduledFlops } from '../measure/plan-flops';
+import { parseBudget } from '../measure/results';
+import { compilePlan } from '../reduce/compile';
 import { useBackend } from '../model/backend';
 import { loadModelDir } from '../model/load-node';
 import { type Model, warmUp } from '../model/run';
@@ -11,7 +14,12 @@ import { listWeights } from '../model/weights';
 import { formatPlan, METHOD_IDS, planFromText } from '../reduce/plan';
 import type { MethodId } from '../reduce/types';
 import { DATA_HELP, DATA_OPTIONS, labelledData, type LabelledData } from './eval-data';
+import { evaluateFolder, FOLDER_HELP, FOLDER_OPTIONS, printSummary } from './folder-options';
+import { isImageFolder, usageError } from './folder-run';
 import type { Command } from './main';
+import { resolveModel } from './model-source';
+import { readLocalCheckpoint } from './predict';
+import { loadCheckpoint, disposeCheckpoint } from '../io/checkpoint';
 import { ProgressBar } from './progress';
 
 const HELP = `usage: tokenscope sweep [--model DIR] [--methods tome,pitome,evit,topk,ats,mctf] [--budget G|P%] [--limit N] [--json]
@@ -28,7 +36,29 @@ mean over the set). The same code (src/measure/evaluate.ts) runs in the browser'
 ${DATA_HELP}
   --json            print one JSON array: {"method", "plan", "gflops", "accuracy", "agreement",
                     "kl", "param", "value"} per point, the unreduced model first (method "none")
+
+${FOLDER_HELP}
+  --json            print the summary, as \`tokenscope eval\` does (with "budget" under --budget:
+                    per method, the plan with the most measured GFLOPs not above it)
 `;
+
+/** The plans a folder sweep evaluates: each method's sweep, or its budget candidates. */
+async function folderPlans(values: { model?: string; config?: string; budget?: string }, methods: MethodId[]): Promise<string[]> {
+  await useBackend('wasm');
+  const model = await resolveModel(values.model!);
+  const loaded = loadCheckpoint(readLocalCheckpoint(model.path, values.config));
+  disposeCheckpoint(loaded);
+  const { config } = loaded;
+  if (!values.budget) return sweepPlans(methods, config).map((p) => p.plan);
+  // Every method's budget choice is made on the measured GFLOPs, from candidates around it.
+  const base = scheduledFlops(config, compilePlan(planFromText('none', config.num_hidden_layers), config))!.report.model / 1e9;
+  const target = parseBudget(values.budget, base);
+  return methods.flatMap((method) => {
+    if (method === 'ats') return atsCandidates(config).map((p) => p.plan);
+    const choice = solveBudget(method, config, target);
+    return choice ? [choice.plan] : [];
+  });
+}
 
 function parseMethods(text: string): MethodId[] {
   const methods = text.split(',').map((m) => m.trim()).filter(Boolean);
@@ -91,9 +121,21 @@ async function budgetPoints(model: Model, data: LabelledData, methods: MethodId[
 async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { ...DATA_OPTIONS, methods: { type: 'string', default: METHOD_IDS.join(',') }, budget: { type: 'string' } },
+    options: { ...DATA_OPTIONS, ...FOLDER_OPTIONS, methods: { type: 'string', default: METHOD_IDS.join(',') }, budget: { type: 'string' } },
   });
   const methods = parseMethods(values.methods!);
+  if (values.data && isImageFolder(values.data)) {
+    try {
+      const summary = await evaluateFolder(values, await folderPlans(values, methods), values.budget);
+      if (values.json) console.log(JSON.stringify(summary));
+      else printSummary(summary, `${values.model} on ${values.data}`);
+      return 0;
+    } catch (e) {
+      if (!usageError(e)) throw e;
+      console.error(`tokenscope sweep: ${(e as Error).message}`);
+      return 2;
+    }
+  }
   await useBackend('wasm');
   const model = loadModelDir(values.model!);
   try {

@@ -89,6 +89,14 @@ export interface DownloadOptions {
   expectedBytes?: number;
   /** Reject a file announced larger than this (default 2 GB). */
   maxBytes?: number;
+  /**
+   * The start of the file from an earlier, interrupted download (with the total length and ETag
+   * the server announced then): the first request asks for the rest with Range, under the same
+   * rules as a retry.
+   */
+  resumeFrom?: { bytes: Uint8Array; totalBytes: number; etag: string | null };
+  /** Each piece of the body as it arrives, at its offset in the file (0 again after a restart). */
+  onChunk?: (chunk: Uint8Array, offset: number) => void;
 }
 
 export interface DownloadResult {
@@ -179,6 +187,15 @@ export async function downloadBytes(url: string, opts: DownloadOptions = {}): Pr
     etag = null;
   };
 
+  const from = opts.resumeFrom;
+  if (from && from.bytes.length > 0 && from.bytes.length < from.totalBytes && from.totalBytes <= maxBytes) {
+    buffer = new Uint8Array(from.totalBytes);
+    buffer.set(from.bytes);
+    received = from.bytes.length;
+    total = from.totalBytes;
+    etag = from.etag;
+  }
+
   let complete = false;
   while (!complete && attempt <= retries) {
     attempt++;
@@ -239,6 +256,7 @@ export async function downloadBytes(url: string, opts: DownloadOptions = {}): Pr
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
+        opts.onChunk?.(value, received);
         if (total !== null) {
           if (received + value.length > total) {
             throw new TokenScopeError('data-malformed', `${url}: the server sent more than the ${total} bytes it announced`, { url, totalBytes: total });

@@ -15,9 +15,10 @@
  * resampling filter (bicubic a = −0.5 or triangle), horizontal pass first, each pass rounded
  * back to 8 bits; the shorter side resized to floor(S / crop_pct) with the longer side truncated;
  * a centre crop whose offset is rounded half to even (timm, via torchvision) or floored (Hugging
- * Face); then /255 and (x − mean) / std. Checked once against Pillow 9.4's resize (bicubic and
- * bilinear, shrinking and enlarging): every value within one 8-bit level (Pillow quantises its
- * filter weights to fixed point; this code does not). An image already S×S is only normalised, never
+ * Face); then /255 and (x − mean) / std. The resampling is Pillow's (Resample.c): its filter
+ * formulas, its taps, and its 22-bit fixed-point weights and rounding, so resized pixels equal
+ * Pillow 9.4's (tests/fixtures/image-folder, written by Pillow, checks JPEG, PNG and WebP images
+ * through timm's bicubic resize and crop). An image already S×S is only normalised, never
  * resampled, so a test can check a model's output exactly.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -402,7 +403,7 @@ const FILTERS: Record<Exclude<Interpolation, 'nearest'>, { support: number; f: (
       const a = -0.5;
       const t = Math.abs(x);
       if (t < 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
-      if (t < 2) return ((a * t - 5 * a) * t + 8 * a) * t - 4 * a;
+      if (t < 2) return (((t - 5) * t + 8) * t - 4) * a; // Pillow's form: the same rounding
       return 0;
     },
   },
@@ -450,26 +451,34 @@ function taps(inSize: number, outSize: number, interpolation: Interpolation): Ta
   return { first, count, stride, weights };
 }
 
-const toByte = (v: number) => (v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v));
+/** Pillow's fixed point for 8-bit resampling: weights scaled by 2^22 and rounded away from 0. */
+const PRECISION_BITS = 22;
+const fixedPoint = (w: number) => Math.trunc(w < 0 ? -0.5 + w * 2 ** PRECISION_BITS : 0.5 + w * 2 ** PRECISION_BITS);
+/** A fixed-point sum back to 8 bits, clipped (Pillow's clip8). */
+const clip8 = (s: number) => (s >= 2 ** (PRECISION_BITS + 8) ? 255 : s <= 0 ? 0 : s >> PRECISION_BITS);
 
-/** One separable pass along x (axis 'x') or y, rounding back to 8 bits. */
+/** One separable pass along x (axis 'x') or y, rounding back to 8 bits exactly as Pillow does. */
 function pass(src: Uint8Array, w: number, h: number, c: number, outSize: number, axis: 'x' | 'y', interpolation: Interpolation): Uint8Array {
   const t = taps(axis === 'x' ? w : h, outSize, interpolation);
   const ow = axis === 'x' ? outSize : w;
   const oh = axis === 'x' ? h : outSize;
   const out = new Uint8Array(ow * oh * c);
+  const { first, count, stride } = t;
+  const weights = Int32Array.from(t.weights, fixedPoint);
+  // Distance between two taps in `src`: the next pixel (x) or the next row (y).
+  const step = axis === 'x' ? c : w * c;
+  const half = 1 << (PRECISION_BITS - 1);
   for (let y = 0; y < oh; y++) {
     for (let x = 0; x < ow; x++) {
       const i = axis === 'x' ? x : y;
-      const lo = t.first[i];
-      const n = t.count[i];
+      const n = count[i];
+      const wAt = i * stride;
+      const start = axis === 'x' ? (y * w + first[i]) * c : (first[i] * w + x) * c;
+      const o = (y * ow + x) * c;
       for (let ch = 0; ch < c; ch++) {
-        let s = 0;
-        for (let k = 0; k < n; k++) {
-          const at = axis === 'x' ? (y * w + lo + k) * c + ch : ((lo + k) * w + x) * c + ch;
-          s += src[at] * t.weights[i * t.stride + k];
-        }
-        out[(y * ow + x) * c + ch] = toByte(s);
+        let s = half;
+        for (let k = 0, at = start + ch; k < n; k++, at += step) s += src[at] * weights[wAt + k];
+        out[o + ch] = clip8(s);
       }
     }
   }
@@ -605,7 +614,7 @@ export function preprocessToTensor(image: RawImage, spec: PreprocessSpec): { pix
 export async function decodeImageBlob(blob: Blob): Promise<RawImage> {
   const g = globalThis as { createImageBitmap?: typeof createImageBitmap; OffscreenCanvas?: typeof OffscreenCanvas };
   if (!g.createImageBitmap || !g.OffscreenCanvas) {
-    throw new TokenScopeError('backend-unavailable', 'decoding images needs createImageBitmap and OffscreenCanvas (a browser); in Node use src/io/png-decode.ts');
+    throw new TokenScopeError('backend-unavailable', 'decoding images needs createImageBitmap and OffscreenCanvas (a browser); in Node use src/io/decode-image-node.ts');
   }
   let bitmap: ImageBitmap;
   try {

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hubFileUrl } from '../../src/io/catalog';
 import { loadCheckpoint } from '../../src/io/checkpoint';
-import { decodePng } from '../../src/io/png-decode';
+import { decodeImageBytes } from '../../src/io/decode-image-node';
 import { preprocessImage, resolvePreprocess } from '../../src/io/preprocess';
 import type { VitConfig } from '../../src/model/config';
 import { forwardTensors } from '../../src/model/vit';
@@ -84,7 +83,7 @@ describe('checkpoint download in Chromium', () => {
     const grey: VitConfig = { ...config, image_size: 28, patch_size: 4, num_channels: 1, image_mean: [0.286], image_std: [0.353] };
     const file = 'public/images/fmnist/test-0000-ankle-boot.png';
     const browser = await page.evaluate(([url, c]) => window.tokenscopeCheckpoint.decode(url, c), ['/images/fmnist/test-0000-ankle-boot.png', grey] as const);
-    const image = decodePng(new Uint8Array(readFileSync(file)), (d, max) => new Uint8Array(inflateSync(d, { maxOutputLength: max })));
+    const image = await decodeImageBytes(new Uint8Array(readFileSync(file)), file);
     const { pixels } = preprocessImage(image, resolvePreprocess({ config: grey, layout: 'hf-vit' }));
     expect(browser).toMatchObject({ width: 28, height: 28, channels: 4 });
     expect(browser.pixels).toEqual(Array.from(pixels));

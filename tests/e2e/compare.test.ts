@@ -21,7 +21,6 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
-import { inflateSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs';
 import type { Page } from 'playwright-core';
 import { build } from 'vite';
@@ -35,7 +34,7 @@ import { normalizeU8, resolvePreprocess } from '../../src/io/preprocess';
 import { FALLBACK_CONFIG_JSON, FALLBACK_SEED } from '../../src/app/model/fallback';
 import { sweepCommand } from '../../src/cli/sweep';
 import { parseEvalSet } from '../../src/io/eval-set';
-import { decodePng } from '../../src/io/png-decode';
+import { decodeImageBytes } from '../../src/io/decode-image-node';
 import { evaluatePlans } from '../../src/measure/evaluate';
 import { useBackend } from '../../src/model/backend';
 import { parseConfig } from '../../src/model/config';
@@ -108,7 +107,7 @@ function expectSamePoints(page: CliRow[], want: CliRow[]): void {
   }
 }
 
-const pngPixels = (path: string) => decodePng(new Uint8Array(readFileSync(path)), (d, max) => new Uint8Array(inflateSync(d, { maxOutputLength: Math.max(1, max) })));
+const pngPixels = (path: string) => decodeImageBytes(new Uint8Array(readFileSync(path)), path);
 
 describe('the compare page', () => {
   beforeAll(async () => {
@@ -292,10 +291,10 @@ describe('the compare page', () => {
     const { config } = model;
     const read = (f: string) => (existsSync(join(modelDir, f)) ? JSON.parse(readFileSync(join(modelDir, f), 'utf8')) : undefined);
     const spec = resolvePreprocess({ config, layout: 'hf-vit', configJson: read('config.json'), preprocessorJson: read('preprocessor_config.json') });
-    const inputs = files.map(([, file]) => {
-      const png = pngPixels(join('public/images/fmnist', file));
+    const inputs = await Promise.all(files.map(async ([, file]) => {
+      const png = await pngPixels(join('public/images/fmnist', file));
       return prepareInput(greyToRgba(Uint8Array.from(png.data), png.width), spec).pixels;
-    });
+    }));
     const all = new Float32Array(inputs.length * inputs[0].length);
     inputs.forEach((p, i) => all.set(p, i * p.length));
     const scores = await evaluatePlans(model, marks.map((m) => m.plan).filter((p) => p !== 'none'), [{ start: 0, count: files.length, pixels: all, labels: Uint16Array.from(files.map((f) => f[2])) }], { total: files.length });

@@ -34,11 +34,11 @@ async function openPage(path: string, size = { width: 1400, height: 1000 }): Pro
   return page;
 }
 
-async function waitForRun(page: Page, plan: string, timeout = 60_000) {
-  await page.waitForFunction((p) => {
+async function waitForRun(page: Page, plan: string, timeout = 60_000, input = '') {
+  await page.waitForFunction(([p, i]) => {
     const el = document.querySelector('[data-testid="run-status"]') as HTMLElement | null;
-    return el?.dataset.state === 'done' && el.dataset.plan === p;
-  }, plan, { timeout });
+    return el?.dataset.state === 'done' && el.dataset.plan === p && (!i || el.dataset.input === i);
+  }, [plan, input] as const, { timeout });
 }
 
 async function liveOnPage(page: Page): Promise<Record<string, string>> {
@@ -83,9 +83,9 @@ describe('lessons', () => {
       expect(await page.getByTestId('lesson-title').textContent({ timeout: 90_000 })).toBe(lesson.title);
       for (const [i, step] of lesson.steps.entries()) {
         const plan = fitPlan(step.plan(shape), depth).plan;
-        await waitForRun(page, plan, 90_000);
         const where = `${lesson.id} step ${i + 1}`;
-        expect(await page.getByTestId('lesson-step').textContent(), where).toBe(`${i + 1} / ${lesson.steps.length}`);
+        await expect.poll(() => page.getByTestId('lesson-step').textContent(), { timeout: 90_000 }).toBe(`${i + 1} / ${lesson.steps.length}`);
+        await waitForRun(page, plan, 90_000, step.sample ? `sample:${step.sample.grey}` : '');
         await expect.poll(() => liveOnPage(page).then((v) => Object.values(v).includes('…')), { timeout: 20_000 }).toBe(false);
         const live = await liveOnPage(page);
         const layer = Math.min(step.layer(shape), depth - 1);

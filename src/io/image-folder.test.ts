@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FASHION_MNIST_CLASSES } from '../../io/datasets';
-import { labelFolderName, matchImageFolder, listForText } from './image-folder';
+import { FASHION_MNIST_CLASSES } from './datasets';
+import { labelFolderName, listForText, matchImageFolder } from './image-folder';
 
 const id2label = Object.fromEntries(FASHION_MNIST_CLASSES.map((c, i) => [String(i), c]));
 
@@ -54,6 +54,14 @@ describe('matchImageFolder', () => {
   it('matchImageFolder fails with data-missing when no image was picked', () => {
     const r = matchImageFolder(['pick/notes.txt'], id2label);
     expect(!r.ok && r.error.code).toBe('data-missing');
+  });
+
+  it("matchImageFolder with the 'sorted' rule numbers class folders in code-point order, as torchvision does", () => {
+    const labels = Object.fromEntries(['a', 'b', 'c'].map((l, i) => [String(i), l]));
+    const r = matchImageFolder(['r/n02/x.jpg', 'r/N01/y.png', 'r/n01/z.webp'], labels, 'sorted');
+    expect(r.ok && r.value.images.map((im) => [im.path, im.label])).toEqual([['r/n02/x.jpg', 2], ['r/N01/y.png', 0], ['r/n01/z.webp', 1]]);
+    const wrong = matchImageFolder(['r/n01/y.png'], labels, 'sorted');
+    expect(!wrong.ok && wrong.error.code).toBe('shape-mismatch');
   });
 });
 
