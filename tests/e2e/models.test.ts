@@ -197,7 +197,7 @@ describe('real checkpoints in the pages', () => {
     await page.getByTestId('sample-chelsea').click();
     await page.getByTestId('plan-text').fill('tome');
     await waitForRun(page, 'tome', { input: 'sample:chelsea' });
-    await page.getByRole('button', { name: /^Show block 6:/ }).click();
+    await page.getByRole('button', { name: /^Show block 6\b/ }).click();
     await page.screenshot({ path: join(ARTIFACTS, 'playground-deit-files.png'), fullPage: true });
     if (process.env.UPDATE_DOCS_SCREENSHOTS) {
       await page.setViewportSize({ width: 1400, height: 1150 });
@@ -245,7 +245,7 @@ describe('real checkpoints in the pages', () => {
       const record = records[Math.min(2, records.length - 1)];
       await page.getByTestId('plan-text').fill(plan);
       await waitForRun(page, plan, { input: 'upload:' });
-      await page.getByRole('button', { name: new RegExp(`^Show block ${record.layer}:`) }).click();
+      await page.getByRole('button', { name: new RegExp(`^Show block ${record.layer}\\b`) }).click();
       await page.waitForSelector(`[data-testid="decision-view"][data-layer="${record.layer}"] [data-testid="evidence-token"]`);
       const shown = await page.$$eval('[data-testid="decision-view"] [data-testid="evidence-token"]', (els) =>
         els.map((el) => ({ row: Number(el.getAttribute('data-row')), score: el.hasAttribute('data-score') ? Number(el.getAttribute('data-score')) : null })),

@@ -107,6 +107,7 @@ export function CompareApp() {
         }
       />
       {model && (
+        <section aria-label="Model details">
         <p className="muted small" data-testid="model-line">
           Scores are cached by the model's content hash <code title={model.hash}>{model.hash.slice(0, 19)}…</code> ({describeOrigin(model.info.origin)}).{' '}
           {model.info.untrained ? (
@@ -117,6 +118,7 @@ export function CompareApp() {
             <span data-testid="trained">Trained weights.</span>
           )}
         </p>
+        </section>
       )}
       <Notices notices={c.notices} onDismiss={c.dismissNotice} />
 

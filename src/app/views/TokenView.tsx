@@ -157,8 +157,10 @@ export function TokenView({ views, image, geo, layer, onSelectLayer }: Props) {
       <ol className="multiples" aria-label="All blocks">
         {views.map((v) => (
           <li key={v.layer}>
-            <button type="button" className="multiple" aria-pressed={v.layer === layer} onClick={() => onSelectLayer(v.layer)} aria-label={`Show block ${v.layer}: ${v.nOut} tokens after it`}>
+            <button type="button" className="multiple" aria-pressed={v.layer === layer} onClick={() => onSelectLayer(v.layer)}>
+              {/* Named by its content (the visible text and more), so the name and the label agree. */}
               <span className="multiple-title">
+                <span className="visually-hidden">Show block </span>
                 {v.layer}
                 {v.method ? ` · ${v.method}` : ''}
               </span>
