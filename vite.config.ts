@@ -1,11 +1,15 @@
 import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
+import { ISOLATION_HEADERS } from './src/site/isolation';
+import { offlineSite } from './src/site/offline-plugin';
 
 // base './': the built site works from any static host or sub-folder (relative asset paths).
+// COOP/COEP (src/site/isolation.ts) make dev and preview cross-origin isolated, so wasm runs
+// threaded; the built site gets them from its service worker where the host sets none (offlineSite).
 export default defineConfig({
   base: './',
-  plugins: [react()],
+  plugins: [react(), offlineSite()],
   build: {
     target: 'es2022',
     chunkSizeWarningLimit: 4000,
@@ -18,5 +22,6 @@ export default defineConfig({
     },
   },
   worker: { format: 'es' },
-  server: { host: '127.0.0.1' },
+  server: { host: '127.0.0.1', headers: { ...ISOLATION_HEADERS } },
+  preview: { headers: { ...ISOLATION_HEADERS } },
 });
