@@ -21,7 +21,14 @@ export default defineConfig({
       },
     },
   },
-  worker: { format: 'es' },
+  worker: {
+    format: 'es',
+    // TF.js starts its wasm threads from the *source text* of its threaded module (toString() into a
+    // Blob), so that function must survive minification unrenamed: renaming its free variables
+    // (`_scriptDir`) breaks every thread with "e is not defined", and compressing drops its
+    // `typeof _scriptDir` guard ("_scriptDir is not defined"). Only whitespace may go.
+    rolldownOptions: { output: { minify: { mangle: false, compress: false } } },
+  },
   server: { host: '127.0.0.1', headers: { ...ISOLATION_HEADERS } },
   preview: { headers: { ...ISOLATION_HEADERS } },
 });

@@ -56,7 +56,8 @@ export function offlineSite(build = buildLabel()): Plugin {
   let outDir = '';
   return {
     name: 'tokenscope-offline-site',
-    config: () => ({ define: { __TOKENSCOPE_BUILD__: JSON.stringify(build) } }),
+    // Builds register the service worker and dev servers do not, whatever NODE_ENV says (tests build with 'test').
+    config: (_, env) => ({ define: { __TOKENSCOPE_BUILD__: JSON.stringify(build), __TOKENSCOPE_SERVICE_WORKER__: JSON.stringify(env.command === 'build') } }),
     configResolved(config) {
       outDir = resolve(config.root, config.build.outDir);
     },

@@ -7,12 +7,13 @@
  * no worker is registered.
  */
 declare const __TOKENSCOPE_BUILD__: string;
+declare const __TOKENSCOPE_SERVICE_WORKER__: boolean;
 
 const RELOADED_FOR_ISOLATION = 'tokenscope-reloaded-for-isolation';
 
 export function startSite(): void {
   document.documentElement.dataset.build = __TOKENSCOPE_BUILD__;
-  if (!import.meta.env.PROD || !('serviceWorker' in navigator)) return;
+  if (!__TOKENSCOPE_SERVICE_WORKER__ || !('serviceWorker' in navigator)) return;
   const container = navigator.serviceWorker;
   const hadController = container.controller !== null;
   let reloading = false;

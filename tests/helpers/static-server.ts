@@ -21,15 +21,19 @@ const TYPES: Record<string, string> = {
 export interface StaticServer {
   base: string;
   requested: string[];
+  /** While true, every connection is dropped unanswered, as with the network down. */
+  down: boolean;
   close(): Promise<void>;
 }
 
 export async function serveStatic(root: string): Promise<StaticServer> {
   const requested: string[] = [];
+  const state = { down: false };
   const server = createServer((req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^([/\\])+/, '');
     const file = join(root, path.endsWith('/') || path === '' ? join(path, 'index.html') : path);
     requested.push(path);
+    if (state.down) return void req.socket.destroy();
     if (!file.startsWith(root) || !existsSync(file) || !statSync(file).isFile()) return void res.writeHead(404).end();
     res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
   });
@@ -38,6 +42,12 @@ export async function serveStatic(root: string): Promise<StaticServer> {
   return {
     base: `http://127.0.0.1:${port}`,
     requested,
+    get down() {
+      return state.down;
+    },
+    set down(value: boolean) {
+      state.down = value;
+    },
     close: () =>
       new Promise<void>((ok) => {
         server.closeAllConnections();
