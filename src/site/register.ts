@@ -11,6 +11,17 @@ declare const __TOKENSCOPE_SERVICE_WORKER__: boolean;
 
 const RELOADED_FOR_ISOLATION = 'tokenscope-reloaded-for-isolation';
 
+/** True the first time in this tab (and marks it); false after, or where storage throws (then no reload). */
+function firstIsolationReload(): boolean {
+  try {
+    if (sessionStorage.getItem(RELOADED_FOR_ISOLATION) !== null) return false;
+    sessionStorage.setItem(RELOADED_FOR_ISOLATION, '1');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function startSite(): void {
   document.documentElement.dataset.build = __TOKENSCOPE_BUILD__;
   if (!__TOKENSCOPE_SERVICE_WORKER__ || !('serviceWorker' in navigator)) return;
@@ -19,12 +30,10 @@ export function startSite(): void {
   let reloading = false;
   container.addEventListener('controllerchange', () => {
     if (reloading) return;
-    const update = hadController;
     // At most one reload per tab for isolation: if the worker's headers did not isolate the page
     // (a browser that ignores them), the page stays up on one thread with a note instead of looping.
-    const needIsolation = !self.crossOriginIsolated && sessionStorage.getItem(RELOADED_FOR_ISOLATION) === null;
-    if (!update && !needIsolation) return;
-    if (needIsolation) sessionStorage.setItem(RELOADED_FOR_ISOLATION, '1');
+    const update = hadController;
+    if (!update && (self.crossOriginIsolated || !firstIsolationReload())) return;
     reloading = true;
     location.reload();
   });
