@@ -9,7 +9,7 @@
  *   the network cut, both pages still load and the playground shows a prediction; a host serving
  *   a half-finished deploy is refused (the old build keeps serving, whole); a finished deploy
  *   replaces the old build on the next visit: its HTML, JS, wasm and model all come from the new
- *   build's cache and the old cache is gone.
+ *   build's cache, the old cache is gone, and checkpoints cached from the hub are kept.
  * - Service workers blocked and no headers: the page runs on one thread and says why.
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -20,6 +20,7 @@ import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_FLAGS, CHROMIUM_PATH } from '../../src/cli/chromium';
 import { MAX_WASM_THREADS } from '../../src/app/engine/threads';
+import { BROWSER_CACHE_NAME } from '../../src/io/hub';
 import type { SiteManifest } from '../../src/site/offline-plugin';
 import { startBrowserSession, type BrowserSession } from '../helpers/browser';
 import { serveStatic, type StaticServer } from '../helpers/static-server';
@@ -191,6 +192,9 @@ describe('the built site on a static host that sets no headers', () => {
   }, 120_000);
 
   it('picks up a new deploy on the next visit, with nothing of the old build left', async () => {
+    // A checkpoint downloaded from the hub earlier, in src/io/hub.ts's own cache: an update keeps it.
+    const hubEntry = 'https://huggingface.co/facebook/deit-tiny-patch16-224/resolve/main/config.json';
+    await page.evaluate(async ([name, url]) => (await caches.open(name)).put(url, new Response('{"hidden_size":192}')), [BROWSER_CACHE_NAME, hubEntry] as const);
     deploy(v2);
     await page.reload();
     // The browser finds the new sw.js, which installs and takes over; the page reloads onto it.
@@ -198,6 +202,7 @@ describe('the built site on a static host that sets no headers', () => {
     await until(page, runDone);
     expect(await threadsShown(page)).toBeGreaterThan(1);
     expect(await siteCaches()).toEqual([manifest2.cache]);
+    expect(await page.evaluate(async ([name, url]) => (await (await caches.open(name)).match(url))?.text(), [BROWSER_CACHE_NAME, hubEntry] as const)).toBe('{"hidden_size":192}');
     expect(await cachedUrls()).toEqual(manifest2.files.map((f) => new URL(f.path, base()).href).sort());
     // Every script, style and file the page loaded is one of the new build's.
     const loaded = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
