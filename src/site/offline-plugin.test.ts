@@ -37,6 +37,11 @@ describe('siteManifest', () => {
     expect(siteManifest(site({ 'index.html': 'a', 'assets/x.wasm': 'W' }), 'v1').cache).not.toBe(a.cache);
     expect(siteManifest(site({ 'index.html': 'a', 'assets/x.wasm': 'w' }), 'v2').cache).not.toBe(a.cache);
   });
+
+  it('gives a changed service worker a cache of its own, even over the same files', () => {
+    const dir = site({ 'index.html': 'a' });
+    expect(siteManifest(dir, 'v1', 'worker code 1').cache).not.toBe(siteManifest(dir, 'v1', 'worker code 2').cache);
+  });
 });
 
 describe('writeServiceWorker', () => {

@@ -34,10 +34,14 @@ function listFiles(dir: string): string[] {
     .sort();
 }
 
-/** The manifest of the site in `outDir`: every file but sw.js and source maps. */
-export function siteManifest(outDir: string, build: string): SiteManifest {
+/**
+ * The manifest of the site in `outDir`: every file but sw.js and source maps. The cache id covers
+ * the worker's own code too, so a new worker never shares (and, failing to install, never deletes)
+ * the cache of the one it replaces.
+ */
+export function siteManifest(outDir: string, build: string, workerCode = ''): SiteManifest {
   const files = listFiles(outDir).map((path) => ({ path, sha256: sha256(readFileSync(join(outDir, path))) }));
-  const id = sha256(JSON.stringify({ build, files, headers: ISOLATION_HEADERS })).slice(0, 16);
+  const id = sha256(JSON.stringify({ build, files, headers: ISOLATION_HEADERS, worker: sha256(workerCode) })).slice(0, 16);
   return { build, cache: `${CACHE_PREFIX}${id}`, prefix: CACHE_PREFIX, files, headers: { ...ISOLATION_HEADERS } };
 }
 
@@ -45,7 +49,7 @@ export function siteManifest(outDir: string, build: string): SiteManifest {
 export async function writeServiceWorker(outDir: string, build: string): Promise<SiteManifest> {
   const source = fileURLToPath(new URL('./service-worker.ts', import.meta.url));
   const { code } = await transformWithOxc(readFileSync(source, 'utf8'), source, { lang: 'ts' });
-  const manifest = siteManifest(outDir, build);
+  const manifest = siteManifest(outDir, build, code);
   writeFileSync(join(outDir, SERVICE_WORKER_FILE), `const MANIFEST = ${JSON.stringify(manifest)};\n${code}`);
   return manifest;
 }
