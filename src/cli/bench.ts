@@ -25,7 +25,7 @@ export const DEFAULT_PLANS = [
 
 const HELP = `usage: tokenscope bench [--arch deit-t|deit-s|DIR] [--plan PLAN]... [--backend wasm|cpu]
                        [--batch 1,32] [--runs N] [--warmup N] [--json]
-       tokenscope bench --browser [--backends webgpu,webgl,wasm] [same options]
+       tokenscope bench --browser [--backends webgpu,webgl,wasm] [--threads 1,2] [same options]
 
 Wall-clock latency of token-reduction plans against the unreduced model, measured in the same run
 with the candidates interleaved round by round (src/measure/timing.ts): the first and second call
@@ -52,6 +52,9 @@ Options:
   --browser         the same benchmark in headless Chromium (tests/bench page, served by Vite),
                     once per backend in --backends (default webgpu,webgl,wasm); needs Chromium
                     at /usr/bin/chromium or $CHROMIUM_PATH
+  --threads LIST    with --browser: run wasm once per thread count (comma-separated; default: one
+                    per core, capped at 8), print each count's speed-up over the first, and check
+                    that the bundled model's logits and token counts agree across the counts
 `;
 
 export interface BenchArgs {
@@ -136,12 +139,14 @@ async function run(argv: string[]): Promise<number> {
       browser: { type: 'boolean', default: false },
       'record-levels': { type: 'boolean', default: false },
       backends: { type: 'string', default: 'webgpu,webgl,wasm' },
+      threads: { type: 'string' },
     },
   });
   const args = parseBenchArgs(values);
   if (values.browser) {
     const { benchInBrowser } = await import('./bench-browser');
-    return benchInBrowser(args, values.backends!.split(','), values.json!);
+    const threads = values.threads?.split(',').map((t) => positiveInt('--threads', t));
+    return benchInBrowser(args, values.backends!.split(','), values.json!, threads);
   }
   const backend = values.backend!;
   if (backend !== 'wasm' && backend !== 'cpu') {

@@ -1,12 +1,27 @@
 // The bench page: window.tokenscopeBench(backend, arch, plans, options) runs src/measure/bench.ts
 // on that backend in this page and returns its rows plus a description of the machine as the
 // browser sees it. Driven by `tokenscope bench --browser` (src/cli/bench-browser.ts).
+// `?threads=N` sets the wasm thread count before the backend starts (the page is cross-origin
+// isolated by the dev server's headers, so the threaded build runs); window.tokenscopeBundledRun
+// runs the bundled model on the first images of the bundled eval set, for comparing thread counts.
 import * as tf from '@tensorflow/tfjs';
-import { useBackend, type BackendName } from '../../src/app/engine/backends';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { setWasmThreads, useBackend, type BackendName } from '../../src/app/engine/backends';
+import { logicalCores } from '../../src/app/engine/threads';
+import { loadCheckpoint } from '../../src/io/checkpoint';
+import { parseEvalSet } from '../../src/io/eval-set';
+import { greyBatches } from '../../src/io/grey-images';
+import { traceCounts } from '../../src/measure/plan-flops';
 import { type BenchOptions, type BenchRow, benchPlans, benchRecordLevels, type RecordLevelRow } from '../../src/measure/bench';
 import { loadModelFromFiles } from '../../src/model/load';
 import { archConfig } from '../../src/model/config';
+import { runForward } from '../../src/model/run';
 import { listWeights, randomWeights } from '../../src/model/weights';
+import { compilePlan } from '../../src/reduce/compile';
+import { planFromText } from '../../src/reduce/plan';
+
+const asked = new URLSearchParams(location.search).get('threads');
+if (asked !== null) setWasmThreads(Number(asked));
 
 declare global {
   interface Window {
@@ -14,12 +29,23 @@ declare global {
     tokenscopeBench: (backend: BackendName, arch: string, plans: string[], options: BenchOptions) => Promise<{ rows: BenchRow[]; machine: Record<string, unknown> }>;
     /** What recording fates and evidence costs per forward (`benchRecordLevels`) on a reference architecture or the model directory served at `arch` (e.g. models/fmnist-vit). */
     tokenscopeRecordLevels: (backend: BackendName, arch: string, plans: string[], options: BenchOptions) => Promise<{ rows: RecordLevelRow[]; machine: Record<string, unknown> }>;
+    tokenscopeBundledRun: (backend: BackendName, plans: string[], images: number) => Promise<BundledRun[]>;
   }
+}
+
+/** The bundled model's logits and token counts for one plan on the first images of the eval set. */
+export interface BundledRun {
+  plan: string;
+  /** [images][classes]. */
+  logits: number[][];
+  /** Tokens entering each block and leaving the last, per image. */
+  counts: number[][];
 }
 
 /** What the backend runs on: the WebGPU adapter, the WebGL renderer, or the CPU. */
 async function describe(backend: string): Promise<Record<string, unknown>> {
-  const info: Record<string, unknown> = { backend, userAgent: navigator.userAgent, cores: navigator.hardwareConcurrency, tfjs: tf.version.tfjs };
+  const info: Record<string, unknown> = { backend, userAgent: navigator.userAgent, cores: logicalCores(), tfjs: tf.version.tfjs, crossOriginIsolated: self.crossOriginIsolated };
+  if (backend === 'wasm') info.threads = getThreadsCount();
   if (backend === 'webgpu') {
     const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info?: Record<string, unknown>; isFallbackAdapter?: boolean } | null> } }).gpu;
     const adapter = await gpu?.requestAdapter();
@@ -52,6 +78,28 @@ window.tokenscopeRecordLevels = async (backend, arch, plans, options) => {
   try {
     return { rows: await benchRecordLevels(model, plans, options), machine: await describe(tf.getBackend()) };
   } finally {
+    tf.dispose(listWeights(model.weights));
+  }
+};
+const bytes = async (url: string) => new Uint8Array(await (await fetch(url)).arrayBuffer());
+
+window.tokenscopeBundledRun = async (backend, plans, images) => {
+  await useBackend(backend);
+  const config = JSON.parse(new TextDecoder().decode(await bytes('/models/fmnist-vit/config.json')));
+  const { model } = loadCheckpoint({ safetensors: await bytes('/models/fmnist-vit/model.safetensors'), config });
+  const set = parseEvalSet(await bytes('/public/data/fmnist-test-1000.bin'));
+  const [batch] = greyBatches(set, { batchSize: images, limit: images, mean: model.config.image_mean![0], std: model.config.image_std![0] });
+  const x = tf.tensor4d(batch.pixels, [batch.count, set.size, set.size, 1]);
+  try {
+    const out: BundledRun[] = [];
+    for (const plan of plans) {
+      const { logits, traces } = await runForward(model, x, compilePlan(planFromText(plan, model.config.num_hidden_layers), model.config));
+      out.push({ plan, logits: (await logits.array()) as number[][], counts: traces.map((t) => traceCounts(t)) });
+      logits.dispose();
+    }
+    return out;
+  } finally {
+    x.dispose();
     tf.dispose(listWeights(model.weights));
   }
 };

@@ -49,6 +49,9 @@ describe('checkpoint download in Chromium', () => {
     const page = await session.newPage('/tests/e2e/checkpoint-harness/index.html');
     await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, { timeout: 120_000 });
     await page.evaluate(() => window.tokenscopeCheckpoint.clear());
+    // The dev server isolates its pages (COOP/COEP require-corp, for wasm threads); the hub's CORS
+    // answers are what lets its files through.
+    expect(await page.evaluate(() => self.crossOriginIsolated)).toBe(true);
 
     const first = await page.evaluate((base) => window.tokenscopeCheckpoint.download(base, 'test/vit'), hub.base);
     expect(first).toMatchObject({ ok: true, layout: 'hf-vit', fromCache: false });

@@ -266,7 +266,8 @@ describe('the playground', () => {
         [how, name] as const,
       );
       await waitForRun(page, 'evit', { input: 'upload:' });
-      await expect.poll(() => page.getByTestId('run-status').textContent()).toContain(name);
+      // The dropped image's finished run also matches 'upload:': wait for this image's own run.
+      await expect.poll(() => page.getByTestId('run-status').textContent(), { timeout: 30_000 }).toContain(name);
     }
     expect(await page.getByTestId('image-error').count()).toBe(0);
     await page.close();

@@ -8,11 +8,14 @@ import type { BackendName } from '../../model/backend';
 import type { BackendChoice } from '../state/url-fields';
 import type { BackendProbe, BackendReport } from '../worker/protocol';
 import { backendLabel, backendOrder } from './backend-choice';
+import { currentThreadReport, type ThreadReport } from './threads';
 
 export interface BackendSelectorOptions {
   /** Starts a backend in the session; throws when it cannot. */
   useBackend(name: BackendName): Promise<void>;
   probeBackends(): Promise<BackendProbe[]>;
+  /** The CPU threads of the backend that just started (default: asks TF.js and the worker). */
+  threads?(active: BackendName): ThreadReport;
 }
 
 export class BackendSelector {
@@ -52,7 +55,8 @@ export class BackendSelector {
       try {
         await this.options.useBackend(name);
         this.fallbacks = order.slice(i + 1);
-        this.current = { choice, active: name, notes, probes: this.probes ?? [] };
+        const { threads, note } = (this.options.threads ?? currentThreadReport)(name);
+        this.current = { choice, active: name, notes, probes: this.probes ?? [], threads, threadsNote: note };
         return this.current;
       } catch (e) {
         notes.push(`${backendLabel(name)} failed to start (${(e as Error).message}); trying the next backend.`);

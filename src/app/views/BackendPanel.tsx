@@ -28,6 +28,17 @@ export function BackendPanel({ choice, report, error, busy, onChoice }: Props) {
       <span>
         running on <strong data-testid="backend">{busy ? 'switching…' : (report?.active ?? '…')}</strong>
       </span>
+      {!busy && report?.threads != null && (
+        <span title="CPU threads the backend computes on (TF.js's own count)">
+          {' '}
+          on <strong data-testid="threads">{report.threads}</strong> {report.threads === 1 ? 'thread' : 'threads'}
+        </span>
+      )}
+      {!busy && report?.threadsNote && (
+        <p className="threads-note" role="note" data-testid="threads-note">
+          {report.threadsNote}
+        </p>
+      )}
       {error && (
         <p className="field-error" role="alert">
           {error}

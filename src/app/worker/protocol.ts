@@ -60,6 +60,10 @@ export interface BackendReport {
   /** Why the choice landed where it did, in words (skips, failures, fallbacks). */
   notes: string[];
   probes: BackendProbe[];
+  /** CPU threads the active backend computes on (TF.js's own wasm count); null on a GPU backend. */
+  threads: number | null;
+  /** Why wasm has one thread on a multi-core machine (no isolation, no SharedArrayBuffer); else null. */
+  threadsNote: string | null;
 }
 
 export interface RunInput {

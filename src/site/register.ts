@@ -1,0 +1,43 @@
+/**
+ * The page side of the service worker (service-worker.ts), for every page of the built site:
+ * registers sw.js, and reloads the page once when a worker takes control and the page needs it —
+ * the first visit on a host without COOP/COEP headers (the page is not isolated until the worker
+ * serves it), or a new deploy (so the page never runs old JavaScript against new files). The
+ * page's state lives in its URL, so a reload keeps it. In `npm run dev` Vite sets the headers and
+ * no worker is registered.
+ */
+declare const __TOKENSCOPE_BUILD__: string;
+declare const __TOKENSCOPE_SERVICE_WORKER__: boolean;
+
+const RELOADED_FOR_ISOLATION = 'tokenscope-reloaded-for-isolation';
+
+/** True the first time in this tab (and marks it); false after, or where storage throws (then no reload). */
+function firstIsolationReload(): boolean {
+  try {
+    if (sessionStorage.getItem(RELOADED_FOR_ISOLATION) !== null) return false;
+    sessionStorage.setItem(RELOADED_FOR_ISOLATION, '1');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function startSite(): void {
+  document.documentElement.dataset.build = __TOKENSCOPE_BUILD__;
+  if (!__TOKENSCOPE_SERVICE_WORKER__ || !('serviceWorker' in navigator)) return;
+  const container = navigator.serviceWorker;
+  const hadController = container.controller !== null;
+  let reloading = false;
+  container.addEventListener('controllerchange', () => {
+    if (reloading) return;
+    // At most one reload per tab for isolation: if the worker's headers did not isolate the page
+    // (a browser that ignores them), the page stays up on one thread with a note instead of looping.
+    const update = hadController;
+    if (!update && (self.crossOriginIsolated || !firstIsolationReload())) return;
+    reloading = true;
+    location.reload();
+  });
+  container.register(new URL('sw.js', document.baseURI), { updateViaCache: 'none' }).catch((e: Error) => {
+    console.warn(`TokenScope works online only: its service worker did not register (${e.message}).`);
+  });
+}
