@@ -179,16 +179,20 @@ describe('the built site on a static host that sets no headers', () => {
     // The host has the new sw.js but still the old files: the new worker's checks fail.
     cpSync(join(v2, 'sw.js'), join(served, 'sw.js'));
     const before = server.requested.length;
-    await page.reload();
-    await until(page, runDone);
-    await page.waitForTimeout(2_000); // the failed install has had time to be retried
+    const v2Only = manifest2.files.filter((f) => !manifest1.files.some((g) => g.path === f.path)).map((f) => `sub/tokenscope/${f.path}`);
+    const triedV2 = () => server.requested.slice(before).some((p) => v2Only.includes(p));
+    // The browser checks sw.js on navigation; on a loaded machine the failed install may take a
+    // while, so reload until the new worker has tried (it asks for files only the new build has).
+    for (let attempt = 0; attempt < 6 && !triedV2(); attempt++) {
+      await page.reload();
+      await until(page, runDone);
+      await expect.poll(triedV2, { timeout: 10_000 }).toBe(true).catch(() => undefined);
+    }
+    expect(triedV2()).toBe(true);
     await page.reload();
     await until(page, runDone);
     expect(await shownBuild()).toBe('v1');
     expect(await siteCaches()).toEqual([manifest1.cache]);
-    // The new worker did try: it asked for files only the new build has.
-    const v2Only = manifest2.files.filter((f) => !manifest1.files.some((g) => g.path === f.path)).map((f) => `sub/tokenscope/${f.path}`);
-    expect(server.requested.slice(before).some((p) => v2Only.includes(p))).toBe(true);
   }, 120_000);
 
   it('picks up a new deploy on the next visit, with nothing of the old build left', async () => {
