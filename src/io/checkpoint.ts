@@ -91,7 +91,7 @@ function expectedNames(config: VitConfig): Set<string> {
 function checkConfigAgainstTensors(raw: Record<string, unknown>, named: NamedArrays): void {
   const layers = raw.num_hidden_layers;
   if (typeof layers === 'number' && Number.isInteger(layers) && layers > 0) {
-    let present = 0;
+    let present: number;
     try {
       present = blockCount(named);
     } catch {

@@ -19,7 +19,7 @@ export async function useBackend(name: BackendName): Promise<void> {
   // (measured in headless Chromium on SwiftShader). With uniforms, programs are reused across counts. (WebGPU keys its
   // programs by rank, not shape, already.)
   if (name === 'webgl') tf.env().set('WEBGL_USE_SHAPES_UNIFORMS', true);
-  let ok = false;
+  let ok: boolean;
   try {
     ok = await tf.setBackend(name);
   } catch (e) {

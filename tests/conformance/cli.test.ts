@@ -93,8 +93,8 @@ describe('main conformance with no cases folder (the bundled cases)', () => {
 
   it(`main conformance --methods ${METHOD} checks the bundled ${METHOD} cases and passes them all`, async () => {
     const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
-    let code = -1;
-    let lines: string[] = [];
+    let code: number;
+    let lines: string[];
     try {
       code = await main(['conformance', '--methods', METHOD]);
       lines = log.mock.calls.map((args) => args.map(String).join(' '));

@@ -10,17 +10,21 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 
+/** A parsed YAML document: its shape is exactly what these tests check, so it is left open. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Doc = Record<string, any>;
+
 const DEPLOY = join(import.meta.dirname, '..', '..', 'deploy');
 const load = (file: string) => parseAllDocuments(readFileSync(join(DEPLOY, file), 'utf8')).map((d) => {
   expect(d.errors, file).toEqual([]);
-  return d.toJS() as Record<string, any>;
+  return d.toJS() as Doc;
 });
 
 const JOB_SPEC = ['completionMode', 'completions', 'parallelism', 'backoffLimit', 'backoffLimitPerIndex', 'maxFailedIndexes', 'template', 'activeDeadlineSeconds', 'ttlSecondsAfterFinished'];
 const POD_SPEC = ['restartPolicy', 'containers', 'volumes', 'nodeSelector', 'tolerations'];
 const CONTAINER = ['name', 'image', 'command', 'args', 'env', 'resources', 'volumeMounts'];
 
-function checkJob(job: Record<string, any>, file: string) {
+function checkJob(job: Doc, file: string) {
   expect(job.apiVersion, file).toBe('batch/v1');
   expect(job.kind, file).toBe('Job');
   expect(job.metadata.name).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
@@ -57,7 +61,7 @@ describe('deploy/', () => {
     const [merge] = load('kubernetes/merge-job.yaml');
     const pod = checkJob(merge, 'merge-job.yaml');
     expect(pod.containers[0].args.join(' ')).toMatch(/merge \/results\/shard-\*\.jsonl --json/);
-    const claim = (job: Record<string, any>) => job.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'results').persistentVolumeClaim.claimName;
+    const claim = (job: Doc) => job.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'results').persistentVolumeClaim.claimName;
     expect(claim(merge)).toBe(claim(sweep));
   });
 

@@ -214,7 +214,7 @@ describe('loadCheckpoint under mutation', () => {
         outcomes.loaded++;
       } catch (e) {
         if (!(e instanceof TokenScopeError)) {
-          throw new Error(`case ${i} (${label}) threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+          throw new Error(`case ${i} (${label}) threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`, { cause: e });
         }
         outcomes.rejected.set(e.code, (outcomes.rejected.get(e.code) ?? 0) + 1);
       }

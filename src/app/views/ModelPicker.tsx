@@ -194,6 +194,7 @@ export function useModelPickerController(options: PickerOptions): ModelPickerCon
       fetch: options.fetch, cache: options.cache, hubBase: options.hubBase,
     }),
     // The transport is fixed for the component's life; the callbacks are read through the ref.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
     [],
   );
   useEffect(() => () => controller.cancel(), [controller]);

@@ -103,8 +103,11 @@ export function SideBySide({ config, preprocess, plans, sample, layer, backend, 
   const shown = runs && source && runs.inputKey === source.key ? runs : null;
   const grid = config.image_size / config.patch_size;
   const geo = shown ? gridGeometry(shown.runs[0].trace, grid) : null;
-  const views = useMemo(() => (shown && geo ? shown.runs.map((r) => layerViews(r.trace, geo)) : null), [shown, geo?.grid, geo?.firstPatch]); // eslint-disable-line react-hooks/exhaustive-deps
-  const agreement = useMemo(() => (shown && geo ? keptAgreement(shown.runs.map((r) => r.trace), geo.firstPatch) : null), [shown, geo?.firstPatch]); // eslint-disable-line react-hooks/exhaustive-deps
+  // `geo` is a new object every render: the memos key on the numbers it holds, not on its identity.
+  /* eslint-disable react-hooks/exhaustive-deps */
+  const views = useMemo(() => (shown && geo ? shown.runs.map((r) => layerViews(r.trace, geo)) : null), [shown, geo?.grid, geo?.firstPatch]);
+  const agreement = useMemo(() => (shown && geo ? keptAgreement(shown.runs.map((r) => r.trace), geo.firstPatch) : null), [shown, geo?.firstPatch]);
+  /* eslint-enable react-hooks/exhaustive-deps */
   const cell = Math.max(6, Math.min(30, Math.floor(210 / grid)));
   const patches = grid * grid;
 
