@@ -142,6 +142,18 @@ describe('lessons', () => {
     await page.close();
   }, 180_000);
 
+  it('a first visit opens on a reducing plan with the tour one click away; the unreduced model is named as such, not given a speed-up', async () => {
+    const page = await openPage('/');
+    await waitForRun(page, 'tome:r=4', 90_000);
+    expect(await page.getByTestId('token-count-out').textContent()).not.toBe('50');
+    await page.getByTestId('start-tour').click();
+    await expect.poll(() => page.getByTestId('lesson-step').textContent()).toBe(`1 / ${LESSONS[0].steps.length}`);
+    expect(new URL(page.url()).searchParams.get('lesson')).toBe('tokens');
+    await waitForRun(page, 'none');
+    await expect.poll(() => page.getByTestId('same-as-unreduced').textContent(), { timeout: 60_000 }).toMatch(/it is the unreduced model, so there is no speed-up/);
+    await page.close();
+  }, 180_000);
+
   it('shows the presenter layout without controls at 1280×720, and the lesson index for an unknown lesson', async () => {
     const page = await openPage('/?lesson=merging&step=2&present=1&backend=wasm', { width: 1280, height: 720 });
     await page.getByTestId('lesson-panel').waitFor({ timeout: 90_000 });

@@ -29,6 +29,9 @@ import type { UrlContext } from './url-codec';
 import type { BackendChoice } from './url-fields';
 import { useStore } from './use-store';
 
+/** What a bare address shows: ToMe merging a few tokens per block, so the first screen moves. */
+export const FIRST_VISIT_PLAN = 'tome:r=4';
+
 export const urlContext = (depth: number): UrlContext => ({ depth, isSample, defaultSample: DEFAULT_SAMPLE });
 
 export interface Notice {
@@ -135,6 +138,8 @@ export function useEngine({ store, source, addNotice, showSample }: Options) {
       const { linked, rest } = readLinkedModel(location.search);
       const context = urlContext(config.num_hidden_layers);
       const { state, problems } = parseUrl(rest, context);
+      // A first visit (a bare address) opens on something that moves: a mild ToMe plan.
+      if (location.search === '') state.plan = FIRST_VISIT_PLAN;
       store.set(state);
       setCtx(context);
       problems.forEach((text, i) => addNotice({ id: `url-${i}`, text, tone: 'warning' }));

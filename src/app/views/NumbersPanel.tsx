@@ -40,6 +40,8 @@ function TopList({ items, testid }: { items: Ranked[]; testid?: string }) {
 }
 
 export function NumbersPanel({ flops, baselineFlops, fidelity, untrained, trueLabel, timing, firstRunMs, backend }: Props) {
+  // Same model FLOPs means the same token count at every block: nothing was reduced.
+  const unreduced = flops.model === baselineFlops.model;
   const share = flops.total / baselineFlops.total;
   return (
     <section className="panel numbers" aria-labelledby="numbers-title">
@@ -83,10 +85,17 @@ export function NumbersPanel({ flops, baselineFlops, fidelity, untrained, trueLa
               <p className="big">
                 <span data-testid="latency-ms">{timing.medianMs.toFixed(1)}</span> ms
               </p>
-              <p>
-                median of {timing.runs} runs on {backendLabel(timing.backend)}; unreduced {timing.baselineMedianMs.toFixed(1)} ms ({timing.baselineRuns} runs) →{' '}
-                {(timing.baselineMedianMs / timing.medianMs).toFixed(2)}× speed-up
-              </p>
+              {unreduced ? (
+                <p data-testid="same-as-unreduced">
+                  median of {timing.runs} runs on {backendLabel(timing.backend)}. This plan removes no token on this image: it is the unreduced model, so there
+                  is no speed-up to show (two timings of the same model differ only by noise).
+                </p>
+              ) : (
+                <p>
+                  median of {timing.runs} runs on {backendLabel(timing.backend)}; unreduced {timing.baselineMedianMs.toFixed(1)} ms ({timing.baselineRuns} runs) →{' '}
+                  {(timing.baselineMedianMs / timing.medianMs).toFixed(2)}× speed-up
+                </p>
+              )}
             </>
           ) : (
             <p className="big muted">measuring…</p>
