@@ -15,6 +15,8 @@ import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { LESSONS } from '../../src/app/lessons/lessons';
+import { fitPlan } from '../../src/app/state/plan-fit';
 import { predictCommand } from '../../src/cli/predict';
 import { hubFileUrl } from '../../src/io/catalog';
 import { encodePng } from '../../src/io/png';
@@ -260,6 +262,39 @@ describe('real checkpoints in the pages', () => {
     }
     await context.close();
   }, 400_000);
+
+  it('walks every lesson by keyboard on the DeiT-Tiny-shaped checkpoint: block numbers follow its 12 blocks and every live number matches the page’s engine run', async () => {
+    const context = await newContext();
+    const page = await openPage(context, '/?backend=wasm');
+    await waitForRun(page, 'none', { timeout: 90_000 });
+    await openPicker(page);
+    await page.getByTestId('model-files').setInputFiles(deitFile);
+    await waitForRun(page, 'none', { model: 'deit.safetensors', timeout: 90_000 });
+    const shape = { depth: DEPTH, channels: 3, tokens: 197 };
+    for (const lesson of LESSONS) {
+      const index = page.locator('details.lesson-index');
+      if ((await index.getAttribute('open')) === null) await index.locator('summary').click();
+      await page.getByTestId('lesson-index').getByRole('link', { name: lesson.title }).click();
+      for (const [i, step] of lesson.steps.entries()) {
+        const where = `${lesson.id} step ${i + 1}`;
+        await expect.poll(() => page.getByTestId('lesson-step').textContent(), { timeout: 60_000 }).toBe(`${i + 1} / ${lesson.steps.length}`);
+        const plan = fitPlan(step.plan(shape), DEPTH).plan;
+        await waitForRun(page, plan, { model: 'deit.safetensors', input: step.sample ? `sample:${step.sample.rgb}` : '' });
+        const layer = Math.min(step.layer(shape), DEPTH - 1);
+        const live = await page.getByTestId('lesson-live').evaluateAll((els) => Object.fromEntries(els.map((e) => [(e as HTMLElement).dataset.name!, e.textContent!])));
+        const count = async (l: number) => page.getByTestId(l === DEPTH ? 'token-count-out' : `token-count-layer-${l}`).textContent();
+        if ('tokens-in' in live) expect(live['tokens-in'], where).toBe(await count(layer));
+        if ('tokens-out' in live) expect(live['tokens-out'], where).toBe(await count(layer + 1));
+        if ('tokens-final' in live) expect(live['tokens-final'], where).toBe(await count(DEPTH));
+        if ('gflops' in live) expect(live.gflops, where).toBe(await page.getByTestId('gflops-total').textContent());
+        if ('gflops-base' in live) expect(live['gflops-base'], where).toBe('1.258');
+        if ('grid' in live) expect(live.grid, where).toBe('14');
+        if ('layer' in live) expect(live.layer, where).toBe(String(layer));
+        if (i < lesson.steps.length - 1) await page.locator('body').press('ArrowRight');
+      }
+    }
+    await context.close();
+  }, 600_000);
 
   it('downloads an HF-named model from a hub-like server, puts it in the link, reopens the link offline, and asks before downloading an uncached one', async () => {
     const context = await newContext();
