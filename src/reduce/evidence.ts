@@ -80,6 +80,7 @@ const SCORE_NAMES: Record<string, string> = {
   pitome: 'energy',
   ats: 'significance',
   mctf: 'combined MCTF score of the best match',
+  diffrate: 'CLS attention (mean over heads)',
 };
 
 const list = (v: EvidenceValue | undefined): number[] => (Array.isArray(v) ? (v as number[]) : []);
@@ -127,6 +128,8 @@ export function layerEvidence(layer: LayerTrace): LayerEvidence | null {
       return { ...base, ...ats(e, tokens) };
     case 'mctf':
       return { ...base, ...mctf(e, tokens) };
+    case 'diffrate':
+      return { ...base, ...diffrateBands(e, tokens) };
     default:
       return { ...base, tokens, edges: [] };
   }
@@ -143,6 +146,30 @@ function clsAttention(e: Evidence, tokens: EvidenceToken[]): Read {
   const rank = ranksOf(order, scores.length);
   scores.forEach((s, i) => Object.assign(tokens[i + p], { score: s, rank: rank[i] }));
   return { tokens, edges: [], cutoff: kept.length > 0 ? scores[kept[kept.length - 1]] : null };
+}
+
+/**
+ * DiffRate's bands: every non-class token ranked by CLS attention (the recorded order); the first
+ * min(N, P) survive pruning, of those the first M are destinations and the rest merge along their
+ * best-cosine edge (all of them taken).
+ */
+function diffrateBands(e: Evidence, tokens: EvidenceToken[]): Read {
+  const scores = list(e.fields.clsAttnMean);
+  const order = list(e.fields.order); // token at each sorted position, CLS first
+  const dst = list(e.fields.dstIdx);
+  const best = list(e.fields.nodeMax);
+  const m = Number(e.constants.mergeKept);
+  scores.forEach((s, i) => (tokens[i + 1].score = s));
+  order.forEach((row, pos) => {
+    if (pos > 0 && tokens[row]) tokens[row].rank = pos;
+  });
+  const edges: EvidenceEdge[] = dst.map((d, s) => {
+    const from = order[m + s];
+    tokens[from].partner = order[d];
+    return { from, to: order[d], score: best[s], rank: 0, chosen: true };
+  });
+  edges.sort((a, b) => b.score - a.score).forEach((edge, i) => (edge.rank = i + 1));
+  return { tokens, edges, cutoff: Number(e.constants.nPruned) < order.length ? scores[order[Number(e.constants.nPruned) - 1] - 1] ?? null : null };
 }
 
 interface Sides {
@@ -305,6 +332,16 @@ export function evidenceSentence(ev: LayerEvidence, row: number, name: (row: num
       const draws = Number(t.extra?.draws ?? 0);
       const fate = draws > 0 ? `picked by ${draws} of ${ev.cdf?.ys.length} draws` : 'picked by no draw: dropped';
       return `${who}: significance ${fmt(t.score)}, ${ordinal(t.rank!)} of ${scored}; ${fate}. ${ev.cdf?.kept} tokens kept on this image.`;
+    }
+    case 'diffrate': {
+      if (t.score === null) return `${who} is never scored: DiffRate keeps the class token first.`;
+      const head = `${who}: CLS attention ${fmt(t.score)}, ${ordinal(t.rank!)} of ${scored}`;
+      const { pruneKept, mergeKept, nPruned } = ev.constants as Record<string, number>;
+      if (t.outcome === 'dropped') return `${head}: pruned (only the first ${nPruned} tokens survive P = ${pruneKept}).`;
+      const edge = ev.edges.find((x) => x.from === row);
+      if (edge) return `${head}: beyond the ${mergeKept} kept, merged into ${name(edge.to)} (cosine ${fmt(edge.score)}).`;
+      const into = ev.edges.filter((x) => x.to === row).length;
+      return `${head}: kept${into > 0 ? `, absorbing ${into} token${into > 1 ? 's' : ''}` : ''}.`;
     }
     default:
       return `${who}: ${t.outcome}.`;

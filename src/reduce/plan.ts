@@ -10,12 +10,14 @@
  *   tome:r=13     tome:r=16,inflect=-1     evit:keep=0.7,layers=3/6/9,fuse=0
  *   topk:keep=0.7 ats:layers=3-11          pitome:ratio=0.9     mctf:r=16
  *   evit:keep=0.7,layers=3+tome:r=8,layers=4-11      (methods on disjoint layers)
+ *   diffrate:target_flops=2.9                        (DiffRate's published DeiT-S schedule)
  *
  * Defaults follow the papers for a 12-block DeiT and scale with depth: ToMe/PiToMe every layer,
  * MCTF layers 1..L-1, EViT/top-k at ⌊L/4⌋, ⌊L/2⌋, ⌊3L/4⌋ (3/6/9), ATS from ⌊L/4⌋ on (3-11).
  * Parsing yields canonical data; nothing downstream parses text again.
  */
 import { TokenScopeError, type Parsed } from '../errors';
+import { DIFFRATE_TARGETS } from './diffrate-schedules';
 import type { MethodId } from './types';
 
 export type ParamValue = number | boolean;
@@ -123,6 +125,22 @@ export const METHOD_SPECS: Record<MethodId, MethodSpec> = {
     ],
     defaultLayers: (depth) => range(1, depth - 1),
   },
+  diffrate: {
+    id: 'diffrate',
+    label: 'DiffRate',
+    summary: 'per-block prune and merge counts searched once and published per model (Chen et al. 2023)',
+    params: [
+      {
+        kind: 'float',
+        name: 'target_flops',
+        doc: `published schedule by its target GFLOPs (DeiT-T ${DIFFRATE_TARGETS.filter((t) => t < 2).join('/')}, DeiT-S ${DIFFRATE_TARGETS.filter((t) => t >= 2).join('/')}); 0 = derived from DeiT-S 2.9 for any model`,
+        default: 0,
+        min: 0,
+        max: Math.max(...DIFFRATE_TARGETS),
+      },
+    ],
+    defaultLayers: everyLayer,
+  },
 };
 
 export const METHOD_IDS = Object.keys(METHOD_SPECS) as MethodId[];
@@ -211,6 +229,11 @@ function parseSegment(text: string, depth: number): Parsed<Segment> {
   if (method === 'ats' && typeof params.k === 'number' && params.k > 1 && params.k < 8) {
     return planError(`'k=${params.k}' in '${text}': an ATS cap must be 0 (none), a fraction <= 1, or a count >= 8`);
   }
+  if (method === 'diffrate' && params.target_flops !== 0 && !DIFFRATE_TARGETS.includes(params.target_flops as number)) {
+    return planError(
+      `'target_flops=${params.target_flops}' in '${text}': DiffRate publishes schedules for DeiT-T (${DIFFRATE_TARGETS.filter((t) => t < 2).join(', ')}) and DeiT-S (${DIFFRATE_TARGETS.filter((t) => t >= 2).join(', ')}); 0 derives one for any model`,
+    );
+  }
   return { ok: true, value: { method, params, layers } };
 }
 
@@ -274,6 +297,7 @@ export function planHelp(): string {
     'Plan syntax: none | METHOD[:NAME=VALUE,...][+METHOD...]   (layers 0-based: layers=3/6/9 or layers=3-11)',
     'Examples: tome:r=13  tome:r=16,inflect=-1  evit:keep=0.7,layers=3/6/9,fuse=0  topk:keep=0.7',
     '          ats:layers=3-11  pitome:ratio=0.9  mctf:r=16  evit:keep=0.7,layers=3+tome:r=8,layers=4-11',
+    '          diffrate:target_flops=2.9 (published DeiT-S schedule)  diffrate (derived for any model)',
     '',
   ];
   for (const spec of Object.values(METHOD_SPECS)) {

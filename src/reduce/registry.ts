@@ -1,5 +1,6 @@
 /** Every method, keyed by its id. A new method is one module and one line here. */
 import { ats } from './ats';
+import { diffrate } from './diffrate';
 import { evit, topk } from './evit';
 import { mctf } from './mctf';
 import { pitome } from './pitome';
@@ -13,4 +14,5 @@ export const REDUCERS = {
   topk,
   ats,
   mctf,
+  diffrate,
 } satisfies Record<MethodId, Reducer<never>>;

@@ -6,6 +6,7 @@ import { runPitomeCase } from './pitome';
 import { runEvitCase } from './evit';
 import { runAtsCase } from './ats';
 import { runMctfCase } from './mctf';
+import { runDiffrateCase, runDiffrateScheduleCase } from './diffrate';
 
 export const caseRunners: Record<string, CaseRunner> = {
   tome: runTomeCase,
@@ -14,4 +15,6 @@ export const caseRunners: Record<string, CaseRunner> = {
   evit: runEvitCase,
   ats: runAtsCase,
   mctf: runMctfCase,
+  diffrate: runDiffrateCase,
+  diffrate_schedule: runDiffrateScheduleCase,
 };
