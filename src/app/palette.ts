@@ -58,6 +58,7 @@ export const METHOD_COLOUR: Readonly<Record<MethodId, string>> = {
   mctf: '#AA3377',
   // beyond the seven of "bright": Paul Tol's "vibrant" orange and teal (each method also has its own mark shape)
   diffrate: '#EE7733',
+  atc: '#009988',
 };
 
 /** Series in the charts: the plan against the unreduced model. */

@@ -62,6 +62,8 @@ export function sweepValues(method: MethodId, config: VitConfig): { param: strin
       return { param: 'k', values: [0, 0.75, 0.5, 0.3] };
     case 'diffrate':
       return { param: 'target_flops', values: diffrateTargetsFor(config) };
+    case 'atc':
+      return { param: 'keep', values: [0.9, 0.7, 0.5, 0.25] };
   }
 }
 
@@ -90,6 +92,8 @@ function candidates(method: MethodId, config: VitConfig): { param: string; value
       return { param: 'k', values: steps(0.05, 1, 0.05) };
     case 'diffrate':
       return { param: 'target_flops', values: diffrateTargetsFor(config) };
+    case 'atc':
+      return { param: 'keep', values: steps(0.05, 1, 0.05) };
   }
 }
 

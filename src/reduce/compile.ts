@@ -8,6 +8,8 @@ import { numTokens, type VitConfig } from '../model/config';
 import type { CompiledPlan } from '../model/run';
 import type { LayerHook } from '../model/vit';
 import { atsEffectiveTokens, type AtsLayerParams } from './ats';
+import { atcNumClusters, atcOutputTokens, type AtcLayerParams } from './atc';
+import { LINKAGES } from './atc-clustering';
 import { diffrateCounts, diffrateKeptNumbers, type DiffrateLayerParams } from './diffrate-schedules';
 import { evitLeftTokens, type EvitLayerParams } from './evit';
 import { mctfLayerR, type MctfLayerParams, type MctfPooling } from './mctf';
@@ -114,6 +116,16 @@ const diffrateBinder: Binder<DiffrateLayerParams> = {
   outputTokens: (n, p) => diffrateCounts(n, p).nOut,
 };
 
+const atcBinder: Binder<AtcLayerParams> = {
+  // κ^(i+1) of the patch count at the segment's i-th layer (the official reduction_loc index)
+  params: ({ segment, index, config, protectedTokens }) => ({
+    numClusters: atcNumClusters(numTokens(config) - protectedTokens, num(segment, 'keep'), index),
+    linkage: LINKAGES[num(segment, 'linkage')],
+    prop: flag(segment, 'prop'),
+  }),
+  outputTokens: (n, p, { protectedTokens }) => (p.numClusters <= 0 ? n : atcOutputTokens(n, p.numClusters, protectedTokens)),
+};
+
 const BINDERS: Record<MethodId, Binder<never>> = {
   tome: tomeBinder,
   pitome: pitomeBinder,
@@ -122,10 +134,11 @@ const BINDERS: Record<MethodId, Binder<never>> = {
   ats: atsBinder,
   mctf: mctfBinder,
   diffrate: diffrateBinder,
+  atc: atcBinder,
 } as Record<MethodId, Binder<never>>;
 
 /** Methods whose official code has no distillation-token protection. */
-const NO_DISTILL_SUPPORT: MethodId[] = ['pitome', 'ats', 'mctf', 'diffrate'];
+const NO_DISTILL_SUPPORT: MethodId[] = ['pitome', 'ats', 'mctf', 'diffrate', 'atc'];
 
 export function compilePlan(plan: Plan, config: VitConfig): Compiled {
   const depth = config.num_hidden_layers;
@@ -147,6 +160,7 @@ export function compilePlan(plan: Plan, config: VitConfig): Compiled {
     if ((segment.method === 'tome' || segment.method === 'mctf') && flag(segment, 'prop')) propAttn = true;
     // DiffRate's attention is always proportional (its sizes are similarity-weighted)
     if (segment.method === 'diffrate') propAttn = true;
+    if (segment.method === 'atc' && flag(segment, 'prop')) propAttn = true;
     const reducer = REDUCERS[segment.method] as unknown as Reducer<unknown>;
     const binder = BINDERS[segment.method] as unknown as Binder<unknown>;
     segment.layers.forEach((layer, index) => {

@@ -81,6 +81,7 @@ const SCORE_NAMES: Record<string, string> = {
   ats: 'significance',
   mctf: 'combined MCTF score of the best match',
   diffrate: 'CLS attention (mean over heads)',
+  atc: 'merge height (1 − cosine of head-mean keys)',
 };
 
 const list = (v: EvidenceValue | undefined): number[] => (Array.isArray(v) ? (v as number[]) : []);
@@ -130,6 +131,8 @@ export function layerEvidence(layer: LayerTrace): LayerEvidence | null {
       return { ...base, ...mctf(e, tokens) };
     case 'diffrate':
       return { ...base, ...diffrateBands(e, tokens) };
+    case 'atc':
+      return { ...base, ...atcTree(e, tokens) };
     default:
       return { ...base, tokens, edges: [] };
   }
@@ -170,6 +173,24 @@ function diffrateBands(e: Evidence, tokens: EvidenceToken[]): Read {
   });
   edges.sort((a, b) => b.score - a.score).forEach((edge, i) => (edge.rank = i + 1));
   return { tokens, edges, cutoff: Number(e.constants.nPruned) < order.length ? scores[order[Number(e.constants.nPruned) - 1] - 1] ?? null : null };
+}
+
+/**
+ * ATC's merge tree as edges: merge i joins the subtrees of its two children, drawn between their
+ * lowest rows, with its height as the score; the first T − k merges are the ones the cut keeps.
+ */
+function atcTree(e: Evidence, tokens: EvidenceToken[]): Read {
+  const pairs = (e.fields.children ?? []) as number[][];
+  const heights = list(e.fields.mergeDistances);
+  const t = Number(e.constants.leaves);
+  const p = Number(e.constants.protectedCount);
+  const taken = t - Number(e.constants.clusters);
+  const lowest: number[] = Array.from({ length: t }, (_, i) => i + p); // node id -> lowest row under it
+  const edges: EvidenceEdge[] = pairs.map(([a, b], i) => {
+    lowest[t + i] = Math.min(lowest[a], lowest[b]);
+    return { from: Math.max(lowest[a], lowest[b]), to: Math.min(lowest[a], lowest[b]), score: heights[i], rank: i + 1, chosen: i < taken };
+  });
+  return { tokens, edges, r: taken };
 }
 
 interface Sides {
@@ -332,6 +353,12 @@ export function evidenceSentence(ev: LayerEvidence, row: number, name: (row: num
       const draws = Number(t.extra?.draws ?? 0);
       const fate = draws > 0 ? `picked by ${draws} of ${ev.cdf?.ys.length} draws` : 'picked by no draw: dropped';
       return `${who}: significance ${fmt(t.score)}, ${ordinal(t.rank!)} of ${scored}; ${fate}. ${ev.cdf?.kept} tokens kept on this image.`;
+    }
+    case 'atc': {
+      if (row === 0) return `${who} stays alone: ATC never clusters the class token.`;
+      const clusters = Number(ev.constants.clusters);
+      const members = ev.tokens.filter((x) => x.to === t.to).length;
+      return `${who} goes to cluster row ${t.to} of ${clusters + 1}, with ${members - 1} other token${members === 2 ? '' : 's'} (${ev.constants.linkage} linkage; the cut keeps the ${ev.r} lowest of ${ev.edges.length} merges).`;
     }
     case 'diffrate': {
       if (t.score === null) return `${who} is never scored: DiffRate keeps the class token first.`;

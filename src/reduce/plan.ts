@@ -11,6 +11,7 @@
  *   topk:keep=0.7 ats:layers=3-11          pitome:ratio=0.9     mctf:r=16
  *   evit:keep=0.7,layers=3+tome:r=8,layers=4-11      (methods on disjoint layers)
  *   diffrate:target_flops=2.9                        (DiffRate's published DeiT-S schedule)
+ *   atc:keep=0.7,linkage=1                           (ATC, average linkage, layers 3/6/9)
  *
  * Defaults follow the papers for a 12-block DeiT and scale with depth: ToMe/PiToMe every layer,
  * MCTF layers 1..L-1, EViT/top-k at ⌊L/4⌋, ⌊L/2⌋, ⌊3L/4⌋ (3/6/9), ATS from ⌊L/4⌋ on (3-11).
@@ -140,6 +141,17 @@ export const METHOD_SPECS: Record<MethodId, MethodSpec> = {
       },
     ],
     defaultLayers: everyLayer,
+  },
+  atc: {
+    id: 'atc',
+    label: 'ATC',
+    summary: 'agglomerative clustering of the patch tokens into k clusters at a few layers (Haurum et al. 2024)',
+    params: [
+      { kind: 'float', name: 'keep', doc: 'keep rate κ: the i-th clustering layer keeps int(patches·κ^(i+1)) clusters', default: 0.7, min: 0, max: 1, minOpen: true },
+      { kind: 'int', name: 'linkage', doc: 'cluster distance: 0 single (nearest), 1 average, 2 complete (farthest)', default: 1, min: 0, max: 2 },
+      { kind: 'bool', name: 'prop', doc: 'proportional attention: sizes weight the merges and the attention (off: plain means)', default: true },
+    ],
+    defaultLayers: quarterLayers,
   },
 };
 
@@ -297,7 +309,7 @@ export function planHelp(): string {
     'Plan syntax: none | METHOD[:NAME=VALUE,...][+METHOD...]   (layers 0-based: layers=3/6/9 or layers=3-11)',
     'Examples: tome:r=13  tome:r=16,inflect=-1  evit:keep=0.7,layers=3/6/9,fuse=0  topk:keep=0.7',
     '          ats:layers=3-11  pitome:ratio=0.9  mctf:r=16  evit:keep=0.7,layers=3+tome:r=8,layers=4-11',
-    '          diffrate:target_flops=2.9 (published DeiT-S schedule)  diffrate (derived for any model)',
+    '          diffrate:target_flops=2.9 (published DeiT-S schedule)  diffrate (derived for any model)  atc:keep=0.7,linkage=2',
     '',
   ];
   for (const spec of Object.values(METHOD_SPECS)) {

@@ -1,4 +1,5 @@
 /** Every method, keyed by its id. A new method is one module and one line here. */
+import { atc } from './atc';
 import { ats } from './ats';
 import { diffrate } from './diffrate';
 import { evit, topk } from './evit';
@@ -15,4 +16,5 @@ export const REDUCERS = {
   ats,
   mctf,
   diffrate,
+  atc,
 } satisfies Record<MethodId, Reducer<never>>;

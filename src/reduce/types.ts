@@ -4,7 +4,7 @@
  */
 import type { DeferredReduction, NeedsKey, ReduceInput, Reduction, Slot } from '../tokens/types';
 
-export type MethodId = 'tome' | 'pitome' | 'evit' | 'topk' | 'ats' | 'mctf' | 'diffrate';
+export type MethodId = 'tome' | 'pitome' | 'evit' | 'topk' | 'ats' | 'mctf' | 'diffrate' | 'atc';
 
 /** Model dimensions a method's overhead FLOPs depend on. */
 export interface Dims {

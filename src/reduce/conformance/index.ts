@@ -6,6 +6,7 @@ import { runPitomeCase } from './pitome';
 import { runEvitCase } from './evit';
 import { runAtsCase } from './ats';
 import { runMctfCase } from './mctf';
+import { runAtcCase } from './atc';
 import { runDiffrateCase, runDiffrateScheduleCase } from './diffrate';
 
 export const caseRunners: Record<string, CaseRunner> = {
@@ -17,4 +18,5 @@ export const caseRunners: Record<string, CaseRunner> = {
   mctf: runMctfCase,
   diffrate: runDiffrateCase,
   diffrate_schedule: runDiffrateScheduleCase,
+  atc: runAtcCase,
 };

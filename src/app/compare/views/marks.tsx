@@ -33,6 +33,7 @@ const SHAPES: Record<MethodId | 'none', { type: SymbolType; name: string }> = {
   ats: { type: symbolCross, name: 'cross' },
   mctf: { type: symbolWye, name: 'Y' },
   diffrate: { type: polygon(5), name: 'pentagon' },
+  atc: { type: polygon(6), name: 'hexagon' },
   none: { type: symbolStar, name: 'star' },
 };
 
