@@ -59,6 +59,7 @@ export const METHOD_COLOUR: Readonly<Record<MethodId, string>> = {
   // beyond the seven of "bright": Paul Tol's "vibrant" orange and teal (each method also has its own mark shape)
   diffrate: '#EE7733',
   atc: '#009988',
+  ppt: '#CC3311',
 };
 
 /** Series in the charts: the plan against the unreduced model. */

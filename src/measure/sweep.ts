@@ -47,6 +47,12 @@ function diffrateTargetsFor(config: VitConfig): number[] {
   return values.sort((a, b) => b - a);
 }
 
+/** PPT's r at three layers: fractions of the patch tokens (r = 50 of 196 on DeiT is ≈ 0.25). */
+function pptRValues(config: VitConfig): number[] {
+  const patches = numTokens(config) - 1;
+  return [...new Set([0.1, 0.15, 0.2, 0.25].map((f) => Math.max(1, Math.round(f * patches))))];
+}
+
 /** The swept parameter of each method and its values for `config`. */
 export function sweepValues(method: MethodId, config: VitConfig): { param: string; values: number[] } {
   switch (method) {
@@ -64,6 +70,8 @@ export function sweepValues(method: MethodId, config: VitConfig): { param: strin
       return { param: 'target_flops', values: diffrateTargetsFor(config) };
     case 'atc':
       return { param: 'keep', values: [0.9, 0.7, 0.5, 0.25] };
+    case 'ppt':
+      return { param: 'r', values: pptRValues(config) };
   }
 }
 
@@ -94,6 +102,8 @@ function candidates(method: MethodId, config: VitConfig): { param: string; value
       return { param: 'target_flops', values: diffrateTargetsFor(config) };
     case 'atc':
       return { param: 'keep', values: steps(0.05, 1, 0.05) };
+    case 'ppt':
+      return { param: 'r', values: steps(0, Math.floor((n0 - 1) / 2), 1) };
   }
 }
 

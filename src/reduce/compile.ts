@@ -10,6 +10,7 @@ import type { LayerHook } from '../model/vit';
 import { atsEffectiveTokens, type AtsLayerParams } from './ats';
 import { atcNumClusters, atcOutputTokens, type AtcLayerParams } from './atc';
 import { LINKAGES } from './atc-clustering';
+import { pptEffectiveR, type PptLayerParams } from './ppt';
 import { diffrateCounts, diffrateKeptNumbers, type DiffrateLayerParams } from './diffrate-schedules';
 import { evitLeftTokens, type EvitLayerParams } from './evit';
 import { mctfLayerR, type MctfLayerParams, type MctfPooling } from './mctf';
@@ -126,6 +127,11 @@ const atcBinder: Binder<AtcLayerParams> = {
   outputTokens: (n, p, { protectedTokens }) => (p.numClusters <= 0 ? n : atcOutputTokens(n, p.numClusters, protectedTokens)),
 };
 
+const pptBinder: Binder<PptLayerParams> = {
+  params: ({ segment }) => ({ r: num(segment, 'r'), threshold: num(segment, 'threshold'), prop: flag(segment, 'prop') }),
+  outputTokens: (n, p) => n - pptEffectiveR(n, p.r),
+};
+
 const BINDERS: Record<MethodId, Binder<never>> = {
   tome: tomeBinder,
   pitome: pitomeBinder,
@@ -135,10 +141,11 @@ const BINDERS: Record<MethodId, Binder<never>> = {
   mctf: mctfBinder,
   diffrate: diffrateBinder,
   atc: atcBinder,
+  ppt: pptBinder,
 } as Record<MethodId, Binder<never>>;
 
 /** Methods whose official code has no distillation-token protection. */
-const NO_DISTILL_SUPPORT: MethodId[] = ['pitome', 'ats', 'mctf', 'diffrate', 'atc'];
+const NO_DISTILL_SUPPORT: MethodId[] = ['pitome', 'ats', 'mctf', 'diffrate', 'atc', 'ppt'];
 
 export function compilePlan(plan: Plan, config: VitConfig): Compiled {
   const depth = config.num_hidden_layers;
@@ -160,7 +167,7 @@ export function compilePlan(plan: Plan, config: VitConfig): Compiled {
     if ((segment.method === 'tome' || segment.method === 'mctf') && flag(segment, 'prop')) propAttn = true;
     // DiffRate's attention is always proportional (its sizes are similarity-weighted)
     if (segment.method === 'diffrate') propAttn = true;
-    if (segment.method === 'atc' && flag(segment, 'prop')) propAttn = true;
+    if ((segment.method === 'atc' || segment.method === 'ppt') && flag(segment, 'prop')) propAttn = true;
     const reducer = REDUCERS[segment.method] as unknown as Reducer<unknown>;
     const binder = BINDERS[segment.method] as unknown as Binder<unknown>;
     segment.layers.forEach((layer, index) => {

@@ -153,6 +153,17 @@ export const METHOD_SPECS: Record<MethodId, MethodSpec> = {
     ],
     defaultLayers: quarterLayers,
   },
+  ppt: {
+    id: 'ppt',
+    label: 'PPT',
+    summary: 'per image, prunes or pools (ToMe merging) r tokens by the spread of its significance scores (Wu et al. 2023)',
+    params: [
+      { kind: 'int', name: 'r', doc: 'tokens removed per chosen layer (r_tokens; clamped to half the tokens)', default: 50, min: 0, max: 4096 },
+      { kind: 'float', name: 'threshold', doc: 'τ: a score variance below it pools, at or above it prunes', default: 7e-5, min: 0, max: 1 },
+      { kind: 'bool', name: 'prop', doc: 'proportional attention (log size added per key); off: each chosen layer starts from size 1', default: true },
+    ],
+    defaultLayers: quarterLayers,
+  },
 };
 
 export const METHOD_IDS = Object.keys(METHOD_SPECS) as MethodId[];

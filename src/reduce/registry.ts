@@ -4,6 +4,7 @@ import { ats } from './ats';
 import { diffrate } from './diffrate';
 import { evit, topk } from './evit';
 import { mctf } from './mctf';
+import { ppt } from './ppt';
 import { pitome } from './pitome';
 import { tome } from './tome';
 import type { MethodId, Reducer } from './types';
@@ -17,4 +18,5 @@ export const REDUCERS = {
   mctf,
   diffrate,
   atc,
+  ppt,
 } satisfies Record<MethodId, Reducer<never>>;

@@ -7,6 +7,7 @@ import { runEvitCase } from './evit';
 import { runAtsCase } from './ats';
 import { runMctfCase } from './mctf';
 import { runAtcCase } from './atc';
+import { runPptCase } from './ppt';
 import { runDiffrateCase, runDiffrateScheduleCase } from './diffrate';
 
 export const caseRunners: Record<string, CaseRunner> = {
@@ -19,4 +20,5 @@ export const caseRunners: Record<string, CaseRunner> = {
   diffrate: runDiffrateCase,
   diffrate_schedule: runDiffrateScheduleCase,
   atc: runAtcCase,
+  ppt: runPptCase,
 };

@@ -34,6 +34,7 @@ const SHAPES: Record<MethodId | 'none', { type: SymbolType; name: string }> = {
   mctf: { type: symbolWye, name: 'Y' },
   diffrate: { type: polygon(5), name: 'pentagon' },
   atc: { type: polygon(6), name: 'hexagon' },
+  ppt: { type: polygon(8), name: 'octagon' },
   none: { type: symbolStar, name: 'star' },
 };
 
