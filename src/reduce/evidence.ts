@@ -82,6 +82,7 @@ const SCORE_NAMES: Record<string, string> = {
   mctf: 'combined MCTF score of the best match',
   diffrate: 'CLS attention (mean over heads)',
   atc: 'merge height (1 − cosine of head-mean keys)',
+  ppt: 'significance (CLS attention × value norm, normalised)',
 };
 
 const list = (v: EvidenceValue | undefined): number[] => (Array.isArray(v) ? (v as number[]) : []);
@@ -133,6 +134,8 @@ export function layerEvidence(layer: LayerTrace): LayerEvidence | null {
       return { ...base, ...diffrateBands(e, tokens) };
     case 'atc':
       return { ...base, ...atcTree(e, tokens) };
+    case 'ppt':
+      return { ...base, ...pptChoice(e, tokens) };
     default:
       return { ...base, tokens, edges: [] };
   }
@@ -191,6 +194,17 @@ function atcTree(e: Evidence, tokens: EvidenceToken[]): Read {
     return { from: Math.max(lowest[a], lowest[b]), to: Math.min(lowest[a], lowest[b]), score: heights[i], rank: i + 1, chosen: i < taken };
   });
   return { tokens, edges, r: taken };
+}
+
+/** PPT: every non-class token's significance and rank; the image's S_op and branch are in `extra` of each token. */
+function pptChoice(e: Evidence, tokens: EvidenceToken[]): Read {
+  const scores = list(e.fields.scores).slice(1);
+  const order = scores.map((_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b);
+  const rank = ranksOf(order, scores.length);
+  const sOp = Number(e.fields.sOp);
+  const pooled = e.fields.pooled === undefined ? null : Number(e.fields.pooled);
+  scores.forEach((s, i) => Object.assign(tokens[i + 1], { score: s, rank: rank[i], extra: { S_op: sOp, pooled } }));
+  return { tokens, edges: [], r: Number(e.constants.r) };
 }
 
 interface Sides {
@@ -353,6 +367,12 @@ export function evidenceSentence(ev: LayerEvidence, row: number, name: (row: num
       const draws = Number(t.extra?.draws ?? 0);
       const fate = draws > 0 ? `picked by ${draws} of ${ev.cdf?.ys.length} draws` : 'picked by no draw: dropped';
       return `${who}: significance ${fmt(t.score)}, ${ordinal(t.rank!)} of ${scored}; ${fate}. ${ev.cdf?.kept} tokens kept on this image.`;
+    }
+    case 'ppt': {
+      if (t.score === null) return `${who} is never removed: PPT gives the class token the score 2.`;
+      const sOp = Number(t.extra?.S_op);
+      const branch = t.extra?.pooled === 1 ? `pooled (S_op ${fmt(sOp)} < τ ${ev.constants.threshold})` : `pruned (S_op ${fmt(sOp)} ≥ τ ${ev.constants.threshold})`;
+      return `${who}: significance ${fmt(t.score)}, ${ordinal(t.rank!)} of ${scored}; this image is ${branch}, ${ev.r} tokens go: ${t.outcome}.`;
     }
     case 'atc': {
       if (row === 0) return `${who} stays alone: ATC never clusters the class token.`;

@@ -8,6 +8,7 @@ import { useWasmBackend } from '../../tests/helpers/tf';
 import { compilePlan, predictTokens } from './compile';
 import { parsePlan, planFromText } from './plan';
 import { pptScores } from './ppt';
+import { evidenceSentence, layerEvidence } from './evidence';
 
 useWasmBackend();
 
@@ -60,7 +61,11 @@ describe('PPT (docs/METHODS.md#ppt)', () => {
         // pruning only: every layer drops tokens outright
         expect(traces[0].layers[1].target!.filter((v) => v < 0)).toHaveLength(3);
       }
-      if (text.endsWith('threshold=1')) expect(traces[0].layers[1].target!.every((v) => v >= 0)).toBe(true);
+      if (text.endsWith('threshold=1')) {
+        expect(traces[0].layers[1].target!.every((v) => v >= 0)).toBe(true);
+        const ev = layerEvidence(traces[0].layers[1])!;
+        expect(evidenceSentence(ev, 1, (r) => `row ${r}`)).toMatch(/^row 1: significance .*, \d+\w\w of 16; this image is pooled \(S_op .* < τ 1\), 3 tokens go: (kept|merged)\.$/);
+      }
       logits.dispose();
     }
     expect(tf.memory().numTensors).toBe(before);

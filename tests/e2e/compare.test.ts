@@ -43,7 +43,7 @@ import { loadModelDir } from '../../src/model/load-node';
 import { type Model, runForward } from '../../src/model/run';
 import { listWeights, randomWeights, weightsToTimm } from '../../src/model/weights';
 import { compilePlan } from '../../src/reduce/compile';
-import { planFromText } from '../../src/reduce/plan';
+import { METHOD_IDS, planFromText } from '../../src/reduce/plan';
 import { writeModelDir } from '../../src/train/export';
 import { ARTIFACTS, startBrowserSession, type BrowserSession } from '../helpers/browser';
 
@@ -148,7 +148,7 @@ describe('the compare page', () => {
     const record = JSON.parse(await downloadText('export-json'));
     expect(record).toMatchObject({ format: 'tokenscope-sweep', backend: 'wasm', batch: 25, data: { kind: 'bundled', n: 40, source: 'live on the bundled set (40 images)' } });
     expectSamePoints(record.points, want);
-    expect(record.cli).toBe(`npx tokenscope sweep --model models/fmnist-vit --eval-set public/data/fmnist-test-1000.bin --limit 40 --batch 25 --methods tome,pitome,evit,topk,ats,mctf --json`);
+    expect(record.cli).toBe(`npx tokenscope sweep --model models/fmnist-vit --eval-set public/data/fmnist-test-1000.bin --limit 40 --batch 25 --methods ${METHOD_IDS.join(',')} --json`);
 
     // The plot draws exactly the exported numbers, and each point links to the playground.
     const marks = await plotted();
