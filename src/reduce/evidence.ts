@@ -190,9 +190,13 @@ function atcTree(e: Evidence, tokens: EvidenceToken[]): Read {
   const taken = t - Number(e.constants.clusters);
   const lowest: number[] = Array.from({ length: t }, (_, i) => i + p); // node id -> lowest row under it
   const edges: EvidenceEdge[] = pairs.map(([a, b], i) => {
+    // a token's score: the height at which it first joins another (each leaf is a child exactly once)
+    for (const leaf of [a, b]) if (leaf < t) Object.assign(tokens[leaf + p], { score: heights[i] });
     lowest[t + i] = Math.min(lowest[a], lowest[b]);
     return { from: Math.max(lowest[a], lowest[b]), to: Math.min(lowest[a], lowest[b]), score: heights[i], rank: i + 1, chosen: i < taken };
   });
+  const scored = tokens.filter((x) => x.score !== null).sort((x, y) => x.score! - y.score! || x.row - y.row);
+  scored.forEach((x, i) => (x.rank = i + 1));
   return { tokens, edges, r: taken };
 }
 
@@ -375,10 +379,10 @@ export function evidenceSentence(ev: LayerEvidence, row: number, name: (row: num
       return `${who}: significance ${fmt(t.score)}, ${ordinal(t.rank!)} of ${scored}; this image is ${branch}, ${ev.r} tokens go: ${t.outcome}.`;
     }
     case 'atc': {
-      if (row === 0) return `${who} stays alone: ATC never clusters the class token.`;
+      if (row === 0) return `${who} stays alone in row 0: ATC clusters only the ${ev.tokens.length - 1} patch tokens, into ${ev.constants.clusters}.`;
       const clusters = Number(ev.constants.clusters);
       const members = ev.tokens.filter((x) => x.to === t.to).length;
-      return `${who} goes to cluster row ${t.to} of ${clusters + 1}, with ${members - 1} other token${members === 2 ? '' : 's'} (${ev.constants.linkage} linkage; the cut keeps the ${ev.r} lowest of ${ev.edges.length} merges).`;
+      return `${who} goes to cluster row ${t.to} of ${clusters + 1}, with ${members - 1} other token${members === 2 ? '' : 's'}; it first joins another at height ${fmt(t.score ?? NaN)} (${ev.constants.linkage} linkage; the cut keeps the ${ev.r} lowest of ${ev.edges.length} merges).`;
     }
     case 'diffrate': {
       if (t.score === null) return `${who} is never scored: DiffRate keeps the class token first.`;
