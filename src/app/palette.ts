@@ -56,6 +56,10 @@ export const METHOD_COLOUR: Readonly<Record<MethodId, string>> = {
   topk: '#CCBB44',
   ats: '#EE6677',
   mctf: '#AA3377',
+  // beyond the seven of "bright": Paul Tol's "vibrant" orange and teal (each method also has its own mark shape)
+  diffrate: '#EE7733',
+  atc: '#009988',
+  ppt: '#CC3311',
 };
 
 /** Series in the charts: the plan against the unreduced model. */

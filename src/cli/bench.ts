@@ -21,6 +21,9 @@ export const DEFAULT_PLANS = [
   'pitome:ratio=0.9',
   'ats',
   'mctf:r=16',
+  'diffrate:target_flops=0.9',
+  'atc:keep=0.7',
+  'ppt',
 ];
 
 const HELP = `usage: tokenscope bench [--arch deit-t|deit-s|DIR] [--plan PLAN]... [--backend wasm|cpu]

@@ -22,7 +22,7 @@ import { readLocalCheckpoint } from './predict';
 import { loadCheckpoint, disposeCheckpoint } from '../io/checkpoint';
 import { ProgressBar } from './progress';
 
-const HELP = `usage: tokenscope sweep [--model DIR] [--methods tome,pitome,evit,topk,ats,mctf] [--budget G|P%] [--limit N] [--json]
+const HELP = `usage: tokenscope sweep [--model DIR] [--methods ${METHOD_IDS.join(',')}] [--budget G|P%] [--limit N] [--json]
 
 Sweeps each method's main parameter (ToMe/MCTF r, PiToMe ratio, EViT/top-k keep rate, ATS's cap
 on sampled tokens; 0 = the official adaptive count) and evaluates every point against the

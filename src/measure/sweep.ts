@@ -12,6 +12,7 @@ import { compilePlan } from '../reduce/compile';
 import { planFromText } from '../reduce/plan';
 import type { MethodId } from '../reduce/types';
 import { scheduledFlops } from './plan-flops';
+import { DIFFRATE_SCHEDULES, diffrateKeptNumbers } from '../reduce/diffrate-schedules';
 
 export interface SweepPoint {
   method: MethodId;
@@ -24,6 +25,32 @@ export interface SweepPoint {
 function rValues(config: VitConfig): number[] {
   const full = (numTokens(config) - 1) / config.num_hidden_layers;
   return [...new Set([0.25, 0.5, 0.75, 1].map((f) => Math.max(1, Math.round(f * full))))];
+}
+
+/**
+ * DiffRate's schedules usable on `config`, most tokens first: on DeiT-T/S geometry the published
+ * targets of that width; on other models each DeiT-T schedule as the template of a derived one; on a
+ * 12-block, 197-token model of another width only the derived default (0).
+ */
+function diffrateTargetsFor(config: VitConfig): number[] {
+  const ok = (t: number) => {
+    try {
+      diffrateKeptNumbers(t, { depth: config.num_hidden_layers, tokens: numTokens(config), hidden: config.hidden_size });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const sizeOf = (m: string) => DIFFRATE_SCHEDULES.filter((s) => s.model === m).map((s) => Number(s.target));
+  const published = [...sizeOf('ViT-T-DeiT'), ...sizeOf('ViT-S-DeiT')].filter((t) => ok(t) && !(t >= 2 && ok(0.6)));
+  const values = published.length > 0 ? published : [0];
+  return values.sort((a, b) => b - a);
+}
+
+/** PPT's r at three layers: fractions of the patch tokens (r = 50 of 196 on DeiT is ≈ 0.25). */
+function pptRValues(config: VitConfig): number[] {
+  const patches = numTokens(config) - 1;
+  return [...new Set([0.1, 0.15, 0.2, 0.25].map((f) => Math.max(1, Math.round(f * patches))))];
 }
 
 /** The swept parameter of each method and its values for `config`. */
@@ -39,6 +66,12 @@ export function sweepValues(method: MethodId, config: VitConfig): { param: strin
       return { param: 'keep', values: [0.9, 0.7, 0.5, 0.3] };
     case 'ats':
       return { param: 'k', values: [0, 0.75, 0.5, 0.3] };
+    case 'diffrate':
+      return { param: 'target_flops', values: diffrateTargetsFor(config) };
+    case 'atc':
+      return { param: 'keep', values: [0.9, 0.7, 0.5, 0.25] };
+    case 'ppt':
+      return { param: 'r', values: pptRValues(config) };
   }
 }
 
@@ -65,6 +98,12 @@ function candidates(method: MethodId, config: VitConfig): { param: string; value
       return { param: 'keep', values: steps(0.01, 1, 0.01) };
     case 'ats':
       return { param: 'k', values: steps(0.05, 1, 0.05) };
+    case 'diffrate':
+      return { param: 'target_flops', values: diffrateTargetsFor(config) };
+    case 'atc':
+      return { param: 'keep', values: steps(0.05, 1, 0.05) };
+    case 'ppt':
+      return { param: 'r', values: steps(0, Math.floor((n0 - 1) / 2), 1) };
   }
 }
 

@@ -249,6 +249,13 @@ function block(
       size = sizeIsTracked ? gatherRows(size, r.rows) : (tf.ones([x.shape[0], x.shape[1], 1]) as tf.Tensor3D);
       return;
     }
+    if (r.sizeCoeff) {
+      // merges and drops at once, with sizes weighted apart from the features (DiffRate)
+      x = applyAndSum(r.assignment, [x], []).applied[0];
+      size = applyAndSum({ ...r.assignment, coeff: r.sizeCoeff }, [size], []).applied[0];
+      sizeIsTracked = true;
+      return;
+    }
     const selects = hook !== null && !hook.merges && !(hook.perImage && x.shape[0] > 1);
     const weighted = r.features ? [] : [x];
     const { applied, sums } = selects

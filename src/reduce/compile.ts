@@ -4,10 +4,14 @@
  * will produce where the schedule fixes it (every method but ATS).
  */
 import { TokenScopeError } from '../errors';
-import type { VitConfig } from '../model/config';
+import { numTokens, type VitConfig } from '../model/config';
 import type { CompiledPlan } from '../model/run';
 import type { LayerHook } from '../model/vit';
 import { atsEffectiveTokens, type AtsLayerParams } from './ats';
+import { atcNumClusters, atcOutputTokens, type AtcLayerParams } from './atc';
+import { LINKAGES } from './atc-clustering';
+import { pptEffectiveR, type PptLayerParams } from './ppt';
+import { diffrateCounts, diffrateKeptNumbers, type DiffrateLayerParams } from './diffrate-schedules';
 import { evitLeftTokens, type EvitLayerParams } from './evit';
 import { mctfLayerR, type MctfLayerParams, type MctfPooling } from './mctf';
 import { pitomeLayerParams, pitomeR, type PitomeLayerParams } from './pitome';
@@ -100,6 +104,34 @@ const mctfBinder: Binder<MctfLayerParams> = {
   outputTokens: (n, p, { protectedTokens }) => n - Math.max(0, mctfLayerR(n, p.r, protectedTokens)),
 };
 
+const diffrateBinder: Binder<DiffrateLayerParams> = {
+  // Kept numbers are absolute and per block: the block index picks the schedule entry.
+  params: ({ segment, layer, config }) => {
+    const { prune, merge } = diffrateKeptNumbers(num(segment, 'target_flops'), {
+      depth: config.num_hidden_layers,
+      tokens: numTokens(config),
+      hidden: config.hidden_size,
+    });
+    return { pruneKept: prune[layer], mergeKept: merge[layer] };
+  },
+  outputTokens: (n, p) => diffrateCounts(n, p).nOut,
+};
+
+const atcBinder: Binder<AtcLayerParams> = {
+  // κ^(i+1) of the patch count at the segment's i-th layer (the official reduction_loc index)
+  params: ({ segment, index, config, protectedTokens }) => ({
+    numClusters: atcNumClusters(numTokens(config) - protectedTokens, num(segment, 'keep'), index),
+    linkage: LINKAGES[num(segment, 'linkage')],
+    prop: flag(segment, 'prop'),
+  }),
+  outputTokens: (n, p, { protectedTokens }) => (p.numClusters <= 0 ? n : atcOutputTokens(n, p.numClusters, protectedTokens)),
+};
+
+const pptBinder: Binder<PptLayerParams> = {
+  params: ({ segment }) => ({ r: num(segment, 'r'), threshold: num(segment, 'threshold'), prop: flag(segment, 'prop') }),
+  outputTokens: (n, p) => n - pptEffectiveR(n, p.r),
+};
+
 const BINDERS: Record<MethodId, Binder<never>> = {
   tome: tomeBinder,
   pitome: pitomeBinder,
@@ -107,10 +139,13 @@ const BINDERS: Record<MethodId, Binder<never>> = {
   topk: evitBinder(false),
   ats: atsBinder,
   mctf: mctfBinder,
+  diffrate: diffrateBinder,
+  atc: atcBinder,
+  ppt: pptBinder,
 } as Record<MethodId, Binder<never>>;
 
 /** Methods whose official code has no distillation-token protection. */
-const NO_DISTILL_SUPPORT: MethodId[] = ['pitome', 'ats', 'mctf'];
+const NO_DISTILL_SUPPORT: MethodId[] = ['pitome', 'ats', 'mctf', 'diffrate', 'atc', 'ppt'];
 
 export function compilePlan(plan: Plan, config: VitConfig): Compiled {
   const depth = config.num_hidden_layers;
@@ -130,6 +165,9 @@ export function compilePlan(plan: Plan, config: VitConfig): Compiled {
       );
     }
     if ((segment.method === 'tome' || segment.method === 'mctf') && flag(segment, 'prop')) propAttn = true;
+    // DiffRate's attention is always proportional (its sizes are similarity-weighted)
+    if (segment.method === 'diffrate') propAttn = true;
+    if ((segment.method === 'atc' || segment.method === 'ppt') && flag(segment, 'prop')) propAttn = true;
     const reducer = REDUCERS[segment.method] as unknown as Reducer<unknown>;
     const binder = BINDERS[segment.method] as unknown as Binder<unknown>;
     segment.layers.forEach((layer, index) => {

@@ -26,6 +26,9 @@ function randomPlan(next: () => number): string {
       () => `topk:keep=${(0.3 + 0.6 * next()).toFixed(2)}${layers}`,
       () => `ats${layers ? `:${layers.slice(1)}` : ''}`,
       () => `mctf:r=${1 + Math.floor(next() * 4)}${layers}`,
+      () => `diffrate${layers ? `:${layers.slice(1)}` : ''}`,
+      () => `ppt:r=${1 + Math.floor(next() * 4)},threshold=${next() < 0.5 ? 0 : 1}${layers}`,
+      () => `atc:keep=${(0.3 + 0.6 * next()).toFixed(2)},linkage=${Math.floor(next() * 3)}${layers}`,
       () => 'none',
     ])();
   if (next() < 0.3) return one('');

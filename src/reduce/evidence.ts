@@ -118,6 +118,9 @@ const SCORE_NAMES: Record<string, string> = {
   pitome: 'energy',
   ats: 'significance',
   mctf: 'combined MCTF score of the best match',
+  diffrate: 'CLS attention (mean over heads)',
+  atc: 'merge height (1 − cosine of head-mean keys)',
+  ppt: 'significance (CLS attention × value norm, normalised)',
 };
 
 const list = (v: EvidenceValue | undefined): number[] => (Array.isArray(v) ? (v as number[]) : []);
@@ -174,6 +177,12 @@ function readLayer(layer: LayerTrace): LayerEvidence | null {
       return { ...base, ...ats(e, tokens) };
     case 'mctf':
       return { ...base, ...mctf(e, tokens) };
+    case 'diffrate':
+      return { ...base, ...diffrateBands(e, tokens) };
+    case 'atc':
+      return { ...base, ...atcTree(e, tokens) };
+    case 'ppt':
+      return { ...base, ...pptChoice(e, tokens) };
     default:
       return { ...base, tokens, edges: [] };
   }
@@ -190,6 +199,63 @@ function clsAttention(e: Evidence, tokens: EvidenceToken[]): Read {
   const rank = ranksOf(order, scores.length);
   scores.forEach((s, i) => Object.assign(tokens[i + p], { score: s, rank: rank[i] }));
   return { tokens, edges: [], cutoff: kept.length > 0 ? scores[kept[kept.length - 1]] : null };
+}
+
+/**
+ * DiffRate's bands: every non-class token ranked by CLS attention (the recorded order); the first
+ * min(N, P) survive pruning, of those the first M are destinations and the rest merge along their
+ * best-cosine edge (all of them taken).
+ */
+function diffrateBands(e: Evidence, tokens: EvidenceToken[]): Read {
+  const scores = list(e.fields.clsAttnMean);
+  const order = list(e.fields.order); // token at each sorted position, CLS first
+  const dst = list(e.fields.dstIdx);
+  const best = list(e.fields.nodeMax);
+  const m = Number(e.constants.mergeKept);
+  scores.forEach((s, i) => (tokens[i + 1].score = s));
+  order.forEach((row, pos) => {
+    if (pos > 0 && tokens[row]) tokens[row].rank = pos;
+  });
+  const edges: EvidenceEdge[] = dst.map((d, s) => {
+    const from = order[m + s];
+    tokens[from].partner = order[d];
+    return { from, to: order[d], score: best[s], rank: 0, chosen: true };
+  });
+  edges.sort((a, b) => b.score - a.score).forEach((edge, i) => (edge.rank = i + 1));
+  return { tokens, edges, cutoff: Number(e.constants.nPruned) < order.length ? scores[order[Number(e.constants.nPruned) - 1] - 1] ?? null : null };
+}
+
+/**
+ * ATC's merge tree as edges: merge i joins the subtrees of its two children, drawn between their
+ * lowest rows, with its height as the score; the first T − k merges are the ones the cut keeps.
+ */
+function atcTree(e: Evidence, tokens: EvidenceToken[]): Read {
+  const pairs = (e.fields.children ?? []) as number[][];
+  const heights = list(e.fields.mergeDistances);
+  const t = Number(e.constants.leaves);
+  const p = Number(e.constants.protectedCount);
+  const taken = t - Number(e.constants.clusters);
+  const lowest: number[] = Array.from({ length: t }, (_, i) => i + p); // node id -> lowest row under it
+  const edges: EvidenceEdge[] = pairs.map(([a, b], i) => {
+    // a token's score: the height at which it first joins another (each leaf is a child exactly once)
+    for (const leaf of [a, b]) if (leaf < t) Object.assign(tokens[leaf + p], { score: heights[i] });
+    lowest[t + i] = Math.min(lowest[a], lowest[b]);
+    return { from: Math.max(lowest[a], lowest[b]), to: Math.min(lowest[a], lowest[b]), score: heights[i], rank: i + 1, chosen: i < taken };
+  });
+  const scored = tokens.filter((x) => x.score !== null).sort((x, y) => x.score! - y.score! || x.row - y.row);
+  scored.forEach((x, i) => (x.rank = i + 1));
+  return { tokens, edges, r: taken };
+}
+
+/** PPT: every non-class token's significance and rank; the image's S_op and branch are in `extra` of each token. */
+function pptChoice(e: Evidence, tokens: EvidenceToken[]): Read {
+  const scores = list(e.fields.scores).slice(1);
+  const order = scores.map((_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b);
+  const rank = ranksOf(order, scores.length);
+  const sOp = Number(e.fields.sOp);
+  const pooled = e.fields.pooled === undefined ? null : Number(e.fields.pooled);
+  scores.forEach((s, i) => Object.assign(tokens[i + 1], { score: s, rank: rank[i], extra: { S_op: sOp, pooled } }));
+  return { tokens, edges: [], r: Number(e.constants.r) };
 }
 
 interface Sides {
@@ -352,6 +418,28 @@ export function evidenceSentence(ev: LayerEvidence, row: number, name: (row: num
       const draws = Number(t.extra?.draws ?? 0);
       const fate = draws > 0 ? `picked by ${draws} of ${ev.cdf?.ys.length} draws` : 'picked by no draw: dropped';
       return `${who}: significance ${fmt(t.score)}, ${ordinal(t.rank!)} of ${scored}; ${fate}. ${ev.cdf?.kept} tokens kept on this image.`;
+    }
+    case 'ppt': {
+      if (t.score === null) return `${who} is never removed: PPT gives the class token the score 2.`;
+      const sOp = Number(t.extra?.S_op);
+      const branch = t.extra?.pooled === 1 ? `pooled (S_op ${fmt(sOp)} < τ ${ev.constants.threshold})` : `pruned (S_op ${fmt(sOp)} ≥ τ ${ev.constants.threshold})`;
+      return `${who}: significance ${fmt(t.score)}, ${ordinal(t.rank!)} of ${scored}; this image is ${branch}, ${ev.r} tokens go: ${t.outcome}.`;
+    }
+    case 'atc': {
+      if (row === 0) return `${who} stays alone in row 0: ATC clusters only the ${ev.tokens.length - 1} patch tokens, into ${ev.constants.clusters}.`;
+      const clusters = Number(ev.constants.clusters);
+      const members = ev.tokens.filter((x) => x.to === t.to).length;
+      return `${who} goes to cluster row ${t.to} of ${clusters + 1}, with ${members - 1} other token${members === 2 ? '' : 's'}; it first joins another at height ${fmt(t.score ?? NaN)} (${ev.constants.linkage} linkage; the cut keeps the ${ev.r} lowest of ${ev.edges.length} merges).`;
+    }
+    case 'diffrate': {
+      if (t.score === null) return `${who} is never scored: DiffRate keeps the class token first.`;
+      const head = `${who}: CLS attention ${fmt(t.score)}, ${ordinal(t.rank!)} of ${scored}`;
+      const { pruneKept, mergeKept, nPruned } = ev.constants as Record<string, number>;
+      if (t.outcome === 'dropped') return `${head}: pruned (only the first ${nPruned} tokens survive P = ${pruneKept}).`;
+      const edge = ev.edges.find((x) => x.from === row);
+      if (edge) return `${head}: beyond the ${mergeKept} kept, merged into ${name(edge.to)} (cosine ${fmt(edge.score)}).`;
+      const into = ev.edges.filter((x) => x.to === row).length;
+      return `${head}: kept${into > 0 ? `, absorbing ${into} token${into > 1 ? 's' : ''}` : ''}.`;
     }
     default:
       return `${who}: ${t.outcome}.`;

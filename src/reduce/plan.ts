@@ -10,12 +10,15 @@
  *   tome:r=13     tome:r=16,inflect=-1     evit:keep=0.7,layers=3/6/9,fuse=0
  *   topk:keep=0.7 ats:layers=3-11          pitome:ratio=0.9     mctf:r=16
  *   evit:keep=0.7,layers=3+tome:r=8,layers=4-11      (methods on disjoint layers)
+ *   diffrate:target_flops=2.9                        (DiffRate's published DeiT-S schedule)
+ *   atc:keep=0.7,linkage=1                           (ATC, average linkage, layers 3/6/9)
  *
  * Defaults follow the papers for a 12-block DeiT and scale with depth: ToMe/PiToMe every layer,
  * MCTF layers 1..L-1, EViT/top-k at ⌊L/4⌋, ⌊L/2⌋, ⌊3L/4⌋ (3/6/9), ATS from ⌊L/4⌋ on (3-11).
  * Parsing yields canonical data; nothing downstream parses text again.
  */
 import { TokenScopeError, type Parsed } from '../errors';
+import { DIFFRATE_TARGETS } from './diffrate-schedules';
 import type { MethodId } from './types';
 
 export type ParamValue = number | boolean;
@@ -123,6 +126,44 @@ export const METHOD_SPECS: Record<MethodId, MethodSpec> = {
     ],
     defaultLayers: (depth) => range(1, depth - 1),
   },
+  diffrate: {
+    id: 'diffrate',
+    label: 'DiffRate',
+    summary: 'per-block prune and merge counts searched once and published per model (Chen et al. 2023)',
+    params: [
+      {
+        kind: 'float',
+        name: 'target_flops',
+        doc: `published schedule by its target GFLOPs (DeiT-T ${DIFFRATE_TARGETS.filter((t) => t < 2).join('/')}, DeiT-S ${DIFFRATE_TARGETS.filter((t) => t >= 2).join('/')}); 0 = derived from DeiT-S 2.9 for any model`,
+        default: 0,
+        min: 0,
+        max: Math.max(...DIFFRATE_TARGETS),
+      },
+    ],
+    defaultLayers: everyLayer,
+  },
+  atc: {
+    id: 'atc',
+    label: 'ATC',
+    summary: 'agglomerative clustering of the patch tokens into k clusters at a few layers (Haurum et al. 2024)',
+    params: [
+      { kind: 'float', name: 'keep', doc: 'keep rate κ: the i-th clustering layer keeps int(patches·κ^(i+1)) clusters', default: 0.7, min: 0, max: 1, minOpen: true },
+      { kind: 'int', name: 'linkage', doc: 'cluster distance: 0 single (nearest), 1 average, 2 complete (farthest)', default: 1, min: 0, max: 2 },
+      { kind: 'bool', name: 'prop', doc: 'proportional attention: sizes weight the merges and the attention (off: plain means)', default: true },
+    ],
+    defaultLayers: quarterLayers,
+  },
+  ppt: {
+    id: 'ppt',
+    label: 'PPT',
+    summary: 'per image, prunes or pools (ToMe merging) r tokens by the spread of its significance scores (Wu et al. 2023)',
+    params: [
+      { kind: 'int', name: 'r', doc: 'tokens removed per chosen layer (r_tokens; clamped to half the tokens)', default: 50, min: 0, max: 4096 },
+      { kind: 'float', name: 'threshold', doc: 'τ: a score variance below it pools, at or above it prunes', default: 7e-5, min: 0, max: 1 },
+      { kind: 'bool', name: 'prop', doc: 'proportional attention (log size added per key); off: each chosen layer starts from size 1', default: true },
+    ],
+    defaultLayers: quarterLayers,
+  },
 };
 
 export const METHOD_IDS = Object.keys(METHOD_SPECS) as MethodId[];
@@ -211,6 +252,11 @@ function parseSegment(text: string, depth: number): Parsed<Segment> {
   if (method === 'ats' && typeof params.k === 'number' && params.k > 1 && params.k < 8) {
     return planError(`'k=${params.k}' in '${text}': an ATS cap must be 0 (none), a fraction <= 1, or a count >= 8`);
   }
+  if (method === 'diffrate' && params.target_flops !== 0 && !DIFFRATE_TARGETS.includes(params.target_flops as number)) {
+    return planError(
+      `'target_flops=${params.target_flops}' in '${text}': DiffRate publishes schedules for DeiT-T (${DIFFRATE_TARGETS.filter((t) => t < 2).join(', ')}) and DeiT-S (${DIFFRATE_TARGETS.filter((t) => t >= 2).join(', ')}); 0 derives one for any model`,
+    );
+  }
   return { ok: true, value: { method, params, layers } };
 }
 
@@ -274,6 +320,7 @@ export function planHelp(): string {
     'Plan syntax: none | METHOD[:NAME=VALUE,...][+METHOD...]   (layers 0-based: layers=3/6/9 or layers=3-11)',
     'Examples: tome:r=13  tome:r=16,inflect=-1  evit:keep=0.7,layers=3/6/9,fuse=0  topk:keep=0.7',
     '          ats:layers=3-11  pitome:ratio=0.9  mctf:r=16  evit:keep=0.7,layers=3+tome:r=8,layers=4-11',
+    '          diffrate:target_flops=2.9 (published DeiT-S schedule)  diffrate (derived for any model)  atc:keep=0.7,linkage=2',
     '',
   ];
   for (const spec of Object.values(METHOD_SPECS)) {

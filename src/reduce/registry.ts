@@ -1,7 +1,10 @@
 /** Every method, keyed by its id. A new method is one module and one line here. */
+import { atc } from './atc';
 import { ats } from './ats';
+import { diffrate } from './diffrate';
 import { evit, topk } from './evit';
 import { mctf } from './mctf';
+import { ppt } from './ppt';
 import { pitome } from './pitome';
 import { tome } from './tome';
 import type { MethodId, Reducer } from './types';
@@ -13,4 +16,7 @@ export const REDUCERS = {
   topk,
   ats,
   mctf,
+  diffrate,
+  atc,
+  ppt,
 } satisfies Record<MethodId, Reducer<never>>;

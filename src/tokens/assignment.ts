@@ -236,7 +236,7 @@ export function disposeReduction(reduction: Reduction): void {
   disposeEvidence(reduction.evidence);
 }
 
-/** Frees the extras of a reduction (features, attnNext, rows), leaving its assignment and evidence to whoever keeps them. */
-export function disposeReductionExtras({ features, attnNext, rows }: Reduction): void {
-  tf.dispose([features, attnNext, rows].filter((t) => t !== undefined) as tf.Tensor[]);
+/** Frees the extras of a reduction (features, attnNext, rows, sizeCoeff), leaving its assignment and evidence to whoever keeps them. */
+export function disposeReductionExtras({ features, attnNext, rows, sizeCoeff }: Reduction): void {
+  tf.dispose([features, attnNext, rows, sizeCoeff].filter((t) => t !== undefined) as tf.Tensor[]);
 }

@@ -80,6 +80,12 @@ export interface Reduction {
    * than scatter through the assignment (1 kernel instead of 6 per tensor).
    */
   rows?: tf.Tensor2D;
+  /**
+   * [B, N] float32, for a method whose sizes do not simply add up (DiffRate scales each merged
+   * token's size by its best similarity): size' = R · (sizeCoeff ⊙ size), and the features come
+   * from the assignment through the general (merge-and-drop) path. Default: sizes add, coefficient 1.
+   */
+  sizeCoeff?: tf.Tensor2D;
   /** The decision's own numbers, when `ReduceInput.evidence` asked for them (tokens/evidence.ts). */
   evidence?: EvidenceTensors;
 }

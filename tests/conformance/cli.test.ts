@@ -108,9 +108,9 @@ describe('main conformance with no cases folder (the bundled cases)', () => {
     expect(lines.at(-1)).toBe(`summary: PASS=${n} (tol=0.0001)`);
   });
 
-  it('the bundled cases are the six implemented methods, gzipped, with their provenance index', () => {
+  it('the bundled cases are those of the implemented methods (and DiffRate schedules), gzipped, with their provenance index', () => {
     const methods = readdirSync(BUNDLED_CASES_DIR).filter((f) => !f.includes('.')).sort();
-    expect(methods).toEqual(['ats', 'evit', 'mctf', 'pitome', 'tome', 'tome_parse_r']);
+    expect(methods).toEqual(['atc', 'ats', 'diffrate', 'diffrate_schedule', 'evit', 'mctf', 'pitome', 'ppt', 'tome', 'tome_parse_r']);
     const index = readJson(join(BUNDLED_CASES_DIR, 'INDEX.json')) as { methods: Record<string, { case: string }[]>; sources: Record<string, { commit: string }> };
     expect(Object.keys(index.methods).sort()).toEqual(methods);
     for (const m of methods) {

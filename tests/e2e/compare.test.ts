@@ -42,7 +42,8 @@ import { loadModelDir } from '../../src/model/load-node';
 import { type Model, runForward } from '../../src/model/run';
 import { listWeights, randomWeights, weightsToTimm } from '../../src/model/weights';
 import { compilePlan } from '../../src/reduce/compile';
-import { planFromText } from '../../src/reduce/plan';
+import { METHOD_IDS, planFromText } from '../../src/reduce/plan';
+import { sweepPlans } from '../../src/measure/sweep';
 import { writeModelDir } from '../../src/train/export';
 import { ARTIFACTS, startBrowserSession, type BrowserSession } from '../helpers/browser';
 
@@ -147,7 +148,7 @@ describe('the compare page', () => {
     const record = JSON.parse(await downloadText('export-json'));
     expect(record).toMatchObject({ format: 'tokenscope-sweep', backend: 'wasm', batch: 25, data: { kind: 'bundled', n: 40, source: 'live on the bundled set (40 images)' } });
     expectSamePoints(record.points, want);
-    expect(record.cli).toBe(`npx tokenscope sweep --model models/fmnist-vit --eval-set public/data/fmnist-test-1000.bin --limit 40 --batch 25 --methods tome,pitome,evit,topk,ats,mctf --json`);
+    expect(record.cli).toBe(`npx tokenscope sweep --model models/fmnist-vit --eval-set public/data/fmnist-test-1000.bin --limit 40 --batch 25 --methods ${METHOD_IDS.join(',')} --json`);
 
     // The plot draws exactly the exported numbers, and each point links to the playground.
     const marks = await plotted();
@@ -209,7 +210,9 @@ describe('the compare page', () => {
     await page.getByTestId('images-select').selectOption('40');
     await page.getByTestId('run-sweep').click();
     await waitForResult('bundled', 40);
-    expect(await page.getByTestId('plot-provenance').textContent()).toMatch(/nothing evaluated, 25 from the cache/);
+    // every sweep point of every method, and the unreduced model
+    const cached = 1 + sweepPlans(METHOD_IDS, model.config).length;
+    expect(await page.getByTestId('plot-provenance').textContent()).toMatch(new RegExp(`nothing evaluated, ${cached} from the cache`));
     expect(await page.getByTestId('worker-tensors').textContent()).toBe(tensors);
   }, 120_000);
 

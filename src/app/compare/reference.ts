@@ -41,6 +41,8 @@ export const REFERENCE_FIGURES: readonly ReferenceFigure[] = [
   { method: 'ats', model: 'DeiT-S', setting: 'released defaults (reproduction)', top1: 79.13, gflops: 3.4, baseGflops: S, regime: 'off-the-shelf', tag: '3rd-party', section: 'ats' },
   { method: 'mctf', model: 'DeiT-S', setting: 'r=16, blocks 1–11', top1: 80.1, gflops: 2.6, baseGflops: 4.61, regime: 'trained with the method', tag: 'README', section: 'mctf' },
   { method: 'mctf', model: 'DeiT-S', setting: 'Fast: 35 % at blocks 3, 6, 9', top1: 80.1, gflops: 2.76, baseGflops: 4.61, regime: 'trained with the method', tag: 'README', section: 'mctf' },
+  { method: 'diffrate', model: 'DeiT-S', setting: 'published schedule 2.9 (DiffRate counter)', top1: 79.54, gflops: 2.905, baseGflops: S, regime: 'off-the-shelf', tag: 'README', section: 'diffrate' },
+  { method: 'ppt', model: 'DeiT-S', setting: 'r=50 at 3/6/9, τ=7e-5 (torchprofile)', top1: 79.498, gflops: 2.944, baseGflops: S, regime: 'off-the-shelf', tag: 'README', section: 'ppt' },
   { method: 'none', model: 'DeiT-T', setting: 'unreduced', top1: 72.2, gflops: T, baseGflops: T, regime: 'unreduced', tag: 'README', section: 'baselines' },
   { method: 'tome', model: 'DeiT-T', setting: 'r=8', top1: 71.7, gflops: 0.9, baseGflops: T, regime: 'trained with the method', tag: '3rd-party', section: 'tome' },
   { method: 'tome', model: 'DeiT-T', setting: 'r=16', top1: 70.7, gflops: 0.6, baseGflops: T, regime: 'trained with the method', tag: '3rd-party', section: 'tome' },
@@ -49,5 +51,6 @@ export const REFERENCE_FIGURES: readonly ReferenceFigure[] = [
 
 /** Methods with no DeiT table in their sources, and why. */
 export const REFERENCE_GAPS: Readonly<Partial<Record<MethodId, string>>> = {
+  atc: "ATC's README releases fine-tuned DeiT models, but its accuracy tables were not available to us — docs/METHODS.md#atc.",
   pitome: 'PiToMe publishes no DeiT ImageNet table (README has none; the abstract claims 40–60 % fewer FLOPs) — docs/METHODS.md#pitome.',
 };

@@ -6,6 +6,9 @@ import { runPitomeCase } from './pitome';
 import { runEvitCase } from './evit';
 import { runAtsCase } from './ats';
 import { runMctfCase } from './mctf';
+import { runAtcCase } from './atc';
+import { runPptCase } from './ppt';
+import { runDiffrateCase, runDiffrateScheduleCase } from './diffrate';
 
 export const caseRunners: Record<string, CaseRunner> = {
   tome: runTomeCase,
@@ -14,4 +17,8 @@ export const caseRunners: Record<string, CaseRunner> = {
   evit: runEvitCase,
   ats: runAtsCase,
   mctf: runMctfCase,
+  diffrate: runDiffrateCase,
+  diffrate_schedule: runDiffrateScheduleCase,
+  atc: runAtcCase,
+  ppt: runPptCase,
 };

@@ -9,6 +9,22 @@ import { METHOD_COLOUR } from '../../palette';
 
 export const UNREDUCED_COLOUR = '#222222';
 
+/** A filled regular polygon of `sides` corners, point up, with the given area (d3 symbol type). */
+function polygon(sides: number): SymbolType {
+  return {
+    draw(context, size) {
+      // area of a regular polygon with circumradius R: (sides/2)·R²·sin(2π/sides)
+      const r = Math.sqrt(size / ((sides / 2) * Math.sin((2 * Math.PI) / sides)));
+      for (let i = 0; i < sides; i++) {
+        const a = -Math.PI / 2 + (2 * Math.PI * i) / sides;
+        if (i === 0) context.moveTo(r * Math.cos(a), r * Math.sin(a));
+        else context.lineTo(r * Math.cos(a), r * Math.sin(a));
+      }
+      context.closePath();
+    },
+  };
+}
+
 const SHAPES: Record<MethodId | 'none', { type: SymbolType; name: string }> = {
   tome: { type: symbolCircle, name: 'circle' },
   pitome: { type: symbolDiamond, name: 'diamond' },
@@ -16,6 +32,9 @@ const SHAPES: Record<MethodId | 'none', { type: SymbolType; name: string }> = {
   topk: { type: symbolTriangle, name: 'triangle' },
   ats: { type: symbolCross, name: 'cross' },
   mctf: { type: symbolWye, name: 'Y' },
+  diffrate: { type: polygon(5), name: 'pentagon' },
+  atc: { type: polygon(6), name: 'hexagon' },
+  ppt: { type: polygon(8), name: 'octagon' },
   none: { type: symbolStar, name: 'star' },
 };
 
