@@ -24,7 +24,9 @@ function layer(name, comment, from, to, { tests = false } = {}) {
 
 module.exports = {
   forbidden: [
-    layer('tokens-is-the-base', 'src/tokens is below every other layer', '^src/tokens/', ['model', 'reduce', 'measure', 'io', 'train', 'app', 'cli'], { tests: true }),
+    layer('tokens-is-the-base', 'src/tokens is below every other layer', '^src/tokens/', ['model', 'reduce', 'measure', 'io', 'train', 'app', 'cli'], {
+      tests: true,
+    }),
     layer('model-knows-no-methods', 'the model offers a hook; the methods live above it', '^src/model/', ['reduce'], { tests: true }),
     layer('model-below-measure', 'the model is below measure, training and the front ends', '^src/model/', ['measure', 'train', 'app', 'cli']),
     layer('reduce-below-measure', 'the methods are below measure, training and the front ends', '^src/reduce/', ['measure', 'train', 'app', 'cli']),

@@ -162,7 +162,8 @@ export function App() {
         <div>
           <h1>TokenScope</h1>
           <p className="tagline">
-            Upload an image and watch every token's fate, block by block, for any token-reduction method. <a href="compare.html">Compare methods: accuracy against FLOPs</a>
+            Upload an image and watch every token's fate, block by block, for any token-reduction method.{' '}
+            <a href="compare.html">Compare methods: accuracy against FLOPs</a>
           </p>
         </div>
         <div className="header-tools">
@@ -172,7 +173,13 @@ export function App() {
               Start the tour
             </button>
           )}
-          <BackendPanel choice={url.backend} report={backend.report} error={backend.error} busy={backend.busy} onChoice={(choice) => store.set({ backend: choice })} />
+          <BackendPanel
+            choice={url.backend}
+            report={backend.report}
+            error={backend.error}
+            busy={backend.busy}
+            onChoice={(choice) => store.set({ backend: choice })}
+          />
           <CopyLink origin={model?.origin ?? null} />
         </div>
       </header>
@@ -191,7 +198,15 @@ export function App() {
         }
       />
       <Notices notices={notices} onDismiss={(id) => setNotices((ns) => ns.filter((n) => n.id !== id))} />
-      <p className="run-status" aria-live="polite" data-testid="run-status" data-state={status} data-plan={result?.plan ?? ''} data-input={result?.inputKey ?? ''} data-backend={result?.backend ?? ''}>
+      <p
+        className="run-status"
+        aria-live="polite"
+        data-testid="run-status"
+        data-state={status}
+        data-plan={result?.plan ?? ''}
+        data-input={result?.inputKey ?? ''}
+        data-backend={result?.backend ?? ''}
+      >
         {running ? 'Running…' : result ? `Showing plan ${result.plan} on ${shown?.sourceName} (${result.backend}).` : 'Waiting for the model…'}
         {result && (
           <span className="muted">
@@ -229,7 +244,13 @@ export function App() {
             gallery={galleryFor(channels)}
           />
           {prepared?.input && config && (
-            <ModelInputView input={prepared.input} image={prepared.image} patch={config.patch_size} sourceName={source?.name ?? ''} browserStep={source?.browserStep ?? null} />
+            <ModelInputView
+              input={prepared.input}
+              image={prepared.image}
+              patch={config.patch_size}
+              sourceName={source?.name ?? ''}
+              browserStep={source?.browserStep ?? null}
+            />
           )}
           {plan && ctx && <PlanEditor plan={url.plan} depth={depth} onPlanText={(text) => store.set({ plan: text })} runError={runError} />}
           {plan && <LayerTimeline plan={plan} counts={counts} selectedLayer={layer} onPlan={applyPlan} />}
@@ -262,7 +283,13 @@ export function App() {
                   backend={shown.result.backend}
                 />
               )}
-              <LayerTable trace={shown.result.trace} flops={shown.result.flops} baselineCounts={shown.result.baselineCounts} baselineFlops={shown.result.baselineFlops} selectedLayer={layer} />
+              <LayerTable
+                trace={shown.result.trace}
+                flops={shown.result.flops}
+                baselineCounts={shown.result.baselineCounts}
+                baselineFlops={shown.result.baselineFlops}
+                selectedLayer={layer}
+              />
               <ExportPanel onPng={exportPng} onJson={exportJson} onCsv={exportCsv} />
             </>
           ) : (
@@ -273,8 +300,8 @@ export function App() {
         </div>
       </main>
       <footer className="muted small">
-        Numbers are live: computed on this image in this browser. FLOPs follow the fvcore convention; latency is wall time on the named backend (software
-        GPU adapters are not GPU timings).
+        Numbers are live: computed on this image in this browser. FLOPs follow the fvcore convention; latency is wall time on the named backend (software GPU
+        adapters are not GPU timings).
       </footer>
     </div>
   );

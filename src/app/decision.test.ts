@@ -17,7 +17,12 @@ const trace: Trace = {
     { layer: 0, method: 'tome', nIn: 5, nOut: 4, target: [0, 1, 1, 2, 3], coeff: [1, 0.5, 0.5, 1, 1] },
     { layer: 1, method: null, nIn: 4, nOut: 4 },
     {
-      layer: 2, method: 'topk', nIn: 4, nOut: 3, target: [0, 1, -1, 2], coeff: [1, 1, 0, 1],
+      layer: 2,
+      method: 'topk',
+      nIn: 4,
+      nOut: 3,
+      target: [0, 1, -1, 2],
+      coeff: [1, 1, 0, 1],
       evidence: { method: 'topk', constants: { protectedCount: 1, left: 2, fuse: false }, fields: { clsAttnMean: [0.6, 0.1, 0.3], keptIdx: [0, 2] } },
     },
   ],
@@ -38,7 +43,12 @@ describe('the why view’s tokens', () => {
     expect(blockDecision(trace, views, geo, 0)).toMatchObject({ kind: 'none', reason: expect.stringMatching(/did not record its evidence/) });
     const d = blockDecision(trace, views, geo, 2);
     if (d.kind !== 'evidence') throw new Error('expected evidence');
-    expect(d.evidence.tokens.map((t) => [t.row, t.score, t.outcome])).toEqual([[0, null, 'kept'], [1, 0.6, 'kept'], [2, 0.1, 'dropped'], [3, 0.3, 'kept']]);
+    expect(d.evidence.tokens.map((t) => [t.row, t.score, t.outcome])).toEqual([
+      [0, null, 'kept'],
+      [1, 0.6, 'kept'],
+      [2, 0.1, 'dropped'],
+      [3, 0.3, 'kept'],
+    ]);
     expect(tokenName(d.tokens, 2, 1)(1)).toBe('the token of 2 patches from (0,0)');
     expect(tokenName(d.tokens, 2, 1)(2)).toBe('patch (1,0)');
   });

@@ -31,9 +31,7 @@ export function blockTokens(views: LayerView[], geo: GridGeometry, layer: number
   return { patches, centre };
 }
 
-export type BlockDecision =
-  | { kind: 'none'; reason: string }
-  | { kind: 'evidence'; evidence: LayerEvidence; tokens: BlockTokens };
+export type BlockDecision = { kind: 'none'; reason: string } | { kind: 'evidence'; evidence: LayerEvidence; tokens: BlockTokens };
 
 /** The why view's content for one block: its evidence, or why there is none. */
 export function blockDecision(trace: Trace, views: LayerView[], geo: GridGeometry, layer: number): BlockDecision {

@@ -73,7 +73,9 @@ describe('lineageOf', () => {
     expect(describeLineage(lineageOf(layerViews(trace, geo), 4), geo)).toBe(
       'Patch row 2, column 2: blocks 0–1: its own token; blocks 2–3: fused into the summary token (with 1 other).',
     );
-    expect(describeLineage(lineageOf(layerViews(trace, geo), 1), geo)).toBe('Patch row 1, column 1: blocks 0–2: shares a token with 1 other patch; dropped after block 3.');
+    expect(describeLineage(lineageOf(layerViews(trace, geo), 1), geo)).toBe(
+      'Patch row 1, column 1: blocks 0–2: shares a token with 1 other patch; dropped after block 3.',
+    );
     expect(describeLineage(lineageOf(layerViews(trace, geo), 0), geo)).toBe('The class token: blocks 0–2: its own token; block 3: sampled (kept) by ATS.');
   });
 });

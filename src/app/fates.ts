@@ -83,7 +83,12 @@ export function colourGroups(owner: number[], fate: DisplayFate[], { grid, first
       const p = t - firstPatch;
       if (p < 0) continue;
       const [r, c] = [Math.floor(p / grid), p % grid];
-      const around = [[r - 1, c], [r + 1, c], [r, c - 1], [r, c + 1]].filter(([y, x]) => y >= 0 && y < grid && x >= 0 && x < grid);
+      const around = [
+        [r - 1, c],
+        [r + 1, c],
+        [r, c - 1],
+        [r, c + 1],
+      ].filter(([y, x]) => y >= 0 && y < grid && x >= 0 && x < grid);
       for (const [y, x] of around) {
         const other = owner[firstPatch + y * grid + x];
         const taken = rowColour.get(other);
@@ -137,11 +142,16 @@ export function describeLineage(lin: Lineage, geo: GridGeometry): string {
   const phrase = (s: LineageStep) => {
     const others = s.members.length - 1;
     switch (s.fate) {
-      case 'dropped': return 'dropped';
-      case 'fused': return `fused into the summary token (with ${others} other${others === 1 ? '' : 's'})`;
-      case 'merged': return `shares a token with ${others} other patch${others === 1 ? '' : 'es'}`;
-      case 'sampled': return 'sampled (kept) by ATS';
-      case 'kept': return 'its own token';
+      case 'dropped':
+        return 'dropped';
+      case 'fused':
+        return `fused into the summary token (with ${others} other${others === 1 ? '' : 's'})`;
+      case 'merged':
+        return `shares a token with ${others} other patch${others === 1 ? '' : 'es'}`;
+      case 'sampled':
+        return 'sampled (kept) by ATS';
+      case 'kept':
+        return 'its own token';
     }
   };
   const runs: { from: number; to: number; text: string }[] = [];

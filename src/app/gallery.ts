@@ -13,8 +13,16 @@ export type GalleryItem =
 const photo = (id: string, file: string, title: string, credit: string): GalleryItem => ({ id, kind: 'file', title, path: `images/${file}`, credit });
 
 const FMNIST_FILES: [number, string, number][] = [
-  [0, 'ankle-boot', 9], [1, 'pullover', 2], [2, 'trouser', 1], [4, 'shirt', 6], [6, 'coat', 4],
-  [8, 'sandal', 5], [9, 'sneaker', 7], [13, 'dress', 3], [18, 'bag', 8], [19, 't-shirt-top', 0],
+  [0, 'ankle-boot', 9],
+  [1, 'pullover', 2],
+  [2, 'trouser', 1],
+  [4, 'shirt', 6],
+  [6, 'coat', 4],
+  [8, 'sandal', 5],
+  [9, 'sneaker', 7],
+  [13, 'dress', 3],
+  [18, 'bag', 8],
+  [19, 't-shirt-top', 0],
 ];
 
 export const EVAL_SET_PATH = 'data/fmnist-test-1000.bin';
@@ -31,7 +39,13 @@ export const GALLERY: readonly GalleryItem[] = [
     trueLabel: FASHION_MNIST_CLASSES[label],
     credit: `Fashion-MNIST test image ${index} (Zalando, MIT)`,
   })),
-  ...EVAL_PICKS.map((i): GalleryItem => ({ id: `eval-${i}`, kind: 'eval', title: `eval #${i}`, index: i, credit: 'bundled Fashion-MNIST eval subset (Zalando, MIT)' })),
+  ...EVAL_PICKS.map((i): GalleryItem => ({
+    id: `eval-${i}`,
+    kind: 'eval',
+    title: `eval #${i}`,
+    index: i,
+    credit: 'bundled Fashion-MNIST eval subset (Zalando, MIT)',
+  })),
   photo('chelsea', 'chelsea.jpg', 'Cat (Chelsea)', 'scikit-image sample, CC0'),
   photo('coffee', 'coffee.jpg', 'Coffee cup', 'scikit-image sample, CC0'),
   photo('astronaut', 'astronaut.jpg', 'Astronaut', 'NASA, public domain'),

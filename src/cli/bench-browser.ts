@@ -18,9 +18,13 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export async function benchInBrowser(args: BenchArgs, backends: string[], json: boolean, threads?: number[]): Promise<number> {
   const chromiumPath = CHROMIUM_PATH;
   if (!existsSync(chromiumPath)) {
-    throw new TokenScopeError('backend-unavailable', `--browser needs Chromium at ${chromiumPath}: install it with 'apt-get install -y chromium' or set CHROMIUM_PATH`);
+    throw new TokenScopeError(
+      'backend-unavailable',
+      `--browser needs Chromium at ${chromiumPath}: install it with 'apt-get install -y chromium' or set CHROMIUM_PATH`,
+    );
   }
-  if (!ARCH_OK.has(args.arch)) throw new TokenScopeError('param-out-of-range', `--browser runs the reference architectures (${[...ARCH_OK].join(', ')}), not ${args.arch}`);
+  if (!ARCH_OK.has(args.arch))
+    throw new TokenScopeError('param-out-of-range', `--browser runs the reference architectures (${[...ARCH_OK].join(', ')}), not ${args.arch}`);
   const { createServer } = await import('vite');
   const { chromium } = await import('playwright-core');
   const server = await createServer({
@@ -37,7 +41,9 @@ export async function benchInBrowser(args: BenchArgs, backends: string[], json: 
     const results: { machine: Record<string, unknown>; rows: BenchRow[] }[] = [];
     const base = `http://127.0.0.1:${address.port}/tests/bench/index.html`;
     // One fresh page per backend, and per wasm thread count: TF.js fixes the count when wasm starts.
-    const pages = backends.flatMap((backend) => (backend === 'wasm' && threads ? threads.map((t) => ({ backend, threads: t as number | null })) : [{ backend, threads: null }]));
+    const pages = backends.flatMap((backend) =>
+      backend === 'wasm' && threads ? threads.map((t) => ({ backend, threads: t as number | null })) : [{ backend, threads: null }],
+    );
     for (const { backend, threads: t } of pages) {
       const page = await browser.newPage();
       try {
@@ -45,9 +51,17 @@ export async function benchInBrowser(args: BenchArgs, backends: string[], json: 
         await page.goto(t === null ? base : `${base}?threads=${t}`);
         await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, { timeout: 120_000 });
         for (const batch of args.batches) {
-          if (!json) console.error(`bench: ${args.arch} in Chromium on ${backend}${t === null ? '' : ` (${t} thread(s) asked)`}, batch ${batch}, ${args.plans.length} plan(s)...`);
+          if (!json)
+            console.error(
+              `bench: ${args.arch} in Chromium on ${backend}${t === null ? '' : ` (${t} thread(s) asked)`}, batch ${batch}, ${args.plans.length} plan(s)...`,
+            );
           const options = { batch, runs: args.runs ?? 3, warmup: args.warmup ?? 1 };
-          const got = await page.evaluate(([b, a, p, o]) => window.tokenscopeBench(b as never, a as string, p as string[], o as never), [backend, args.arch, args.plans, options] as const);
+          const got = await page.evaluate(([b, a, p, o]) => window.tokenscopeBench(b as never, a as string, p as string[], o as never), [
+            backend,
+            args.arch,
+            args.plans,
+            options,
+          ] as const);
           results.push(got);
           if (!json) {
             console.log(`${args.arch} in Chromium on ${got.machine.backend}: ${describeMachine(got.machine)}`);
@@ -60,7 +74,13 @@ export async function benchInBrowser(args: BenchArgs, backends: string[], json: 
     }
     const agreement = threads && threads.length > 1 && backends.includes('wasm') ? await compareThreads(browser, base, threads, args.plans) : null;
     if (!json && threads && threads.length > 1) console.log(threadSummary(results, agreement));
-    if (json) console.log(JSON.stringify({ results: results.flatMap((r) => r.rows.map((row) => ({ ...row, machine: r.machine }))), ...(agreement ? { threads_agreement: agreement } : {}) }));
+    if (json)
+      console.log(
+        JSON.stringify({
+          results: results.flatMap((r) => r.rows.map((row) => ({ ...row, machine: r.machine }))),
+          ...(agreement ? { threads_agreement: agreement } : {}),
+        }),
+      );
     else console.log('Medians of interleaved rounds; realized = speed-up ÷ FLOP ratio. 2nd/steady: second call ÷ steady median.');
     return 0;
   } finally {
@@ -123,16 +143,22 @@ function threadSummary(results: { machine: Record<string, unknown>; rows: BenchR
   const [first, ...rest] = wasm;
   const lines = ['Threads (wasm): median ms, and speed-up over the first thread count'];
   for (const [i, row] of first.rows.entries()) {
-    const cells = [`  ${row.plan} (batch ${row.batch}): ${first.machine.threads} thread(s) ${row.ms_base.toFixed(1)} ms unreduced, ${row.ms_plan.toFixed(1)} ms with the plan`];
+    const cells = [
+      `  ${row.plan} (batch ${row.batch}): ${first.machine.threads} thread(s) ${row.ms_base.toFixed(1)} ms unreduced, ${row.ms_plan.toFixed(1)} ms with the plan`,
+    ];
     for (const r of rest) {
       const o = r.rows[i];
-      cells.push(`${r.machine.threads} thread(s) ${o.ms_base.toFixed(1)} / ${o.ms_plan.toFixed(1)} ms (×${(row.ms_base / o.ms_base).toFixed(2)} / ×${(row.ms_plan / o.ms_plan).toFixed(2)})`);
+      cells.push(
+        `${r.machine.threads} thread(s) ${o.ms_base.toFixed(1)} / ${o.ms_plan.toFixed(1)} ms (×${(row.ms_base / o.ms_base).toFixed(2)} / ×${(row.ms_plan / o.ms_plan).toFixed(2)})`,
+      );
     }
     lines.push(cells.join('; '));
   }
   if (agreement) {
     for (const a of agreement.against) {
-      lines.push(`  bundled model, first ${agreement.images} eval images, unreduced and every plan: ${a.threads} vs ${first.machine.threads} thread(s): max |Δ logit| ${a.max_abs_logit_diff.toExponential(2)}, token counts ${a.counts_equal ? 'identical' : 'DIFFERENT'}`);
+      lines.push(
+        `  bundled model, first ${agreement.images} eval images, unreduced and every plan: ${a.threads} vs ${first.machine.threads} thread(s): max |Δ logit| ${a.max_abs_logit_diff.toExponential(2)}, token counts ${a.counts_equal ? 'identical' : 'DIFFERENT'}`,
+      );
     }
   }
   return lines.join('\n');

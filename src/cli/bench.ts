@@ -162,21 +162,25 @@ async function run(argv: string[]): Promise<number> {
       const levels = [];
       for (const batch of args.batches) levels.push(...(await benchRecordLevels(model, args.plans, { batch, runs: args.runs ?? 10, warmup: args.warmup ?? 2 })));
       if (values.json) console.log(JSON.stringify({ machine: machine(backend), results: levels }));
-      else for (const r of levels) console.log(`${r.plan.padEnd(28)} batch ${r.batch}  none ${r.ms_none.toFixed(1)} ms  fates ${r.ms_fates.toFixed(1)} ms  evidence ${r.ms_evidence.toFixed(1)} ms  evidence/fates ${r.evidence_over_fates.toFixed(3)}  evidence/none ${r.evidence_over_none.toFixed(3)}`);
+      else
+        for (const r of levels)
+          console.log(
+            `${r.plan.padEnd(28)} batch ${r.batch}  none ${r.ms_none.toFixed(1)} ms  fates ${r.ms_fates.toFixed(1)} ms  evidence ${r.ms_evidence.toFixed(1)} ms  evidence/fates ${r.evidence_over_fates.toFixed(3)}  evidence/none ${r.evidence_over_none.toFixed(3)}`,
+          );
       return 0;
     }
     const rows: BenchRow[] = [];
     for (const batch of args.batches) {
       if (!values.json) console.error(`bench: ${args.arch}, ${backend}, batch ${batch}, ${args.plans.length} plan(s) against the unreduced model...`);
-      rows.push(
-        ...(await benchPlans(model, args.plans, { batch, runs: args.runs ?? (batch > 1 ? 3 : 10), warmup: args.warmup ?? (batch > 1 ? 1 : 2) })),
-      );
+      rows.push(...(await benchPlans(model, args.plans, { batch, runs: args.runs ?? (batch > 1 ? 3 : 10), warmup: args.warmup ?? (batch > 1 ? 1 : 2) })));
     }
     const info = machine(backend);
     if (values.json) {
       console.log(JSON.stringify(rows.length === 1 ? { ...rows[0], machine: info } : { machine: info, results: rows }));
     } else {
-      console.log(`${args.arch} on ${backend}: ${info.cpu} × ${info.cores}, ${info.runtime}, TF.js ${info.tfjs}, load average ${(info.load_average as number[]).join(' ')}`);
+      console.log(
+        `${args.arch} on ${backend}: ${info.cpu} × ${info.cores}, ${info.runtime}, TF.js ${info.tfjs}, load average ${(info.load_average as number[]).join(' ')}`,
+      );
       console.log(formatTable(rows));
       console.log('Medians of interleaved rounds; realized = speed-up ÷ FLOP ratio. 2nd/steady: second call ÷ steady median.');
     }
@@ -191,4 +195,3 @@ export const benchCommand: Command = {
   help: HELP,
   run,
 };
-

@@ -107,7 +107,10 @@ export function parseConformanceArgs(argv: string[]): Parsed<ConformanceOptions>
   if (!Number.isFinite(tol) || tol < 0) return bad(`--tol ${values.tol} is not a non-negative number; try --tol 1e-4`);
   let methods: string[] | null = null;
   if (values.methods !== undefined) {
-    methods = values.methods.split(',').map((m) => m.trim()).filter((m) => m.length > 0);
+    methods = values.methods
+      .split(',')
+      .map((m) => m.trim())
+      .filter((m) => m.length > 0);
     if (methods.length === 0) return bad('--methods needs a comma-separated list, e.g. --methods tome,evit');
   }
   return {
@@ -258,18 +261,19 @@ export function selectMethods(casesDir: string, wanted: string[] | null): string
   try {
     entries = readdirSync(casesDir);
   } catch {
-    throw new TokenScopeError('data-missing', `cases folder ${casesDir} not found; expected <cases-dir>/<method>/caseNN.json (or .json.gz) like the bundled ${BUNDLED_CASES_DIR}`, {
-      path: casesDir,
-    });
+    throw new TokenScopeError(
+      'data-missing',
+      `cases folder ${casesDir} not found; expected <cases-dir>/<method>/caseNN.json (or .json.gz) like the bundled ${BUNDLED_CASES_DIR}`,
+      {
+        path: casesDir,
+      },
+    );
   }
   const available = entries.filter((e) => statSync(join(casesDir, e)).isDirectory()).sort();
   if (wanted === null) return available;
   const unknown = wanted.filter((m) => !available.includes(m));
   if (unknown.length > 0) {
-    throw new TokenScopeError(
-      'param-out-of-range',
-      `--methods ${unknown.join(',')}: no such folder in ${casesDir}; available: ${available.join(', ')}`,
-    );
+    throw new TokenScopeError('param-out-of-range', `--methods ${unknown.join(',')}: no such folder in ${casesDir}; available: ${available.join(', ')}`);
   }
   return available.filter((m) => wanted.includes(m));
 }

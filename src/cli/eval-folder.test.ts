@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import {
-  FIXTURE_IMAGES, FIXTURE_LABELS, fixtureConfig, fixtureManifest, IMAGENET_MEAN, IMAGENET_STD, pillowInput, writeFixtureModel,
+  FIXTURE_IMAGES,
+  FIXTURE_LABELS,
+  fixtureConfig,
+  fixtureManifest,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  pillowInput,
+  writeFixtureModel,
 } from '../../tests/helpers/image-folder';
 import { referenceForward } from '../../tests/helpers/reference-vit';
 import { labelFolderName } from '../io/image-folder';
@@ -41,9 +48,29 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
 }
 
 const PLANS = ['--plan', 'tome:r=2,layers=1-3'];
-const base = (out: string, extra: string[] = []) => ['eval', '--model', modelDir, '--data', data, ...PLANS, '--batch', '3', '--workers', '1', '--out', out, '--json', ...extra];
+const base = (out: string, extra: string[] = []) => [
+  'eval',
+  '--model',
+  modelDir,
+  '--data',
+  data,
+  ...PLANS,
+  '--batch',
+  '3',
+  '--workers',
+  '1',
+  '--out',
+  out,
+  '--json',
+  ...extra,
+];
 
-const records = (path: string): ImageRecord[] => readFileSync(path, 'utf8').trim().split('\n').slice(1).map((l) => JSON.parse(l) as ImageRecord);
+const records = (path: string): ImageRecord[] =>
+  readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => JSON.parse(l) as ImageRecord);
 const byFile = (rs: ImageRecord[]) => new Map(rs.map((r) => [r.file, r]));
 
 describe('tokenscope eval on an ImageFolder', () => {
@@ -60,7 +87,9 @@ describe('tokenscope eval on an ImageFolder', () => {
       const rec = recs.get(im.file)!;
       expect(rec.label, im.file).toBe(FIXTURE_LABELS.map(labelFolderName).indexOf(im.file.split('/')[0]));
       const pil = pillowInput(im.file);
-      const pixels = Array.from({ length: S }, (_, y) => Array.from({ length: S }, (_, x) => [0, 1, 2].map((c) => (pil[(y * S + x) * 3 + c] / 255 - IMAGENET_MEAN[c]) / IMAGENET_STD[c])));
+      const pixels = Array.from({ length: S }, (_, y) =>
+        Array.from({ length: S }, (_, x) => [0, 1, 2].map((c) => (pil[(y * S + x) * 3 + c] / 255 - IMAGENET_MEAN[c]) / IMAGENET_STD[c])),
+      );
       const logits = referenceForward(fixtureConfig, timm, pixels);
       const max = Math.max(...logits);
       const z = logits.reduce((a, v) => a + Math.exp(v - max), 0);
@@ -105,7 +134,11 @@ describe('tokenscope eval on an ImageFolder', () => {
     expect(JSON.parse(r.out)).toEqual(summary);
     const files = records(torn).map((x) => x.file);
     expect(new Set(files).size).toBe(files.length);
-    expect(files.sort()).toEqual(records(single).map((x) => x.file).sort());
+    expect(files.sort()).toEqual(
+      records(single)
+        .map((x) => x.file)
+        .sort(),
+    );
   });
 
   it('eval refuses a results file written for another plan list, naming the difference', async () => {
@@ -186,7 +219,23 @@ describe('tokenscope eval on an ImageFolder', () => {
         for (const f of readdirSync(join(FIXTURE_IMAGES, cls))) linkSync(join(FIXTURE_IMAGES, cls, f), join(many, cls, `${copy}-${f}`));
       }
     }
-    const args = (out: string, shard: string) => ['eval', '--model', modelDir, '--data', many, ...PLANS, '--batch', '1', '--workers', '1', '--out', out, '--shard', shard, '--json'];
+    const args = (out: string, shard: string) => [
+      'eval',
+      '--model',
+      modelDir,
+      '--data',
+      many,
+      ...PLANS,
+      '--batch',
+      '1',
+      '--workers',
+      '1',
+      '--out',
+      out,
+      '--shard',
+      shard,
+      '--json',
+    ];
     const whole = await cli(args(join(root, 'many-single.jsonl'), '0/1'));
     expect(whole.code).toBe(0);
     const shards = [0, 1, 2].map((k) => join(root, `many-${k}.jsonl`));

@@ -34,7 +34,10 @@ export const flopsCommand: Command = {
   summary: 'FLOPs of a plan on an architecture',
   help,
   async run(argv) {
-    const { values } = parseArgs({ args: argv, options: { arch: { type: 'string', default: 'deit-s' }, plan: { type: 'string', default: 'none' }, json: { type: 'boolean', default: false } } });
+    const { values } = parseArgs({
+      args: argv,
+      options: { arch: { type: 'string', default: 'deit-s' }, plan: { type: 'string', default: 'none' }, json: { type: 'boolean', default: false } },
+    });
     const config = loadConfig(values.arch!);
     const plan = planFromText(values.plan!, config.num_hidden_layers);
     const compiled = compilePlan(plan, config);
@@ -51,9 +54,15 @@ export const flopsCommand: Command = {
         const n = counts[counts.length - 1];
         counts.push(layer ? layer.maxOutputTokens(n) : n);
       }
-      const layers = compiled.layers.map((layer, l) => ({ nIn: counts[l], nOut: counts[l + 1], slot: layer?.slot ?? null, overhead: layer ? layer.overheadFlops(counts[l]) : 0 }));
+      const layers = compiled.layers.map((layer, l) => ({
+        nIn: counts[l],
+        nOut: counts[l + 1],
+        slot: layer?.slot ?? null,
+        overhead: layer ? layer.overheadFlops(counts[l]) : 0,
+      }));
       report = countFlops(flopDims(config), layers);
-      note = 'ATS keeps an image-dependent number of tokens; these are upper bounds at batch 1 (each ATS layer keeps at most N - 1, or its cap K). Measure the mean over a set with: tokenscope eval --plan ...';
+      note =
+        'ATS keeps an image-dependent number of tokens; these are upper bounds at batch 1 (each ATS layer keeps at most N - 1, or its cap K). Measure the mean over a set with: tokenscope eval --plan ...';
     }
     const g = (v: number) => Number((v / 1e9).toFixed(6));
     const out = {
@@ -73,9 +82,12 @@ export const flopsCommand: Command = {
       return 0;
     }
     console.log(`${values.arch}  plan: ${values.plan}`);
-    console.log(`GFLOPs (model): ${out.gflops.toFixed(3)}${scheduled ? '' : ' (upper bound)'}   method overhead: ${out.overhead_gflops.toFixed(4)}   total: ${out.total_gflops.toFixed(3)}`);
+    console.log(
+      `GFLOPs (model): ${out.gflops.toFixed(3)}${scheduled ? '' : ' (upper bound)'}   method overhead: ${out.overhead_gflops.toFixed(4)}   total: ${out.total_gflops.toFixed(3)}`,
+    );
     console.log('layer  tokens in -> out   GFLOPs');
-    for (const l of out.per_layer) console.log(`${String(l.layer).padStart(5)}  ${String(l.tokens_in).padStart(9)} -> ${String(l.tokens_out).padEnd(5)} ${l.gflops.toFixed(4)}`);
+    for (const l of out.per_layer)
+      console.log(`${String(l.layer).padStart(5)}  ${String(l.tokens_in).padStart(9)} -> ${String(l.tokens_out).padEnd(5)} ${l.gflops.toFixed(4)}`);
     if (note) console.log(note);
     return 0;
   },

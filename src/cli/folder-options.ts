@@ -60,9 +60,25 @@ export async function evaluateFolder(values: FolderValues, plans: string[], budg
   const labels = labelRule(values.labels);
   const model = await resolveModel(values.model!);
   const run = await runFolder({
-    modelPath: model.path, modelName: values.model!, configPath: values.config, data: values.data!, labels, plans, batch, limit, shard, out: values.out, workers,
+    modelPath: model.path,
+    modelName: values.model!,
+    configPath: values.config,
+    data: values.data!,
+    labels,
+    plans,
+    batch,
+    limit,
+    shard,
+    out: values.out,
+    workers,
   });
-  if (run.skipped.length) process.stderr.write(`${run.skipped.length} file(s) left out of the listing: ${run.skipped.slice(0, 5).map((s) => `${s.path} (${s.reason})`).join(', ')}${run.skipped.length > 5 ? ', …' : ''}\n`);
+  if (run.skipped.length)
+    process.stderr.write(
+      `${run.skipped.length} file(s) left out of the listing: ${run.skipped
+        .slice(0, 5)
+        .map((s) => `${s.path} (${s.reason})`)
+        .join(', ')}${run.skipped.length > 5 ? ', …' : ''}\n`,
+    );
   const summary = summarise(run.header, run.records, { budget });
   reportFailed(summary);
   if (shard.n > 1) process.stderr.write(`shard ${shard.k}/${shard.n}: ${run.records.length} images; combine every shard's --out file with tokenscope merge\n`);

@@ -16,9 +16,7 @@ import { disposeCheckpoint, loadCheckpoint } from '../io/checkpoint';
 import type { LabelRule } from '../io/image-folder';
 import { type LabelledFile, readImageFolder } from '../io/image-folder-node';
 import type { ImageRecord } from '../measure/image-records';
-import {
-  formatLine, headerDifferences, RESULTS_KIND, RESULTS_VERSION, type ResultsHeader, type Shard, shardGroups,
-} from '../measure/results';
+import { formatLine, headerDifferences, RESULTS_KIND, RESULTS_VERSION, type ResultsHeader, type Shard, shardGroups } from '../measure/results';
 import { useBackend } from '../model/backend';
 import { formatPlan, planFromText } from '../reduce/plan';
 import { FolderScorer, type ScoredGroup, type ScorerSetup } from './folder-scorer';
@@ -95,7 +93,9 @@ async function workerPool(setup: ScorerSetup, n: number): Promise<Executor & { r
       (w, i) =>
         new Promise<void>((ok, fail) => {
           w.once('error', fail);
-          w.once('message', (m: { ready?: true; failed?: string }) => (m.ready ? ok() : fail(new TokenScopeError('internal', `worker ${i} failed to start: ${m.failed}`))));
+          w.once('message', (m: { ready?: true; failed?: string }) =>
+            m.ready ? ok() : fail(new TokenScopeError('internal', `worker ${i} failed to start: ${m.failed}`)),
+          );
         }),
     ),
   );
@@ -149,7 +149,11 @@ export async function runFolder(o: FolderRunOptions): Promise<FolderRunResult> {
   } catch (e) {
     const err = e as TokenScopeError;
     if (o.labels === 'names' && err.details?.unknown) {
-      throw new TokenScopeError(err.code, `${err.message}\nFor folders named by index (ImageNet's WNIDs n01440764, …), add --labels sorted (torchvision's ImageFolder order).`, err.details);
+      throw new TokenScopeError(
+        err.code,
+        `${err.message}\nFor folders named by index (ImageNet's WNIDs n01440764, …), add --labels sorted (torchvision's ImageFolder order).`,
+        err.details,
+      );
     }
     throw e;
   }
@@ -176,7 +180,11 @@ export async function runFolder(o: FolderRunOptions): Promise<FolderRunResult> {
       const previous = readResultsFile(out);
       const diffs = headerDifferences(previous.header, header, { shard: true });
       if (diffs.length) {
-        throw new TokenScopeError('data-malformed', `${out} was written for another run (${diffs.join('; ')}); give another --out file, or delete it to start again`, { path: out });
+        throw new TokenScopeError(
+          'data-malformed',
+          `${out} was written for another run (${diffs.join('; ')}); give another --out file, or delete it to start again`,
+          { path: out },
+        );
       }
       if (previous.torn) {
         truncateSync(out, previous.goodBytes);
@@ -201,7 +209,15 @@ export async function runFolder(o: FolderRunOptions): Promise<FolderRunResult> {
   }
 }
 
-async function execute(o: FolderRunOptions, setup: ScorerSetup, todo: Group[], done: Set<string>, out: string, total: number, log: (line: string) => void): Promise<void> {
+async function execute(
+  o: FolderRunOptions,
+  setup: ScorerSetup,
+  todo: Group[],
+  done: Set<string>,
+  out: string,
+  total: number,
+  log: (line: string) => void,
+): Promise<void> {
   const n = Math.max(1, Math.min(o.workers, todo.length));
   let started = performance.now();
   const startDone = done.size;
@@ -257,5 +273,7 @@ async function execute(o: FolderRunOptions, setup: ScorerSetup, todo: Group[], d
   progress(true);
   const prep = perWorker.reduce((a, w) => a + w.prepareMs, 0);
   const fwd = perWorker.reduce((a, w) => a + w.forwardMs, 0);
-  log(`eval: read + decode + preprocess ${(prep / 1000).toFixed(1)} s, forward passes ${(fwd / 1000).toFixed(1)} s (summed over ${n} worker${n === 1 ? '' : 's'}; decode/forward ${(100 * prep / Math.max(fwd, 1e-9)).toFixed(1)}%)`);
+  log(
+    `eval: read + decode + preprocess ${(prep / 1000).toFixed(1)} s, forward passes ${(fwd / 1000).toFixed(1)} s (summed over ${n} worker${n === 1 ? '' : 's'}; decode/forward ${((100 * prep) / Math.max(fwd, 1e-9)).toFixed(1)}%)`,
+  );
 }

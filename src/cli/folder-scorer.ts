@@ -35,7 +35,7 @@ export interface ScoredGroup {
 }
 
 /** The message of an error as a record states it. */
-const reason = (e: unknown) => (e instanceof TokenScopeError ? `[${e.code}] ${e.message}` : (e as Error).message ?? String(e));
+const reason = (e: unknown) => (e instanceof TokenScopeError ? `[${e.code}] ${e.message}` : ((e as Error).message ?? String(e)));
 
 export class FolderScorer {
   private constructor(

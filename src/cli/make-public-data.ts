@@ -27,6 +27,9 @@ FASHION_MNIST_CLASSES.forEach((name, label) => {
   const i = grey.labels.indexOf(label);
   const slug = name.toLowerCase().replace(/[^a-z]+/g, '-');
   const file = `public/images/fmnist/test-${String(i).padStart(4, '0')}-${slug}.png`;
-  writeFileSync(file, encodePng(grey.images.subarray(i * px, (i + 1) * px), grey.size, grey.size, 1, (raw) => deflateSync(raw, { level: 9 })));
+  writeFileSync(
+    file,
+    encodePng(grey.images.subarray(i * px, (i + 1) * px), grey.size, grey.size, 1, (raw) => deflateSync(raw, { level: 9 })),
+  );
   console.log(file);
 });

@@ -21,7 +21,11 @@ missing, an image in two shards, and an unfinished shard, naming them.
 `;
 
 async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { budget: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { budget: { type: 'string' }, json: { type: 'boolean', default: false } },
+  });
   try {
     if (positionals.length === 0) throw new TokenScopeError('param-out-of-range', 'merge needs the results files of every shard: tokenscope merge results/*.jsonl');
     const files = positionals.map((source) => ({ source, results: readResultsFile(source) }));

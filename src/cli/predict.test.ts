@@ -20,8 +20,16 @@ afterEach(() => vi.restoreAllMocks());
 
 const id2label = Object.fromEntries(Array.from({ length: 7 }, (_, i) => [String(i), `thing ${i}`]));
 const config: VitConfig = {
-  hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 1, intermediate_size: 96,
-  image_size: 8, patch_size: 4, num_channels: 3, layer_norm_eps: 1e-6, id2label, distilled: false,
+  hidden_size: 64,
+  num_hidden_layers: 2,
+  num_attention_heads: 1,
+  intermediate_size: 96,
+  image_size: 8,
+  patch_size: 4,
+  num_channels: 3,
+  layer_norm_eps: 1e-6,
+  id2label,
+  distilled: false,
 };
 const timm = randomTimmArrays(config, 21);
 const modelDir = join(root, 'vit');
@@ -31,14 +39,20 @@ const single = join(root, 'deit.safetensors');
   mkdirSync(modelDir);
   writeFileSync(join(modelDir, 'model.safetensors'), encodeCheckpoint(renameTo(timm, 'hf-vit'), 'F32'));
   writeFileSync(join(modelDir, 'config.json'), JSON.stringify(hfConfigJson(config, 'hf-vit')));
-  writeFileSync(join(modelDir, 'preprocessor_config.json'), JSON.stringify({ do_resize: true, size: 8, resample: 2, image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5] }));
+  writeFileSync(
+    join(modelDir, 'preprocessor_config.json'),
+    JSON.stringify({ do_resize: true, size: 8, resample: 2, image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5] }),
+  );
   writeFileSync(single, encodeCheckpoint(timm, 'F16'));
 }
 
 /** An 8×8 RGB image with varied pixels. */
 const rgb = Uint8Array.from({ length: 8 * 8 * 3 }, (_, i) => (i * 97 + 13) % 256);
 const pngPath = join(root, 'img.png');
-writeFileSync(pngPath, encodePng(rgb, 8, 8, 3, (r) => deflateSync(r)));
+writeFileSync(
+  pngPath,
+  encodePng(rgb, 8, 8, 3, (r) => deflateSync(r)),
+);
 /** The normalised input, worked out by hand: (v / 255 − 0.5) / 0.5. */
 const expectedPixels = Array.from({ length: 8 }, (_, y) => Array.from({ length: 8 }, (_, x) => [0, 1, 2].map((c) => (rgb[(y * 8 + x) * 3 + c] / 255 - 0.5) / 0.5)));
 
@@ -58,7 +72,14 @@ async function predictJson(args: string[]) {
   const lines: string[] = [];
   vi.spyOn(console, 'log').mockImplementation((s: unknown) => void lines.push(String(s)));
   expect(await predictCommand.run([...args, '--json'])).toBe(0);
-  return JSON.parse(lines.join('\n')) as { top5: { label: string; index: number; prob: number }[]; logits: number[]; preprocessing: string[]; notes: string[]; layout: string; tokens: number[] };
+  return JSON.parse(lines.join('\n')) as {
+    top5: { label: string; index: number; prob: number }[];
+    logits: number[];
+    preprocessing: string[];
+    notes: string[];
+    layout: string;
+    tokens: number[];
+  };
 }
 
 describe('tokenscope predict', () => {
@@ -103,11 +124,14 @@ describe('tokenscope predict', () => {
     expect(out.logits).toHaveLength(7);
   });
 
-  it('predict --evidence adds each reducing block\'s evidence per input token; without it there is none', async () => {
+  it("predict --evidence adds each reducing block's evidence per input token; without it there is none", async () => {
     const plain = (await predictJson(['--model', modelDir, '--image', pngPath, '--plan', 'tome:r=2'])) as unknown as Record<string, unknown>;
     expect(plain.evidence).toBeUndefined();
     const out = (await predictJson(['--model', modelDir, '--image', pngPath, '--plan', 'tome:r=2', '--evidence'])) as unknown as { evidence: EvidenceRecord[] };
-    expect(out.evidence.map((e) => [e.layer, e.method, e.tokens.length])).toEqual([[0, 'tome', 5], [1, 'tome', 3]]);
+    expect(out.evidence.map((e) => [e.layer, e.method, e.tokens.length])).toEqual([
+      [0, 'tome', 5],
+      [1, 'tome', 3],
+    ]);
     const [first] = out.evidence;
     // A = rows 0, 2, 4 (CLS never a source), B = rows 1, 3 with no score of their own
     expect(first.tokens.map((t) => t.score === null)).toEqual([true, true, false, true, false]);
@@ -143,7 +167,7 @@ describe('tokenscope predict', () => {
   it('parseNpy reads float32 and float64 arrays and rejects other dtypes', () => {
     expect(parseNpy(npy([1.5, -2], [2]), 'a.npy')).toEqual({ shape: [2], data: Float32Array.from([1.5, -2]) });
     const bad = npy([1], [1]);
-    bad.set(new TextEncoder().encode("<i4"), bad.indexOf(0x3c)); // '<f4' -> '<i4'
+    bad.set(new TextEncoder().encode('<i4'), bad.indexOf(0x3c)); // '<f4' -> '<i4'
     expect(() => parseNpy(bad, 'b.npy')).toThrowError(expect.objectContaining({ code: 'image-unreadable', message: expect.stringContaining('<i4') }));
   });
 });

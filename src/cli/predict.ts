@@ -60,7 +60,8 @@ function readJsonFile(path: string): unknown {
 
 /** The checkpoint files from a directory or a single .safetensors file. */
 export function readLocalCheckpoint(modelPath: string, configPath?: string): CheckpointFiles {
-  if (!existsSync(modelPath)) throw new TokenScopeError('data-missing', `${modelPath} does not exist; give a model directory or a .safetensors file`, { path: modelPath });
+  if (!existsSync(modelPath))
+    throw new TokenScopeError('data-missing', `${modelPath} does not exist; give a model directory or a .safetensors file`, { path: modelPath });
   if (statSync(modelPath).isDirectory()) {
     const at = (f: string) => join(modelPath, f);
     const cfg = configPath ?? (existsSync(at('config.json')) ? at('config.json') : undefined);
@@ -71,7 +72,9 @@ export function readLocalCheckpoint(modelPath: string, configPath?: string): Che
     };
   }
   if (extname(modelPath).toLowerCase() !== '.safetensors') {
-    throw new TokenScopeError('data-malformed', `${modelPath} is not a .safetensors file; pickled PyTorch checkpoints (.bin, .pth) are not read, for safety`, { path: modelPath });
+    throw new TokenScopeError('data-malformed', `${modelPath} is not a .safetensors file; pickled PyTorch checkpoints (.bin, .pth) are not read, for safety`, {
+      path: modelPath,
+    });
   }
   return { safetensors: readFileBytes(modelPath), config: configPath ? readJsonFile(configPath) : undefined };
 }
@@ -94,7 +97,11 @@ export function parseNpy(bytes: Uint8Array, source: string): { shape: number[]; 
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
   if (!descr || !fortran || shapeText === undefined) bad(`header ${JSON.stringify(header.trim())} lacks descr, fortran_order or shape`);
   if (fortran === 'True') bad('Fortran-ordered arrays are not read; save with C order');
-  const shape = shapeText!.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const shape = shapeText!
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map(Number);
   if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) bad(`shape (${shapeText}) is not a list of sizes`);
   const count = shape.reduce((a, b) => a * b, 1);
   const width = descr === '<f4' ? 4 : descr === '<f8' ? 8 : bad(`dtype ${descr} is not read; use little-endian float32 (<f4) or float64 (<f8)`);
@@ -114,7 +121,13 @@ async function readImage(path: string, loaded: LoadedCheckpoint): Promise<{ pixe
   if (IMAGE_FORMATS[ext]) {
     const image = await decodeImageBytes(bytes, path);
     const { pixels, steps } = preprocessImage(image, loaded.preprocess);
-    return { pixels, steps: [`decode ${IMAGE_FORMATS[ext]} ${image.width}×${image.height}, ${image.channels} channel${image.channels === 1 ? '' : 's'}`, ...steps.map(describeStep)] };
+    return {
+      pixels,
+      steps: [
+        `decode ${IMAGE_FORMATS[ext]} ${image.width}×${image.height}, ${image.channels} channel${image.channels === 1 ? '' : 's'}`,
+        ...steps.map(describeStep),
+      ],
+    };
   }
   if (ext === '.npy' || ext === '.bin') {
     let data: Float32Array;
@@ -128,7 +141,10 @@ async function readImage(path: string, loaded: LoadedCheckpoint): Promise<{ pixe
       shape = [data.length];
     }
     if (data.length !== S * S * C) {
-      throw new TokenScopeError('shape-mismatch', `${path} holds ${data.length} values (shape [${shape}]); the model reads ${S}×${S}×${C} = ${S * S * C} normalised values in [row][column][channel] order`);
+      throw new TokenScopeError(
+        'shape-mismatch',
+        `${path} holds ${data.length} values (shape [${shape}]); the model reads ${S}×${S}×${C} = ${S * S * C} normalised values in [row][column][channel] order`,
+      );
     }
     if (!data.every(Number.isFinite)) throw new TokenScopeError('image-unreadable', `${path} holds NaN or infinite values`);
     return { pixels: data, steps: [`read ${S}×${S}×${C} normalised values from ${ext}: used as is (no preprocessing)`] };
@@ -191,10 +207,21 @@ async function run(argv: string[]): Promise<number> {
     }
     const top = topK(logits, config.id2label, Math.min(k, numLabels(config)));
     if (values.json) {
-      console.log(JSON.stringify({
-        model: values.model, image: values.image, plan: values.plan, layout: loaded.layout, config_source: loaded.configSource,
-        top5: top, logits, tokens, preprocessing: steps, notes: loaded.notes, ...(evidence ? { evidence } : {}),
-      }));
+      console.log(
+        JSON.stringify({
+          model: values.model,
+          image: values.image,
+          plan: values.plan,
+          layout: loaded.layout,
+          config_source: loaded.configSource,
+          top5: top,
+          logits,
+          tokens,
+          preprocessing: steps,
+          notes: loaded.notes,
+          ...(evidence ? { evidence } : {}),
+        }),
+      );
       return 0;
     }
     console.log(`${values.model} (${loaded.layout}, ${config.num_hidden_layers} blocks × ${config.hidden_size}, ${config.image_size} px)  plan: ${values.plan}`);

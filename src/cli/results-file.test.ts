@@ -9,8 +9,14 @@ const root = mkdtempSync(join(tmpdir(), 'tokenscope-results-file-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const header = {
-  tokenscope: 'per-image results', version: 1, model: { sha256: 'm', source: 'x' },
-  data: { root: '/d', listing_sha256: 'l', files: 3, labels: 'names' }, plans: ['none'], batch: 2, limit: null, shard: { k: 0, n: 1, files: 3 },
+  tokenscope: 'per-image results',
+  version: 1,
+  model: { sha256: 'm', source: 'x' },
+  data: { root: '/d', listing_sha256: 'l', files: 3, labels: 'names' },
+  plans: ['none'],
+  batch: 2,
+  limit: null,
+  shard: { k: 0, n: 1, files: 3 },
 };
 const record = (file: string) => ({ file, label: 0, plans: { none: { top5: [0], prob5: [1], tokens: [5], gflops: 1, kl: 0 } } });
 

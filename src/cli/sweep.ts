@@ -61,7 +61,10 @@ async function folderPlans(values: { model?: string; config?: string; budget?: s
 }
 
 function parseMethods(text: string): MethodId[] {
-  const methods = text.split(',').map((m) => m.trim()).filter(Boolean);
+  const methods = text
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
   const unknown = methods.filter((m) => !METHOD_IDS.includes(m as MethodId));
   if (unknown.length) throw new TokenScopeError('plan-invalid', `unknown method(s) ${unknown.join(', ')}; methods: ${METHOD_IDS.join(', ')}`);
   return methods as MethodId[];
@@ -82,7 +85,14 @@ function rows(points: (SweepPoint | null)[], scores: PlanScore[]): Row[] {
   // scores[0] is the unreduced model; scores[i + 1] belongs to points[i] (canonical plan text)
   const byPlan = new Map(scores.map((s) => [s.plan, s]));
   const row = (method: string, s: PlanScore, p: SweepPoint | null): Row => ({
-    method, plan: s.plan, gflops: s.gflops, accuracy: s.accuracy, agreement: s.agreement, kl: s.kl, param: p?.param ?? null, value: p?.value ?? null,
+    method,
+    plan: s.plan,
+    gflops: s.gflops,
+    accuracy: s.accuracy,
+    agreement: s.agreement,
+    kl: s.kl,
+    param: p?.param ?? null,
+    value: p?.value ?? null,
   });
   return [row('none', scores[0], null), ...points.filter((p): p is SweepPoint => p !== null).map((p) => row(p.method, byPlan.get(p.plan)!, p))];
 }
@@ -107,7 +117,12 @@ async function budgetPoints(model: Model, data: LabelledData, methods: MethodId[
     if (method === 'ats') {
       // ATS costs depend on the images: measure the caps on the set, keep the costliest within budget.
       const caps = atsCandidates(model.config).map((p) => canonical(model, p));
-      const scores = await evaluate(model, data, caps.map((p) => p.plan), 'ats caps');
+      const scores = await evaluate(
+        model,
+        data,
+        caps.map((p) => p.plan),
+        'ats caps',
+      );
       const within = caps.map((p, i) => ({ p, g: scores[i + 1]?.gflops ?? scores[0].gflops })).filter((c) => c.g <= target);
       if (within.length) points.push(within.reduce((a, b) => (b.g > a.g ? b : a)).p);
       continue;
@@ -148,7 +163,12 @@ async function run(argv: string[]): Promise<number> {
     } else {
       points = sweepPlans(methods, model.config).map((p) => canonical(model, p));
     }
-    const scores = await evaluate(model, data, points.map((p) => p.plan), 'sweep');
+    const scores = await evaluate(
+      model,
+      data,
+      points.map((p) => p.plan),
+      'sweep',
+    );
     const table = rows(points, scores);
     if (values.json) {
       console.log(JSON.stringify(table));

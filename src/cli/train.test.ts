@@ -125,6 +125,8 @@ describe('tokenscope train and eval', () => {
   });
 
   it('train rejects an unknown option and names the help', async () => {
-    await expect(trainCommand.run(['--epoch', '3'])).rejects.toThrowError(expect.objectContaining({ code: 'param-out-of-range', message: expect.stringContaining("unknown option '--epoch'") }));
+    await expect(trainCommand.run(['--epoch', '3'])).rejects.toThrowError(
+      expect.objectContaining({ code: 'param-out-of-range', message: expect.stringContaining("unknown option '--epoch'") }),
+    );
   });
 });

@@ -75,11 +75,25 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { options: { ...D }, hidden: 64, depth: 6, heads: 2, mlp: 128, data: FASHION_MNIST_DIR, out: 'out/train/fmnist-vit', resume: false, eval: true, epochsGiven: false };
+  const a: Args = {
+    options: { ...D },
+    hidden: 64,
+    depth: 6,
+    heads: 2,
+    mlp: 128,
+    data: FASHION_MNIST_DIR,
+    out: 'out/train/fmnist-vit',
+    resume: false,
+    eval: true,
+    epochsGiven: false,
+  };
   const num = (flag: string, v: string | undefined, int: boolean, min = 0): number => {
     const x = Number(v);
     if (v === undefined || !Number.isFinite(x) || (int && !Number.isInteger(x)) || x < min) {
-      throw new TokenScopeError('param-out-of-range', `${flag} needs ${int ? 'an integer' : 'a number'} ≥ ${min}, got ${JSON.stringify(v)}; see tokenscope train --help`);
+      throw new TokenScopeError(
+        'param-out-of-range',
+        `${flag} needs ${int ? 'an integer' : 'a number'} ≥ ${min}, got ${JSON.stringify(v)}; see tokenscope train --help`,
+      );
     }
     return x;
   };
@@ -87,29 +101,76 @@ function parseArgs(argv: string[]): Args {
     const flag = argv[i];
     const next = () => argv[++i];
     switch (flag) {
-      case '--hidden': a.hidden = num(flag, next(), true, 1); break;
-      case '--depth': a.depth = num(flag, next(), true, 1); break;
-      case '--heads': a.heads = num(flag, next(), true, 1); break;
-      case '--mlp': a.mlp = num(flag, next(), true, 1); break;
-      case '--epochs': a.options.epochs = num(flag, next(), true, 1); a.epochsGiven = true; break;
-      case '--batch': a.options.batchSize = num(flag, next(), true, 1); break;
-      case '--lr': a.options.lr = num(flag, next(), false); break;
-      case '--min-lr': a.options.minLr = num(flag, next(), false); break;
-      case '--warmup': a.options.warmupEpochs = num(flag, next(), false); break;
-      case '--weight-decay': a.options.weightDecay = num(flag, next(), false); break;
-      case '--label-smoothing': a.options.labelSmoothing = num(flag, next(), false); break;
-      case '--shift': a.options.maxShift = num(flag, next(), true); break;
-      case '--no-flip': a.options.flip = false; break;
-      case '--seed': a.options.seed = num(flag, next(), true); break;
-      case '--data': a.data = next() ?? ''; break;
-      case '--out': a.out = next() ?? ''; break;
-      case '--resume': a.resume = true; break;
-      case '--export': a.exportDir = next(); break;
-      case '--limit': a.limit = num(flag, next(), true, 1); break;
-      case '--stop-after': a.stopAfter = num(flag, next(), true, 1); break;
-      case '--stop-at-step': a.stopAtStep = num(flag, next(), true, 1); break;
-      case '--restart-lr': a.restartLr = num(flag, next(), false); break;
-      case '--no-eval': a.eval = false; break;
+      case '--hidden':
+        a.hidden = num(flag, next(), true, 1);
+        break;
+      case '--depth':
+        a.depth = num(flag, next(), true, 1);
+        break;
+      case '--heads':
+        a.heads = num(flag, next(), true, 1);
+        break;
+      case '--mlp':
+        a.mlp = num(flag, next(), true, 1);
+        break;
+      case '--epochs':
+        a.options.epochs = num(flag, next(), true, 1);
+        a.epochsGiven = true;
+        break;
+      case '--batch':
+        a.options.batchSize = num(flag, next(), true, 1);
+        break;
+      case '--lr':
+        a.options.lr = num(flag, next(), false);
+        break;
+      case '--min-lr':
+        a.options.minLr = num(flag, next(), false);
+        break;
+      case '--warmup':
+        a.options.warmupEpochs = num(flag, next(), false);
+        break;
+      case '--weight-decay':
+        a.options.weightDecay = num(flag, next(), false);
+        break;
+      case '--label-smoothing':
+        a.options.labelSmoothing = num(flag, next(), false);
+        break;
+      case '--shift':
+        a.options.maxShift = num(flag, next(), true);
+        break;
+      case '--no-flip':
+        a.options.flip = false;
+        break;
+      case '--seed':
+        a.options.seed = num(flag, next(), true);
+        break;
+      case '--data':
+        a.data = next() ?? '';
+        break;
+      case '--out':
+        a.out = next() ?? '';
+        break;
+      case '--resume':
+        a.resume = true;
+        break;
+      case '--export':
+        a.exportDir = next();
+        break;
+      case '--limit':
+        a.limit = num(flag, next(), true, 1);
+        break;
+      case '--stop-after':
+        a.stopAfter = num(flag, next(), true, 1);
+        break;
+      case '--stop-at-step':
+        a.stopAtStep = num(flag, next(), true, 1);
+        break;
+      case '--restart-lr':
+        a.restartLr = num(flag, next(), false);
+        break;
+      case '--no-eval':
+        a.eval = false;
+        break;
       default:
         throw new TokenScopeError('param-out-of-range', `unknown option '${flag}'; see tokenscope train --help`);
     }
@@ -196,20 +257,34 @@ async function run(argv: string[]): Promise<number> {
       );
     } else if (e.type === 'stopped') {
       bar?.done();
-      process.stderr.write(`stopped at epoch ${e.epoch + 1}, batch ${e.batch}; state saved in ${a.out}. Continue with:\n  npx tokenscope train --resume --out ${a.out}${a.exportDir ? ` --export ${a.exportDir}` : ''}\n`);
+      process.stderr.write(
+        `stopped at epoch ${e.epoch + 1}, batch ${e.batch}; state saved in ${a.out}. Continue with:\n  npx tokenscope train --resume --out ${a.out}${a.exportDir ? ` --export ${a.exportDir}` : ''}\n`,
+      );
     }
   };
 
   const config = fmnistConfig(a, a.options);
-  const result = await train({ config, options: a.options, train: trainSet, test: testSet, outDir: a.out, resume: a.resume,
-    setEpochs: a.resume && a.epochsGiven ? a.options.epochs : undefined, restartLr: a.restartLr, shouldStop: () => stop, onEvent });
+  const result = await train({
+    config,
+    options: a.options,
+    train: trainSet,
+    test: testSet,
+    outDir: a.out,
+    resume: a.resume,
+    setEpochs: a.resume && a.epochsGiven ? a.options.epochs : undefined,
+    restartLr: a.restartLr,
+    shouldStop: () => stop,
+    onEvent,
+  });
   try {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
     if (!result.finished) return 130;
     const s = result.state;
     const last = s.history[s.history.length - 1];
-    process.stderr.write(`done: ${s.history.length} epochs, ${formatDuration(s.elapsedSeconds)} of training${last?.testAccuracy != null ? `, test accuracy ${pct(last.testAccuracy)}` : ''}\n`);
+    process.stderr.write(
+      `done: ${s.history.length} epochs, ${formatDuration(s.elapsedSeconds)} of training${last?.testAccuracy != null ? `, test accuracy ${pct(last.testAccuracy)}` : ''}\n`,
+    );
     if (a.exportDir) {
       const files = writeModelDir(a.exportDir, s.config, await weightsToTimm(s.config, result.params.weights));
       process.stderr.write(`exported ${files.join(', ')}\n`);

@@ -111,7 +111,11 @@ export function toTimmNames(named: NamedArrays): NamedArrays {
 /** timm names -> Hugging Face ViT names (`vit.` prefix), splitting qkv. Used to save our own model. */
 export function timmToHfVit(named: NamedArrays): NamedArrays {
   const out: NamedArrays = new Map();
-  const topInverse = new Map(HF_TOP_RENAMES('vit').filter(([hf]) => !hf.startsWith('cls_classifier') && !hf.startsWith('distillation')).map(([hf, t]) => [t, hf]));
+  const topInverse = new Map(
+    HF_TOP_RENAMES('vit')
+      .filter(([hf]) => !hf.startsWith('cls_classifier') && !hf.startsWith('distillation'))
+      .map(([hf, t]) => [t, hf]),
+  );
   for (const [name, entry] of named) {
     const top = topInverse.get(name);
     if (top) {

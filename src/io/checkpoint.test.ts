@@ -1,7 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  DTYPES, LAYOUTS, encodeCheckpoint, hfConfigJson, randomPixels, randomTimmArrays, renameTo, timmConfigJson, timmNamesOf, type Layout,
+  DTYPES,
+  LAYOUTS,
+  encodeCheckpoint,
+  hfConfigJson,
+  randomPixels,
+  randomTimmArrays,
+  renameTo,
+  timmConfigJson,
+  timmNamesOf,
+  type Layout,
 } from '../../tests/helpers/checkpoints';
 import { referenceForward } from '../../tests/helpers/reference-vit';
 import { expectNoLeak, useWasmBackend } from '../../tests/helpers/tf';
@@ -17,12 +26,28 @@ const labels = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i
 
 /** Two small models whose head width is 64, so inference can recover every number. */
 const PLAIN: VitConfig = {
-  hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 1, intermediate_size: 96,
-  image_size: 8, patch_size: 4, num_channels: 3, layer_norm_eps: 1e-6, id2label: labels(5), distilled: false,
+  hidden_size: 64,
+  num_hidden_layers: 2,
+  num_attention_heads: 1,
+  intermediate_size: 96,
+  image_size: 8,
+  patch_size: 4,
+  num_channels: 3,
+  layer_norm_eps: 1e-6,
+  id2label: labels(5),
+  distilled: false,
 };
 const DISTILLED: VitConfig = {
-  hidden_size: 128, num_hidden_layers: 3, num_attention_heads: 2, intermediate_size: 160,
-  image_size: 12, patch_size: 4, num_channels: 1, layer_norm_eps: 1e-6, id2label: labels(7), distilled: true,
+  hidden_size: 128,
+  num_hidden_layers: 3,
+  num_attention_heads: 2,
+  intermediate_size: 160,
+  image_size: 12,
+  patch_size: 4,
+  num_channels: 1,
+  layer_norm_eps: 1e-6,
+  id2label: labels(7),
+  distilled: true,
 };
 const CASES = [
   { name: 'ViT (no distillation token)', config: PLAIN, seed: 11 },
@@ -48,9 +73,16 @@ async function logitsOf(r: LoadedCheckpoint, pixels: number[][][]): Promise<numb
 
 /** The architecture fields of a config (what a checkpoint can say about itself). */
 const arch = (c: VitConfig) => ({
-  hidden_size: c.hidden_size, num_hidden_layers: c.num_hidden_layers, num_attention_heads: c.num_attention_heads,
-  intermediate_size: c.intermediate_size, image_size: c.image_size, patch_size: c.patch_size, num_channels: c.num_channels,
-  layer_norm_eps: c.layer_norm_eps, distilled: c.distilled === true, labels: Object.keys(c.id2label).length,
+  hidden_size: c.hidden_size,
+  num_hidden_layers: c.num_hidden_layers,
+  num_attention_heads: c.num_attention_heads,
+  intermediate_size: c.intermediate_size,
+  image_size: c.image_size,
+  patch_size: c.patch_size,
+  num_channels: c.num_channels,
+  layer_norm_eps: c.layer_norm_eps,
+  distilled: c.distilled === true,
+  labels: Object.keys(c.id2label).length,
 });
 
 /** Largest rounding error of one stored value: half an ulp of the format, relative (F16 subnormals absolute). */
@@ -164,7 +196,10 @@ describe('loadCheckpoint', () => {
     const bare = load({ safetensors: bytes });
     expect(bare.preprocess.source).toMatch(/assumed/);
     expect(bare.notes.some((n) => n.startsWith('No preprocessing settings came with the checkpoint'))).toBe(true);
-    const hf = load({ safetensors: fileFor(PLAIN, 'hf-vit', 'F32', 6).bytes, preprocessor: { do_resize: true, size: 8, resample: 2, image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5] } });
+    const hf = load({
+      safetensors: fileFor(PLAIN, 'hf-vit', 'F32', 6).bytes,
+      preprocessor: { do_resize: true, size: 8, resample: 2, image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5] },
+    });
     expect(hf.preprocess).toMatchObject({ source: 'preprocessor_config.json (Hugging Face image processor)', mean: [0.5, 0.5, 0.5], crop: null });
   });
 
@@ -198,11 +233,15 @@ describe('loadCheckpoint', () => {
     for (const [tensor, shape, message] of cases) {
       const timm = randomTimmArrays(PLAIN, 8);
       timm.set(tensor, { shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.1) });
-      expect(() => loadCheckpoint({ safetensors: encodeCheckpoint(timm, 'F32') }), tensor).toThrowError(expect.objectContaining({ code: 'shape-mismatch', message: expect.stringMatching(message) }));
+      expect(() => loadCheckpoint({ safetensors: encodeCheckpoint(timm, 'F32') }), tensor).toThrowError(
+        expect.objectContaining({ code: 'shape-mismatch', message: expect.stringMatching(message) }),
+      );
     }
     const hf = renameTo(randomTimmArrays(PLAIN, 8), 'hf-vit');
     hf.set('vit.encoder.layer.0.attention.attention.value.weight', { shape: [32, 64], data: new Float32Array(32 * 64) });
-    expect(() => loadCheckpoint({ safetensors: encodeCheckpoint(hf, 'F32') })).toThrowError(expect.objectContaining({ code: 'shape-mismatch', message: expect.stringMatching(/query, key and value/) }));
+    expect(() => loadCheckpoint({ safetensors: encodeCheckpoint(hf, 'F32') })).toThrowError(
+      expect.objectContaining({ code: 'shape-mismatch', message: expect.stringMatching(/query, key and value/) }),
+    );
   });
 
   it('loadCheckpoint checks a config.json against the tensors and names the first tensor that disagrees', () => {
@@ -213,7 +252,9 @@ describe('loadCheckpoint', () => {
     expect(() => loadCheckpoint({ safetensors: bytes, config: hfConfigJson({ ...PLAIN, intermediate_size: 128 }, 'hf-vit') })).toThrowError(
       expect.objectContaining({ code: 'shape-mismatch', message: expect.stringContaining('blocks.0.mlp.fc1.weight') }),
     );
-    expect(() => loadCheckpoint({ safetensors: bytes, config: [1, 2] })).toThrowError(expect.objectContaining({ code: 'shape-mismatch', message: expect.stringContaining('config.json is not recognised') }));
+    expect(() => loadCheckpoint({ safetensors: bytes, config: [1, 2] })).toThrowError(
+      expect.objectContaining({ code: 'shape-mismatch', message: expect.stringContaining('config.json is not recognised') }),
+    );
   });
 
   it('loadCheckpoint rejects huge counts in config.json or tensor names before sizing anything by them', () => {
@@ -227,7 +268,9 @@ describe('loadCheckpoint', () => {
       [{ ...hf, image_size: 4e9, patch_size: 4 }, /pos_embed/],
     ];
     for (const [config, message] of cases) {
-      expect(() => loadCheckpoint({ safetensors: bytes, config })).toThrowError(expect.objectContaining({ code: 'shape-mismatch', message: expect.stringMatching(message) }));
+      expect(() => loadCheckpoint({ safetensors: bytes, config })).toThrowError(
+        expect.objectContaining({ code: 'shape-mismatch', message: expect.stringMatching(message) }),
+      );
     }
     timm.set('blocks.99999999999999999999.norm1.weight', { shape: [64], data: new Float32Array(64) });
     expect(() => loadCheckpoint({ safetensors: encodeCheckpoint(timm, 'F32') })).toThrowError(
@@ -238,7 +281,9 @@ describe('loadCheckpoint', () => {
   it('loadCheckpoint refuses to guess heads when the hidden size is not a multiple of 64', () => {
     const config = { ...PLAIN, hidden_size: 48, num_attention_heads: 2 };
     const { bytes } = fileFor(config, 'timm', 'F32', 10);
-    expect(() => loadCheckpoint({ safetensors: bytes })).toThrowError(expect.objectContaining({ code: 'shape-mismatch', message: expect.stringContaining('num_attention_heads') }));
+    expect(() => loadCheckpoint({ safetensors: bytes })).toThrowError(
+      expect.objectContaining({ code: 'shape-mismatch', message: expect.stringContaining('num_attention_heads') }),
+    );
     const r = load({ safetensors: bytes, config: hfConfigJson(config, 'hf-vit') });
     expect(r.config.num_attention_heads).toBe(2);
   });
@@ -272,7 +317,7 @@ describe('readCheckpointFiles', () => {
     const json = (o: unknown, name: string) => new File([JSON.stringify(o)], name);
     const files = await readCheckpointFiles([
       json({ do_resize: true, size: 8 }, 'preprocessor_config.json'),
-      new File([new Uint8Array(bytes)], "model.safetensors"),
+      new File([new Uint8Array(bytes)], 'model.safetensors'),
       json(hfConfigJson(PLAIN, 'hf-vit'), 'config.json'),
     ]);
     expect(files.safetensors).toEqual(bytes);

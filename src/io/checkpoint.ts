@@ -98,17 +98,25 @@ function checkConfigAgainstTensors(raw: Record<string, unknown>, named: NamedArr
       present = 0;
     }
     if (layers > present) {
-      throw new TokenScopeError('shape-mismatch', `checkpoint is missing tensor 'blocks.${present}.norm1.weight': config.json says ${layers} blocks but the file has ${present}`, { tensor: `blocks.${present}.norm1.weight` });
+      throw new TokenScopeError(
+        'shape-mismatch',
+        `checkpoint is missing tensor 'blocks.${present}.norm1.weight': config.json says ${layers} blocks but the file has ${present}`,
+        { tensor: `blocks.${present}.norm1.weight` },
+      );
     }
   }
   const labels = raw.num_labels;
   const head = named.get('head.weight');
   const hasNames = typeof raw.id2label === 'object' && raw.id2label !== null && !Array.isArray(raw.id2label);
   if (!hasNames && typeof labels === 'number' && head && labels !== head.shape[0]) {
-    throw new TokenScopeError('shape-mismatch', `config.json says num_labels ${labels} but tensor 'head.weight' has ${head.shape[0]} rows`, { tensor: 'head.weight' });
+    throw new TokenScopeError('shape-mismatch', `config.json says num_labels ${labels} but tensor 'head.weight' has ${head.shape[0]} rows`, {
+      tensor: 'head.weight',
+    });
   }
   if (!hasNames && labels === undefined && head && head.shape[0] !== 1000) {
-    throw new TokenScopeError('shape-mismatch', `config.json names no labels (so 1,000 are assumed) but tensor 'head.weight' has ${head.shape[0]} rows`, { tensor: 'head.weight' });
+    throw new TokenScopeError('shape-mismatch', `config.json names no labels (so 1,000 are assumed) but tensor 'head.weight' has ${head.shape[0]} rows`, {
+      tensor: 'head.weight',
+    });
   }
 }
 
@@ -120,7 +128,11 @@ function checkFinite(named: NamedArrays, used: Set<string>): void {
     const data = entry.data;
     for (let i = 0; i < data.length; i++) {
       if (!Number.isFinite(data[i])) {
-        throw new TokenScopeError('data-malformed', `tensor '${name}' holds a non-finite value (${data[i]}) at element ${i}; the checkpoint is damaged, download or export it again`, { tensor: name, index: i });
+        throw new TokenScopeError(
+          'data-malformed',
+          `tensor '${name}' holds a non-finite value (${data[i]}) at element ${i}; the checkpoint is damaged, download or export it again`,
+          { tensor: name, index: i },
+        );
       }
     }
   }
@@ -236,9 +248,7 @@ export async function readCheckpointFiles(picked: readonly NamedBlob[]): Promise
   if (weights.length !== 1) {
     throw new TokenScopeError(
       'data-missing',
-      weights.length === 0
-        ? 'choose one .safetensors file (and, if you have it, its config.json)'
-        : `choose one .safetensors file, not ${weights.length}`,
+      weights.length === 0 ? 'choose one .safetensors file (and, if you have it, its config.json)' : `choose one .safetensors file, not ${weights.length}`,
     );
   }
   if (weights[0].size > MAX_CHECKPOINT_BYTES) {

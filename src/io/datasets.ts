@@ -18,9 +18,7 @@ export const FASHION_MNIST_FILES: Readonly<Record<FashionMnistSplit, { images: s
 };
 
 /** Class names by label, 0..9. */
-export const FASHION_MNIST_CLASSES = [
-  'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
-] as const;
+export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'] as const;
 
 export const FASHION_MNIST_IMAGE_SIZE = 28;
 
@@ -47,7 +45,9 @@ export function assembleFashionMnist(images: IdxArray, labels: IdxArray, source 
     throw new TokenScopeError('data-malformed', `${source}: images are ${rows}×${cols}, expected ${size}×${size}`, { source });
   }
   if (labels.shape[0] !== count) {
-    throw new TokenScopeError('data-malformed', `${source}: ${count} images but ${labels.shape[0]} labels; the files come from different splits or one is damaged`, { source });
+    throw new TokenScopeError('data-malformed', `${source}: ${count} images but ${labels.shape[0]} labels; the files come from different splits or one is damaged`, {
+      source,
+    });
   }
   const nClasses = FASHION_MNIST_CLASSES.length;
   const bad = labels.data.findIndex((l) => l >= nClasses);

@@ -21,16 +21,34 @@ function asRgb(image: { width: number; height: number; channels: number; data: U
 }
 
 describe('decodeImageBytes', () => {
-  it.each(manifest.images.map((im) => [im.file, im] as const))('decodeImageBytes reads %s pixel for pixel as Pillow does (no EXIF rotation, CMYK and grey to RGB)', async (file, im) => {
-    const image = await decodeImageBytes(read(file), file);
-    expect([image.width, image.height]).toEqual([im.width, im.height]);
-    expect(image.channels).toBe({ L: 1, RGB: 3, CMYK: 3, P: 4, RGBA: 4 }[im.mode]);
-    expect(Buffer.from(asRgb(image)).equals(Buffer.from(pillowDecoded(file)))).toBe(true);
-  });
+  it.each(manifest.images.map((im) => [im.file, im] as const))(
+    'decodeImageBytes reads %s pixel for pixel as Pillow does (no EXIF rotation, CMYK and grey to RGB)',
+    async (file, im) => {
+      const image = await decodeImageBytes(read(file), file);
+      expect([image.width, image.height]).toEqual([im.width, im.height]);
+      expect(image.channels).toBe({ L: 1, RGB: 3, CMYK: 3, P: 4, RGBA: 4 }[im.mode]);
+      expect(Buffer.from(asRgb(image)).equals(Buffer.from(pillowDecoded(file)))).toBe(true);
+    },
+  );
 
   it("decodeImageBytes then preprocessImage gives exactly Pillow's pixels after timm's bicubic resize and centre crop", async () => {
-    const config = { image_size: 32, num_channels: 3, num_hidden_layers: 1, hidden_size: 64, num_attention_heads: 1, intermediate_size: 64, patch_size: 8, layer_norm_eps: 1e-6, id2label: { 0: 'a' }, distilled: false } as VitConfig;
-    const spec = resolvePreprocess({ config, layout: 'timm', configJson: { pretrained_cfg: { crop_pct: 0.9, interpolation: 'bicubic', mean: [0, 0, 0], std: [1, 1, 1] } } });
+    const config = {
+      image_size: 32,
+      num_channels: 3,
+      num_hidden_layers: 1,
+      hidden_size: 64,
+      num_attention_heads: 1,
+      intermediate_size: 64,
+      patch_size: 8,
+      layer_norm_eps: 1e-6,
+      id2label: { 0: 'a' },
+      distilled: false,
+    } as VitConfig;
+    const spec = resolvePreprocess({
+      config,
+      layout: 'timm',
+      configJson: { pretrained_cfg: { crop_pct: 0.9, interpolation: 'bicubic', mean: [0, 0, 0], std: [1, 1, 1] } },
+    });
     for (const im of manifest.images) {
       const { pixels, steps } = preprocessImage(await decodeImageBytes(read(im.file), im.file), spec);
       expect(steps.find((s) => s.op === 'resize')).toMatchObject({ width: im.resized[0], height: im.resized[1] });
@@ -52,7 +70,10 @@ describe('decodeImageBytes', () => {
   it('decodeImageBytes refuses empty, truncated and non-image bytes as image-unreadable, saying which', async () => {
     await expect(decodeImageBytes(new Uint8Array(0), 'e.jpg')).rejects.toMatchObject({ code: 'image-unreadable', message: 'e.jpg: the file is empty' });
     const jpeg = read('cat/a-rgb.jpg');
-    await expect(decodeImageBytes(jpeg.subarray(0, jpeg.length >> 1), 't.jpg')).rejects.toMatchObject({ code: 'image-unreadable', message: 't.jpg: the image data is truncated or corrupt' });
+    await expect(decodeImageBytes(jpeg.subarray(0, jpeg.length >> 1), 't.jpg')).rejects.toMatchObject({
+      code: 'image-unreadable',
+      message: 't.jpg: the image data is truncated or corrupt',
+    });
     await expect(decodeImageBytes(new TextEncoder().encode('hello'), 'n.png')).rejects.toMatchObject({ code: 'image-unreadable' });
   });
 
@@ -64,6 +85,9 @@ describe('decodeImageBytes', () => {
     view.setUint32(16, side);
     view.setUint32(20, side);
     view.setUint32(29, crc32(small.subarray(12, 29))); // IHDR's CRC over its type and data
-    await expect(decodeImageBytes(small, 'huge.png')).rejects.toMatchObject({ code: 'image-too-large', message: expect.stringMatching(/^huge\.png: image of \d+×\d+ has more than/) });
+    await expect(decodeImageBytes(small, 'huge.png')).rejects.toMatchObject({
+      code: 'image-too-large',
+      message: expect.stringMatching(/^huge\.png: image of \d+×\d+ has more than/),
+    });
   });
 });

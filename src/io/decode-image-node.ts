@@ -53,7 +53,9 @@ export async function decodeImageBytes(bytes: Uint8Array, source = 'image'): Pro
   }
   const { width = 0, height = 0 } = meta;
   if (width * height > MAX_IMAGE_PIXELS) {
-    throw new TokenScopeError('image-too-large', `${source}: image of ${width}×${height} has more than ${MAX_IMAGE_PIXELS} pixels; downscale it first`, { path: source });
+    throw new TokenScopeError('image-too-large', `${source}: image of ${width}×${height} has more than ${MAX_IMAGE_PIXELS} pixels; downscale it first`, {
+      path: source,
+    });
   }
   const cmyk = meta.space === 'cmyk';
   let pipeline = sharp(bytes, options);

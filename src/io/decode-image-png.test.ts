@@ -26,7 +26,13 @@ function png(width: number, height: number, depth: number, colour: number, scanl
   v.setUint32(0, width);
   v.setUint32(4, height);
   ihdr.set([depth, colour, 0, 0, interlace], 8);
-  const parts = [Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), ...extra, chunk('IDAT', new Uint8Array(deflateSync(scanlines))), chunk('IEND', new Uint8Array(0))];
+  const parts = [
+    Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    ...extra,
+    chunk('IDAT', new Uint8Array(deflateSync(scanlines))),
+    chunk('IEND', new Uint8Array(0)),
+  ];
   return Uint8Array.from(parts.flatMap((p) => [...p]));
 }
 
@@ -37,7 +43,9 @@ function filterRow(type: number, row: number[], prev: number[] | null, bpp: numb
     const b = prev ? prev[i] : 0;
     const c = prev && i >= bpp ? prev[i - bpp] : 0;
     const p = a + b - c;
-    const pred = [0, a, b, (a + b) >> 1, Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c) ? a : Math.abs(p - b) <= Math.abs(p - c) ? b : c][type];
+    const pred = [0, a, b, (a + b) >> 1, Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c) ? a : Math.abs(p - b) <= Math.abs(p - c) ? b : c][
+      type
+    ];
     return (x - pred) & 0xff;
   });
 }
@@ -78,7 +86,15 @@ describe('decodeImageBytes on PNG', () => {
   it('decodeImageBytes places Adam7-interlaced pixels where they belong', async () => {
     const [w, h] = [11, 9];
     const value = (x: number, y: number) => (x * 17 + y * 41) % 256;
-    const passes = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
+    const passes = [
+      [0, 0, 8, 8],
+      [4, 0, 8, 8],
+      [0, 4, 4, 8],
+      [2, 0, 4, 4],
+      [0, 2, 2, 4],
+      [1, 0, 2, 2],
+      [0, 1, 1, 2],
+    ];
     const lines: number[] = [];
     for (const [x0, y0, dx, dy] of passes) {
       for (let y = y0; y < h; y += dy) {

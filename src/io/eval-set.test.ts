@@ -6,7 +6,10 @@ import { loadFashionMnist } from './node-files';
 
 function smallSet(): EvalSet {
   return {
-    count: 3, size: 2, channels: 1, classes: 4,
+    count: 3,
+    size: 2,
+    channels: 1,
+    classes: 4,
     sourceIndex: Uint32Array.from([7, 70000, 2 ** 32 - 1]),
     labels: Uint8Array.from([3, 0, 1]),
     images: Uint8Array.from([0, 1, 2, 3, 250, 251, 252, 253, 9, 8, 7, 6]),

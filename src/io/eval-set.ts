@@ -45,7 +45,10 @@ export function encodeEvalSet(set: EvalSet): Uint8Array {
   const { count, size, channels, classes } = set;
   const px = size * size * channels;
   if (set.images.length !== count * px || set.labels.length !== count || set.sourceIndex.length !== count) {
-    throw new TokenScopeError('shape-mismatch', `eval set: ${count} images of ${size}×${size}×${channels} need ${count * px} pixels, ${count} labels and ${count} indices; got ${set.images.length}, ${set.labels.length}, ${set.sourceIndex.length}`);
+    throw new TokenScopeError(
+      'shape-mismatch',
+      `eval set: ${count} images of ${size}×${size}×${channels} need ${count * px} pixels, ${count} labels and ${count} indices; got ${set.images.length}, ${set.labels.length}, ${set.sourceIndex.length}`,
+    );
   }
   const bad = set.labels.findIndex((l) => l >= classes);
   if (bad >= 0) throw new TokenScopeError('shape-mismatch', `eval set: label ${set.labels[bad]} at ${bad} is not below the class count ${classes}`);
@@ -117,7 +120,10 @@ export function balancedSubset(set: GreyImages, classes: number, perClass: numbe
   const images = new Uint8Array(picked.length * px);
   picked.forEach((src, i) => images.set(set.images.subarray(src * px, (src + 1) * px), i * px));
   return {
-    count: picked.length, size: set.size, channels: 1, classes,
+    count: picked.length,
+    size: set.size,
+    channels: 1,
+    classes,
     sourceIndex: Uint32Array.from(picked),
     labels: Uint8Array.from(picked, (i) => set.labels[i]),
     images,

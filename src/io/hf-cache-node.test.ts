@@ -95,7 +95,11 @@ describe('ensureHubSnapshot', () => {
     expect(snap).toEqual({ dir: join(repo, 'snapshots', COMMIT), commit: COMMIT, fromCache: true });
     const byCommit = await ensureHubSnapshot({ repo: 'facebook/deit-small-patch16-224', revision: COMMIT }, { env: { HF_HUB_CACHE: cache }, fetch: never });
     expect(byCommit.dir).toBe(snap.dir);
-    await expect(ensureHubSnapshot({ repo: 'facebook/deit-base-patch16-224', revision: 'main' }, { env: { HF_HUB_CACHE: cache, HF_HUB_OFFLINE: '1' }, fetch: never }))
-      .rejects.toMatchObject({ code: 'data-missing', message: expect.stringMatching(/HF_HUB_OFFLINE is set and facebook\/deit-base-patch16-224@main is not in the Hugging Face cache/) });
+    await expect(
+      ensureHubSnapshot({ repo: 'facebook/deit-base-patch16-224', revision: 'main' }, { env: { HF_HUB_CACHE: cache, HF_HUB_OFFLINE: '1' }, fetch: never }),
+    ).rejects.toMatchObject({
+      code: 'data-missing',
+      message: expect.stringMatching(/HF_HUB_OFFLINE is set and facebook\/deit-base-patch16-224@main is not in the Hugging Face cache/),
+    });
   });
 });

@@ -96,11 +96,17 @@ export async function ensureHubSnapshot(id: HubId, opts: HubFetchOptions = {}): 
     try {
       head = await doFetch(url, { method: 'HEAD', redirect: 'manual' });
     } catch (e) {
-      throw new TokenScopeError('download-failed', `could not reach ${base} for ${id.repo} (${(e as Error).message}); set HF_HUB_OFFLINE=1 to use the cache only`, { url });
+      throw new TokenScopeError('download-failed', `could not reach ${base} for ${id.repo} (${(e as Error).message}); set HF_HUB_OFFLINE=1 to use the cache only`, {
+        url,
+      });
     }
     if ([401, 403, 404].includes(head.status)) {
       if (!file.required) continue;
-      throw new TokenScopeError('data-missing', `${id.repo}@${id.revision} has no ${file.name} (the hub answered ${head.status}); check the repository id and revision`, { url });
+      throw new TokenScopeError(
+        'data-missing',
+        `${id.repo}@${id.revision} has no ${file.name} (the hub answered ${head.status}); check the repository id and revision`,
+        { url },
+      );
     }
     const fileCommit = head.headers.get('x-repo-commit');
     const etag = (head.headers.get('x-linked-etag') ?? head.headers.get('etag') ?? '').replace(/^W\//, '').replace(/"/g, '');

@@ -10,8 +10,16 @@ import { downloadBytes, downloadCatalogModel, MemoryCache, type DownloadProgress
 useWasmBackend();
 
 const config: VitConfig = {
-  hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 1, intermediate_size: 96,
-  image_size: 8, patch_size: 4, num_channels: 3, layer_norm_eps: 1e-6, id2label: { 0: 'a', 1: 'b', 2: 'c' }, distilled: false,
+  hidden_size: 64,
+  num_hidden_layers: 2,
+  num_attention_heads: 1,
+  intermediate_size: 96,
+  image_size: 8,
+  patch_size: 4,
+  num_channels: 3,
+  layer_norm_eps: 1e-6,
+  id2label: { 0: 'a', 1: 'b', 2: 'c' },
+  distilled: false,
 };
 const CHECKPOINT = encodeCheckpoint(renameTo(randomTimmArrays(config, 1), 'hf-vit'), 'F32');
 const FILE = Uint8Array.from({ length: 40_000 }, (_, i) => (i * 7919) % 251);
@@ -62,7 +70,9 @@ describe('downloadBytes', () => {
     const controller = new AbortController();
     const events: DownloadProgress[] = [];
     const pending = downloadBytes(url(path), {
-      ...fast, cache, signal: controller.signal,
+      ...fast,
+      cache,
+      signal: controller.signal,
       onProgress: (p) => {
         events.push(p);
         if (p.receivedBytes >= 5000) controller.abort();
@@ -159,7 +169,9 @@ describe('downloadCatalogModel', () => {
     const at = (entry: CatalogEntry, file: string) => new URL(hubFileUrl(entry.repo, entry.revision, file, server.base)).pathname;
     server.routes.set(at(vit, 'model.safetensors'), { body: CHECKPOINT, chunk: 16_384 });
     server.routes.set(at(vit, 'config.json'), { body: new TextEncoder().encode(JSON.stringify(hfConfigJson(config, 'hf-vit'))) });
-    server.routes.set(at(vit, 'preprocessor_config.json'), { body: new TextEncoder().encode(JSON.stringify({ do_resize: true, size: 8, resample: 2, image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5] })) });
+    server.routes.set(at(vit, 'preprocessor_config.json'), {
+      body: new TextEncoder().encode(JSON.stringify({ do_resize: true, size: 8, resample: 2, image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5] })),
+    });
     const timm = encodeCheckpoint(randomTimmArrays(config, 2), 'F16');
     server.routes.set(at(deit, 'model.safetensors'), { body: timm });
     server.routes.set(at(deit, 'config.json'), { body: new TextEncoder().encode(JSON.stringify(timmConfigJson('deit_mini', 3, 8))) });

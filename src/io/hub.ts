@@ -212,7 +212,11 @@ export async function downloadBytes(url: string, opts: DownloadOptions = {}): Pr
     }
     if ([401, 403, 404, 410].includes(res.status)) {
       await res.body?.cancel().catch(() => undefined);
-      throw new TokenScopeError('data-missing', `the server answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''} for ${url}: the file is not there or not public; check the repository, revision and file name`, { url, status: res.status });
+      throw new TokenScopeError(
+        'data-missing',
+        `the server answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''} for ${url}: the file is not there or not public; check the repository, revision and file name`,
+        { url, status: res.status },
+      );
     }
     if (res.status !== 200 && res.status !== 206) {
       await res.body?.cancel().catch(() => undefined);
@@ -227,7 +231,8 @@ export async function downloadBytes(url: string, opts: DownloadOptions = {}): Pr
     const tag = res.headers.get('etag');
     if (res.status === 206) {
       const range = parseContentRange(res.headers.get('content-range'));
-      const usable = range !== null && range.start === (resume ? received : 0) && (total === null || range.total === total) && (!resume || !etag || !tag || tag === etag);
+      const usable =
+        range !== null && range.start === (resume ? received : 0) && (total === null || range.total === total) && (!resume || !etag || !tag || tag === etag);
       if (!usable || range.total === null) {
         await res.body?.cancel().catch(() => undefined);
         lastError = `the server sent a partial response (${res.headers.get('content-range') ?? 'no Content-Range'}) that does not continue the file`;
@@ -286,7 +291,10 @@ export async function downloadBytes(url: string, opts: DownloadOptions = {}): Pr
     }
   }
   if (!complete) {
-    throw new TokenScopeError('download-failed', `could not download ${url} after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${lastError}`, { url, attempts: attempt });
+    throw new TokenScopeError('download-failed', `could not download ${url} after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${lastError}`, {
+      url,
+      attempts: attempt,
+    });
   }
 
   let bytes: Uint8Array;
@@ -301,7 +309,10 @@ export async function downloadBytes(url: string, opts: DownloadOptions = {}): Pr
     }
   }
   if (opts.expectedBytes !== undefined && bytes.length !== opts.expectedBytes) {
-    throw new TokenScopeError('data-malformed', `${url} has ${bytes.length} bytes, expected ${opts.expectedBytes}; the file on the server is not the one expected`, { url, receivedBytes: bytes.length });
+    throw new TokenScopeError('data-malformed', `${url} has ${bytes.length} bytes, expected ${opts.expectedBytes}; the file on the server is not the one expected`, {
+      url,
+      receivedBytes: bytes.length,
+    });
   }
   if (signal?.aborted) throw cancelled(url);
   if (cache) {

@@ -85,8 +85,16 @@ describe('parseIdx', () => {
 
   it('parseIdxImages rejects pixel data shorter or longer than the dims say', () => {
     const full = idxBytes([2, 28, 28], counting(2 * 784));
-    expectError(() => parseIdxImages(full.subarray(0, full.length - 1)), 'data-malformed', 'dims [2, 28, 28] need 1584 bytes but the file has 1583; it is truncated');
-    expectError(() => parseIdxImages(idxBytes([1, 28, 28], counting(2 * 784))), 'data-malformed', 'dims [1, 28, 28] need 800 bytes but the file has 1584; it has trailing bytes');
+    expectError(
+      () => parseIdxImages(full.subarray(0, full.length - 1)),
+      'data-malformed',
+      'dims [2, 28, 28] need 1584 bytes but the file has 1583; it is truncated',
+    );
+    expectError(
+      () => parseIdxImages(idxBytes([1, 28, 28], counting(2 * 784))),
+      'data-malformed',
+      'dims [1, 28, 28] need 800 bytes but the file has 1584; it has trailing bytes',
+    );
   });
 
   it('parseIdxImages rejects huge dims without allocating', () => {
@@ -109,7 +117,8 @@ describe('gunzip', () => {
     const corrupt = packed.slice(0, packed.length - 6);
     await expect(gunzip(corrupt, 'c.gz')).rejects.toMatchObject({ code: 'data-malformed', message: expect.stringContaining('c.gz: gzip data is corrupt') });
     await expect(gunzip(gzipSync(new Uint8Array(1 << 20)), 'z.gz', 1000)).rejects.toMatchObject({
-      code: 'data-malformed', message: expect.stringContaining('decompresses to more than 1000 bytes'),
+      code: 'data-malformed',
+      message: expect.stringContaining('decompresses to more than 1000 bytes'),
     });
   });
 

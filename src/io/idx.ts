@@ -23,7 +23,12 @@ export interface IdxArray {
 }
 
 const DTYPE_NAMES: Readonly<Record<number, string>> = {
-  0x08: 'u8', 0x09: 'i8', 0x0b: 'i16', 0x0c: 'i32', 0x0d: 'f32', 0x0e: 'f64',
+  0x08: 'u8',
+  0x09: 'i8',
+  0x0b: 'i16',
+  0x0c: 'i32',
+  0x0d: 'f32',
+  0x0e: 'f64',
 };
 const U8 = 0x08;
 

@@ -30,7 +30,8 @@ export function listFiles(root: string): string[] {
     entries = readdirSync(root, { recursive: true, withFileTypes: true });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new TokenScopeError('data-missing', `${root} is not a folder; --data takes a folder with one sub-folder of images per class`, { path: root });
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      throw new TokenScopeError('data-missing', `${root} is not a folder; --data takes a folder with one sub-folder of images per class`, { path: root });
     throw e;
   }
   const files: string[] = [];
@@ -45,9 +46,14 @@ export function listFiles(root: string): string[] {
 /** Lists and labels the images under `root`; throws the matching rules' error (unknown folders, …). */
 export function readImageFolder(root: string, id2label: Readonly<Record<string, string>>, rule: LabelRule): ListedFolder {
   const files = listFiles(root);
-  if (files.length === 0) throw new TokenScopeError('data-missing', `${root} holds no files; --data takes a folder with one sub-folder of images per class`, { path: root });
+  if (files.length === 0)
+    throw new TokenScopeError('data-missing', `${root} holds no files; --data takes a folder with one sub-folder of images per class`, { path: root });
   // matchImageFolder reads picker paths, which start with the picked folder's name.
-  const matched = matchImageFolder(files.map((f) => `root/${f}`), id2label, rule);
+  const matched = matchImageFolder(
+    files.map((f) => `root/${f}`),
+    id2label,
+    rule,
+  );
   if (!matched.ok) throw matched.error;
   const { images, labelled, skipped } = matched.value;
   return {

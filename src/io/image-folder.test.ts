@@ -59,7 +59,11 @@ describe('matchImageFolder', () => {
   it("matchImageFolder with the 'sorted' rule numbers class folders in code-point order, as torchvision does", () => {
     const labels = Object.fromEntries(['a', 'b', 'c'].map((l, i) => [String(i), l]));
     const r = matchImageFolder(['r/n02/x.jpg', 'r/N01/y.png', 'r/n01/z.webp'], labels, 'sorted');
-    expect(r.ok && r.value.images.map((im) => [im.path, im.label])).toEqual([['r/n02/x.jpg', 2], ['r/N01/y.png', 0], ['r/n01/z.webp', 1]]);
+    expect(r.ok && r.value.images.map((im) => [im.path, im.label])).toEqual([
+      ['r/n02/x.jpg', 2],
+      ['r/N01/y.png', 0],
+      ['r/n01/z.webp', 1],
+    ]);
     const wrong = matchImageFolder(['r/n01/y.png'], labels, 'sorted');
     expect(!wrong.ok && wrong.error.code).toBe('shape-mismatch');
   });

@@ -104,7 +104,10 @@ export function matchImageFolder(paths: readonly string[], id2label: Readonly<Re
       };
     }
     folders.forEach((f, i) => classes.set(f, i));
-    return { ok: true, value: { labelled: true, images: inClass.map(({ index, path, segments }) => ({ index, path, label: classes.get(segments[1])! })), classes, skipped } };
+    return {
+      ok: true,
+      value: { labelled: true, images: inClass.map(({ index, path, segments }) => ({ index, path, label: classes.get(segments[1])! })), classes, skipped },
+    };
   }
   const unknown = new Set<string>();
   for (const u of inClass) {
@@ -115,7 +118,10 @@ export function matchImageFolder(paths: readonly string[], id2label: Readonly<Re
   }
   if (unknown.size > 0) {
     const known = Object.values(id2label).map((l) => (labelFolderName(l) === l ? l : `${l} (folder "${labelFolderName(l)}")`));
-    const list = [...unknown].sort().map((f) => JSON.stringify(f)).join(', ');
+    const list = [...unknown]
+      .sort()
+      .map((f) => JSON.stringify(f))
+      .join(', ');
     return {
       ok: false,
       error: new TokenScopeError(

@@ -48,7 +48,9 @@ describe('inferConfig', () => {
     const timm = randomTimmArrays({ ...archConfig('deit-t'), num_hidden_layers: 1, image_size: 32, id2label: { 0: 'a' } }, 3);
     const without = (name: string) => new Map([...timm].filter(([n]) => n !== name));
     for (const name of ['cls_token', 'pos_embed', 'patch_embed.proj.weight', 'blocks.0.mlp.fc1.weight', 'head.weight']) {
-      expect(() => inferConfig(without(name)), name).toThrowError(expect.objectContaining({ code: 'shape-mismatch', message: expect.stringContaining(`'${name}'`) }));
+      expect(() => inferConfig(without(name)), name).toThrowError(
+        expect.objectContaining({ code: 'shape-mismatch', message: expect.stringContaining(`'${name}'`) }),
+      );
     }
     const odd = new Map(timm);
     odd.set('pos_embed', { shape: [1, 6, 192], data: new Float32Array(6 * 192) });

@@ -106,7 +106,9 @@ export function inferConfig(named: NamedArrays, opts: InferOptions = {}): Inferr
     );
   }
   const heads = D / HEAD_DIM;
-  notes.push(`Attention heads: ${heads}, assumed from hidden size ${D} ÷ ${HEAD_DIM} (released ViT and DeiT models use ${HEAD_DIM}-wide heads); the checkpoint does not record it.`);
+  notes.push(
+    `Attention heads: ${heads}, assumed from hidden size ${D} ÷ ${HEAD_DIM} (released ViT and DeiT models use ${HEAD_DIM}-wide heads); the checkpoint does not record it.`,
+  );
   notes.push(`LayerNorm epsilon: ${TIMM_LAYER_NORM_EPS}, assumed (timm's and DeiT's value); the checkpoint does not record it.`);
 
   let id2label: Record<string, string>;
@@ -149,7 +151,10 @@ export function blockCount(named: NamedArrays): number {
   let depth = 0;
   while (indices.has(depth)) depth++;
   if (depth === 0 || depth !== indices.size) {
-    mismatch(`checkpoint is missing tensor 'blocks.${depth}.norm1.weight' (transformer block ${depth}${depth === 0 ? '' : `; blocks 0 to ${depth - 1} are present`})`, `blocks.${depth}.norm1.weight`);
+    mismatch(
+      `checkpoint is missing tensor 'blocks.${depth}.norm1.weight' (transformer block ${depth}${depth === 0 ? '' : `; blocks 0 to ${depth - 1} are present`})`,
+      `blocks.${depth}.norm1.weight`,
+    );
   }
   return depth;
 }

@@ -4,14 +4,28 @@ import { describe, expect, it } from 'vitest';
 import { expectNoLeak, useWasmBackend } from '../../tests/helpers/tf';
 import type { VitConfig } from '../model/config';
 import {
-  describePreprocess, describeStep, planPreprocess, preprocessImage, preprocessToTensor, resolvePreprocess, type PreprocessSpec, type RawImage,
+  describePreprocess,
+  describeStep,
+  planPreprocess,
+  preprocessImage,
+  preprocessToTensor,
+  resolvePreprocess,
+  type PreprocessSpec,
+  type RawImage,
 } from './preprocess';
 
 useWasmBackend();
 
 const rgb224: VitConfig = {
-  hidden_size: 192, num_hidden_layers: 12, num_attention_heads: 3, intermediate_size: 768,
-  image_size: 224, patch_size: 16, num_channels: 3, layer_norm_eps: 1e-6, id2label: { 0: 'a' },
+  hidden_size: 192,
+  num_hidden_layers: 12,
+  num_attention_heads: 3,
+  intermediate_size: 768,
+  image_size: 224,
+  patch_size: 16,
+  num_channels: 3,
+  layer_norm_eps: 1e-6,
+  id2label: { 0: 'a' },
 };
 const grey28: VitConfig = { ...rgb224, image_size: 28, patch_size: 4, num_channels: 1, image_mean: [0.286], image_std: [0.353] };
 
@@ -20,8 +34,12 @@ const DEIT_TIMM_CONFIG = {
   architecture: 'deit_tiny_patch16_224',
   num_classes: 1000,
   pretrained_cfg: {
-    input_size: [3, 224, 224], interpolation: 'bicubic', crop_pct: 0.9, crop_mode: 'center',
-    mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225],
+    input_size: [3, 224, 224],
+    interpolation: 'bicubic',
+    crop_pct: 0.9,
+    crop_mode: 'center',
+    mean: [0.485, 0.456, 0.406],
+    std: [0.229, 0.224, 0.225],
   },
 };
 /** A ViTFeatureExtractor preprocessor_config.json as Google and WinKawaks ViT repositories have it. */
@@ -47,13 +65,27 @@ describe('resolvePreprocess', () => {
 
   it('resolvePreprocess reads a ViT preprocessor_config.json: straight to 224×224 (bilinear), mean and std 0.5, no crop', () => {
     const spec = resolvePreprocess({ config: rgb224, layout: 'hf-vit', configJson: { hidden_size: 192 }, preprocessorJson: VIT_PREPROCESSOR });
-    expect(spec).toMatchObject({ resize: { kind: 'exact', width: 224, height: 224, interpolation: 'bilinear' }, crop: null, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] });
+    expect(spec).toMatchObject({
+      resize: { kind: 'exact', width: 224, height: 224, interpolation: 'bilinear' },
+      crop: null,
+      mean: [0.5, 0.5, 0.5],
+      std: [0.5, 0.5, 0.5],
+    });
   });
 
   it('resolvePreprocess reads a DeiT image processor: 256×256 bicubic, then a floored centre crop', () => {
     const spec = resolvePreprocess({
-      config: rgb224, layout: 'hf-deit',
-      preprocessorJson: { do_resize: true, size: { height: 256, width: 256 }, resample: 3, do_center_crop: true, crop_size: { height: 224, width: 224 }, image_mean: [0.485, 0.456, 0.406], image_std: [0.229, 0.224, 0.225] },
+      config: rgb224,
+      layout: 'hf-deit',
+      preprocessorJson: {
+        do_resize: true,
+        size: { height: 256, width: 256 },
+        resample: 3,
+        do_center_crop: true,
+        crop_size: { height: 224, width: 224 },
+        image_mean: [0.485, 0.456, 0.406],
+        image_std: [0.229, 0.224, 0.225],
+      },
     });
     expect(spec).toMatchObject({ resize: { kind: 'exact', width: 256, height: 256, interpolation: 'bicubic' }, crop: { rounding: 'floor' } });
   });
@@ -63,10 +95,26 @@ describe('resolvePreprocess', () => {
     expect(spec).toMatchObject({ inputSize: 28, channels: 1, resize: { kind: 'exact', width: 28, height: 28 }, crop: null, mean: [0.286], std: [0.353] });
     expect(spec.notes).toEqual(['Invert light backgrounds.']);
     const exported = resolvePreprocess({
-      config: grey28, layout: 'hf-vit', configJson: { hidden_size: 64, tokenscope_preprocessing: 'Invert light backgrounds.' },
-      preprocessorJson: { do_resize: true, size: { height: 28, width: 28 }, resample: 2, do_rescale: true, rescale_factor: 1 / 255, do_normalize: true, image_mean: [0.286], image_std: [0.353] },
+      config: grey28,
+      layout: 'hf-vit',
+      configJson: { hidden_size: 64, tokenscope_preprocessing: 'Invert light backgrounds.' },
+      preprocessorJson: {
+        do_resize: true,
+        size: { height: 28, width: 28 },
+        resample: 2,
+        do_rescale: true,
+        rescale_factor: 1 / 255,
+        do_normalize: true,
+        image_mean: [0.286],
+        image_std: [0.353],
+      },
     });
-    expect(exported).toMatchObject({ resize: { kind: 'exact', width: 28, height: 28, interpolation: 'bilinear' }, mean: [0.286], std: [0.353], notes: ['Invert light backgrounds.'] });
+    expect(exported).toMatchObject({
+      resize: { kind: 'exact', width: 28, height: 28, interpolation: 'bilinear' },
+      mean: [0.286],
+      std: [0.353],
+      notes: ['Invert light backgrounds.'],
+    });
   });
 
   it('resolvePreprocess states its assumption when the checkpoint names no preprocessing', () => {
@@ -79,8 +127,12 @@ describe('resolvePreprocess', () => {
   });
 
   it('resolvePreprocess rejects a zero std and a resize smaller than the input', () => {
-    expect(() => resolvePreprocess({ config: rgb224, layout: 'hf-vit', preprocessorJson: { ...VIT_PREPROCESSOR, image_std: [0.5, 0, 0.5] } })).toThrowError(expect.objectContaining({ code: 'param-out-of-range' }));
-    expect(() => resolvePreprocess({ config: rgb224, layout: 'hf-vit', preprocessorJson: { ...VIT_PREPROCESSOR, size: 200 } })).toThrowError(expect.objectContaining({ code: 'param-out-of-range' }));
+    expect(() => resolvePreprocess({ config: rgb224, layout: 'hf-vit', preprocessorJson: { ...VIT_PREPROCESSOR, image_std: [0.5, 0, 0.5] } })).toThrowError(
+      expect.objectContaining({ code: 'param-out-of-range' }),
+    );
+    expect(() => resolvePreprocess({ config: rgb224, layout: 'hf-vit', preprocessorJson: { ...VIT_PREPROCESSOR, size: 200 } })).toThrowError(
+      expect.objectContaining({ code: 'param-out-of-range' }),
+    );
   });
 });
 
@@ -128,7 +180,11 @@ describe('preprocessImage', () => {
     const spec = resolvePreprocess({ config: grey28, layout: 'hf-vit' });
     const img = image(28, 28, 1, (x, y) => (x * 9 + y) % 256);
     const { pixels } = preprocessImage(img, spec);
-    for (const [x, y] of [[0, 0], [3, 5], [27, 27]]) {
+    for (const [x, y] of [
+      [0, 0],
+      [3, 5],
+      [27, 27],
+    ]) {
       const v = (x * 9 + y) % 256;
       expect(pixels[y * 28 + x]).toBeCloseTo((v / 255 - 0.286) / 0.353, 6);
     }
@@ -146,17 +202,31 @@ describe('preprocessImage', () => {
     // 0, 1, 2 with weights 0.75, 0.75, 0.25 (normalised by 1.75): (75 + 50) / 1.75 = 71.4 -> 71.
     // Output 1 centred at 3 takes inputs 1, 2, 3 with weights 0.25, 0.75, 0.75: (25 + 150 + 191.25) / 1.75 = 209.3.
     const spec: PreprocessSpec = {
-      inputSize: 2, channels: 1, resize: { kind: 'exact', width: 2, height: 2, interpolation: 'bilinear' }, crop: null, mean: [0], std: [1], source: 'test', notes: [],
-      padToSquare: false, invertLightBackground: false,
+      inputSize: 2,
+      channels: 1,
+      resize: { kind: 'exact', width: 2, height: 2, interpolation: 'bilinear' },
+      crop: null,
+      mean: [0],
+      std: [1],
+      source: 'test',
+      notes: [],
+      padToSquare: false,
+      invertLightBackground: false,
     };
     const row = [0, 100, 200, 255];
-    const { pixels } = preprocessImage(image(4, 4, 1, (x) => row[x]), spec);
+    const { pixels } = preprocessImage(
+      image(4, 4, 1, (x) => row[x]),
+      spec,
+    );
     expect(Array.from(pixels.subarray(0, 2), (v) => Math.round(v * 255))).toEqual([71, 209]);
   });
 
   it('preprocessImage keeps a flat image flat through bicubic resize and crop', () => {
     const spec = deit();
-    const { pixels, steps } = preprocessImage(image(300, 260, 3, (_x, _y, c) => [10, 128, 250][c]), spec);
+    const { pixels, steps } = preprocessImage(
+      image(300, 260, 3, (_x, _y, c) => [10, 128, 250][c]),
+      spec,
+    );
     expect(steps.map((s) => s.op)).toEqual(['resize', 'crop', 'rescale', 'normalize']);
     for (let c = 0; c < 3; c++) {
       const want = ([10, 128, 250][c] / 255 - spec.mean[c]) / spec.std[c];
@@ -166,14 +236,27 @@ describe('preprocessImage', () => {
 
   it('preprocessImage rejects a broken or oversized image with its code', () => {
     const spec = deit();
-    expect(() => preprocessImage({ width: 2, height: 2, channels: 3, data: new Uint8Array(5) }, spec)).toThrowError(expect.objectContaining({ code: 'image-unreadable' }));
-    expect(() => preprocessImage({ width: 0, height: 2, channels: 3, data: new Uint8Array(0) }, spec)).toThrowError(expect.objectContaining({ code: 'image-unreadable' }));
-    expect(() => preprocessImage({ width: 100_000, height: 100_000, channels: 1, data: new Uint8Array(0) }, spec)).toThrowError(expect.objectContaining({ code: 'image-too-large' }));
+    expect(() => preprocessImage({ width: 2, height: 2, channels: 3, data: new Uint8Array(5) }, spec)).toThrowError(
+      expect.objectContaining({ code: 'image-unreadable' }),
+    );
+    expect(() => preprocessImage({ width: 0, height: 2, channels: 3, data: new Uint8Array(0) }, spec)).toThrowError(
+      expect.objectContaining({ code: 'image-unreadable' }),
+    );
+    expect(() => preprocessImage({ width: 100_000, height: 100_000, channels: 1, data: new Uint8Array(0) }, spec)).toThrowError(
+      expect.objectContaining({ code: 'image-too-large' }),
+    );
   });
 
   it('preprocessToTensor returns one [1, S, S, C] tensor the caller owns', async () => {
     const spec = deit();
-    const { pixels } = await expectNoLeak(() => preprocessToTensor(image(224, 224, 3, () => 7), spec), { returned: 1 });
+    const { pixels } = await expectNoLeak(
+      () =>
+        preprocessToTensor(
+          image(224, 224, 3, () => 7),
+          spec,
+        ),
+      { returned: 1 },
+    );
     expect(pixels.shape).toEqual([1, 224, 224, 3]);
     tf.dispose(pixels);
   });
@@ -187,8 +270,17 @@ describe('the bundled model’s Fashion-MNIST convention (config.json tokenscope
     return resolvePreprocess({ config: grey28, layout: 'hf-vit', configJson, preprocessorJson });
   };
   const tiny = (over: Partial<PreprocessSpec>): PreprocessSpec => ({
-    inputSize: 3, channels: 1, resize: { kind: 'exact', width: 3, height: 3, interpolation: 'bilinear' }, crop: null, mean: [0], std: [1],
-    source: 'test', notes: [], padToSquare: true, invertLightBackground: true, ...over,
+    inputSize: 3,
+    channels: 1,
+    resize: { kind: 'exact', width: 3, height: 3, interpolation: 'bilinear' },
+    crop: null,
+    mean: [0],
+    std: [1],
+    source: 'test',
+    notes: [],
+    padToSquare: true,
+    invertLightBackground: true,
+    ...over,
   });
 
   it('the shipped config asks for padding and inversion, and says so in words', () => {
@@ -221,14 +313,20 @@ describe('the bundled model’s Fashion-MNIST convention (config.json tokenscope
     // White RGBA 4×2 with one black pixel: luma 255 everywhere but one, border mean (7·255 + 0)/8.
     const data = new Uint8Array(4 * 2 * 4).fill(255);
     data.set([0, 0, 0, 255], 0);
-    const { steps } = preprocessImage({ width: 4, height: 2, channels: 4, data }, tiny({ inputSize: 4, resize: { kind: 'exact', width: 4, height: 4, interpolation: 'bilinear' } }));
+    const { steps } = preprocessImage(
+      { width: 4, height: 2, channels: 4, data },
+      tiny({ inputSize: 4, resize: { kind: 'exact', width: 4, height: 4, interpolation: 'bilinear' } }),
+    );
     expect(steps.slice(0, 3).map((s) => s.op)).toEqual(['channels', 'pad', 'invert']);
     expect(steps[1]).toMatchObject({ fill: [Math.round((7 * 255) / 8)] });
     expect(steps[2]).toMatchObject({ applied: true });
   });
 
   it('refuses a tokenscope_input it does not understand, naming the field', () => {
-    const resolve = (extra: unknown, config = grey28) => () => resolvePreprocess({ config, layout: 'hf-vit', configJson: { hidden_size: 64, tokenscope_input: extra } });
+    const resolve =
+      (extra: unknown, config = grey28) =>
+      () =>
+        resolvePreprocess({ config, layout: 'hf-vit', configJson: { hidden_size: 64, tokenscope_input: extra } });
     expect(resolve({ pad_to_square: 'zeros' })).toThrowError(/pad_to_square must be "border_mean"/);
     expect(resolve({ invert_light_background: 'yes' })).toThrowError(/invert_light_background must be true or false/);
     expect(resolve({ invert_light_background: true }, rgb224)).toThrowError(/needs a greyscale model/);

@@ -169,8 +169,15 @@ function fromTimmCfg(cfg: Record<string, unknown>, config: VitConfig): Preproces
   const mean = channelVector(cfg.mean, C, 'pretrained_cfg.mean', IMAGENET_MEAN.slice(0, C));
   const std = checkStd(channelVector(cfg.std, C, 'pretrained_cfg.std', IMAGENET_STD.slice(0, C)), 'pretrained_cfg');
   return finish({
-    ...NO_EXTRAS, inputSize: S, channels: C, resize, crop: { rounding: 'half-even' }, mean, std,
-    source: `timm pretrained_cfg in config.json (crop_pct ${cropPct}, ${interpolation})`, notes,
+    ...NO_EXTRAS,
+    inputSize: S,
+    channels: C,
+    resize,
+    crop: { rounding: 'half-even' },
+    mean,
+    std,
+    source: `timm pretrained_cfg in config.json (crop_pct ${cropPct}, ${interpolation})`,
+    notes,
   });
 }
 
@@ -213,9 +220,11 @@ function withExtras(spec: PreprocessSpec, raw: unknown): PreprocessSpec {
   if (raw === undefined || raw === null) return spec;
   if (!isObject(raw)) bad('config.json tokenscope_input must be an object like {"pad_to_square": "border_mean", "invert_light_background": true}');
   const pad = raw.pad_to_square;
-  if (pad !== undefined && pad !== null && pad !== 'border_mean') bad(`config.json tokenscope_input.pad_to_square must be "border_mean", got ${JSON.stringify(pad)}`);
+  if (pad !== undefined && pad !== null && pad !== 'border_mean')
+    bad(`config.json tokenscope_input.pad_to_square must be "border_mean", got ${JSON.stringify(pad)}`);
   const invert = raw.invert_light_background;
-  if (invert !== undefined && typeof invert !== 'boolean') bad(`config.json tokenscope_input.invert_light_background must be true or false, got ${JSON.stringify(invert)}`);
+  if (invert !== undefined && typeof invert !== 'boolean')
+    bad(`config.json tokenscope_input.invert_light_background must be true or false, got ${JSON.stringify(invert)}`);
   if (invert === true && spec.channels !== 1) bad('config.json tokenscope_input.invert_light_background needs a greyscale model (num_channels 1)');
   return { ...spec, padToSquare: pad === 'border_mean', invertLightBackground: invert === true };
 }
@@ -227,8 +236,15 @@ function resolveSpec({ config, layout, configJson, preprocessorJson }: Preproces
   const C = config.num_channels;
   if (config.image_mean && config.image_std) {
     return finish({
-      ...NO_EXTRAS, inputSize: S, channels: C, resize: { kind: 'exact', width: S, height: S, interpolation: 'bilinear' }, crop: null,
-      mean: config.image_mean, std: checkStd(config.image_std, 'config.json'), source: 'config.json (image_mean, image_std)', notes: [],
+      ...NO_EXTRAS,
+      inputSize: S,
+      channels: C,
+      resize: { kind: 'exact', width: S, height: S, interpolation: 'bilinear' },
+      crop: null,
+      mean: config.image_mean,
+      std: checkStd(config.image_std, 'config.json'),
+      source: 'config.json (image_mean, image_std)',
+      notes: [],
     });
   }
   if (layout === 'timm' && C === 3) {
@@ -236,14 +252,20 @@ function resolveSpec({ config, layout, configJson, preprocessorJson }: Preproces
     return {
       ...spec,
       source: "timm's defaults (assumed: the checkpoint names no preprocessing)",
-      notes: [...spec.notes, `No preprocessing settings came with the checkpoint: timm's defaults are assumed (bicubic, crop_pct ${TIMM_DEFAULT_CROP_PCT}, ImageNet mean and std).`],
+      notes: [
+        ...spec.notes,
+        `No preprocessing settings came with the checkpoint: timm's defaults are assumed (bicubic, crop_pct ${TIMM_DEFAULT_CROP_PCT}, ImageNet mean and std).`,
+      ],
     };
   }
   const spec = fromHfProcessor({}, config);
   return {
     ...spec,
-    source: "Hugging Face ViT defaults (assumed: the checkpoint names no preprocessing)",
-    notes: [...spec.notes, 'No preprocessing settings came with the checkpoint: Hugging Face ViT defaults are assumed (bilinear resize to the input size, mean and std 0.5).'],
+    source: 'Hugging Face ViT defaults (assumed: the checkpoint names no preprocessing)',
+    notes: [
+      ...spec.notes,
+      'No preprocessing settings came with the checkpoint: Hugging Face ViT defaults are assumed (bilinear resize to the input size, mean and std 0.5).',
+    ],
   };
 }
 
@@ -360,7 +382,8 @@ export function describePreprocess(spec: PreprocessSpec): string[] {
       : `resize to ${r.width}×${r.height} (${r.interpolation})`,
   ];
   if (spec.padToSquare) lines.splice(1, 0, "pad a non-square image to a square with its border's mean value");
-  if (spec.invertLightBackground) lines.splice(spec.padToSquare ? 2 : 1, 0, 'invert the image when its background is light (a light object on black, as in training)');
+  if (spec.invertLightBackground)
+    lines.splice(spec.padToSquare ? 2 : 1, 0, 'invert the image when its background is light (a light object on black, as in training)');
   if (spec.crop) lines.push(`centre crop ${S}×${S}`);
   lines.push(describeStep({ op: 'rescale', factor: 1 / 255 }), describeStep({ op: 'normalize', mean: spec.mean, std: spec.std }));
   lines.push(`an image that is already ${S}×${S} is only normalised`);
@@ -588,7 +611,8 @@ export function preprocessImage(image: RawImage, spec: PreprocessSpec): Preproce
       data = out;
       [w, h] = [step.width, step.height];
     } else if (step.op === 'normalize') {
-      if (w !== S || h !== S || c !== spec.channels) throw new TokenScopeError('internal', `preprocessing ended at ${w}×${h}×${c}, expected ${S}×${S}×${spec.channels}`);
+      if (w !== S || h !== S || c !== spec.channels)
+        throw new TokenScopeError('internal', `preprocessing ended at ${w}×${h}×${c}, expected ${S}×${S}×${spec.channels}`);
       pixels.set(normalizeU8(data, step.mean, step.std));
     }
   }
@@ -614,7 +638,10 @@ export function preprocessToTensor(image: RawImage, spec: PreprocessSpec): { pix
 export async function decodeImageBlob(blob: Blob): Promise<RawImage> {
   const g = globalThis as { createImageBitmap?: typeof createImageBitmap; OffscreenCanvas?: typeof OffscreenCanvas };
   if (!g.createImageBitmap || !g.OffscreenCanvas) {
-    throw new TokenScopeError('backend-unavailable', 'decoding images needs createImageBitmap and OffscreenCanvas (a browser); in Node use src/io/decode-image-node.ts');
+    throw new TokenScopeError(
+      'backend-unavailable',
+      'decoding images needs createImageBitmap and OffscreenCanvas (a browser); in Node use src/io/decode-image-node.ts',
+    );
   }
   let bitmap: ImageBitmap;
   try {

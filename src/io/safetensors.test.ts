@@ -46,10 +46,22 @@ describe('parseSafetensors on hand-built files', () => {
     `"a":${entry('F16', [2], 0, 4)},"b":${entry('F32', [], 4, 8)},"c":${entry('BF16', [2, 1], 8, 12)},` +
     `"d":${entry('F32', [1], 12, 16)},"e":${entry('F16', [0, 3], 16, 16)}}`;
   const data = [
-    0x00, 0x3c, 0x01, 0x00, // a: F16 0x3c00 = 1, 0x0001 = 2^-24
-    0x00, 0x00, 0x20, 0xc0, // b: F32 0xc0200000 = -2.5
-    0x80, 0x3f, 0x20, 0xc0, // c: BF16 0x3f80 = 1, 0xc020 = -2.5
-    0x00, 0x00, 0x80, 0x7f, // d: F32 0x7f800000 = +Infinity
+    0x00,
+    0x3c,
+    0x01,
+    0x00, // a: F16 0x3c00 = 1, 0x0001 = 2^-24
+    0x00,
+    0x00,
+    0x20,
+    0xc0, // b: F32 0xc0200000 = -2.5
+    0x80,
+    0x3f,
+    0x20,
+    0xc0, // c: BF16 0x3f80 = 1, 0xc020 = -2.5
+    0x00,
+    0x00,
+    0x80,
+    0x7f, // d: F32 0x7f800000 = +Infinity
   ];
 
   it('parseSafetensors decodes every dtype, scalars and empty tensors from raw bytes', () => {
@@ -94,7 +106,11 @@ describe('parseSafetensors on hand-built files', () => {
     const h = parseSafetensorsHeader(rawFile(header, data));
     expect(h.dataStart).toBe(8 + header.length);
     expect(h.entries.map((e) => [e.name, e.dtype, e.begin, e.end])).toEqual([
-      ['a', 'F16', 0, 4], ['b', 'F32', 4, 8], ['c', 'BF16', 8, 12], ['d', 'F32', 12, 16], ['e', 'F16', 16, 16],
+      ['a', 'F16', 0, 4],
+      ['b', 'F32', 4, 8],
+      ['c', 'BF16', 8, 12],
+      ['d', 'F32', 12, 16],
+      ['e', 'F16', 16, 16],
     ]);
   });
 
@@ -154,10 +170,12 @@ describe('writeSafetensors', () => {
     const n = 1000;
     const data = new Float32Array(n);
     for (let i = 0; i < n; i++) data[i] = Math.sin(i * 12.9898) * 1000 * 2 ** -(i % 20);
-    const file = parseSafetensors(writeSafetensors({
-      h: { dtype: 'F16', shape: [n], data },
-      b: { dtype: 'BF16', shape: [10, n / 10], data },
-    }));
+    const file = parseSafetensors(
+      writeSafetensors({
+        h: { dtype: 'F16', shape: [n], data },
+        b: { dtype: 'BF16', shape: [10, n / 10], data },
+      }),
+    );
     const h = file.tensors.get('h')!.data;
     const b = file.tensors.get('b')!.data;
     for (let i = 0; i < n; i++) {
@@ -241,7 +259,10 @@ describe('parseSafetensors rejects malformed files', () => {
 
   it('parseSafetensors rejects a shape whose element count overflows, without allocating', () => {
     const huge = 2 ** 30;
-    expectMalformed(rawFile(`{"w":${entry('F32', [huge, huge], 0, 8)}}`, eight), 'tensor "w": shape [1073741824, 1073741824] has more elements than the largest safe integer (product overflow)');
+    expectMalformed(
+      rawFile(`{"w":${entry('F32', [huge, huge], 0, 8)}}`, eight),
+      'tensor "w": shape [1073741824, 1073741824] has more elements than the largest safe integer (product overflow)',
+    );
     expectMalformed(rawFile(`{"w":${entry('F32', [2 ** 26, 2 ** 26], 0, 8)}}`, eight), '× 4 bytes overflows the largest safe integer');
   });
 
@@ -276,7 +297,10 @@ describe('parseSafetensors rejects malformed files', () => {
   });
 
   it('parseSafetensors rejects data bytes that no tensor covers', () => {
-    expectMalformed(rawFile(`{${f32x2('a', 0)}}`, new Array<number>(11).fill(0)), 'data area is 11 bytes but the tensors cover only the first 8; 3 trailing bytes are uncovered');
+    expectMalformed(
+      rawFile(`{${f32x2('a', 0)}}`, new Array<number>(11).fill(0)),
+      'data area is 11 bytes but the tensors cover only the first 8; 3 trailing bytes are uncovered',
+    );
     expectMalformed(rawFile('{}', [0]), 'data area is 1 bytes but the tensors cover only the first 0');
   });
 

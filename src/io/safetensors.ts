@@ -188,7 +188,10 @@ function parseEntry(name: string, raw: unknown, dataLength: number, maxTensorByt
     malformed(`${where}: data_offsets must be [begin, end], found ${describe(offsets)}`);
   }
   const [begin, end]: unknown[] = offsets;
-  for (const [label, v] of [['begin', begin], ['end', end]] as const) {
+  for (const [label, v] of [
+    ['begin', begin],
+    ['end', end],
+  ] as const) {
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
       malformed(`${where}: data_offsets ${label} must be a non-negative integer, found ${describe(v)}`);
     }
@@ -198,12 +201,17 @@ function parseEntry(name: string, raw: unknown, dataLength: number, maxTensorByt
   if (b > e) malformed(`${where}: data_offsets [${b}, ${e}] has begin after end`);
   if (e > dataLength) {
     malformed(`${where}: data_offsets [${b}, ${e}] end out of range; the data area holds ${dataLength} bytes`, {
-      tensor: name, begin: b, end: e, dataLength,
+      tensor: name,
+      begin: b,
+      end: e,
+      dataLength,
     });
   }
   if (e - b !== byteCount) {
     malformed(`${where}: shape ${formatShape(shape)} of ${dtype} needs ${byteCount} bytes, but data_offsets [${b}, ${e}] span ${e - b}`, {
-      tensor: name, expectedBytes: byteCount, foundBytes: e - b,
+      tensor: name,
+      expectedBytes: byteCount,
+      foundBytes: e - b,
     });
   }
   if (byteCount > maxTensorBytes) {
@@ -289,10 +297,7 @@ function product(shape: readonly number[]): number {
  * Throws 'shape-mismatch' when data.length ≠ product(shape) and 'safetensors-malformed' for a
  * name or dtype the format cannot hold.
  */
-export function writeSafetensors(
-  tensors: Record<string, SafetensorsTensorInput>,
-  metadata?: Record<string, string>,
-): Uint8Array {
+export function writeSafetensors(tensors: Record<string, SafetensorsTensorInput>, metadata?: Record<string, string>): Uint8Array {
   const names = Object.keys(tensors);
   for (const name of names) {
     const { dtype, shape, data } = tensors[name];
@@ -325,7 +330,9 @@ export function writeSafetensors(
     const size = data.length * SAFETENSORS_ITEMSIZE[dtype];
     Object.defineProperty(header, name, {
       value: { dtype, shape, data_offsets: [cursor, cursor + size] },
-      enumerable: true, writable: true, configurable: true,
+      enumerable: true,
+      writable: true,
+      configurable: true,
     });
     cursor += size;
   }

@@ -23,8 +23,15 @@ describe('evaluateAccuracy', () => {
 
   it('evaluateAccuracy leaves no tensors behind', async () => {
     const config = {
-      hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 16, image_size: 4, patch_size: 2,
-      num_channels: 1, layer_norm_eps: 1e-6, id2label: { 0: 'a', 1: 'b' },
+      hidden_size: 8,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      intermediate_size: 16,
+      image_size: 4,
+      patch_size: 2,
+      num_channels: 1,
+      layer_norm_eps: 1e-6,
+      id2label: { 0: 'a', 1: 'b' },
     };
     const w = randomWeights(config, 1);
     const set: GreyImages = { count: 7, size: 4, images: Uint8Array.from({ length: 7 * 16 }, (_, i) => (i * 37) % 256), labels: new Uint8Array(7) };

@@ -13,8 +13,14 @@ import { scheduledFlops } from './plan-flops';
 useWasmBackend();
 
 const config: VitConfig = {
-  hidden_size: 16, num_hidden_layers: 4, num_attention_heads: 2, intermediate_size: 32,
-  image_size: 16, patch_size: 4, num_channels: 3, layer_norm_eps: 1e-6,
+  hidden_size: 16,
+  num_hidden_layers: 4,
+  num_attention_heads: 2,
+  intermediate_size: 32,
+  image_size: 16,
+  patch_size: 4,
+  num_channels: 3,
+  layer_norm_eps: 1e-6,
   id2label: { 0: 'a', 1: 'b', 2: 'c' },
 };
 
@@ -45,7 +51,18 @@ describe('benchPlans', () => {
     expect(args).toMatchObject({ arch: 'deit-t', plans: ['tome:r=13'], batches: [1, 32] });
     expect(parseBenchArgs({}).plans.length).toBeGreaterThan(3);
     expect(() => parseBenchArgs({ batch: '0' })).toThrowError(expect.objectContaining({ code: 'param-out-of-range' }));
-    const row = { plan: 'tome:r=13', batch: 1, ms_base: 80, ms_plan: 50, speedup: 1.6, flop_ratio: 1.7, realized: 0.94, first_ms_plan: 120, second_over_steady: 1.01, peak_mb_plan: 35 };
+    const row = {
+      plan: 'tome:r=13',
+      batch: 1,
+      ms_base: 80,
+      ms_plan: 50,
+      speedup: 1.6,
+      flop_ratio: 1.7,
+      realized: 0.94,
+      first_ms_plan: 120,
+      second_over_steady: 1.01,
+      peak_mb_plan: 35,
+    };
     const table = formatTable([row as never]).split('\n');
     expect(table).toHaveLength(2);
     expect(table[1]).toContain('tome:r=13');

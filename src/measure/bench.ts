@@ -176,9 +176,15 @@ export async function benchRecordLevels(model: Model, planTexts: readonly string
       );
       const [none, fates, evidence] = timings.map((t) => t.medianMs);
       rows.push({
-        plan: text, batch, backend: tf.getBackend(), runs,
-        ms_none: round(none, 2), ms_fates: round(fates, 2), ms_evidence: round(evidence, 2),
-        evidence_over_fates: round(evidence / fates), evidence_over_none: round(evidence / none),
+        plan: text,
+        batch,
+        backend: tf.getBackend(),
+        runs,
+        ms_none: round(none, 2),
+        ms_fates: round(fates, 2),
+        ms_evidence: round(evidence, 2),
+        evidence_over_fates: round(evidence / fates),
+        evidence_over_none: round(evidence / none),
       });
     }
     return rows;

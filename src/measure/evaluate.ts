@@ -73,7 +73,14 @@ export async function evaluatePlans(
   const accs: Accumulator[] = texts.map((plan) => ({
     compiled: compilePlan(planFromText(plan, depth), config),
     plan,
-    correct: 0, agree: 0, kl: 0, gflops: 0, overhead: 0, tokens: Array(depth + 1).fill(0), n: 0, labelled: 0,
+    correct: 0,
+    agree: 0,
+    kl: 0,
+    gflops: 0,
+    overhead: 0,
+    tokens: Array(depth + 1).fill(0),
+    n: 0,
+    labelled: 0,
   }));
   const size = config.image_size;
   const channels = config.num_channels;
@@ -90,9 +97,7 @@ export async function evaluatePlans(
         const [top, kl] = tf.tidy(() => {
           const logProbs = tf.logSoftmax(logits);
           // KL ≥ 0; float32 rounding can give -1e-8 for near-identical outputs, clamped to 0.
-          const klPerImage = baseLogProbs
-            ? tf.maximum(tf.sum(tf.mul(tf.exp(baseLogProbs), tf.sub(baseLogProbs, logProbs)), 1), 0)
-            : tf.zeros([batch.count]);
+          const klPerImage = baseLogProbs ? tf.maximum(tf.sum(tf.mul(tf.exp(baseLogProbs), tf.sub(baseLogProbs, logProbs)), 1), 0) : tf.zeros([batch.count]);
           if (!baseLogProbs) baseLogProbs = tf.keep(logProbs as tf.Tensor2D);
           return [tf.argMax(logits, 1), tf.sum(klPerImage)];
         });

@@ -22,7 +22,10 @@ describe('image records', () => {
 
   it('scoreBatch gives every plan per image, KL 0 for the unreduced model, and leaks no tensor', async () => {
     writeFixtureModel(root);
-    const loaded = loadCheckpoint({ safetensors: new Uint8Array(readFileSync(join(root, 'model.safetensors'))), config: JSON.parse(readFileSync(join(root, 'config.json'), 'utf8')) });
+    const loaded = loadCheckpoint({
+      safetensors: new Uint8Array(readFileSync(join(root, 'model.safetensors'))),
+      config: JSON.parse(readFileSync(join(root, 'config.json'), 'utf8')),
+    });
     try {
       const entries = ['none', 'tome:r=2', 'ats'].map((plan) => ({ plan, compiled: compilePlan(planFromText(plan, 4), loaded.config) }));
       const S = fixtureConfig.image_size;

@@ -3,12 +3,19 @@ import type { ImageRecord } from './image-records';
 import { formatLine, mergeShards, parseResults, parseShard, type ResultsHeader, shardGroups, summarise } from './results';
 
 const header = (k = 0, n = 1, files = 4): ResultsHeader => ({
-  tokenscope: 'per-image results', version: 1, model: { sha256: 'm', source: 'x' },
-  data: { root: '/d', listing_sha256: 'l', files: 4, labels: 'names' }, plans: ['none', 'tome:r=2'], batch: 2, limit: null, shard: { k, n, files },
+  tokenscope: 'per-image results',
+  version: 1,
+  model: { sha256: 'm', source: 'x' },
+  data: { root: '/d', listing_sha256: 'l', files: 4, labels: 'names' },
+  plans: ['none', 'tome:r=2'],
+  batch: 2,
+  limit: null,
+  shard: { k, n, files },
 });
 
 const rec = (file: string, label: number, base: number, plan: number, gBase: number, gPlan: number, kl: number): ImageRecord => ({
-  file, label,
+  file,
+  label,
   plans: {
     none: { top5: [base], prob5: [1], tokens: [5, 5], gflops: gBase, kl: 0 },
     'tome:r=2': { top5: [plan], prob5: [1], tokens: [5, 3], gflops: gPlan, kl },
@@ -22,7 +29,12 @@ describe('results', () => {
   });
 
   it('shardGroups splits the groups into n runs that cover each group exactly once', () => {
-    for (const [groups, n] of [[10, 3], [2, 5], [7, 7], [0, 2]]) {
+    for (const [groups, n] of [
+      [10, 3],
+      [2, 5],
+      [7, 7],
+      [0, 2],
+    ]) {
       const covered = Array.from({ length: n }, (_, k) => shardGroups(groups, { k, n })).flatMap(([a, b]) => Array.from({ length: b - a }, (_, i) => a + i));
       expect(covered).toEqual(Array.from({ length: groups }, (_, i) => i));
     }

@@ -93,8 +93,12 @@ export function parseResultLines(lines: Iterable<string>, source: string): Parse
       } catch {
         h = undefined;
       }
-      if (!isHeader(h)) throw new TokenScopeError('data-malformed', `${source} does not start with a TokenScope results header; give another --out file`, { path: source });
-      if (h.version !== RESULTS_VERSION) throw new TokenScopeError('data-malformed', `${source} is results format version ${h.version}; this TokenScope reads version ${RESULTS_VERSION}`, { path: source });
+      if (!isHeader(h))
+        throw new TokenScopeError('data-malformed', `${source} does not start with a TokenScope results header; give another --out file`, { path: source });
+      if (h.version !== RESULTS_VERSION)
+        throw new TokenScopeError('data-malformed', `${source} is results format version ${h.version}; this TokenScope reads version ${RESULTS_VERSION}`, {
+          path: source,
+        });
       header = h;
       goodBytes += Buffer.byteLength(text) + 1;
       return;
@@ -119,7 +123,8 @@ export function parseResultLines(lines: Iterable<string>, source: string): Parse
   }
   if (pending !== undefined) torn = true;
   if (previous !== undefined && previous !== '') torn = true;
-  if (!header) throw new TokenScopeError('data-malformed', `${source} has no header line; it is not a TokenScope results file (delete it to start again)`, { path: source });
+  if (!header)
+    throw new TokenScopeError('data-malformed', `${source} has no header line; it is not a TokenScope results file (delete it to start again)`, { path: source });
   return { header, records, goodBytes, torn };
 }
 
@@ -140,8 +145,13 @@ export function headerDifferences(a: ResultsHeader, b: ResultsHeader, { shard }:
   const ia = identity(a);
   const ib = identity(b);
   const names: Record<string, string> = {
-    model: 'model (content hash)', listing: 'data folder (file list and labels)', files: 'image count', labels: 'label rule',
-    plans: 'plan list', batch: '--batch', limit: '--limit',
+    model: 'model (content hash)',
+    listing: 'data folder (file list and labels)',
+    files: 'image count',
+    labels: 'label rule',
+    plans: 'plan list',
+    batch: '--batch',
+    limit: '--limit',
   };
   const diffs = Object.keys(ia)
     .filter((key) => JSON.stringify(ia[key]) !== JSON.stringify(ib[key]))
@@ -171,7 +181,9 @@ export function mergeShards(files: { source: string; results: ParsedResults }[])
   for (const f of files) {
     const files = new Set(f.results.records.map((r) => r.file));
     if (files.size < f.results.header.shard.files) {
-      problems.push(`${f.source} (shard ${f.results.header.shard.k}/${n}) is incomplete: ${files.size} of ${f.results.header.shard.files} images; run its command again to finish it`);
+      problems.push(
+        `${f.source} (shard ${f.results.header.shard.k}/${n}) is incomplete: ${files.size} of ${f.results.header.shard.files} images; run its command again to finish it`,
+      );
     }
     for (const file of files) {
       const other = seen.get(file);
@@ -254,10 +266,15 @@ export function summarise(header: ResultsHeader, records: ImageRecord[], { budge
     }
     const n = ok.length;
     return {
-      plan, method: methodOf(plan), n,
+      plan,
+      method: methodOf(plan),
+      n,
       accuracy: labelled ? correct / n : null,
       top5_accuracy: labelled ? correct5 / n : null,
-      agreement: agree / n, kl: kl / n, gflops: gflops / n, tokens: tokens.map((t) => t / n),
+      agreement: agree / n,
+      kl: kl / n,
+      gflops: gflops / n,
+      tokens: tokens.map((t) => t / n),
     };
   });
   const score = (p: PlanSummary) => p.accuracy ?? p.agreement;
@@ -268,7 +285,10 @@ export function summarise(header: ResultsHeader, records: ImageRecord[], { budge
   const summary: Summary = {
     model: header.model.sha256,
     data: { listing_sha256: header.data.listing_sha256, files: header.data.files, labels: header.data.labels },
-    n: ok.length, failed, plans, pareto,
+    n: ok.length,
+    failed,
+    plans,
+    pareto,
   };
   if (budget !== undefined) {
     const target = parseBudget(budget, plans[0].gflops);

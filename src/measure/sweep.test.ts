@@ -12,7 +12,7 @@ const gflops = (plan: string) => scheduledFlops(deitS, compilePlan(planFromText(
 describe('solveBudget', () => {
   it('lands on ToMe r=13 at the published 2.708 GFLOPs on DeiT-S', () => {
     expect(solveBudget('tome', deitS, 2.7083)).toMatchObject({ plan: 'tome:r=13' });
-    expect(solveBudget('tome', deitS, 2.70)).toMatchObject({ plan: 'tome:r=14' });
+    expect(solveBudget('tome', deitS, 2.7)).toMatchObject({ plan: 'tome:r=14' });
   });
 
   for (const method of ['tome', 'pitome', 'evit', 'topk', 'mctf'] as MethodId[]) {
@@ -32,7 +32,7 @@ describe('solveBudget', () => {
 });
 
 describe('sweepPlans', () => {
-  it('sweeps the papers\' DeiT values scaled to the model: r up to (N0-1)/depth', () => {
+  it("sweeps the papers' DeiT values scaled to the model: r up to (N0-1)/depth", () => {
     const plans = sweepPlans(['tome', 'evit'], deitS).map((p) => p.plan);
     expect(plans).toEqual(['tome:r=4', 'tome:r=8', 'tome:r=12', 'tome:r=16', 'evit:keep=0.9', 'evit:keep=0.7', 'evit:keep=0.5', 'evit:keep=0.3']);
   });

@@ -8,7 +8,7 @@ describe('timing', () => {
     expect(median([])).toBeNaN();
   });
 
-  it('timeInterleaved times each candidate\'s first two calls apart, discards warm-up, and rotates the order each round', async () => {
+  it("timeInterleaved times each candidate's first two calls apart, discards warm-up, and rotates the order each round", async () => {
     let clock = 0;
     const order: string[] = [];
     // each call of a candidate advances the fake clock by its cost; the first call costs 100 more

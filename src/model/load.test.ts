@@ -15,9 +15,18 @@ import { mapWeights } from '../train/params';
 useWasmBackend();
 
 const config: VitConfig = {
-  hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 32,
-  image_size: 8, patch_size: 4, num_channels: 1, layer_norm_eps: 1e-6,
-  id2label: { 0: 'zero', 1: 'one', 2: 'two' }, distilled: false, image_mean: [0.25], image_std: [0.5],
+  hidden_size: 16,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  intermediate_size: 32,
+  image_size: 8,
+  patch_size: 4,
+  num_channels: 1,
+  layer_norm_eps: 1e-6,
+  id2label: { 0: 'zero', 1: 'one', 2: 'two' },
+  distilled: false,
+  image_mean: [0.25],
+  image_std: [0.5],
 };
 
 const dir = mkdtempSync(join(tmpdir(), 'tokenscope-load-'));
@@ -32,8 +41,7 @@ function perturbedWeights(): VitWeights {
   return out;
 }
 
-const logitsOf = (w: VitWeights, pixels: tf.Tensor4D) =>
-  forwardTensors(config, w, pixels, { hooks: [null, null], propAttn: false, keepAssignments: false }).logits;
+const logitsOf = (w: VitWeights, pixels: tf.Tensor4D) => forwardTensors(config, w, pixels, { hooks: [null, null], propAttn: false, keepAssignments: false }).logits;
 
 describe('model loading', () => {
   it('loadModelDir reads back an exported model that gives bit-identical logits', async () => {
@@ -70,7 +78,9 @@ describe('model loading', () => {
   it('loadModelDir names the missing file and says what a model directory needs', () => {
     const empty = mkdtempSync(join(tmpdir(), 'tokenscope-empty-'));
     try {
-      expect(() => loadModelDir(empty)).toThrowError(expect.objectContaining({ code: 'data-missing', message: expect.stringMatching(/config\.json does not exist.*config\.json and model\.safetensors/) }));
+      expect(() => loadModelDir(empty)).toThrowError(
+        expect.objectContaining({ code: 'data-missing', message: expect.stringMatching(/config\.json does not exist.*config\.json and model\.safetensors/) }),
+      );
       writeFileSync(join(empty, 'config.json'), '{not json');
       expect(() => loadModelDir(empty)).toThrowError(expect.objectContaining({ code: 'data-malformed' }));
     } finally {

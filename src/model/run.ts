@@ -60,7 +60,9 @@ export interface ForwardResult {
 
 async function readTraces(blocks: BlockOutput[], hooks: (LayerHook | null)[], batch: number, tokens: number): Promise<Trace[]> {
   const [arrays, evidence] = await Promise.all([
-    Promise.all(blocks.map(async (b) => (b.target && b.coeff ? { target: (await b.target.array()) as number[][], coeff: (await b.coeff.array()) as number[][] } : null))),
+    Promise.all(
+      blocks.map(async (b) => (b.target && b.coeff ? { target: (await b.target.array()) as number[][], coeff: (await b.coeff.array()) as number[][] } : null)),
+    ),
     Promise.all(blocks.map((b) => (b.evidence ? readEvidence(b.evidence, batch) : null))),
   ]);
   return Array.from({ length: batch }, (_, i) => ({
@@ -84,12 +86,7 @@ async function readTraces(blocks: BlockOutput[], hooks: (LayerHook | null)[], ba
  * Runs the model on normalised pixels [B, S, S, C] under a compiled plan. Plans with a
  * data-dependent token count (ATS) run image by image, since each image keeps its own count.
  */
-export async function runForward(
-  model: Model,
-  pixels: tf.Tensor4D,
-  plan: CompiledPlan,
-  { record = 'none' }: { record?: RecordLevel } = {},
-): Promise<ForwardResult> {
+export async function runForward(model: Model, pixels: tf.Tensor4D, plan: CompiledPlan, { record = 'none' }: { record?: RecordLevel } = {}): Promise<ForwardResult> {
   const batch = pixels.shape[0];
   const perImage = batch > 1 && plan.hooks.some((h) => h?.perImage);
   if (perImage) {

@@ -135,11 +135,33 @@ function blockAttention(config: VitConfig, b: BlockWeights, state: BlockState, h
     );
     const H = layout.q.length;
     const stack = <T extends tf.Tensor>(parts: T[], shape: number[]) => tf.reshape(parts.length === 1 ? parts[0] : tf.stack(parts), shape);
-    if (needs.includes('probs')) info.probs = stack(images.map((a) => tf.stack(a.probs!)), [B, H, N, N]) as tf.Tensor4D;
-    if (needs.includes('clsAttn')) info.clsAttn = stack(images.map((a) => a.clsRows!), [B, H, N]) as tf.Tensor3D;
-    if (needs.includes('valueNorms')) info.valueNorms = stack(images.map((a) => a.valueNorms!), [B, N]) as tf.Tensor2D;
-    if (needs.includes('keysMean')) info.keysMean = stack(images.map((a) => tf.transpose(tf.div(tf.addN(a.keysT), H))), [B, N, D / H]) as tf.Tensor3D;
-    return { info, out: stack(images.map((a) => a.out), [B, N, D]) as tf.Tensor3D };
+    if (needs.includes('probs'))
+      info.probs = stack(
+        images.map((a) => tf.stack(a.probs!)),
+        [B, H, N, N],
+      ) as tf.Tensor4D;
+    if (needs.includes('clsAttn'))
+      info.clsAttn = stack(
+        images.map((a) => a.clsRows!),
+        [B, H, N],
+      ) as tf.Tensor3D;
+    if (needs.includes('valueNorms'))
+      info.valueNorms = stack(
+        images.map((a) => a.valueNorms!),
+        [B, N],
+      ) as tf.Tensor2D;
+    if (needs.includes('keysMean'))
+      info.keysMean = stack(
+        images.map((a) => tf.transpose(tf.div(tf.addN(a.keysT), H))),
+        [B, N, D / H],
+      ) as tf.Tensor3D;
+    return {
+      info,
+      out: stack(
+        images.map((a) => a.out),
+        [B, N, D],
+      ) as tf.Tensor3D,
+    };
   }
   const [q, k, v] = qkv(config, b, h);
   const logits = attentionLogits(q, k, logSize);
@@ -161,7 +183,14 @@ function eachImage<T>(h: tf.Tensor3D, logSize: tf.Tensor2D | undefined, fn: (row
   if (B === 1) return [fn(tf.reshape(h, [N, D]), logSize, 0)];
   const flat = tf.reshape(h, [B * N, D]);
   return Array.from({ length: B }, (_, image) => {
-    const rows = tf.gatherND(flat, tf.tensor2d(Int32Array.from({ length: N }, (_, i) => image * N + i), [N, 1], 'int32')) as tf.Tensor2D;
+    const rows = tf.gatherND(
+      flat,
+      tf.tensor2d(
+        Int32Array.from({ length: N }, (_, i) => image * N + i),
+        [N, 1],
+        'int32',
+      ),
+    ) as tf.Tensor2D;
     const sizes = logSize ? (tf.gatherND(logSize, tf.tensor2d([[image]], [1, 1], 'int32')) as tf.Tensor2D) : undefined;
     return fn(rows, sizes, image);
   });
@@ -337,8 +366,15 @@ function* forwardSteps(config: VitConfig, w: VitWeights, pixels: tf.Tensor4D, op
         precomputed = tf.tidy(() => {
           const attended = blockAttention(config, b, current, deferredHook, propAttn);
           deferred = deferredHook.reduceDeferred!({
-            x: current.x, size: current.size, sizeIsTracked: current.sizeIsTracked, attention: attended.info,
-            layer: l, depth: config.num_hidden_layers, classToken: true, distillToken: config.distilled === true, evidence: keepEvidence,
+            x: current.x,
+            size: current.size,
+            sizeIsTracked: current.sizeIsTracked,
+            attention: attended.info,
+            layer: l,
+            depth: config.num_hidden_layers,
+            classToken: true,
+            distillToken: config.distilled === true,
+            evidence: keepEvidence,
           });
           return attended as unknown as tf.TensorContainer;
         }) as unknown as Attended;
@@ -348,7 +384,9 @@ function* forwardSteps(config: VitConfig, w: VitWeights, pixels: tf.Tensor4D, op
       }
       const previous = state;
       const nIn = previous.x.shape[1];
-      const out = tf.tidy(() => block(config, b, l, previous, hook, propAttn, keepEvidence, precomputed) as unknown as tf.TensorContainer) as unknown as BlockState & { reduction?: Reduction };
+      const out = tf.tidy(
+        () => block(config, b, l, previous, hook, propAttn, keepEvidence, precomputed) as unknown as tf.TensorContainer,
+      ) as unknown as BlockState & { reduction?: Reduction };
       deferred?.dispose();
       if (precomputed) tf.dispose(precomputed as unknown as tf.TensorContainer);
       // A block without reduction hands the same size tensor on: free only what was replaced.

@@ -188,9 +188,14 @@ export async function weightsToTimm(config: VitConfig, w: VitWeights): Promise<N
 export function listWeights(w: VitWeights): tf.Tensor[] {
   const ln = (n: LayerNormWeights) => [n.gamma, n.beta];
   return [
-    w.patchW, w.patchB, w.clsToken, w.posEmbed,
+    w.patchW,
+    w.patchB,
+    w.clsToken,
+    w.posEmbed,
     ...w.blocks.flatMap((b) => [...ln(b.norm1), b.qkvW, b.qkvB, b.projW, b.projB, ...ln(b.norm2), b.fc1W, b.fc1B, b.fc2W, b.fc2B]),
-    ...ln(w.norm), w.headW, w.headB,
+    ...ln(w.norm),
+    w.headW,
+    w.headB,
     ...(w.distToken ? [w.distToken] : []),
     ...(w.headDistW && w.headDistB ? [w.headDistW, w.headDistB] : []),
     ...w.blocks.flatMap((b) => (b.heads ? headLayoutTensors(b.heads) : [])),

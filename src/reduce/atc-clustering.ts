@@ -48,7 +48,8 @@ export function dendrogram(dist: ArrayLike<number>, t: number, linkage: Linkage)
       if (!active[k] || k === bi || k === bj) continue;
       const dik = d[bi * t + k];
       const djk = d[bj * t + k];
-      const v = linkage === 'single' ? Math.min(dik, djk) : linkage === 'complete' ? Math.max(dik, djk) : (count[bi] * dik + count[bj] * djk) / (count[bi] + count[bj]);
+      const v =
+        linkage === 'single' ? Math.min(dik, djk) : linkage === 'complete' ? Math.max(dik, djk) : (count[bi] * dik + count[bj] * djk) / (count[bi] + count[bj]);
       d[bi * t + k] = d[k * t + bi] = v;
     }
     count[bi] += count[bj];

@@ -18,9 +18,23 @@ describe('ATC clustering (hand-computed)', () => {
   const pos = [0, 1, 3, 7];
   const dist = pos.flatMap((a) => pos.map((b) => Math.abs(a - b)));
   it('single linkage merges {0,1} at 1, then 2 at 2, then 3 at 4; average and complete differ at the upper merges', () => {
-    expect(dendrogram(dist, 4, 'single')).toEqual({ children: [[0, 1], [2, 4], [3, 5]], distances: [1, 2, 4] });
+    expect(dendrogram(dist, 4, 'single')).toEqual({
+      children: [
+        [0, 1],
+        [2, 4],
+        [3, 5],
+      ],
+      distances: [1, 2, 4],
+    });
     // average: d({0,1}, 2) = (3 + 2)/2 = 2.5; d({0,1,2}, 3) = (7 + 6 + 4)/3
-    expect(dendrogram(dist, 4, 'average')).toEqual({ children: [[0, 1], [2, 4], [3, 5]], distances: [1, 2.5, 17 / 3] });
+    expect(dendrogram(dist, 4, 'average')).toEqual({
+      children: [
+        [0, 1],
+        [2, 4],
+        [3, 5],
+      ],
+      distances: [1, 2.5, 17 / 3],
+    });
     expect(dendrogram(dist, 4, 'complete').distances).toEqual([1, 3, 7]);
   });
   it("labels clusters by their position in sklearn's heap, not by size or first member", () => {
@@ -50,7 +64,11 @@ describe('ATC FLOPs (docs/METHODS.md#atc, fvcore with the similarity matmul at e
   ];
   for (const [keep, counts, t, s, b] of table) {
     it(`keep ${keep}: tokens ${counts}; DeiT-T ${t}, DeiT-S ${s}, DeiT-B ${b} GFLOPs`, () => {
-      for (const [arch, expected, tol] of [['deit-t', t, 0.00006], ['deit-s', s, 0.00006], ['deit-b', b, 0.0006]] as const) {
+      for (const [arch, expected, tol] of [
+        ['deit-t', t, 0.00006],
+        ['deit-s', s, 0.00006],
+        ['deit-b', b, 0.0006],
+      ] as const) {
         const config = archConfig(arch);
         const r = scheduledFlops(config, compilePlan(planFromText(`atc:keep=${keep}`, 12), config))!;
         expect(r.counts).toEqual(counts.split(',').map(Number));
@@ -62,8 +80,14 @@ describe('ATC FLOPs (docs/METHODS.md#atc, fvcore with the similarity matmul at e
 
 describe('ATC in the plan and the engine', () => {
   const small: VitConfig = {
-    hidden_size: 16, num_hidden_layers: 4, num_attention_heads: 2, intermediate_size: 32,
-    image_size: 16, patch_size: 4, num_channels: 3, layer_norm_eps: 1e-6,
+    hidden_size: 16,
+    num_hidden_layers: 4,
+    num_attention_heads: 2,
+    intermediate_size: 32,
+    image_size: 16,
+    patch_size: 4,
+    num_channels: 3,
+    layer_norm_eps: 1e-6,
     id2label: { 0: 'a', 1: 'b', 2: 'c' },
   };
   it('refuses a linkage code outside 0..2, a keep rate above 1 (more clusters than tokens) and a distilled model', () => {

@@ -202,12 +202,15 @@ describe('ats', () => {
       const s = scores.arraySync()[0];
       scores.dispose();
       const reduction = ats.reduce(input, { nTokens: 197, nRef: 197 });
-    const { assignment } = reduction;
+      const { assignment } = reduction;
       const target = assignment.target.arraySync()[0];
       expect(target[0]).toBe(0);
       const weakest = 1 + s.indexOf(Math.min(...s));
       expect(target[weakest]).toBe(-1);
-      const byRow = target.map((row, token) => ({ row, token })).filter((e) => e.row > 0).sort((a, b) => a.row - b.row);
+      const byRow = target
+        .map((row, token) => ({ row, token }))
+        .filter((e) => e.row > 0)
+        .sort((a, b) => a.row - b.row);
       expect(byRow.length).toBe(assignment.nOut - 1);
       for (let i = 1; i < byRow.length; i++) expect(s[byRow[i].token - 1]).toBeGreaterThanOrEqual(s[byRow[i - 1].token - 1]);
       disposeReduction(reduction);
@@ -269,10 +272,23 @@ describe('ats', () => {
 
 describe('batchGather', () => {
   it('batchGather picks rows per image (the wasm batchDims gather gets b > 0 wrong)', () => {
-    const params = tf.tensor3d([[[0], [1], [2]], [[10], [11], [12]]]);
-    const idx = tf.tensor2d([[2, 0], [1, 2]], undefined, 'int32');
+    const params = tf.tensor3d([
+      [[0], [1], [2]],
+      [[10], [11], [12]],
+    ]);
+    const idx = tf.tensor2d(
+      [
+        [2, 0],
+        [1, 2],
+      ],
+      undefined,
+      'int32',
+    );
     const out = batchGather(params, idx);
-    expect(out.arraySync()).toEqual([[[2], [0]], [[11], [12]]]);
+    expect(out.arraySync()).toEqual([
+      [[2], [0]],
+      [[11], [12]],
+    ]);
     tf.dispose([params, idx, out]);
   });
 });

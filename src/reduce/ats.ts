@@ -214,9 +214,7 @@ export function batchGather<T extends tf.Tensor>(params: T, indices: tf.Tensor2D
 function torchLinspace01(m: number): Float32Array {
   const step = Math.fround(1 / (m - 1));
   const half = Math.floor(m / 2);
-  return Float32Array.from({ length: m }, (_, i) =>
-    i < half ? Math.fround(step * i) : Math.fround(1 - Math.fround(step * (m - 1 - i))),
-  );
+  return Float32Array.from({ length: m }, (_, i) => (i < half ? Math.fround(step * i) : Math.fround(1 - Math.fround(step * (m - 1 - i)))));
 }
 
 /** Ascending sort along the last axis: [values, indices]; lower index first on ties. */

@@ -64,7 +64,10 @@ export function diffrateSchedule(target: number): DiffrateSchedule | undefined {
  *   On DeiT geometry this reproduces the template exactly.
  * Throws 'plan-invalid' naming the choices when the target is not published for this model.
  */
-export function diffrateKeptNumbers(target: number, model: { depth: number; tokens: number; hidden: number }): { prune: number[]; merge: number[]; derived: boolean; template: DiffrateSchedule } {
+export function diffrateKeptNumbers(
+  target: number,
+  model: { depth: number; tokens: number; hidden: number },
+): { prune: number[]; merge: number[]; derived: boolean; template: DiffrateSchedule } {
   const { depth, tokens, hidden } = model;
   const named = target === 0 ? diffrateSchedule(Number(DIFFRATE_DEFAULT_TEMPLATE))! : diffrateSchedule(target);
   if (!named) {
@@ -116,4 +119,3 @@ export function diffrateOfficialFlops(tokensIn: number[], tokensOut: number[], h
   });
   return f(flops + 1000 * hidden);
 }
-

@@ -14,8 +14,14 @@ import { parsePlan, planFromText } from './plan';
 useWasmBackend();
 
 const small: VitConfig = {
-  hidden_size: 16, num_hidden_layers: 4, num_attention_heads: 2, intermediate_size: 32,
-  image_size: 16, patch_size: 4, num_channels: 3, layer_norm_eps: 1e-6,
+  hidden_size: 16,
+  num_hidden_layers: 4,
+  num_attention_heads: 2,
+  intermediate_size: 32,
+  image_size: 16,
+  patch_size: 4,
+  num_channels: 3,
+  layer_norm_eps: 1e-6,
   id2label: { 0: 'a', 1: 'b', 2: 'c' },
 };
 
@@ -23,7 +29,16 @@ describe('DiffRate decision (docs/METHODS.md#diffrate worked example)', () => {
   it('orders by head-mean CLS attention, prunes the tail, merges the band into its most similar kept token with a plain mean', async () => {
     await expectNoLeak(() => {
       // tokens 0..5; a = [.1, .3, .2, .05, .15] for tokens 1..5 -> order 2, 3, 5, 1, 4
-      const x = tf.tensor3d([[[5, 5], [0.1, 1], [1, 0], [0, 1], [9, -9], [1, 0.1]]]);
+      const x = tf.tensor3d([
+        [
+          [5, 5],
+          [0.1, 1],
+          [1, 0],
+          [0, 1],
+          [9, -9],
+          [1, 0.1],
+        ],
+      ]);
       const clsAttn = tf.tensor3d([[[0, 0.1, 0.3, 0.2, 0.05, 0.15]]]);
       const d = diffrateDecide(x, clsAttn, { pruneKept: 5, mergeKept: 3 });
       expect(d.idx.arraySync()).toEqual([[0, 2, 3, 5, 1, 4]]);
@@ -59,12 +74,18 @@ describe('DiffRate schedules in the plan', () => {
   });
 
   it("refuses a published schedule on a model of another width, naming that model's own targets", () => {
-    expect(() => compilePlan(planFromText('diffrate:target_flops=2.9', 12), archConfig('deit-t'))).toThrow(/ViT-S-DeiT schedule \(width 384\).*192 wide; its published targets are 0.6, 0.7, 0.8, 0.9, 1.0/);
-    expect(() => compilePlan(planFromText('diffrate:target_flops=0.9', 12), archConfig('vit-b'))).toThrow(/publishes no schedule for this width: use target_flops=0/);
+    expect(() => compilePlan(planFromText('diffrate:target_flops=2.9', 12), archConfig('deit-t'))).toThrow(
+      /ViT-S-DeiT schedule \(width 384\).*192 wide; its published targets are 0.6, 0.7, 0.8, 0.9, 1.0/,
+    );
+    expect(() => compilePlan(planFromText('diffrate:target_flops=0.9', 12), archConfig('vit-b'))).toThrow(
+      /publishes no schedule for this width: use target_flops=0/,
+    );
   });
 
   it('refuses a distilled model: the official block would sort, prune and merge the distillation token', () => {
-    expect(() => compilePlan(planFromText('diffrate', 12), { ...archConfig('deit-s'), distilled: true })).toThrow(/diffrate cannot run on a model with a distillation token/);
+    expect(() => compilePlan(planFromText('diffrate', 12), { ...archConfig('deit-s'), distilled: true })).toThrow(
+      /diffrate cannot run on a model with a distillation token/,
+    );
   });
 });
 
@@ -85,8 +106,15 @@ describe('DiffRate in the engine', () => {
         const ev = layerEvidence(traces[0].layers[1])!;
         expect(ev.tokens.filter((t) => t.outcome === 'dropped')).toHaveLength(4);
         expect(ev.edges).toHaveLength(1);
-        expect(ev.tokens.filter((t) => t.rank !== null).map((t) => t.rank).sort((a, b) => a! - b!)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
-        expect(evidenceSentence(ev, ev.edges[0].from, (r) => `row ${r}`)).toMatch(/^row \d+: CLS attention .*, 1[0-9]th of 16: beyond the 12 kept, merged into row \d+ \(cosine /);
+        expect(
+          ev.tokens
+            .filter((t) => t.rank !== null)
+            .map((t) => t.rank)
+            .sort((a, b) => a! - b!),
+        ).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+        expect(evidenceSentence(ev, ev.edges[0].from, (r) => `row ${r}`)).toMatch(
+          /^row \d+: CLS attention .*, 1[0-9]th of 16: beyond the 12 kept, merged into row \d+ \(cosine /,
+        );
       }
       logits.dispose();
     }

@@ -95,7 +95,15 @@ export function diffrateDecide(x: tf.Tensor3D, clsAttn: tf.Tensor3D, params: Dif
       coeff: toTokens(coeffSorted),
       sizeCoeff: toTokens(sizeSorted),
     } as unknown as tf.TensorContainer;
-  }) as unknown as { idx: tf.Tensor2D; clsAttnMean: tf.Tensor2D; dstIdx: tf.Tensor2D | null; nodeMax: tf.Tensor2D | null; target: tf.Tensor2D; coeff: tf.Tensor2D; sizeCoeff: tf.Tensor2D };
+  }) as unknown as {
+    idx: tf.Tensor2D;
+    clsAttnMean: tf.Tensor2D;
+    dstIdx: tf.Tensor2D | null;
+    nodeMax: tf.Tensor2D | null;
+    target: tf.Tensor2D;
+    coeff: tf.Tensor2D;
+    sizeCoeff: tf.Tensor2D;
+  };
   return {
     idx: out.idx,
     clsAttnMean: out.clsAttnMean,

@@ -13,8 +13,14 @@ import { addHeadLayout, listWeights, randomWeights } from '../model/weights';
 useWasmBackend();
 
 const config: VitConfig = {
-  hidden_size: 32, num_hidden_layers: 4, num_attention_heads: 2, intermediate_size: 64,
-  image_size: 24, patch_size: 4, num_channels: 3, layer_norm_eps: 1e-6,
+  hidden_size: 32,
+  num_hidden_layers: 4,
+  num_attention_heads: 2,
+  intermediate_size: 64,
+  image_size: 24,
+  patch_size: 4,
+  num_channels: 3,
+  layer_norm_eps: 1e-6,
   id2label: Object.fromEntries(Array.from({ length: 5 }, (_, i) => [String(i), `c${i}`])),
 };
 
@@ -24,7 +30,7 @@ describe('attention by head (the wasm fast path)', () => {
     expect(withDevicePaths(() => attentionRunsByHead())).toBe(false);
   });
 
-  it('runForward gives the batched attention\'s counts and logits with the per-head layout, for every kind of hook, one image and two', async () => {
+  it("runForward gives the batched attention's counts and logits with the per-head layout, for every kind of hook, one image and two", async () => {
     const plain = randomWeights(config, 4);
     const split = randomWeights(config, 4);
     addHeadLayout(config, split);
@@ -35,7 +41,10 @@ describe('attention by head (the wasm fast path)', () => {
       const plan = compilePlan(planFromText(text, 4), config);
       const a = await runForward({ config, weights: plain }, pixels, plan);
       const b = await runForward({ config, weights: split }, pixels, plan);
-      expect(b.traces.map((t) => t.layers.map((l) => l.nOut)), text).toEqual(a.traces.map((t) => t.layers.map((l) => l.nOut)));
+      expect(
+        b.traces.map((t) => t.layers.map((l) => l.nOut)),
+        text,
+      ).toEqual(a.traces.map((t) => t.layers.map((l) => l.nOut)));
       const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(a.logits, b.logits))).dataSync()[0]);
       expect(diff, text).toBeLessThan(1e-5);
       tf.dispose([a.logits, b.logits]);
@@ -58,7 +67,10 @@ describe('attention by head (the wasm fast path)', () => {
           const p = tf.squeeze(atsMaskedSoftmax(tf.reshape(logits, [1, 1, 37, 37]) as tf.Tensor4D, null, eps), [0, 1]) as tf.Tensor2D;
           return { out: tf.matMul(p, v), vMax: tf.max(tf.abs(v)) };
         });
-        const out = tf.concat(exact.map((e) => e.out), 1);
+        const out = tf.concat(
+          exact.map((e) => e.out),
+          1,
+        );
         const vMax = tf.max(tf.stack(exact.map((e) => e.vMax)));
         return [tf.max(tf.abs(tf.sub(got.out, out))).dataSync()[0], tf.mul(vMax, 2 * eps).dataSync()[0]];
       });

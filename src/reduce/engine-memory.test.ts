@@ -10,8 +10,14 @@ import { listWeights, randomWeights } from '../model/weights';
 useWasmBackend();
 
 const config: VitConfig = {
-  hidden_size: 16, num_hidden_layers: 4, num_attention_heads: 2, intermediate_size: 32,
-  image_size: 16, patch_size: 4, num_channels: 3, layer_norm_eps: 1e-6,
+  hidden_size: 16,
+  num_hidden_layers: 4,
+  num_attention_heads: 2,
+  intermediate_size: 32,
+  image_size: 16,
+  patch_size: 4,
+  num_channels: 3,
+  layer_norm_eps: 1e-6,
   id2label: { 0: 'a', 1: 'b', 2: 'c' },
 };
 
@@ -40,7 +46,7 @@ function randomPlan(next: () => number): string {
 describe('engine memory', () => {
   it('runForward keeps the tensor count and bytes flat over 1,000 forwards of random plans, a third of them recording evidence', async () => {
     let s = 12345;
-    const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
     const model = { config, weights: randomWeights(config, 2) };
     const pixels = tf.randomNormal([1, 16, 16, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
     await warmUp(model, [compilePlan(planFromText('tome:r=2', 4), config)]);

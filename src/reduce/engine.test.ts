@@ -12,8 +12,14 @@ useWasmBackend();
 
 // A small 8-block ViT over a 7×7 patch grid (50 tokens), like the bundled model's shape.
 const config: VitConfig = {
-  hidden_size: 32, num_hidden_layers: 8, num_attention_heads: 2, intermediate_size: 64,
-  image_size: 28, patch_size: 4, num_channels: 1, layer_norm_eps: 1e-6,
+  hidden_size: 32,
+  num_hidden_layers: 8,
+  num_attention_heads: 2,
+  intermediate_size: 64,
+  image_size: 28,
+  patch_size: 4,
+  num_channels: 1,
+  layer_norm_eps: 1e-6,
   id2label: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [String(i), `c${i}`])),
 };
 
@@ -58,8 +64,15 @@ describe('every method, through the whole engine', () => {
           const sizes = groupSizes(rows, t.layers[l].nOut);
           // rows are a partition of the surviving original tokens; every output row holds >= 1
           // (ATS and EViT never create empty rows at batch 1 per image)
-          expect(sizes.every((s) => s >= 1), `no empty output row at layer ${l}`).toBe(true);
-          if (kind === 'merge') expect(sizes.reduce((a, b) => a + b, 0), `patches at layer ${l}`).toBe(50);
+          expect(
+            sizes.every((s) => s >= 1),
+            `no empty output row at layer ${l}`,
+          ).toBe(true);
+          if (kind === 'merge')
+            expect(
+              sizes.reduce((a, b) => a + b, 0),
+              `patches at layer ${l}`,
+            ).toBe(50);
         });
       }
     });

@@ -30,7 +30,7 @@ const DH = 4;
 /** Deterministic pseudo-random numbers in [0, 1). */
 function rng(seed: number) {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 function nested(shape: number[], next: () => number): unknown {
@@ -47,11 +47,15 @@ interface Inputs {
 function makeInputs(seed: number): Inputs {
   const next = rng(seed);
   const logits = nested([B, H, N, N], next) as number[][][][];
-  const probs = logits.map((img) => img.map((head) => head.map((row) => {
-    const e = row.map((v) => Math.exp(3 * v));
-    const s = e.reduce((a, b) => a + b, 0);
-    return e.map((v) => v / s);
-  })));
+  const probs = logits.map((img) =>
+    img.map((head) =>
+      head.map((row) => {
+        const e = row.map((v) => Math.exp(3 * v));
+        const s = e.reduce((a, b) => a + b, 0);
+        return e.map((v) => v / s);
+      }),
+    ),
+  );
   return {
     x: nested([B, N, 8], next) as number[][][],
     keys: nested([B, N, DH], next) as number[][][],
@@ -222,7 +226,10 @@ describe('decision evidence', () => {
         expect((e.fields.bestPartner as number[])[i]).toBe(cos.indexOf(Math.max(...cos)));
       }
       expect(best[0]).toBe(-Infinity); // CLS is never a source
-      const taken = [...best.keys()].filter((i) => i > 0).sort((p, q) => best[q] - best[p]).slice(0, 5);
+      const taken = [...best.keys()]
+        .filter((i) => i > 0)
+        .sort((p, q) => best[q] - best[p])
+        .slice(0, 5);
       expect([...(e.fields.srcIdx as number[])]).toEqual(taken);
     });
   });
@@ -298,10 +305,27 @@ describe('merged groups', () => {
     // block 0 merges rows 1 and 2 (ToMe, recorded); block 1 merges rows 1 and 3 of the 4 left: sizes 2 + 1
     const tome = (fields: Record<string, number[]>) => ({ method: 'tome', constants: { r: 1, protectedCount: 1 }, fields });
     const layers = [
-      { layer: 0, method: 'tome', nIn: 5, nOut: 4, target: [0, 1, 1, 2, 3], evidence: tome({ bestScore: [-Infinity, 0.9, 0.2], bestPartner: [0, 0, 1], edgeOrder: [1, 2, 0], srcIdx: [1], dstIdx: [0], unmIdx: [0, 2] }) },
-      { layer: 1, method: 'tome', nIn: 4, nOut: 3, target: [0, 1, 2, 1], evidence: tome({ bestScore: [-Infinity, 0.7], bestPartner: [0, 1], edgeOrder: [1, 0], srcIdx: [1], dstIdx: [1], unmIdx: [0] }) },
+      {
+        layer: 0,
+        method: 'tome',
+        nIn: 5,
+        nOut: 4,
+        target: [0, 1, 1, 2, 3],
+        evidence: tome({ bestScore: [-Infinity, 0.9, 0.2], bestPartner: [0, 0, 1], edgeOrder: [1, 2, 0], srcIdx: [1], dstIdx: [0], unmIdx: [0, 2] }),
+      },
+      {
+        layer: 1,
+        method: 'tome',
+        nIn: 4,
+        nOut: 3,
+        target: [0, 1, 2, 1],
+        evidence: tome({ bestScore: [-Infinity, 0.7], bestPartner: [0, 1], edgeOrder: [1, 0], srcIdx: [1], dstIdx: [1], unmIdx: [0] }),
+      },
     ];
-    expect(tokenSizes(layers, 5)).toEqual([[1, 1, 1, 1, 1], [1, 2, 1, 1]]);
+    expect(tokenSizes(layers, 5)).toEqual([
+      [1, 1, 1, 1, 1],
+      [1, 2, 1, 1],
+    ]);
     const records = evidenceRecords(layers);
     expect(records[0].groups).toEqual([{ to: 1, rows: [1, 2], size: 2, logSizeBias: Math.log(2) }]);
     expect(records[1].groups).toEqual([{ to: 1, rows: [1, 3], size: 3, logSizeBias: Math.log(3) }]);
@@ -310,8 +334,14 @@ describe('merged groups', () => {
 
 describe('evidence in the trace', () => {
   const config: VitConfig = {
-    hidden_size: 16, num_hidden_layers: 4, num_attention_heads: 2, intermediate_size: 32,
-    image_size: 16, patch_size: 4, num_channels: 3, layer_norm_eps: 1e-6,
+    hidden_size: 16,
+    num_hidden_layers: 4,
+    num_attention_heads: 2,
+    intermediate_size: 32,
+    image_size: 16,
+    patch_size: 4,
+    num_channels: 3,
+    layer_norm_eps: 1e-6,
     id2label: { 0: 'a', 1: 'b', 2: 'c' },
   };
   const plans = ['evit:keep=0.6', 'topk:keep=0.6', 'tome:r=3', 'pitome:ratio=0.8', 'ats:layers=1-3', 'mctf:r=3', 'evit:keep=0.7,layers=1+tome:r=2,layers=2-3'];

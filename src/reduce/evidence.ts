@@ -222,7 +222,7 @@ function diffrateBands(e: Evidence, tokens: EvidenceToken[]): Read {
     return { from, to: order[d], score: best[s], rank: 0, chosen: true };
   });
   edges.sort((a, b) => b.score - a.score).forEach((edge, i) => (edge.rank = i + 1));
-  return { tokens, edges, cutoff: Number(e.constants.nPruned) < order.length ? scores[order[Number(e.constants.nPruned) - 1] - 1] ?? null : null };
+  return { tokens, edges, cutoff: Number(e.constants.nPruned) < order.length ? (scores[order[Number(e.constants.nPruned) - 1] - 1] ?? null) : null };
 }
 
 /**
@@ -407,7 +407,8 @@ export function evidenceSentence(ev: LayerEvidence, row: number, name: (row: num
         const of = ev.edges.filter((x) => x.direction === edge.direction).length;
         return `${who} merged into ${name(edge.to)}: ${measure} ${fmt(edge.score)}, the ${ordinal(edge.rank)} best of ${of} edges; r = ${ev.r} merges per block here.`;
       }
-      if (ev.protectedRows?.includes(row)) return `${who} is protected: energy ${fmt(t.score ?? NaN)} ranks ${ordinal(t.rank ?? 0)} of ${scored}, outside the ${2 * (ev.r ?? 0)} most redundant tokens that may merge.`;
+      if (ev.protectedRows?.includes(row))
+        return `${who} is protected: energy ${fmt(t.score ?? NaN)} ranks ${ordinal(t.rank ?? 0)} of ${scored}, outside the ${2 * (ev.r ?? 0)} most redundant tokens that may merge.`;
       if (into) return `${who} absorbs ${name(into.from)} (${measure} ${fmt(into.score)}); r = ${ev.r} merges per block here.`;
       if (edge) return `${who} stays: its best match ${name(edge.to)} (${measure} ${fmt(edge.score)}) ranks ${ordinal(edge.rank)}, after the ${ev.r} edges taken.`;
       if (t.score !== null && ev.method === 'pitome') return `${who} stays: energy ${fmt(t.score)}, ${ordinal(t.rank!)} of ${scored}.`;
@@ -455,7 +456,10 @@ export interface EvidenceRecord {
   r?: number;
   cutoff?: number | null;
   protected_rows?: number[];
-  tokens: ({ row: number; score: number | null; rank: number | null; partner: number | null; outcome: Outcome; to: number } & Record<string, number | string | null>)[];
+  tokens: ({ row: number; score: number | null; rank: number | null; partner: number | null; outcome: Outcome; to: number } & Record<
+    string,
+    number | string | null
+  >)[];
   edges: EvidenceEdge[];
   cdf?: CdfEvidence;
   groups?: MergedGroup[];

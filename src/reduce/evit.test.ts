@@ -39,8 +39,21 @@ function randomInput(n: number, d = 8, heads = 3, batch = 1, seed = 1): ReduceIn
 
 // Hand-worked: 5 tokens [c, t1, t2, t3, t4], two heads whose CLS rows average to
 // a = (t1 .125, t2 .375, t3 .25, t4 .0625) (all exact in float32); x_i = [i, 10 i], c = [100, 0].
-const X5 = [[[100, 0], [1, 10], [2, 20], [3, 30], [4, 40]]];
-const CLS5 = [[[0.1875, 0.25, 0.25, 0.25, 0.0625], [0.1875, 0, 0.5, 0.25, 0.0625]]];
+const X5 = [
+  [
+    [100, 0],
+    [1, 10],
+    [2, 20],
+    [3, 30],
+    [4, 40],
+  ],
+];
+const CLS5 = [
+  [
+    [0.1875, 0.25, 0.25, 0.25, 0.0625],
+    [0.1875, 0, 0.5, 0.25, 0.0625],
+  ],
+];
 
 describe('evitLeftTokens', () => {
   it('evitLeftTokens takes ceil(keepRate * (N - 1)) in float64, like Python', () => {
@@ -80,7 +93,14 @@ describe('evit', () => {
     expect(assignment.coeff.arraySync()).toEqual([[1, 0.125, 1, 1, 0.0625]]);
     const out = applyAssignment(assignment, input.x);
     // [c, t2, t3, .125 t1 + .0625 t4]: the fused weights are not renormalised to sum 1
-    expect(out.arraySync()).toEqual([[[100, 0], [2, 20], [3, 30], [0.375, 3.75]]]);
+    expect(out.arraySync()).toEqual([
+      [
+        [100, 0],
+        [2, 20],
+        [3, 30],
+        [0.375, 3.75],
+      ],
+    ]);
     tf.dispose(out);
     disposeAssignment(assignment);
     disposeInput(input);
@@ -116,7 +136,16 @@ describe('evit', () => {
 
   it('evit.reduce keeps a distillation token at row 1 and never scores or fuses it', () => {
     // tokens [c, dist, t1..t4]; dist gets the least attention but must stay
-    const x = [[[100, 0], [50, 50], [1, 10], [2, 20], [3, 30], [4, 40]]];
+    const x = [
+      [
+        [100, 0],
+        [50, 50],
+        [1, 10],
+        [2, 20],
+        [3, 30],
+        [4, 40],
+      ],
+    ];
     const cls = [[[0.1875, 0, 0.125, 0.375, 0.25, 0.0625]]];
     const input = inputWith(x, cls, true);
     const { assignment } = evit.reduce(input, { keepRate: 0.5, fuse: true }); // ceil(0.5 * 4) = 2 of t1..t4

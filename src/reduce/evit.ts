@@ -70,10 +70,7 @@ export function evitLeftTokens(n: number, opts: EvitCountOptions): number {
   // float64 product and ceil, exactly as Python's math.ceil(keep_rate * (N - 1))
   const left = tokens !== null ? tokens : Math.ceil(keepRate * scored);
   if (!Number.isInteger(left) || left < 1 || left > scored) {
-    throw new TokenScopeError(
-      'param-out-of-range',
-      `EViT keeps ${left} tokens, but only 1..${scored} of the ${n} tokens can be kept; lower 'tokens'`,
-    );
+    throw new TokenScopeError('param-out-of-range', `EViT keeps ${left} tokens, but only 1..${scored} of the ${n} tokens can be kept; lower 'tokens'`);
   }
   return left;
 }
@@ -122,7 +119,11 @@ export function evitSelect(clsAttn: tf.Tensor3D, left: number, fuse: boolean, pr
  * ones by descending attention; the cut-off is the attention of the last kept one.
  */
 export function evitEvidence(selection: EvitSelection, method: 'evit' | 'topk', protectedCount: number): EvidenceTensors {
-  return evidenceOf(method, { clsAttnMean: selection.clsAttnMean, keptIdx: selection.idx }, { protectedCount, left: selection.idx.shape[1], fuse: method === 'evit' });
+  return evidenceOf(
+    method,
+    { clsAttnMean: selection.clsAttnMean, keptIdx: selection.idx },
+    { protectedCount, left: selection.idx.shape[1], fuse: method === 'evit' },
+  );
 }
 
 function reduceEvit(input: ReduceInput, params: EvitLayerParams): Reduction {

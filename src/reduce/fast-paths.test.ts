@@ -17,7 +17,7 @@ useWasmBackend();
 /** Deterministic pseudo-random numbers in [0, 1). */
 function rng(seed: number) {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 /** [B, N, C] keys where some tokens repeat others exactly (ties in every similarity). */
@@ -40,9 +40,18 @@ function sameMatch(host: { assignment: Assignment; indices: Record<string, tf.Te
 }
 
 describe('decisions in host memory (CPU backends) against the device path', () => {
-  for (const [classToken, distillToken] of [[true, false], [true, true], [false, false]] as const) {
+  for (const [classToken, distillToken] of [
+    [true, false],
+    [true, true],
+    [false, false],
+  ] as const) {
     it(`bipartiteSoftMatching decides as on device (class token ${classToken}, distillation token ${distillToken})`, () => {
-      for (const [batch, n, r, seed] of [[1, 17, 5, 1], [2, 16, 3, 2], [1, 197, 13, 3], [3, 9, 100, 4]]) {
+      for (const [batch, n, r, seed] of [
+        [1, 17, 5, 1],
+        [2, 16, 3, 2],
+        [1, 197, 13, 3],
+        [3, 9, 100, 4],
+      ]) {
         const metric = tf.tensor3d(keysWithTies(batch, n, 8, seed));
         const size = tf.tensor3d(Array.from({ length: batch }, (_, b) => Array.from({ length: n }, (_, i) => [1 + ((i * 7 + b) % 4)])));
         const options = { classToken, distillToken, size };
@@ -58,7 +67,11 @@ describe('decisions in host memory (CPU backends) against the device path', () =
 
   for (const layer of [0, 9]) {
     it(`pitomeMatch decides as on device (layer ${layer}: ${pitomeLayerParams(layer, 12, 0.8).mode} mode)`, () => {
-      for (const [batch, n, seed] of [[1, 33, 5], [2, 20, 6], [1, 197, 7]]) {
+      for (const [batch, n, seed] of [
+        [1, 33, 5],
+        [2, 20, 6],
+        [1, 197, 7],
+      ]) {
         const metric = tf.tensor3d(keysWithTies(batch, n, 8, seed));
         const size = tf.tensor3d(Array.from({ length: batch }, () => Array.from({ length: n }, (_, i) => [1 + (i % 3)])));
         const params = pitomeLayerParams(layer, 12, 0.8);
@@ -98,15 +111,17 @@ describe('ATS significance and decision on the host against the device', () => {
   /** Softmax CLS rows [B, H, N] with some exact ties, and value norms [B, N]. */
   function clsInputs(batch: number, heads: number, n: number, seed: number) {
     const r = rng(seed);
-    const logits = Array.from({ length: batch }, () =>
-      Array.from({ length: heads }, () => Array.from({ length: n }, () => (r() < 0.15 ? 0.5 : r() * 6 - 3))),
-    );
+    const logits = Array.from({ length: batch }, () => Array.from({ length: heads }, () => Array.from({ length: n }, () => (r() < 0.15 ? 0.5 : r() * 6 - 3))));
     const norms = Array.from({ length: batch }, () => Array.from({ length: n }, () => (r() < 0.1 ? 1 : 0.5 + r() * 3)));
     return { rows: tf.softmax(tf.tensor3d(logits)) as tf.Tensor3D, norms: tf.tensor2d(norms) };
   }
 
   it('atsSignificanceHost equals the device significance bit for bit (eps terms, head sum, normalisation)', () => {
-    for (const [seed, [heads, n]] of [[3, 197], [6, 50], [1, 12]].entries()) {
+    for (const [seed, [heads, n]] of [
+      [3, 197],
+      [6, 50],
+      [1, 12],
+    ].entries()) {
       const { rows, norms } = clsInputs(1, heads, n, 40 + seed);
       const device = tf.tidy(() => atsSignificanceOfNorms(atsEpsTerms(rows), norms).dataSync());
       const host = atsSignificanceHost(rows.dataSync() as Float32Array, norms.dataSync() as Float32Array, heads);
@@ -120,8 +135,14 @@ describe('ATS significance and decision on the host against the device', () => {
       const n = 60;
       const { rows, norms } = clsInputs(batch, 3, n, 70 + seed);
       const input: ReduceInput = {
-        x: tf.zeros([batch, n, 6]) as tf.Tensor3D, size: tf.ones([batch, n, 1]) as tf.Tensor3D, sizeIsTracked: false,
-        attention: { clsAttn: rows, valueNorms: norms }, layer: 2, depth: 12, classToken: true, distillToken: false,
+        x: tf.zeros([batch, n, 6]) as tf.Tensor3D,
+        size: tf.ones([batch, n, 1]) as tf.Tensor3D,
+        sizeIsTracked: false,
+        attention: { clsAttn: rows, valueNorms: norms },
+        layer: 2,
+        depth: 12,
+        classToken: true,
+        distillToken: false,
       };
       const params = { nTokens: 197, nRef: 61 };
       const host = ats.reduce(input, params);
@@ -138,8 +159,16 @@ describe('ATS significance and decision on the host against the device', () => {
 describe('applying an assignment by scatter (CPU backends) against the matrix product', () => {
   it('applyAndSum gives the matrix product for merges, drops and a fused row', () => {
     const r = rng(9);
-    for (const [batch, n, nOut] of [[1, 12, 7], [2, 9, 5], [1, 197, 140]]) {
-      const target = tf.tensor2d(Array.from({ length: batch }, () => Array.from({ length: n }, (_, i) => (i < nOut ? i : r() < 0.3 ? -1 : Math.floor(r() * nOut)))), undefined, 'int32');
+    for (const [batch, n, nOut] of [
+      [1, 12, 7],
+      [2, 9, 5],
+      [1, 197, 140],
+    ]) {
+      const target = tf.tensor2d(
+        Array.from({ length: batch }, () => Array.from({ length: n }, (_, i) => (i < nOut ? i : r() < 0.3 ? -1 : Math.floor(r() * nOut)))),
+        undefined,
+        'int32',
+      );
       const coeff = tf.tensor2d(Array.from({ length: batch }, () => Array.from({ length: n }, () => r())));
       const x = tf.randomNormal([batch, n, 6], 0, 1, 'float32', n) as tf.Tensor3D;
       const size = tf.randomUniform([batch, n, 1], 1, 5, 'float32', n) as tf.Tensor3D;
@@ -147,7 +176,11 @@ describe('applying an assignment by scatter (CPU backends) against the matrix pr
       const fast = applyAndSum(a, [x], [size]);
       const viaMatrix = tf.tidy(() => [tf.matMul(assignmentMatrix(target, coeff, nOut), x), tf.matMul(assignmentMatrix(target, null, nOut), size)]);
       const device = withDevicePaths(() => applyAndSum(a, [x], [size]));
-      for (const [got, want] of [[fast.applied[0], viaMatrix[0]], [fast.sums[0], viaMatrix[1]], [device.applied[0], viaMatrix[0]]]) {
+      for (const [got, want] of [
+        [fast.applied[0], viaMatrix[0]],
+        [fast.sums[0], viaMatrix[1]],
+        [device.applied[0], viaMatrix[0]],
+      ]) {
         expect(tf.max(tf.abs(tf.sub(got, want))).dataSync()[0]).toBeLessThan(1e-5);
       }
       tf.dispose([target, coeff, x, size, ...fast.applied, ...fast.sums, ...viaMatrix, ...device.applied, ...device.sums]);
@@ -156,15 +189,26 @@ describe('applying an assignment by scatter (CPU backends) against the matrix pr
 
   it('applyAndSum without a spare row (every input kept, as in merges) gives the matrix product', () => {
     const r = rng(10);
-    for (const [batch, n, nOut] of [[1, 12, 7], [2, 9, 5], [1, 197, 184]]) {
-      const target = tf.tensor2d(Array.from({ length: batch }, () => Array.from({ length: n }, (_, i) => (i < nOut ? i : Math.floor(r() * nOut)))), undefined, 'int32');
+    for (const [batch, n, nOut] of [
+      [1, 12, 7],
+      [2, 9, 5],
+      [1, 197, 184],
+    ]) {
+      const target = tf.tensor2d(
+        Array.from({ length: batch }, () => Array.from({ length: n }, (_, i) => (i < nOut ? i : Math.floor(r() * nOut)))),
+        undefined,
+        'int32',
+      );
       const coeff = tf.tensor2d(Array.from({ length: batch }, () => Array.from({ length: n }, () => r())));
       const x = tf.randomNormal([batch, n, 6], 0, 1, 'float32', n) as tf.Tensor3D;
       const size = tf.randomUniform([batch, n, 1], 1, 5, 'float32', n) as tf.Tensor3D;
       const fast = applyAndSum({ target, coeff, nOut }, [x], [size], { everyInputKept: true });
       const viaMatrix = tf.tidy(() => [tf.matMul(assignmentMatrix(target, coeff, nOut), x), tf.matMul(assignmentMatrix(target, null, nOut), size)]);
       expect(fast.applied[0].shape).toEqual([batch, nOut, 6]);
-      for (const [got, want] of [[fast.applied[0], viaMatrix[0]], [fast.sums[0], viaMatrix[1]]]) {
+      for (const [got, want] of [
+        [fast.applied[0], viaMatrix[0]],
+        [fast.sums[0], viaMatrix[1]],
+      ]) {
         expect(tf.max(tf.abs(tf.sub(got, want))).dataSync()[0]).toBeLessThan(1e-5);
       }
       tf.dispose([target, coeff, x, size, ...fast.applied, ...fast.sums, ...viaMatrix]);
@@ -172,24 +216,50 @@ describe('applying an assignment by scatter (CPU backends) against the matrix pr
   });
 
   it('applySelection on the device path gathers exactly the rows the matrix selects, fused row included', () => {
-    const rows = tf.tensor2d([[0, 4, 2], [0, 1, 3]], undefined, 'int32');
+    const rows = tf.tensor2d(
+      [
+        [0, 4, 2],
+        [0, 1, 3],
+      ],
+      undefined,
+      'int32',
+    );
     const kept = selectionAssignment(rows, 5);
     // EViT-style: every input not kept goes to row 3 with weight 0.5
     const target = tf.tidy(() => tf.where(tf.less(kept.target, 0), tf.fill([2, 5], 3, 'int32'), kept.target) as tf.Tensor2D);
     const coeff = tf.tidy(() => tf.where(tf.less(kept.target, 0), tf.fill([2, 5], 0.5), kept.coeff) as tf.Tensor2D);
     const a: Assignment = { target, coeff, nOut: 4, fusedRow: 3 };
-    const x = tf.tensor3d([[[1], [2], [3], [4], [5]], [[6], [7], [8], [9], [10]]]);
+    const x = tf.tensor3d([
+      [[1], [2], [3], [4], [5]],
+      [[6], [7], [8], [9], [10]],
+    ]);
     const device = withDevicePaths(() => applySelection(a, [x], [x]));
-    expect(device.applied[0].arraySync()).toEqual([[[1], [5], [3], [0.5 * 2 + 0.5 * 4]], [[6], [7], [9], [0.5 * 8 + 0.5 * 10]]]);
-    expect(device.sums[0].arraySync()).toEqual([[[1], [5], [3], [6]], [[6], [7], [9], [18]]]);
+    expect(device.applied[0].arraySync()).toEqual([
+      [[1], [5], [3], [0.5 * 2 + 0.5 * 4]],
+      [[6], [7], [9], [0.5 * 8 + 0.5 * 10]],
+    ]);
+    expect(device.sums[0].arraySync()).toEqual([
+      [[1], [5], [3], [6]],
+      [[6], [7], [9], [18]],
+    ]);
     const fast = applySelection(a, [x], [x]);
     expect(fast.applied[0].arraySync()).toEqual(device.applied[0].arraySync());
     tf.dispose([rows, kept.target, kept.coeff, target, coeff, x, ...device.applied, ...device.sums, ...fast.applied, ...fast.sums]);
   });
 
   it('weightedMeanCoeffs by scatter equals the device path, dropped inputs at 0', () => {
-    const target = tf.tensor2d([[0, 1, 1, -1, 2, 2, 2], [2, 2, 0, 1, -1, 1, 0]], undefined, 'int32');
-    const weights = tf.tensor2d([[1, 2, 3, 4, 5, 6, 7], [1, 1, 2, 3, 9, 1, 1]]);
+    const target = tf.tensor2d(
+      [
+        [0, 1, 1, -1, 2, 2, 2],
+        [2, 2, 0, 1, -1, 1, 0],
+      ],
+      undefined,
+      'int32',
+    );
+    const weights = tf.tensor2d([
+      [1, 2, 3, 4, 5, 6, 7],
+      [1, 1, 2, 3, 9, 1, 1],
+    ]);
     const fast = weightedMeanCoeffs(target, weights, 3);
     const device = withDevicePaths(() => weightedMeanCoeffs(target, weights, 3));
     expect(read(fast)).toEqual(read(device));
@@ -197,7 +267,14 @@ describe('applying an assignment by scatter (CPU backends) against the matrix pr
   });
 
   it('selectionAssignment by scatter equals the device path, empty slots (-1) included', () => {
-    const rows = tf.tensor2d([[0, 3, 1, -1], [0, 2, -1, -1]], undefined, 'int32');
+    const rows = tf.tensor2d(
+      [
+        [0, 3, 1, -1],
+        [0, 2, -1, -1],
+      ],
+      undefined,
+      'int32',
+    );
     const fast = selectionAssignment(rows, 5);
     const device = withDevicePaths(() => selectionAssignment(rows, 5));
     expect(read(fast.target)).toEqual([0, 2, -1, 1, -1, 0, -1, 1, -1, -1]);

@@ -66,7 +66,9 @@ describe('mctf', () => {
     expect(merged[3]).toEqual(mean(8, 11).map((v) => expect.closeTo(v, 6)));
     expect(merged[9]).toEqual(mean(4, 7).map((v) => expect.closeTo(v, 6)));
     expect(merged[5]).toEqual(xs[9].map((v) => expect.closeTo(v, 6)));
-    const sizes = sumInto(red.assignment, tf.ones([1, 12, 1])).arraySync()[0].map((s) => s[0]);
+    const sizes = sumInto(red.assignment, tf.ones([1, 12, 1]))
+      .arraySync()[0]
+      .map((s) => s[0]);
     expect(sizes).toEqual([1, 1, 1, 2, 1, 1, 1, 1, 1, 2]);
     // Uniform attention: each merged key column gathers size/12, query rows stay uniform.
     const next = red.attnNext!.arraySync()[0][1];
@@ -140,9 +142,7 @@ describe('mctf', () => {
   it('reduce keeps the total size and gives every output row an owner', () => {
     const x = tf.randomNormal([2, 30, 6], 0, 1, 'float32', 8) as tf.Tensor3D;
     const probs = randomProbs(2, 2, 30, 9);
-    const size = tf.tensor3d(
-      [0, 1].map((b) => Array.from({ length: 30 }, (_, i) => [1 + ((i * 7 + b) % 4)])),
-    );
+    const size = tf.tensor3d([0, 1].map((b) => Array.from({ length: 30 }, (_, i) => [1 + ((i * 7 + b) % 4)])));
     const red = mctf.reduce(input(x, probs, size), params({ r: 8 }));
     const merged = sumInto(red.assignment, size);
     expect(tf.sum(merged, [1, 2]).arraySync()).toEqual(tf.sum(size, [1, 2]).arraySync());

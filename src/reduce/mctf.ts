@@ -251,7 +251,13 @@ function matchScores(input: ReduceInput, p: MctfLayerParams, numProtected: numbe
     // −∞ on the protected rows by adding a bias column (−∞ + s = −∞, 0 + s = s): a broadcast
     // tf.where tiles its operands, which costs 0.7 ms here on wasm
     const t1 = scores.shape[1];
-    scores = tf.add(scores, tf.tensor3d(Float32Array.from({ length: t1 }, (_, i) => (i < numProtected ? -Infinity : 0)), [1, t1, 1]));
+    scores = tf.add(
+      scores,
+      tf.tensor3d(
+        Float32Array.from({ length: t1 }, (_, i) => (i < numProtected ? -Infinity : 0)),
+        [1, t1, 1],
+      ),
+    );
   }
   return { ...parts, scores };
 }
@@ -476,7 +482,13 @@ function halves(v: Float32Array): [Float32Array, Float32Array] {
 }
 
 /** `matchScores` for image b: [t1 · t2] row-major, protected A rows −∞. One pass, factors in device order. */
-function hostScores(reads: HostReads, input: ReduceInput, p: MctfLayerParams, numProtected: number, b: number): { scores: Float32Array; factors?: Record<string, Float32Array> } {
+function hostScores(
+  reads: HostReads,
+  input: ReduceInput,
+  p: MctfLayerParams,
+  numProtected: number,
+  b: number,
+): { scores: Float32Array; factors?: Record<string, Float32Array> } {
   const n = input.x.shape[1];
   const [t1, t2] = [Math.ceil(n / 2), Math.floor(n / 2)];
   const f32 = Math.fround;
@@ -664,7 +676,8 @@ function applyHostDecision(input: ReduceInput, p: MctfLayerParams, host: HostDec
     const indices = () => (built ??= matchFromHost(host)); // only the max pooling and batches need them
     let attnNext: tf.Tensor4D | undefined;
     if (p.oneStepAhead) {
-      attnNext = batch === 1 && p.pooling !== 2 ? mergeAttentionHost(probs, targets, coeffs, nOut) : mergeAttention(probs, { target, coeff, nOut }, indices(), p.pooling);
+      attnNext =
+        batch === 1 && p.pooling !== 2 ? mergeAttentionHost(probs, targets, coeffs, nOut) : mergeAttention(probs, { target, coeff, nOut }, indices(), p.pooling);
     }
     return { target, coeff, features: p.pooling === 2 ? maxMerge(indices(), input.x) : undefined, attnNext };
   });

@@ -1,16 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { applyAssignment, disposeAssignment, sumInto } from '../tokens/assignment';
-import {
-  disposePitomeMatch,
-  officialPitomeError,
-  pitome,
-  pitomeLayerParams,
-  pitomeMatch,
-  pitomeR,
-  type PitomeLayerParams,
-  type PitomeMatch,
-} from './pitome';
+import { disposePitomeMatch, officialPitomeError, pitome, pitomeLayerParams, pitomeMatch, pitomeR, type PitomeLayerParams, type PitomeMatch } from './pitome';
 import type { ReduceInput } from '../tokens/types';
 import { expectNoLeak, useWasmBackend } from '../../tests/helpers/tf';
 

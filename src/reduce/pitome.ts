@@ -155,9 +155,7 @@ export function pitomeMatch(metric: tf.Tensor3D, params: PitomeLayerParams, opti
     const decided = params.mode === 'bsm' ? bsmRows(sim, order, r) : protectRows(sim, order, r);
     // rowByRank[k] = output row (among the T non-class rows) of the token ranked k
     const tokenRow = takeAlong(decided.rowByRank, inversePermutation(order)); // [B, T]
-    const target = options.classToken
-      ? (tf.concat([tf.zeros([batch, 1], 'int32'), tf.add(tokenRow, tf.scalar(1, 'int32'))], 1) as tf.Tensor2D)
-      : tokenRow;
+    const target = options.classToken ? (tf.concat([tf.zeros([batch, 1], 'int32'), tf.add(tokenRow, tf.scalar(1, 'int32'))], 1) as tf.Tensor2D) : tokenRow;
     const weights = options.size ? (tf.squeeze(options.size, [2]) as tf.Tensor2D) : (tf.ones([batch, n]) as tf.Tensor2D);
     const coeff = weightedMeanCoeffs(target, weights, nOut, { everyInputKept: true });
     return { energy, order, target, coeff, ...decided.indices };
@@ -252,7 +250,13 @@ function matchOnHost(metric: tf.Tensor3D, params: PitomeLayerParams, r: number, 
     return { r, indices: null, assignment };
   }
   const int = (data: Int32Array, k: number) => tf.tensor2d(data, [batch, k], 'int32');
-  const indices: PitomeIndices = { energy: energy as tf.Tensor2D, order: int(kept.order, t), aIdx: int(kept.a, nA), bIdx: int(kept.b, nB), dstIdx: int(kept.dst, r) };
+  const indices: PitomeIndices = {
+    energy: energy as tf.Tensor2D,
+    order: int(kept.order, t),
+    aIdx: int(kept.a, nA),
+    bIdx: int(kept.b, nB),
+    dstIdx: int(kept.dst, r),
+  };
   if (bsm) {
     indices.unmIdx = int(unmKept, nA - r);
     indices.srcIdx = int(srcKept, r);
@@ -293,8 +297,14 @@ function bsmRows(sim: tf.Tensor3D, order: tf.Tensor2D, r: number): RankRows {
   return {
     rowByRank: interleaveColumns(match.rowA, match.rowB),
     indices: {
-      aIdx, bIdx, dstIdx: match.dstIdx!, unmIdx: match.unmIdx, srcIdx: match.srcIdx,
-      bestScore: match.bestScore, bestPartner: match.bestPartner, edgeOrder: match.edgeOrder,
+      aIdx,
+      bIdx,
+      dstIdx: match.dstIdx!,
+      unmIdx: match.unmIdx,
+      srcIdx: match.srcIdx,
+      bestScore: match.bestScore,
+      bestPartner: match.bestPartner,
+      edgeOrder: match.edgeOrder,
     },
   };
 }

@@ -21,7 +21,7 @@ describe('parsePlan', () => {
     });
   }
 
-  it('fills in the papers\' default layers for a 12-block model', () => {
+  it("fills in the papers' default layers for a 12-block model", () => {
     const layers = (t: string) => planFromText(t, 12).segments[0].layers;
     expect(layers('evit')).toEqual([3, 6, 9]);
     expect(layers('topk')).toEqual([3, 6, 9]);
@@ -31,7 +31,7 @@ describe('parsePlan', () => {
     expect(layers('mctf')).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
   });
 
-  it('scales EViT\'s default layers with depth', () => {
+  it("scales EViT's default layers with depth", () => {
     expect(planFromText('evit', 8).segments[0].layers).toEqual([2, 4, 6]);
     expect(planFromText('evit', 6).segments[0].layers).toEqual([1, 3, 4]);
   });

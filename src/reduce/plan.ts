@@ -147,7 +147,15 @@ export const METHOD_SPECS: Record<MethodId, MethodSpec> = {
     label: 'ATC',
     summary: 'agglomerative clustering of the patch tokens into k clusters at a few layers (Haurum et al. 2024)',
     params: [
-      { kind: 'float', name: 'keep', doc: 'keep rate κ: the i-th clustering layer keeps int(patches·κ^(i+1)) clusters', default: 0.7, min: 0, max: 1, minOpen: true },
+      {
+        kind: 'float',
+        name: 'keep',
+        doc: 'keep rate κ: the i-th clustering layer keeps int(patches·κ^(i+1)) clusters',
+        default: 0.7,
+        min: 0,
+        max: 1,
+        minOpen: true,
+      },
       { kind: 'int', name: 'linkage', doc: 'cluster distance: 0 single (nearest), 1 average, 2 complete (farthest)', default: 1, min: 0, max: 2 },
       { kind: 'bool', name: 'prop', doc: 'proportional attention: sizes weight the merges and the attention (off: plain means)', default: true },
     ],
@@ -236,7 +244,8 @@ function parseSegment(text: string, depth: number): Parsed<Segment> {
     const value = eq < 0 ? '' : part.slice(eq + 1).trim();
     const names = [...spec.params.map((p) => p.name), 'layers'];
     if (!names.includes(key)) return planError(`unknown parameter '${key}' for ${method} in '${text}'; parameters: ${names.join(', ')}`);
-    if (eq < 0) return planError(`'${key}' in '${text}' needs a value, e.g. ${key}=${key === 'layers' ? '3/6/9' : String(spec.params.find((p) => p.name === key)?.default)}`);
+    if (eq < 0)
+      return planError(`'${key}' in '${text}' needs a value, e.g. ${key}=${key === 'layers' ? '3/6/9' : String(spec.params.find((p) => p.name === key)?.default)}`);
     if (seen.has(key)) return planError(`'${key}' is given twice in '${text}'`);
     seen.add(key);
     if (key === 'layers') {
@@ -245,7 +254,11 @@ function parseSegment(text: string, depth: number): Parsed<Segment> {
       layers = parsed;
       continue;
     }
-    const parsed = parseValue(spec.params.find((p) => p.name === key)!, value, text);
+    const parsed = parseValue(
+      spec.params.find((p) => p.name === key)!,
+      value,
+      text,
+    );
     if (parsed instanceof TokenScopeError) return { ok: false, error: parsed };
     params[key] = parsed;
   }
@@ -290,7 +303,7 @@ export function planFromText(text: string, depth: number): Plan {
 
 function formatLayers(layers: number[]): string {
   const parts: string[] = [];
-  for (let i = 0; i < layers.length; ) {
+  for (let i = 0; i < layers.length;) {
     let j = i;
     while (j + 1 < layers.length && layers[j + 1] === layers[j] + 1) j++;
     parts.push(j - i >= 2 ? `${layers[i]}-${layers[j]}` : layers.slice(i, j + 1).join('/'));

@@ -16,7 +16,12 @@ describe('PPT (docs/METHODS.md#ppt)', () => {
   it('scores: head-summed CLS attention times value norm, normalised over the patches, CLS 2; unbiased variance', () => {
     const [scores, sOp] = tf.tidy(() => {
       // two heads: summed attention to tokens 1..3 = 0.2, 0.4, 0.2; value norms 1, 1, 2 -> w = .2, .4, .4 -> s = .2, .4, .4
-      const cls = tf.tensor3d([[[0.5, 0.1, 0.2, 0.1], [0.3, 0.1, 0.2, 0.1]]]);
+      const cls = tf.tensor3d([
+        [
+          [0.5, 0.1, 0.2, 0.1],
+          [0.3, 0.1, 0.2, 0.1],
+        ],
+      ]);
       const r = pptScores(cls, tf.tensor2d([[9, 1, 1, 2]]));
       return [r.scores.arraySync()[0], r.sOp.arraySync()[0]];
     });
@@ -26,7 +31,10 @@ describe('PPT (docs/METHODS.md#ppt)', () => {
   });
 
   it('r = 50 at blocks 3/6/9 enters with 197×4, 147×3, 97×3, 49×2 and costs DeiT-S 2.9470, DeiT-T 0.8014 GFLOPs (backbone)', () => {
-    for (const [arch, expected] of [['deit-s', 2.947], ['deit-t', 0.8014]] as const) {
+    for (const [arch, expected] of [
+      ['deit-s', 2.947],
+      ['deit-t', 0.8014],
+    ] as const) {
       const config = archConfig(arch);
       const r = scheduledFlops(config, compilePlan(planFromText('ppt', 12), config))!;
       expect(r.counts).toEqual([197, 197, 197, 197, 147, 147, 147, 97, 97, 97, 49, 49, 49]);
@@ -45,8 +53,14 @@ describe('PPT (docs/METHODS.md#ppt)', () => {
 
   it('runs pooled (τ = 1), pruned (τ = 0) and after ATC with the predicted counts and frees every tensor', async () => {
     const small: VitConfig = {
-      hidden_size: 16, num_hidden_layers: 4, num_attention_heads: 2, intermediate_size: 32,
-      image_size: 16, patch_size: 4, num_channels: 3, layer_norm_eps: 1e-6,
+      hidden_size: 16,
+      num_hidden_layers: 4,
+      num_attention_heads: 2,
+      intermediate_size: 32,
+      image_size: 16,
+      patch_size: 4,
+      num_channels: 3,
+      layer_norm_eps: 1e-6,
       id2label: { 0: 'a', 1: 'b', 2: 'c' },
     };
     const model = { config: small, weights: randomWeights(small, 11) };
@@ -64,7 +78,9 @@ describe('PPT (docs/METHODS.md#ppt)', () => {
       if (text.endsWith('threshold=1')) {
         expect(traces[0].layers[1].target!.every((v) => v >= 0)).toBe(true);
         const ev = layerEvidence(traces[0].layers[1])!;
-        expect(evidenceSentence(ev, 1, (r) => `row ${r}`)).toMatch(/^row 1: significance .*, \d+\w\w of 16; this image is pooled \(S_op .* < τ 1\), 3 tokens go: (kept|merged)\.$/);
+        expect(evidenceSentence(ev, 1, (r) => `row ${r}`)).toMatch(
+          /^row 1: significance .*, \d+\w\w of 16; this image is pooled \(S_op .* < τ 1\), 3 tokens go: (kept|merged)\.$/,
+        );
       }
       logits.dispose();
     }

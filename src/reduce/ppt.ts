@@ -68,7 +68,14 @@ export interface PptDecision {
  * The decision of one PP block. `size` [B, N, 1] weighs the pooling (pass ones when prop_attn is
  * off). Caller disposes with `disposePptDecision` (the assignment apart, if kept).
  */
-export function pptDecide(metric: tf.Tensor3D, clsAttn: tf.Tensor3D, valueNorms: tf.Tensor2D, size: tf.Tensor3D, params: PptLayerParams, withIndices = false): PptDecision {
+export function pptDecide(
+  metric: tf.Tensor3D,
+  clsAttn: tf.Tensor3D,
+  valueNorms: tf.Tensor2D,
+  size: tf.Tensor3D,
+  params: PptLayerParams,
+  withIndices = false,
+): PptDecision {
   const [batch, n] = metric.shape;
   const { scores, sOp } = pptScores(clsAttn, valueNorms);
   const rEff = pptEffectiveR(n, params.r);

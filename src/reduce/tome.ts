@@ -170,8 +170,22 @@ function protectScores(scores: tf.Tensor3D, classToken: boolean, distillToken: b
   const [, nA, nB] = scores.shape;
   return tf.tidy(() => {
     let out = scores;
-    if (classToken) out = tf.add(out, tf.tensor3d(Float32Array.from({ length: nA }, (_, i) => (i === 0 ? -Infinity : 0)), [1, nA, 1]));
-    if (distillToken) out = tf.add(out, tf.tensor3d(Float32Array.from({ length: nB }, (_, j) => (j === 0 ? -Infinity : 0)), [1, 1, nB]));
+    if (classToken)
+      out = tf.add(
+        out,
+        tf.tensor3d(
+          Float32Array.from({ length: nA }, (_, i) => (i === 0 ? -Infinity : 0)),
+          [1, nA, 1],
+        ),
+      );
+    if (distillToken)
+      out = tf.add(
+        out,
+        tf.tensor3d(
+          Float32Array.from({ length: nB }, (_, j) => (j === 0 ? -Infinity : 0)),
+          [1, 1, nB],
+        ),
+      );
     return out;
   });
 }

@@ -160,7 +160,9 @@ export function applySelection(assignment: Assignment, weighted: tf.Tensor3D[], 
     const rest = nOut - nSel; // the fused row, through its row of the matrix
     const restMatrix = rest > 0 ? tf.slice(assignmentMatrix(target, null, nOut), [0, nSel, 0], [batch, rest, n]) : null;
     const withRest = (selected: tf.Tensor3D, v: tf.Tensor3D, weights: tf.Tensor2D | null) =>
-      restMatrix ? (tf.concat([selected, applyMatrix(restMatrix, weights ? (tf.mul(v, tf.expandDims(weights, 2)) as tf.Tensor3D) : v)], 1) as tf.Tensor3D) : selected;
+      restMatrix
+        ? (tf.concat([selected, applyMatrix(restMatrix, weights ? (tf.mul(v, tf.expandDims(weights, 2)) as tf.Tensor3D) : v)], 1) as tf.Tensor3D)
+        : selected;
     return {
       applied: weighted.map((v) => withRest(pick(v), v, coeff)),
       sums: summed.map((v) => withRest(pick(v), v, null)),

@@ -50,7 +50,11 @@ export async function readEvidence(e: EvidenceTensors, batch: number): Promise<E
 
 /** `readEvidence` synchronously (Node, the conformance runners). */
 export function readEvidenceSync(e: EvidenceTensors, batch: number): Evidence[] {
-  return split(e, Object.values(e.fields).map((t) => t.dataSync()), batch);
+  return split(
+    e,
+    Object.values(e.fields).map((t) => t.dataSync()),
+    batch,
+  );
 }
 
 export function disposeEvidence(e: EvidenceTensors | undefined): void {

@@ -24,7 +24,11 @@ describe('AdamW', () => {
     const p = tf.variable(tf.tensor1d([0.5, -2]));
     const q = tf.variable(tf.tensor1d([3]));
     const opt = new AdamW([p, q], [true, false], { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, clipNorm: 0 });
-    const gradsP = [[0.3, -0.1], [0.2, 0.4], [-0.5, 0.05]];
+    const gradsP = [
+      [0.3, -0.1],
+      [0.2, 0.4],
+      [-0.5, 0.05],
+    ];
     const gradsQ = [[1], [-1], [0.5]];
     for (let s = 0; s < 3; s++) {
       const g = [tf.tensor1d(gradsP[s]), tf.tensor1d(gradsQ[s])];
@@ -33,9 +37,24 @@ describe('AdamW', () => {
     }
     const got = [...(await p.data()), ...(await q.data())];
     const want = [
-      referenceAdamW(0.5, gradsP.map((g) => g[0]), 0.01, 0.1),
-      referenceAdamW(-2, gradsP.map((g) => g[1]), 0.01, 0.1),
-      referenceAdamW(3, gradsQ.map((g) => g[0]), 0.01, 0), // no decay for q
+      referenceAdamW(
+        0.5,
+        gradsP.map((g) => g[0]),
+        0.01,
+        0.1,
+      ),
+      referenceAdamW(
+        -2,
+        gradsP.map((g) => g[1]),
+        0.01,
+        0.1,
+      ),
+      referenceAdamW(
+        3,
+        gradsQ.map((g) => g[0]),
+        0.01,
+        0,
+      ), // no decay for q
     ];
     got.forEach((v, i) => expect(v).toBeCloseTo(want[i], 6));
     expect(opt.step).toBe(3);

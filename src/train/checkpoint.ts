@@ -147,7 +147,10 @@ export function restoreTensors(dir: string, state: TrainState, params: Trainable
     tf.dispose(listWeights(loaded));
   }
   for (const [i, name] of params.names.entries()) {
-    for (const [kind, vars] of [['m', opt.m], ['v', opt.v]] as const) {
+    for (const [kind, vars] of [
+      ['m', opt.m],
+      ['v', opt.v],
+    ] as const) {
       const t = file.tensors.get(`${kind}/${name}`);
       if (!t || t.data.length !== vars[i].size) {
         throw new TokenScopeError('data-malformed', `${join(dir, state.tensors)}: optimizer moment '${kind}/${name}' is missing or has the wrong size`);

@@ -18,7 +18,14 @@ describe('training randomness', () => {
   });
 
   it('batchRng gives each (epoch, batch) its own stream, replayable at any time', () => {
-    const draw = (e: number, b: number) => Array.from({ length: 5 }, ((r) => () => r.next())(batchRng(3, e, b)));
+    const draw = (e: number, b: number) =>
+      Array.from(
+        { length: 5 },
+        (
+          (r) => () =>
+            r.next()
+        )(batchRng(3, e, b)),
+      );
     expect(draw(2, 5)).toEqual(draw(2, 5));
     expect(draw(2, 5)).not.toEqual(draw(2, 6));
     expect(draw(2, 5)).not.toEqual(draw(3, 5));

@@ -38,7 +38,10 @@ export function trainStep(
       correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(y, 1)), 'int32')));
       return tf.losses.softmaxCrossEntropy(y, logits, undefined, labelSmoothing) as tf.Scalar;
     }, params.variables);
-    const norm = optimizer.update(params.variables.map((v) => grads[v.name]), lr);
+    const norm = optimizer.update(
+      params.variables.map((v) => grads[v.name]),
+      lr,
+    );
     return [value, correct as tf.Tensor, norm];
   });
   const loss = lossT.dataSync()[0];

@@ -13,10 +13,17 @@ import { DEFAULT_TRAIN_OPTIONS, train, type TrainOptions } from './trainer';
 useWasmBackend();
 
 const config: VitConfig = {
-  hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 16,
-  image_size: 8, patch_size: 4, num_channels: 1, layer_norm_eps: 1e-6,
+  hidden_size: 8,
+  num_hidden_layers: 1,
+  num_attention_heads: 2,
+  intermediate_size: 16,
+  image_size: 8,
+  patch_size: 4,
+  num_channels: 1,
+  layer_norm_eps: 1e-6,
   id2label: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [String(i), `c${i}`])),
-  image_mean: [0.3], image_std: [0.3],
+  image_mean: [0.3],
+  image_std: [0.3],
 };
 const options: TrainOptions = { ...DEFAULT_TRAIN_OPTIONS, epochs: 2, batchSize: 8, lr: 3e-3, warmupEpochs: 0.5 };
 
@@ -38,9 +45,16 @@ async function finalWeights(dir: string, stopAfter?: number) {
   const data = syntheticSet(40); // 5 steps per epoch
   let steps = 0;
   const first = await train({
-    config, options, train: data, test: data, outDir: dir, resume: false,
+    config,
+    options,
+    train: data,
+    test: data,
+    outDir: dir,
+    resume: false,
     shouldStop: () => stopAfter !== undefined && steps >= stopAfter,
-    onEvent: (e) => { if (e.type === 'step') steps++; },
+    onEvent: (e) => {
+      if (e.type === 'step') steps++;
+    },
   });
   let result = first;
   if (!first.finished) {

@@ -116,11 +116,17 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     state = readState<TrainOptions>(run.outDir);
     // (States written before this field existed carry no count and are not checked.)
     if (state.trainImages !== undefined && state.trainImages !== run.train.count) {
-      throw new TokenScopeError('param-out-of-range', `the run in ${run.outDir} trains on ${state.trainImages} images, but ${run.train.count} were given; resume with the same --data and --limit`);
+      throw new TokenScopeError(
+        'param-out-of-range',
+        `the run in ${run.outDir} trains on ${state.trainImages} images, but ${run.train.count} were given; resume with the same --data and --limit`,
+      );
     }
     if (run.setEpochs !== undefined && run.setEpochs !== state.options.epochs) {
       if (run.setEpochs < state.epoch + (state.batch > 0 ? 1 : 0)) {
-        throw new TokenScopeError('param-out-of-range', `the run in ${run.outDir} is already in epoch ${state.epoch + 1}; --epochs ${run.setEpochs} would end it in the past`);
+        throw new TokenScopeError(
+          'param-out-of-range',
+          `the run in ${run.outDir} is already in epoch ${state.epoch + 1}; --epochs ${run.setEpochs} would end it in the past`,
+        );
       }
       // The rate stays continuous: a new cosine starts from the old schedule's rate at this step.
       const stepsPerEpoch = Math.floor(run.train.count / state.options.batchSize);
@@ -130,16 +136,29 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     }
   } else {
     state = {
-      format: 'tokenscope-train-state', version: 1, tensors: '',
-      config: run.config, options: run.options, trainImages: run.train.count, epoch: 0, batch: 0, step: 0,
+      format: 'tokenscope-train-state',
+      version: 1,
+      tensors: '',
+      config: run.config,
+      options: run.options,
+      trainImages: run.train.count,
+      epoch: 0,
+      batch: 0,
+      step: 0,
       rng: { seed: run.options.seed, scheme: 'mulberry32(mix(seed, stream, epoch[, batch])); streams shuffle=1 augment=2 init=3' },
-      partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0 }, history: [], elapsedSeconds: 0,
+      partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0 },
+      history: [],
+      elapsedSeconds: 0,
     };
   }
   const { config, options: o } = state;
   const params = makeTrainable(randomWeights(config, mixSeed(o.seed, STREAM.init)));
   const opt = new AdamW(params.variables, params.names.map(decays), {
-    beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: o.weightDecay, clipNorm: o.clipNorm,
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: 1e-8,
+    weightDecay: o.weightDecay,
+    clipNorm: o.clipNorm,
   });
   const dispose = () => {
     opt.dispose();
@@ -199,8 +218,14 @@ async function loop(run: TrainRun, state: TrainState<TrainOptions>, params: Trai
       state.partial.correct += r.correct;
       state.partial.seen += B;
       emit({
-        type: 'step', epoch: state.epoch, batch: state.batch + 1, step: state.step, stepsPerEpoch, lr,
-        loss: state.partial.lossSum / state.partial.seen, accuracy: state.partial.correct / state.partial.seen,
+        type: 'step',
+        epoch: state.epoch,
+        batch: state.batch + 1,
+        step: state.step,
+        stepsPerEpoch,
+        lr,
+        loss: state.partial.lossSum / state.partial.seen,
+        accuracy: state.partial.correct / state.partial.seen,
       });
     }
     let testAccuracy: number | null = null;
@@ -208,7 +233,8 @@ async function loop(run: TrainRun, state: TrainState<TrainOptions>, params: Trai
       const test = run.test;
       const epoch = state.epoch;
       const r = await evaluateAccuracy(plainPredict(config, params.weights), greyBatches(test, { batchSize: 500, mean: o.mean, std: o.std }), {
-        imageSize: test.size, channels: 1,
+        imageSize: test.size,
+        channels: 1,
         onProgress: (done) => emit({ type: 'evaluating', epoch, done, total: test.count }),
       });
       testAccuracy = r.accuracy;

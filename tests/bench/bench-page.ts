@@ -28,7 +28,12 @@ declare global {
     tf: typeof tf;
     tokenscopeBench: (backend: BackendName, arch: string, plans: string[], options: BenchOptions) => Promise<{ rows: BenchRow[]; machine: Record<string, unknown> }>;
     /** What recording fates and evidence costs per forward (`benchRecordLevels`) on a reference architecture or the model directory served at `arch` (e.g. models/fmnist-vit). */
-    tokenscopeRecordLevels: (backend: BackendName, arch: string, plans: string[], options: BenchOptions) => Promise<{ rows: RecordLevelRow[]; machine: Record<string, unknown> }>;
+    tokenscopeRecordLevels: (
+      backend: BackendName,
+      arch: string,
+      plans: string[],
+      options: BenchOptions,
+    ) => Promise<{ rows: RecordLevelRow[]; machine: Record<string, unknown> }>;
     tokenscopeBundledRun: (backend: BackendName, plans: string[], images: number) => Promise<BundledRun[]>;
   }
 }
@@ -44,12 +49,22 @@ export interface BundledRun {
 
 /** What the backend runs on: the WebGPU adapter, the WebGL renderer, or the CPU. */
 async function describe(backend: string): Promise<Record<string, unknown>> {
-  const info: Record<string, unknown> = { backend, userAgent: navigator.userAgent, cores: logicalCores(), tfjs: tf.version.tfjs, crossOriginIsolated: self.crossOriginIsolated };
+  const info: Record<string, unknown> = {
+    backend,
+    userAgent: navigator.userAgent,
+    cores: logicalCores(),
+    tfjs: tf.version.tfjs,
+    crossOriginIsolated: self.crossOriginIsolated,
+  };
   if (backend === 'wasm') info.threads = getThreadsCount();
   if (backend === 'webgpu') {
     const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info?: Record<string, unknown>; isFallbackAdapter?: boolean } | null> } }).gpu;
     const adapter = await gpu?.requestAdapter();
-    if (adapter) info.adapter = { ...(adapter.info ? { vendor: adapter.info.vendor, architecture: adapter.info.architecture, description: adapter.info.description } : {}), fallback: adapter.isFallbackAdapter ?? null };
+    if (adapter)
+      info.adapter = {
+        ...(adapter.info ? { vendor: adapter.info.vendor, architecture: adapter.info.architecture, description: adapter.info.description } : {}),
+        fallback: adapter.isFallbackAdapter ?? null,
+      };
   }
   if (backend === 'webgl') {
     const gl = document.createElement('canvas').getContext('webgl2');

@@ -47,19 +47,29 @@ async function makeJpeg(seed: number): Promise<Buffer> {
       }
     }
   }
-  return sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+  return sharp(px, { raw: { width: w, height: h, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
 }
 
 /** deit-t, or 'narrow': DeiT-Tiny's input and tokens with a 64-wide, 2-block body (a cheap forward, so a run measures the image pipeline). */
 function writeModel(dir: string) {
-  const arch = values.arch === 'narrow' ? { ...archConfig('deit-t'), hidden_size: 64, num_attention_heads: 1, intermediate_size: 256, num_hidden_layers: 2 } : archConfig(values.arch!);
+  const arch =
+    values.arch === 'narrow'
+      ? { ...archConfig('deit-t'), hidden_size: 64, num_attention_heads: 1, intermediate_size: 256, num_hidden_layers: 2 }
+      : archConfig(values.arch!);
   const config = { ...arch, id2label: Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [String(i), `class${i}`])) };
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'model.safetensors'), encodeCheckpoint(randomTimmArrays(config, 7), 'F32'));
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(timmConfigJson('deit_tiny_patch16_224', 1000, 224, {
-    label_names: Object.values(config.id2label),
-    pretrained_cfg: { input_size: [3, 224, 224], interpolation: 'bicubic', crop_pct: 0.875, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
-  })));
+  writeFileSync(
+    join(dir, 'config.json'),
+    JSON.stringify(
+      timmConfigJson('deit_tiny_patch16_224', 1000, 224, {
+        label_names: Object.values(config.id2label),
+        pretrained_cfg: { input_size: [3, 224, 224], interpolation: 'bicubic', crop_pct: 0.875, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+      }),
+    ),
+  );
 }
 
 interface RunResult {
@@ -73,7 +83,11 @@ interface RunResult {
 function run(data: string, model: string, workers: number, sampleMemory: boolean): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn('node', [cli, 'eval', '--model', model, '--data', data, '--plan', values.plan!, '--workers', String(workers), '--batch', values.batch!, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      'node',
+      [cli, 'eval', '--model', model, '--data', data, '--plan', values.plan!, '--workers', String(workers), '--batch', values.batch!, '--json'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let err = '';
     let done = 0;
     const rssMiB: RunResult['rssMiB'] = [];
@@ -119,7 +133,16 @@ try {
   console.log(`${n} JPEGs 500×375 in ${CLASSES} folders; ${values.arch} shapes, plan ${values.plan}, batch ${values.batch}`);
   for (const w of values.workers!.split(',').map(Number)) {
     const r = await run(data, model, w, false);
-    console.log(JSON.stringify({ workers: w, images_per_s: r.rate, prepare_s: r.prepareS, forward_s: r.forwardS, prepare_over_forward: Number((r.prepareS / r.forwardS).toFixed(3)), wall_s: Number(r.wallS.toFixed(1)) }));
+    console.log(
+      JSON.stringify({
+        workers: w,
+        images_per_s: r.rate,
+        prepare_s: r.prepareS,
+        forward_s: r.forwardS,
+        prepare_over_forward: Number((r.prepareS / r.forwardS).toFixed(3)),
+        wall_s: Number(r.wallS.toFixed(1)),
+      }),
+    );
   }
   if (values.memory) {
     const total = Number(values.memory);

@@ -12,13 +12,27 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const [backend = 'webgpu', ...plans] = process.argv.slice(2);
 const RUNS = Number(process.env.RUNS ?? 4);
 
-const server = await createServer({ root: ROOT, configFile: resolve(ROOT, 'vite.config.ts'), server: { port: 0, host: '127.0.0.1', hmr: false }, logLevel: 'error' });
+const server = await createServer({
+  root: ROOT,
+  configFile: resolve(ROOT, 'vite.config.ts'),
+  server: { port: 0, host: '127.0.0.1', hmr: false },
+  logLevel: 'error',
+});
 await server.listen();
 const port = (server.httpServer!.address() as { port: number }).port;
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
   headless: true,
-  args: ['--no-sandbox', '--enable-unsafe-webgpu', '--enable-unsafe-swiftshader', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  args: [
+    '--no-sandbox',
+    '--enable-unsafe-webgpu',
+    '--enable-unsafe-swiftshader',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
 });
 try {
   const page = await browser.newPage();
@@ -49,7 +63,9 @@ try {
           await logits.data();
           logits.dispose();
           const pool = (tf.backend() as { bufferManager?: { numBytesAllocated: number } }).bufferManager;
-          out.push(`${text} run ${i + 1}: ${(performance.now() - start).toFixed(0)} ms${pool ? `, buffer pool ${(pool.numBytesAllocated / 2 ** 20).toFixed(1)} MiB` : ''}`);
+          out.push(
+            `${text} run ${i + 1}: ${(performance.now() - start).toFixed(0)} ms${pool ? `, buffer pool ${(pool.numBytesAllocated / 2 ** 20).toFixed(1)} MiB` : ''}`,
+          );
         }
       }
       tf.dispose([pixels, ...listWeights(model.weights)]);

@@ -15,4 +15,3 @@ describe('atc conformance (official JoakimHaurum/ATC (scikit-learn 1.2.1 cluster
     });
   }
 });
-

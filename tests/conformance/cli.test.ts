@@ -109,7 +109,9 @@ describe('main conformance with no cases folder (the bundled cases)', () => {
   });
 
   it('the bundled cases are those of the implemented methods (and DiffRate schedules), gzipped, with their provenance index', () => {
-    const methods = readdirSync(BUNDLED_CASES_DIR).filter((f) => !f.includes('.')).sort();
+    const methods = readdirSync(BUNDLED_CASES_DIR)
+      .filter((f) => !f.includes('.'))
+      .sort();
     expect(methods).toEqual(['atc', 'ats', 'diffrate', 'diffrate_schedule', 'evit', 'mctf', 'pitome', 'ppt', 'tome', 'tome_parse_r']);
     const index = readJson(join(BUNDLED_CASES_DIR, 'INDEX.json')) as { methods: Record<string, { case: string }[]>; sources: Record<string, { commit: string }> };
     expect(Object.keys(index.methods).sort()).toEqual(methods);
@@ -170,7 +172,15 @@ const wrongRunner: CaseRunner = (c) => ({ ...fakeRunner(c), doubled: c.inputs.x 
 
 function writeFakeCases(dir: string, gzip = false): void {
   const cases: [string, string, number[][], string][] = [
-    ['fake', 'case01', [[1, 5, 2], [7, 0, 3]], 'two rows'],
+    [
+      'fake',
+      'case01',
+      [
+        [1, 5, 2],
+        [7, 0, 3],
+      ],
+      'two rows',
+    ],
     ['fake', 'case02', [[0.25, -1, 4]], 'one row'],
     ['broken', 'case01', [[1]], 'runner throws'],
     ['wrong', 'case01', [[1, 2]], 'runner wrong'],
@@ -260,7 +270,10 @@ describe('the conformance command with fake runners', () => {
     const dupDir = join(work, 'fake-cases-dup');
     writeFakeCases(dupDir);
     writeFakeCases(dupDir, true);
-    await expect(command.run([dupDir, '--methods', 'fake'])).rejects.toMatchObject({ code: 'data-malformed', message: expect.stringMatching(/holds case case01 twice \(case01\.json and case01\.json\.gz\)/) });
+    await expect(command.run([dupDir, '--methods', 'fake'])).rejects.toMatchObject({
+      code: 'data-malformed',
+      message: expect.stringMatching(/holds case case01 twice \(case01\.json and case01\.json\.gz\)/),
+    });
   });
 
   it('run --check lists the failing field under a FAIL line and exits 1', async () => {
@@ -313,7 +326,10 @@ describe('main conformance --help', () => {
 describe('conformance test helpers', () => {
   it('loadCases reads every case of a method in file order', () => {
     const cases = loadCases(METHOD);
-    const names = readdirSync(join(conformanceCasesDir(), METHOD)).filter((f) => /\.json(\.gz)?$/.test(f)).map(caseNameOf).sort();
+    const names = readdirSync(join(conformanceCasesDir(), METHOD))
+      .filter((f) => /\.json(\.gz)?$/.test(f))
+      .map(caseNameOf)
+      .sort();
     expect(names.length).toBeGreaterThan(0);
     expect(cases.map((c) => c.case)).toEqual(names);
   });

@@ -15,4 +15,3 @@ describe('ppt conformance (official xjwu1024/PPT outputs)', () => {
     });
   }
 });
-

@@ -15,12 +15,23 @@ import { parseAllDocuments } from 'yaml';
 type Doc = Record<string, any>;
 
 const DEPLOY = join(import.meta.dirname, '..', '..', 'deploy');
-const load = (file: string) => parseAllDocuments(readFileSync(join(DEPLOY, file), 'utf8')).map((d) => {
-  expect(d.errors, file).toEqual([]);
-  return d.toJS() as Doc;
-});
+const load = (file: string) =>
+  parseAllDocuments(readFileSync(join(DEPLOY, file), 'utf8')).map((d) => {
+    expect(d.errors, file).toEqual([]);
+    return d.toJS() as Doc;
+  });
 
-const JOB_SPEC = ['completionMode', 'completions', 'parallelism', 'backoffLimit', 'backoffLimitPerIndex', 'maxFailedIndexes', 'template', 'activeDeadlineSeconds', 'ttlSecondsAfterFinished'];
+const JOB_SPEC = [
+  'completionMode',
+  'completions',
+  'parallelism',
+  'backoffLimit',
+  'backoffLimitPerIndex',
+  'maxFailedIndexes',
+  'template',
+  'activeDeadlineSeconds',
+  'ttlSecondsAfterFinished',
+];
 const POD_SPEC = ['restartPolicy', 'containers', 'volumes', 'nodeSelector', 'tolerations'];
 const CONTAINER = ['name', 'image', 'command', 'args', 'env', 'resources', 'volumeMounts'];
 

@@ -28,7 +28,9 @@ describe('accessibility (axe-core)', () => {
     it(`finds no violations on ${what}`, async () => {
       const page = await session.newPage(path);
       await page.waitForFunction(
-        () => document.querySelector('[data-testid="run-status"]')?.getAttribute('data-state') === 'done' || document.querySelector('[data-testid="plot-provenance"]') !== null,
+        () =>
+          document.querySelector('[data-testid="run-status"]')?.getAttribute('data-state') === 'done' ||
+          document.querySelector('[data-testid="plot-provenance"]') !== null,
         null,
         { timeout: 120_000 },
       );

@@ -17,8 +17,16 @@ import * as tf from '@tensorflow/tfjs';
 useWasmBackend();
 
 const config: VitConfig = {
-  hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 1, intermediate_size: 96,
-  image_size: 8, patch_size: 4, num_channels: 3, layer_norm_eps: 1e-6, id2label: { 0: 'a', 1: 'b', 2: 'c' }, distilled: false,
+  hidden_size: 64,
+  num_hidden_layers: 2,
+  num_attention_heads: 1,
+  intermediate_size: 96,
+  image_size: 8,
+  patch_size: 4,
+  num_channels: 3,
+  layer_norm_eps: 1e-6,
+  id2label: { 0: 'a', 1: 'b', 2: 'c' },
+  distilled: false,
 };
 const weights = encodeCheckpoint(renameTo(randomTimmArrays(config, 3), 'hf-vit'), 'BF16');
 const configJson = hfConfigJson(config, 'hf-vit');
@@ -32,10 +40,17 @@ describe('checkpoint download in Chromium', () => {
     hub = await startServer({}, { cors: true });
     for (const repo of ['test/vit', 'test/slow']) {
       hub.routes.set(path(repo, 'config.json'), { body: new TextEncoder().encode(JSON.stringify(configJson)) });
-      hub.routes.set(path(repo, 'preprocessor_config.json'), { body: new TextEncoder().encode(JSON.stringify({ do_resize: true, size: 8, image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5] })) });
+      hub.routes.set(path(repo, 'preprocessor_config.json'), {
+        body: new TextEncoder().encode(JSON.stringify({ do_resize: true, size: 8, image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5] })),
+      });
     }
     // The first transfer breaks a third of the way: the browser must resume with a Range request.
-    hub.routes.set(path('test/vit', 'model.safetensors'), { body: weights, chunk: 4096, etag: '"w1"', behave: (n) => (n === 0 ? { dropAfter: Math.floor(weights.length / 3) } : {}) });
+    hub.routes.set(path('test/vit', 'model.safetensors'), {
+      body: weights,
+      chunk: 4096,
+      etag: '"w1"',
+      behave: (n) => (n === 0 ? { dropAfter: Math.floor(weights.length / 3) } : {}),
+    });
     hub.routes.set(path('test/slow', 'model.safetensors'), { body: weights, chunk: 2048, delayMs: 15 });
     session = await startBrowserSession();
   }, 300_000);
@@ -58,7 +73,10 @@ describe('checkpoint download in Chromium', () => {
     const ranges = hub.requests.filter((r) => r.path.endsWith('test/vit/resolve/main/model.safetensors') && r.method === 'GET').map((r) => r.range);
     expect(ranges).toEqual([undefined, `bytes=${Math.floor(weights.length / 3)}-`]);
     expect(first.cached).toHaveLength(3);
-    expect(hub.requests.every((r) => r.method === 'GET'), 'no CORS preflight: Range is a safelisted header').toBe(true);
+    expect(
+      hub.requests.every((r) => r.method === 'GET'),
+      'no CORS preflight: Range is a safelisted header',
+    ).toBe(true);
 
     // Node computes the same logits from the same bytes.
     const node = loadCheckpoint({ safetensors: weights, config: configJson });
@@ -90,7 +108,10 @@ describe('checkpoint download in Chromium', () => {
     const { pixels } = preprocessImage(image, resolvePreprocess({ config: grey, layout: 'hf-vit' }));
     expect(browser).toMatchObject({ width: 28, height: 28, channels: 4 });
     expect(browser.pixels).toEqual(Array.from(pixels));
-    const jpeg = await page.evaluate(([url, c]) => window.tokenscopeCheckpoint.decode(url, c), ['/images/chelsea.jpg', { ...config, image_size: 224, patch_size: 16 }] as const);
+    const jpeg = await page.evaluate(([url, c]) => window.tokenscopeCheckpoint.decode(url, c), [
+      '/images/chelsea.jpg',
+      { ...config, image_size: 224, patch_size: 16 },
+    ] as const);
     expect(jpeg).toMatchObject({ width: 337, height: 224, channels: 4 });
     expect(jpeg.pixels).toHaveLength(224 * 224 * 3);
     await page.close();

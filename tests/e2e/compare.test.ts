@@ -74,9 +74,9 @@ async function cli(args: string[]): Promise<CliRow[]> {
 
 /** The points as the plot draws them (data attributes of each mark). */
 async function plotted(): Promise<Record<string, string>[]> {
-  return page.locator('[data-testid="pareto-point"]').evaluateAll((els) =>
-    els.map((e) => ({ ...(e as HTMLElement).dataset, href: e.getAttribute('href') ?? '' }) as Record<string, string>),
-  );
+  return page
+    .locator('[data-testid="pareto-point"]')
+    .evaluateAll((els) => els.map((e) => ({ ...(e as HTMLElement).dataset, href: e.getAttribute('href') ?? '' }) as Record<string, string>));
 }
 
 async function downloadText(testId: string): Promise<string> {
@@ -101,7 +101,13 @@ function expectSamePoints(page: CliRow[], want: CliRow[]): void {
   for (const [i, w] of want.entries()) {
     const g = page[i];
     expect({ method: g.method, plan: g.plan, gflops: g.gflops, accuracy: g.accuracy, agreement: g.agreement, param: g.param, value: g.value }, w.plan).toEqual({
-      method: w.method, plan: w.plan, gflops: w.gflops, accuracy: w.accuracy, agreement: w.agreement, param: w.param, value: w.value,
+      method: w.method,
+      plan: w.plan,
+      gflops: w.gflops,
+      accuracy: w.accuracy,
+      agreement: w.agreement,
+      param: w.param,
+      value: w.value,
     });
     // KL sums float32 log-probabilities; identical here, allowed 1e-9 for wasm builds that round differently.
     expect(Math.abs(g.kl - w.kl), `${w.plan}: KL ${g.kl} vs ${w.kl}`).toBeLessThanOrEqual(1e-9);
@@ -146,9 +152,16 @@ describe('the compare page', () => {
     expect(await page.getByTestId('plot-provenance').textContent()).toMatch(/live on the bundled set \(40 images\).*wasm, batches of 25/);
 
     const record = JSON.parse(await downloadText('export-json'));
-    expect(record).toMatchObject({ format: 'tokenscope-sweep', backend: 'wasm', batch: 25, data: { kind: 'bundled', n: 40, source: 'live on the bundled set (40 images)' } });
+    expect(record).toMatchObject({
+      format: 'tokenscope-sweep',
+      backend: 'wasm',
+      batch: 25,
+      data: { kind: 'bundled', n: 40, source: 'live on the bundled set (40 images)' },
+    });
     expectSamePoints(record.points, want);
-    expect(record.cli).toBe(`npx tokenscope sweep --model models/fmnist-vit --eval-set public/data/fmnist-test-1000.bin --limit 40 --batch 25 --methods ${METHOD_IDS.join(',')} --json`);
+    expect(record.cli).toBe(
+      `npx tokenscope sweep --model models/fmnist-vit --eval-set public/data/fmnist-test-1000.bin --limit 40 --batch 25 --methods ${METHOD_IDS.join(',')} --json`,
+    );
 
     // The plot draws exactly the exported numbers, and each point links to the playground.
     const marks = await plotted();
@@ -160,7 +173,10 @@ describe('the compare page', () => {
     expect(marks.find((m) => m.plan === 'tome:r=4')!.href).toBe('index.html?v=1&plan=tome:r=4&backend=wasm');
 
     // CSV: one row per point, numbers identical to the plot's.
-    const csv = (await downloadText('export-csv')).trimEnd().split('\r\n').map((l) => l.split(','));
+    const csv = (await downloadText('export-csv'))
+      .trimEnd()
+      .split('\r\n')
+      .map((l) => l.split(','));
     const col = (name: string) => SWEEP_CSV_COLUMNS.indexOf(name as (typeof SWEEP_CSV_COLUMNS)[number]);
     expect(csv[0]).toEqual([...SWEEP_CSV_COLUMNS]);
     expect(csv).toHaveLength(want.length + 1);
@@ -194,7 +210,11 @@ describe('the compare page', () => {
     expect(Number(tensors)).toBeGreaterThan(0);
     await page.getByTestId('images-select').selectOption('1000');
     await page.getByTestId('run-sweep').click();
-    await page.waitForFunction(() => /on ([1-9]\d*) of 1,000 images .* left/.test(document.querySelector('[data-testid="progress-text"]')?.textContent ?? ''), null, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => /on ([1-9]\d*) of 1,000 images .* left/.test(document.querySelector('[data-testid="progress-text"]')?.textContent ?? ''),
+      null,
+      { timeout: 60_000 },
+    );
     // The page answers while the worker evaluates: a control changes the plot at once.
     const t0 = Date.now();
     await page.getByTestId('metric-select').selectOption('agreement');
@@ -238,7 +258,9 @@ describe('the compare page', () => {
     await page.getByRole('button', { name: 'Add a plan' }).click();
     await page.getByTestId('side-plan-2').fill(plans[2]);
     await page.getByTestId('sample-eval-305').click();
-    await page.waitForFunction((p) => [0, 1, 2].every((i) => document.querySelector(`[data-testid="side-grid-${i}"]`)?.getAttribute('data-plan') === p[i]), plans, { timeout: 60_000 });
+    await page.waitForFunction((p) => [0, 1, 2].every((i) => document.querySelector(`[data-testid="side-grid-${i}"]`)?.getAttribute('data-plan') === p[i]), plans, {
+      timeout: 60_000,
+    });
     await page.waitForFunction(() => document.querySelector('[data-testid="sample-eval-305"]')?.getAttribute('aria-pressed') === 'true');
 
     await page.getByTestId('layer-slider').fill('2');
@@ -282,7 +304,9 @@ describe('the compare page', () => {
       copyFileSync(join('public/images/fmnist', file), join(root, folder, file));
     }
     await page.getByTestId('folder-input').setInputFiles(root);
-    await expect.poll(() => page.getByTestId('user-set-summary').textContent(), { timeout: 30_000 }).toMatch(/4 images from “my-set”, labelled by folder \(Ankle boot, T-shirt_top, trouser\)/);
+    await expect
+      .poll(() => page.getByTestId('user-set-summary').textContent(), { timeout: 30_000 })
+      .toMatch(/4 images from “my-set”, labelled by folder \(Ankle boot, T-shirt_top, trouser\)/);
     await page.getByTestId('run-user-sweep').click();
     await waitForResult('images', 4);
     expect(await page.getByTestId('plot-provenance').textContent()).toMatch(/live on your images \(4 images, labelled by folder\)/);
@@ -294,13 +318,20 @@ describe('the compare page', () => {
     const { config } = model;
     const read = (f: string) => (existsSync(join(modelDir, f)) ? JSON.parse(readFileSync(join(modelDir, f), 'utf8')) : undefined);
     const spec = resolvePreprocess({ config, layout: 'hf-vit', configJson: read('config.json'), preprocessorJson: read('preprocessor_config.json') });
-    const inputs = await Promise.all(files.map(async ([, file]) => {
-      const png = await pngPixels(join('public/images/fmnist', file));
-      return prepareInput(greyToRgba(Uint8Array.from(png.data), png.width), spec).pixels;
-    }));
+    const inputs = await Promise.all(
+      files.map(async ([, file]) => {
+        const png = await pngPixels(join('public/images/fmnist', file));
+        return prepareInput(greyToRgba(Uint8Array.from(png.data), png.width), spec).pixels;
+      }),
+    );
     const all = new Float32Array(inputs.length * inputs[0].length);
     inputs.forEach((p, i) => all.set(p, i * p.length));
-    const scores = await evaluatePlans(model, marks.map((m) => m.plan).filter((p) => p !== 'none'), [{ start: 0, count: files.length, pixels: all, labels: Uint16Array.from(files.map((f) => f[2])) }], { total: files.length });
+    const scores = await evaluatePlans(
+      model,
+      marks.map((m) => m.plan).filter((p) => p !== 'none'),
+      [{ start: 0, count: files.length, pixels: all, labels: Uint16Array.from(files.map((f) => f[2])) }],
+      { total: files.length },
+    );
     expect(scores).toHaveLength(marks.length);
     for (const s of scores) {
       const m = marks.find((x) => x.plan === s.plan)!;
@@ -315,7 +346,9 @@ describe('the compare page', () => {
     copyFileSync('public/images/fmnist/test-0006-coat.png', join(bad, 'Coat', 'a.png'));
     copyFileSync('public/images/fmnist/test-0006-coat.png', join(bad, 'Hat', 'b.png'));
     await page.getByTestId('folder-input').setInputFiles(bad);
-    await expect.poll(() => page.getByTestId('folder-error').textContent()).toMatch(/class folder "Hat" matches none of the model's labels.*T-shirt\/top \(folder "T-shirt_top"\).*Ankle boot/);
+    await expect
+      .poll(() => page.getByTestId('folder-error').textContent())
+      .toMatch(/class folder "Hat" matches none of the model's labels.*T-shirt\/top \(folder "T-shirt_top"\).*Ankle boot/);
 
     // Loose images: fidelity only (agreement and KL), no accuracy.
     await page.getByTestId('files-input').setInputFiles(['public/images/fmnist/test-0006-coat.png', 'public/images/fmnist/test-0009-sneaker.png']);
@@ -340,16 +373,30 @@ describe('the compare page', () => {
       if (id === 'BODY') break;
       reached.add(id);
     }
-    for (const id of ['metric-select', 'run-sweep', 'pareto-point', 'export-csv', 'export-png', 'budget-input', 'solve-budget', 'side-plan-0', 'layer-slider', 'folder-input', 'files-input']) {
+    for (const id of [
+      'metric-select',
+      'run-sweep',
+      'pareto-point',
+      'export-csv',
+      'export-png',
+      'budget-input',
+      'solve-budget',
+      'side-plan-0',
+      'layer-slider',
+      'folder-input',
+      'files-input',
+    ]) {
       expect([...reached], id).toContain(id);
     }
     // Labels: every form control on the page has an accessible name.
     const unnamed = await page.evaluate(() =>
-      [...document.querySelectorAll('input, select, button')].filter((el) => {
-        const e = el as HTMLInputElement;
-        const byLabel = e.labels && e.labels.length > 0;
-        return !byLabel && !e.getAttribute('aria-label') && !(e.textContent ?? '').trim() && e.type !== 'hidden';
-      }).map((el) => el.outerHTML.slice(0, 80)),
+      [...document.querySelectorAll('input, select, button')]
+        .filter((el) => {
+          const e = el as HTMLInputElement;
+          const byLabel = e.labels && e.labels.length > 0;
+          return !byLabel && !e.getAttribute('aria-label') && !(e.textContent ?? '').trim() && e.type !== 'hidden';
+        })
+        .map((el) => el.outerHTML.slice(0, 80)),
     );
     expect(unnamed).toEqual([]);
     await page.getByTestId('show-bundled').check();
@@ -358,10 +405,14 @@ describe('the compare page', () => {
     await point.focus();
     await page.keyboard.press('Enter');
     await page.waitForURL(/index\.html\?v=1&plan=topk:keep=0\.5&backend=wasm$/);
-    await page.waitForFunction(() => {
-      const el = document.querySelector('[data-testid="run-status"]') as HTMLElement | null;
-      return el?.dataset.state === 'done' && el.dataset.plan === 'topk:keep=0.5';
-    }, null, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => {
+        const el = document.querySelector('[data-testid="run-status"]') as HTMLElement | null;
+        return el?.dataset.state === 'done' && el.dataset.plan === 'topk:keep=0.5';
+      },
+      null,
+      { timeout: 60_000 },
+    );
   }, 120_000);
 
   it('builds a site whose compare page works from a sub-folder, restores a link with a budget, and reads the cache after a reload', async () => {
@@ -370,7 +421,13 @@ describe('the compare page', () => {
     let server: Server | undefined;
     try {
       await build({ configFile: 'vite.config.ts', logLevel: 'error', build: { outDir, emptyOutDir: true } });
-      const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json' };
+      const types: Record<string, string> = {
+        '.html': 'text/html',
+        '.js': 'text/javascript',
+        '.css': 'text/css',
+        '.wasm': 'application/wasm',
+        '.json': 'application/json',
+      };
       server = createServer((req, res) => {
         const path = normalize(decodeURIComponent(new URL(req.url!, 'http://x').pathname)).replace(/^([/\\])+/, '');
         const file = join(root, path);
@@ -387,9 +444,17 @@ describe('the compare page', () => {
       await site.waitForSelector('[data-testid="budget-table"]', { timeout: 60_000 });
       expect(failures).toEqual([]);
       const want = await cli(['--limit', '40', '--methods', 'tome,topk']);
-      const marks = await site.locator('[data-testid="pareto-point"]').evaluateAll((els) => els.map((e) => ({ plan: e.getAttribute('data-plan'), gflops: Number(e.getAttribute('data-gflops')), accuracy: Number(e.getAttribute('data-accuracy')) })));
+      const marks = await site
+        .locator('[data-testid="pareto-point"]')
+        .evaluateAll((els) =>
+          els.map((e) => ({ plan: e.getAttribute('data-plan'), gflops: Number(e.getAttribute('data-gflops')), accuracy: Number(e.getAttribute('data-accuracy')) })),
+        );
       expect(marks.map((m) => m.plan).sort()).toEqual(want.map((w) => w.plan).sort());
-      for (const w of want) expect(marks.find((m) => m.plan === w.plan), w.plan).toEqual({ plan: w.plan, gflops: w.gflops, accuracy: w.accuracy });
+      for (const w of want)
+        expect(
+          marks.find((m) => m.plan === w.plan),
+          w.plan,
+        ).toEqual({ plan: w.plan, gflops: w.gflops, accuracy: w.accuracy });
       const budget = await cli(['--limit', '40', '--methods', 'tome,topk', '--budget', '50%']);
       const chosen = await site.locator('[data-testid="budget-table"] tbody tr[data-plan]').evaluateAll((els) => els.map((e) => e.getAttribute('data-plan')));
       expect(chosen).toEqual(budget.map((r) => r.plan));

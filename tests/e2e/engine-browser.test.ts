@@ -24,10 +24,11 @@ describe('the engine in Chromium agrees with Node', () => {
     it(`runs every method on ${backend} with Node's token counts and logits`, async () => {
       const page = await session.newPage('/tests/e2e/harness/index.html');
       await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, { timeout: 120_000 });
-      const got = (await page.evaluate(
-        ([b, plans]) => window.tokenscopeProbe(b as 'webgpu' | 'wasm', plans as string[]),
-        [backend, PROBE_PLANS] as const,
-      )) as { backend: string; results: ProbeResult[]; leaked: number };
+      const got = (await page.evaluate(([b, plans]) => window.tokenscopeProbe(b as 'webgpu' | 'wasm', plans as string[]), [backend, PROBE_PLANS] as const)) as {
+        backend: string;
+        results: ProbeResult[];
+        leaked: number;
+      };
       expect(got.backend).toBe(backend);
       expect(got.leaked).toBe(0);
       for (const [i, r] of got.results.entries()) {

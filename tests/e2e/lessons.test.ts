@@ -35,10 +35,14 @@ async function openPage(path: string, size = { width: 1400, height: 1000 }): Pro
 }
 
 async function waitForRun(page: Page, plan: string, timeout = 60_000, input = '') {
-  await page.waitForFunction(([p, i]) => {
-    const el = document.querySelector('[data-testid="run-status"]') as HTMLElement | null;
-    return el?.dataset.state === 'done' && el.dataset.plan === p && (!i || el.dataset.input === i);
-  }, [plan, input] as const, { timeout });
+  await page.waitForFunction(
+    ([p, i]) => {
+      const el = document.querySelector('[data-testid="run-status"]') as HTMLElement | null;
+      return el?.dataset.state === 'done' && el.dataset.plan === p && (!i || el.dataset.input === i);
+    },
+    [plan, input] as const,
+    { timeout },
+  );
 }
 
 async function liveOnPage(page: Page): Promise<Record<string, string>> {
@@ -91,10 +95,17 @@ describe('lessons', () => {
         const layer = Math.min(step.layer(shape), depth - 1);
         const engine = await engineOnPage(page, plan);
         const want: Record<string, string> = {
-          layer: String(layer), grid: '7', patches: '49', tokens: '50', depth: String(depth),
-          'tokens-in': String(engine.counts[layer]), 'tokens-out': String(engine.counts[layer + 1]),
-          removed: String(engine.counts[layer] - engine.counts[layer + 1]), 'tokens-final': String(engine.counts[depth]),
-          gflops: engine.gflops, 'gflops-base': engine.baseGflops,
+          layer: String(layer),
+          grid: '7',
+          patches: '49',
+          tokens: '50',
+          depth: String(depth),
+          'tokens-in': String(engine.counts[layer]),
+          'tokens-out': String(engine.counts[layer + 1]),
+          removed: String(engine.counts[layer] - engine.counts[layer + 1]),
+          'tokens-final': String(engine.counts[depth]),
+          gflops: engine.gflops,
+          'gflops-base': engine.baseGflops,
         };
         for (const [name, value] of Object.entries(live)) if (name in want) expect(value, `${where}: ${name}`).toBe(want[name]);
         expect(live.gflops ?? engine.gflops, where).toBe(await page.getByTestId('gflops-total').textContent());

@@ -32,8 +32,15 @@ useWasmBackend();
 
 /** DeiT-Tiny's shape: 224 px in 16 px patches (14×14 + CLS = 197 tokens), 192 wide, 3 heads, 12 blocks, 1,000 classes. */
 const DEIT_TINY: VitConfig = {
-  hidden_size: 192, num_hidden_layers: 12, num_attention_heads: 3, intermediate_size: 768,
-  image_size: 224, patch_size: 16, num_channels: 3, layer_norm_eps: 1e-6, distilled: false,
+  hidden_size: 192,
+  num_hidden_layers: 12,
+  num_attention_heads: 3,
+  intermediate_size: 768,
+  image_size: 224,
+  patch_size: 16,
+  num_channels: 3,
+  layer_norm_eps: 1e-6,
+  distilled: false,
   id2label: Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [String(i), `class ${i}`])),
 };
 const DEPTH = DEIT_TINY.num_hidden_layers;
@@ -52,11 +59,14 @@ function writePhoto(path: string): void {
   const rgb = new Uint8Array(w * h * 3);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      const inBox = (x > 60 && x < 150 && y > 40 && y < 120) || ((x - 230) ** 2 + (y - 150) ** 2 < 45 ** 2);
+      const inBox = (x > 60 && x < 150 && y > 40 && y < 120) || (x - 230) ** 2 + (y - 150) ** 2 < 45 ** 2;
       rgb.set(inBox ? [230, 40 + (x % 50), 30] : [(x * 255) / w, (y * 255) / h, 128 + ((x * y) % 64)], (y * w + x) * 3);
     }
   }
-  writeFileSync(path, encodePng(rgb, w, h, 3, (r) => deflateSync(r)));
+  writeFileSync(
+    path,
+    encodePng(rgb, w, h, 3, (r) => deflateSync(r)),
+  );
 }
 
 interface Predicted {
@@ -140,7 +150,14 @@ describe('real checkpoints in the pages', () => {
     mkdirSync(hfDir);
     const hfWeights = encodeCheckpoint(renameTo(timm, 'hf-vit'), 'F16');
     const hfConfig = JSON.stringify(hfConfigJson(DEIT_TINY, 'hf-vit'));
-    const processor = JSON.stringify({ do_resize: true, size: { height: 224, width: 224 }, resample: 2, do_normalize: true, image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5] });
+    const processor = JSON.stringify({
+      do_resize: true,
+      size: { height: 224, width: 224 },
+      resample: 2,
+      do_normalize: true,
+      image_mean: [0.5, 0.5, 0.5],
+      image_std: [0.5, 0.5, 0.5],
+    });
     writeFileSync(join(hfDir, 'model.safetensors'), hfWeights);
     writeFileSync(join(hfDir, 'config.json'), hfConfig);
     writeFileSync(join(hfDir, 'preprocessor_config.json'), processor);
@@ -243,7 +260,9 @@ describe('real checkpoints in the pages', () => {
       } finally {
         spy.mockRestore();
       }
-      const records = (JSON.parse(lines.join('\n')).evidence as { layer: number; idle?: string; tokens: { row: number; score: number | null }[] }[]).filter((r) => !r.idle);
+      const records = (JSON.parse(lines.join('\n')).evidence as { layer: number; idle?: string; tokens: { row: number; score: number | null }[] }[]).filter(
+        (r) => !r.idle,
+      );
       const record = records[Math.min(2, records.length - 1)];
       await page.getByTestId('plan-text').fill(plan);
       await waitForRun(page, plan, { input: 'upload:' });
@@ -281,7 +300,9 @@ describe('real checkpoints in the pages', () => {
         const plan = fitPlan(step.plan(shape), DEPTH).plan;
         await waitForRun(page, plan, { model: 'deit.safetensors', input: step.sample ? `sample:${step.sample.rgb}` : '' });
         const layer = Math.min(step.layer(shape), DEPTH - 1);
-        const live = await page.getByTestId('lesson-live').evaluateAll((els) => Object.fromEntries(els.map((e) => [(e as HTMLElement).dataset.name!, e.textContent!])));
+        const live = await page
+          .getByTestId('lesson-live')
+          .evaluateAll((els) => Object.fromEntries(els.map((e) => [(e as HTMLElement).dataset.name!, e.textContent!])));
         const count = async (l: number) => page.getByTestId(l === DEPTH ? 'token-count-out' : `token-count-layer-${l}`).textContent();
         if ('tokens-in' in live) expect(live['tokens-in'], where).toBe(await count(layer));
         if ('tokens-out' in live) expect(live['tokens-out'], where).toBe(await count(layer + 1));
@@ -327,7 +348,9 @@ describe('real checkpoints in the pages', () => {
 
     // A hub model that was never downloaded: nothing is fetched until the user says so.
     await offline.goto(`${session.baseUrl}/?model=test/not-cached&plan=tome:r=9&backend=wasm`);
-    await expect.poll(() => offline.getByTestId('link-prompt').textContent(), { timeout: 90_000 }).toMatch(/This link opens test\/not-cached .*not in this browser yet/);
+    await expect
+      .poll(() => offline.getByTestId('link-prompt').textContent(), { timeout: 90_000 })
+      .toMatch(/This link opens test\/not-cached .*not in this browser yet/);
     await waitForRun(offline, 'none', { model: 'fmnist-vit (bundled)' });
     expect(new URL(offline.url()).searchParams.get('model')).toBe('test/not-cached');
     await offline.getByTestId('link-stay').click();
@@ -350,7 +373,9 @@ describe('real checkpoints in the pages', () => {
     writeFileSync(join(contradicting, 'model.safetensors'), readFileSync(join(hfDir, 'model.safetensors')));
     writeFileSync(join(contradicting, 'config.json'), JSON.stringify({ ...hfConfigJson(DEIT_TINY, 'hf-vit'), hidden_size: 256 }));
     await page.getByTestId('model-files').setInputFiles([join(contradicting, 'model.safetensors'), join(contradicting, 'config.json')]);
-    await expect.poll(() => page.getByTestId('model-picker-message').textContent()).toMatch(/^This checkpoint does not fit a ViT\/DeiT: .*The previous model is still in use\.$/);
+    await expect
+      .poll(() => page.getByTestId('model-picker-message').textContent())
+      .toMatch(/^This checkpoint does not fit a ViT\/DeiT: .*The previous model is still in use\.$/);
     expect(await page.getByTestId('model-name').textContent()).toBe('fmnist-vit (bundled)');
     await page.getByTestId('plan-text').fill('tome:r=3');
     await waitForRun(page, 'tome:r=3');
@@ -367,12 +392,23 @@ describe('real checkpoints in the pages', () => {
     await expect.poll(() => page.getByTestId('bundled-set-unavailable').count()).toBe(1);
     expect(await page.getByTestId('plot-provenance').count()).toBe(0); // the Fashion-MNIST sweep went with its model
     const second = join(work, 'photo2.png');
-    writeFileSync(second, encodePng(Uint8Array.from({ length: 64 * 48 * 3 }, (_, i) => (i * 31) % 256), 64, 48, 3, (r) => deflateSync(r)));
+    writeFileSync(
+      second,
+      encodePng(
+        Uint8Array.from({ length: 64 * 48 * 3 }, (_, i) => (i * 31) % 256),
+        64,
+        48,
+        3,
+        (r) => deflateSync(r),
+      ),
+    );
     await page.getByTestId('files-input').setInputFiles([photo, second]);
     await expect.poll(() => page.getByTestId('user-set-summary').textContent(), { timeout: 30_000 }).toMatch(/2 images/);
     await page.getByTestId('run-user-sweep').click();
     await page.waitForFunction(
-      () => document.querySelector('[data-testid="plot-provenance"]')?.getAttribute('data-kind') === 'images' && document.querySelector('[data-testid="progress-text"]')?.textContent === 'Idle.',
+      () =>
+        document.querySelector('[data-testid="plot-provenance"]')?.getAttribute('data-kind') === 'images' &&
+        document.querySelector('[data-testid="progress-text"]')?.textContent === 'Idle.',
       null,
       { timeout: 240_000 },
     );

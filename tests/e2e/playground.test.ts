@@ -162,7 +162,9 @@ describe('the playground', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'playground-upload-mixed.png'), fullPage: true });
     // The other two exports: CSV rows per block, and a PNG.
     const [csv] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-csv').click()]);
-    const rows = readFileSync((await csv.path())!, 'utf8').trimEnd().split('\r\n');
+    const rows = readFileSync((await csv.path())!, 'utf8')
+      .trimEnd()
+      .split('\r\n');
     expect(rows.map((r) => r.split(',')[0])).toEqual(['part', 'embed', ...Array.from({ length: depth }, (_, l) => String(l)), 'head', 'total']);
     expect(rows[3].split(',').slice(1, 4)).toEqual(['evit', String(expectedMixed.counts[1]), String(expectedMixed.counts[2])]); // block 1
     const [png] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-png').click()]);
@@ -239,7 +241,9 @@ describe('the playground', () => {
     const error = page.getByTestId('image-error');
     await page.getByTestId('image-file').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not an image') });
     await expect.poll(() => error.textContent()).toMatch(/notes\.txt \(text\/plain\) is not an image/);
-    await page.getByTestId('image-file').setInputFiles({ name: 'broken.png', mimeType: 'image/png', buffer: Buffer.from('\x89PNG\r\n\x1a\n this is not really a PNG') });
+    await page
+      .getByTestId('image-file')
+      .setInputFiles({ name: 'broken.png', mimeType: 'image/png', buffer: Buffer.from('\x89PNG\r\n\x1a\n this is not really a PNG') });
     await expect.poll(() => error.textContent()).toMatch(/broken\.png could not be decoded/);
     const huge = Buffer.alloc(33);
     huge.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
@@ -254,13 +258,19 @@ describe('the playground', () => {
     expect(await shown(page)).toEqual(await expected(u8, 'evit'));
     await page.screenshot({ path: join(ARTIFACTS, 'playground-image-error.png'), fullPage: true });
     // Drag and drop onto the image panel, then paste: both go through the same decoding.
-    for (const [how, name] of [['drop', 'dropped.png'], ['paste', 'pasted.png']] as const) {
+    for (const [how, name] of [
+      ['drop', 'dropped.png'],
+      ['paste', 'pasted.png'],
+    ] as const) {
       await page.evaluate(
         async ([h, n]) => {
           const blob = await (await fetch('images/fmnist/test-0002-trouser.png')).blob();
           const data = new DataTransfer();
           data.items.add(new File([blob], n, { type: 'image/png' }));
-          const event = h === 'drop' ? new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }) : new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true });
+          const event =
+            h === 'drop'
+              ? new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true })
+              : new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true });
           document.querySelector(h === 'drop' ? '.image-panel' : 'body')!.dispatchEvent(event);
         },
         [how, name] as const,
@@ -310,7 +320,13 @@ describe('the playground', () => {
     let server: Server | undefined;
     try {
       await build({ configFile: 'vite.config.ts', logLevel: 'error', build: { outDir, emptyOutDir: true } });
-      const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json' };
+      const types: Record<string, string> = {
+        '.html': 'text/html',
+        '.js': 'text/javascript',
+        '.css': 'text/css',
+        '.wasm': 'application/wasm',
+        '.json': 'application/json',
+      };
       const requested: string[] = [];
       server = createServer((req, res) => {
         const path = normalize(decodeURIComponent(new URL(req.url!, 'http://x').pathname)).replace(/^([/\\])+/, '');

@@ -186,7 +186,10 @@ describe('the built site on a static host that sets no headers', () => {
     for (let attempt = 0; attempt < 6 && !triedV2(); attempt++) {
       await page.reload();
       await until(page, runDone);
-      await expect.poll(triedV2, { timeout: 10_000 }).toBe(true).catch(() => undefined);
+      await expect
+        .poll(triedV2, { timeout: 10_000 })
+        .toBe(true)
+        .catch(() => undefined);
     }
     expect(triedV2()).toBe(true);
     await page.reload();
@@ -206,7 +209,9 @@ describe('the built site on a static host that sets no headers', () => {
     await until(page, runDone);
     expect(await threadsShown(page)).toBeGreaterThan(1);
     expect(await siteCaches()).toEqual([manifest2.cache]);
-    expect(await page.evaluate(async ([name, url]) => (await (await caches.open(name)).match(url))?.text(), [BROWSER_CACHE_NAME, hubEntry] as const)).toBe('{"hidden_size":192}');
+    expect(await page.evaluate(async ([name, url]) => (await (await caches.open(name)).match(url))?.text(), [BROWSER_CACHE_NAME, hubEntry] as const)).toBe(
+      '{"hidden_size":192}',
+    );
     expect(await cachedUrls()).toEqual(manifest2.files.map((f) => new URL(f.path, base()).href).sort());
     // Every script, style and file the page loaded is one of the new build's.
     const loaded = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));

@@ -56,7 +56,10 @@ describe('the why view', () => {
     const px = set.size * set.size;
     dir = mkdtempSync(join(tmpdir(), 'tokenscope-why-'));
     png = join(dir, `eval-${SAMPLE}.png`);
-    writeFileSync(png, encodePng(Uint8Array.from(set.images.subarray(SAMPLE * px, (SAMPLE + 1) * px)), set.size, set.size, 1, (raw) => deflateSync(raw)));
+    writeFileSync(
+      png,
+      encodePng(Uint8Array.from(set.images.subarray(SAMPLE * px, (SAMPLE + 1) * px)), set.size, set.size, 1, (raw) => deflateSync(raw)),
+    );
     session = await startBrowserSession();
     if (process.env.UPDATE_DOCS_SCREENSHOTS) mkdirSync('docs/screenshots', { recursive: true });
   }, 120_000);
@@ -109,7 +112,9 @@ describe('the why view', () => {
   it('a block without a method says that nothing was decided there, and why', async () => {
     const plan = formatPlan(planFromText('evit:keep=0.7,layers=1', depth));
     const page = await session.newPage(`/?plan=${encodeURIComponent(plan)}&sample=eval-${SAMPLE}&layer=0&backend=wasm`);
-    await page.waitForFunction(() => (document.querySelector('[data-testid="run-status"]') as HTMLElement | null)?.dataset.state === 'done', null, { timeout: 90_000 });
+    await page.waitForFunction(() => (document.querySelector('[data-testid="run-status"]') as HTMLElement | null)?.dataset.state === 'done', null, {
+      timeout: 90_000,
+    });
     await expect.poll(() => page.getByTestId('evidence-sentence').textContent()).toMatch(/Nothing was decided here: block 0 is not in the plan/);
     expect(await page.locator('[data-testid="evidence-token"]').count()).toBe(0);
     await page.close();

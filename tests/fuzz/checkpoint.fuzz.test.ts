@@ -26,8 +26,30 @@ const CASES = Number(process.env.FUZZ_CASES ?? 1200);
 
 const labels = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [String(i), `c${i}`]));
 const BASES: VitConfig[] = [
-  { hidden_size: 64, num_hidden_layers: 1, num_attention_heads: 1, intermediate_size: 32, image_size: 8, patch_size: 4, num_channels: 3, layer_norm_eps: 1e-6, id2label: labels(3), distilled: false },
-  { hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 48, image_size: 4, patch_size: 2, num_channels: 1, layer_norm_eps: 1e-6, id2label: labels(4), distilled: true },
+  {
+    hidden_size: 64,
+    num_hidden_layers: 1,
+    num_attention_heads: 1,
+    intermediate_size: 32,
+    image_size: 8,
+    patch_size: 4,
+    num_channels: 3,
+    layer_norm_eps: 1e-6,
+    id2label: labels(3),
+    distilled: false,
+  },
+  {
+    hidden_size: 64,
+    num_hidden_layers: 2,
+    num_attention_heads: 2,
+    intermediate_size: 48,
+    image_size: 4,
+    patch_size: 2,
+    num_channels: 1,
+    layer_norm_eps: 1e-6,
+    id2label: labels(4),
+    distilled: true,
+  },
 ];
 
 interface Base {
@@ -127,14 +149,43 @@ const TENSOR_MUTATIONS: Record<string, (m: NamedArrays, r: Random) => void> = {
 
 /** Mutations of config.json. */
 const CONFIG_MUTATIONS: Record<string, (c: Record<string, unknown>, r: Random) => unknown> = {
-  field: (c, r) => ({ ...c, [r.pick(['hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'image_size', 'patch_size', 'num_channels', 'layer_norm_eps', 'num_labels', 'distilled'])]: r.pick([0, -1, 1, 2, 3, 7, 64, 1e9, 0.5, 'x', null, true, [], {}]) }),
+  field: (c, r) => ({
+    ...c,
+    [r.pick([
+      'hidden_size',
+      'num_hidden_layers',
+      'num_attention_heads',
+      'intermediate_size',
+      'image_size',
+      'patch_size',
+      'num_channels',
+      'layer_norm_eps',
+      'num_labels',
+      'distilled',
+    ])]: r.pick([0, -1, 1, 2, 3, 7, 64, 1e9, 0.5, 'x', null, true, [], {}]),
+  }),
   drop: (c, r) => {
     const copy = { ...c };
     delete copy[r.pick(Object.keys(c))];
     return copy;
   },
-  labels: (c, r) => ({ ...c, id2label: r.pick([{}, { 0: 'a' }, [1, 2], 'x', labels(1000), { 0: 1, 1: null, 2: {} }]), label_names: r.pick([['a'], ['a', 'b', 'c'], 'x', [1, 2, 3]]) }),
-  preprocess: (c, r) => ({ ...c, image_mean: r.pick([[0.5], [1, 2, 3], 'x', [NaN, 0, 0], 0.5]), image_std: r.pick([[0, 0, 0], [1], 1, -1]), pretrained_cfg: r.pick([{ crop_pct: 0 }, { crop_pct: 2, interpolation: 'lanczos' }, { mean: [1], std: [0] }, { input_size: [3, 999, 999], crop_mode: 'border' }, 'x']) }),
+  labels: (c, r) => ({
+    ...c,
+    id2label: r.pick([{}, { 0: 'a' }, [1, 2], 'x', labels(1000), { 0: 1, 1: null, 2: {} }]),
+    label_names: r.pick([['a'], ['a', 'b', 'c'], 'x', [1, 2, 3]]),
+  }),
+  preprocess: (c, r) => ({
+    ...c,
+    image_mean: r.pick([[0.5], [1, 2, 3], 'x', [NaN, 0, 0], 0.5]),
+    image_std: r.pick([[0, 0, 0], [1], 1, -1]),
+    pretrained_cfg: r.pick([
+      { crop_pct: 0 },
+      { crop_pct: 2, interpolation: 'lanczos' },
+      { mean: [1], std: [0] },
+      { input_size: [3, 999, 999], crop_mode: 'border' },
+      'x',
+    ]),
+  }),
   replace: (_c, r) => r.pick([null, 42, 'config', [], { architecture: 'vit' }, { hidden_size: 64 }]),
 };
 

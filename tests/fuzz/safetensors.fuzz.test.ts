@@ -97,7 +97,8 @@ function editHeader(r: Random, header: Record<string, unknown>): string {
   }
   const name = r.pick(names);
   switch (kind) {
-    case 0: { // shuffle offsets between tensors
+    case 0: {
+      // shuffle offsets between tensors
       const offsets = names.map((n) => tensor(n).data_offsets);
       for (let i = offsets.length - 1; i > 0; i--) {
         const j = r.int(i + 1);
@@ -106,7 +107,8 @@ function editHeader(r: Random, header: Record<string, unknown>): string {
       names.forEach((n, i) => (tensor(n).data_offsets = offsets[i]));
       break;
     }
-    case 1: { // make one tensor overlap another (or itself shifted)
+    case 1: {
+      // make one tensor overlap another (or itself shifted)
       const other = tensor(r.pick(names)).data_offsets as number[];
       const shift = r.int(6) - 2;
       tensor(name).data_offsets = [other[0] + shift, other[1] + shift];
@@ -118,7 +120,8 @@ function editHeader(r: Random, header: Record<string, unknown>): string {
     case 3: // dtype swap
       tensor(name).dtype = r.pick(DTYPES);
       break;
-    case 4: { // shape edit: change, add or remove a dim, or replace the whole thing
+    case 4: {
+      // shape edit: change, add or remove a dim, or replace the whole thing
       const shape = Array.isArray(tensor(name).shape) ? [...(tensor(name).shape as unknown[])] : [];
       const op = r.int(4);
       if (op === 0 && shape.length > 0) shape[r.int(shape.length)] = r.pick(ODD_VALUES);
@@ -147,10 +150,14 @@ function editHeader(r: Random, header: Record<string, unknown>): string {
 function editHeaderText(r: Random, text: string): string {
   const at = r.int(text.length + 1);
   switch (r.int(4)) {
-    case 0: return text.slice(0, at) + text.slice(at + 1 + r.int(8));
-    case 1: return text.slice(0, at) + r.pick(['{', '}', '[', ']', '"', ',', ':', '-', '1', '9', 'e', ' ', '\\', '\u00e9', '\ud800']) + text.slice(at);
-    case 2: return text.replace(/\d/g, (d) => (r.next() < 0.2 ? String(r.int(10)) : d));
-    default: return text.slice(0, at);
+    case 0:
+      return text.slice(0, at) + text.slice(at + 1 + r.int(8));
+    case 1:
+      return text.slice(0, at) + r.pick(['{', '}', '[', ']', '"', ',', ':', '-', '1', '9', 'e', ' ', '\\', '\u00e9', '\ud800']) + text.slice(at);
+    case 2:
+      return text.replace(/\d/g, (d) => (r.next() < 0.2 ? String(r.int(10)) : d));
+    default:
+      return text.slice(0, at);
   }
 }
 
@@ -224,9 +231,10 @@ describe('parseSafetensors under fuzzing', () => {
     const r = makeRandom(SEED);
     const bases = baseFiles();
     const problems: string[] = [];
-    const outcomes: Record<Mutation, { parsed: number; rejected: number }> = Object.fromEntries(
-      MUTATIONS.map((m) => [m, { parsed: 0, rejected: 0 }]),
-    ) as Record<Mutation, { parsed: number; rejected: number }>;
+    const outcomes: Record<Mutation, { parsed: number; rejected: number }> = Object.fromEntries(MUTATIONS.map((m) => [m, { parsed: 0, rejected: 0 }])) as Record<
+      Mutation,
+      { parsed: number; rejected: number }
+    >;
 
     for (let i = 0; i < CASES; i++) {
       let bytes = r.pick(bases);

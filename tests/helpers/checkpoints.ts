@@ -113,7 +113,10 @@ export function renameTo(timm: NamedArrays, layout: Layout): NamedArrays {
     if (part === 'attn.qkv') {
       const third = entry.data.length / 3;
       ['query', 'key', 'value'].forEach((q, i) => {
-        out.set(`${base}.attention.attention.${q}.${kind}`, { shape: [entry.shape[0] / 3, ...entry.shape.slice(1)], data: entry.data.slice(i * third, (i + 1) * third) });
+        out.set(`${base}.attention.attention.${q}.${kind}`, {
+          shape: [entry.shape[0] / 3, ...entry.shape.slice(1)],
+          data: entry.data.slice(i * third, (i + 1) * third),
+        });
       });
     } else {
       out.set(`${base}.${inner[part]}.${kind}`, entry);
@@ -137,7 +140,9 @@ export function encodeCheckpoint(named: NamedArrays, dtype: SafetensorsDtype, me
 /** A Hugging Face ViTConfig / DeiTConfig for `config`, as config.json holds it. */
 export function hfConfigJson(config: VitConfig, layout: 'hf-vit' | 'hf-deit'): Record<string, unknown> {
   return {
-    architectures: [layout === 'hf-deit' ? (config.distilled ? 'DeiTForImageClassificationWithTeacher' : 'DeiTForImageClassification') : 'ViTForImageClassification'],
+    architectures: [
+      layout === 'hf-deit' ? (config.distilled ? 'DeiTForImageClassificationWithTeacher' : 'DeiTForImageClassification') : 'ViTForImageClassification',
+    ],
     model_type: layout === 'hf-deit' ? 'deit' : 'vit',
     hidden_size: config.hidden_size,
     num_hidden_layers: config.num_hidden_layers,
@@ -162,9 +167,19 @@ export function timmConfigJson(architecture: string, labels: number, inputSize: 
     num_features: 0,
     global_pool: 'token',
     pretrained_cfg: {
-      tag: 'fb_in1k', custom_load: false, input_size: [3, inputSize, inputSize], fixed_input_size: true,
-      interpolation: 'bicubic', crop_pct: 0.9, crop_mode: 'center', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225],
-      num_classes: labels, pool_size: null, first_conv: 'patch_embed.proj', classifier: 'head',
+      tag: 'fb_in1k',
+      custom_load: false,
+      input_size: [3, inputSize, inputSize],
+      fixed_input_size: true,
+      interpolation: 'bicubic',
+      crop_pct: 0.9,
+      crop_mode: 'center',
+      mean: [0.485, 0.456, 0.406],
+      std: [0.229, 0.224, 0.225],
+      num_classes: labels,
+      pool_size: null,
+      first_conv: 'patch_embed.proj',
+      classifier: 'head',
     },
     ...extra,
   };

@@ -20,14 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { assert } from 'vitest';
 import { BUNDLED_CASES_DIR, caseNameOf, listCaseFiles, readCaseFile } from '../../src/cli/conformance';
 import type { CaseOutputs, ConformanceCase } from '../../src/reduce/conformance/case';
-import {
-  compareCase,
-  encodeOutputs,
-  formatFieldLines,
-  formatG,
-  type CaseComparison,
-  type CompareOptions,
-} from '../../src/reduce/conformance/compare';
+import { compareCase, encodeOutputs, formatFieldLines, formatG, type CaseComparison, type CompareOptions } from '../../src/reduce/conformance/compare';
 import { TokenScopeError } from '../../src/errors';
 
 /** The repository root (this file is tests/helpers/conformance.ts). */

@@ -33,9 +33,16 @@ export const pillowInput = (file: string) => new Uint8Array(readFileSync(join(FI
 export const FIXTURE_LABELS = ['ship', 'T-shirt/top', 'cat', 'dog'];
 
 export const fixtureConfig: VitConfig = {
-  hidden_size: 64, num_hidden_layers: 4, num_attention_heads: 1, intermediate_size: 128,
-  image_size: 32, patch_size: 8, num_channels: 3, layer_norm_eps: 1e-6,
-  id2label: Object.fromEntries(FIXTURE_LABELS.map((l, i) => [String(i), l])), distilled: false,
+  hidden_size: 64,
+  num_hidden_layers: 4,
+  num_attention_heads: 1,
+  intermediate_size: 128,
+  image_size: 32,
+  patch_size: 8,
+  num_channels: 3,
+  layer_norm_eps: 1e-6,
+  id2label: Object.fromEntries(FIXTURE_LABELS.map((l, i) => [String(i), l])),
+  distilled: false,
 };
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];

@@ -76,8 +76,7 @@ export function referenceForward(config: VitConfig, w: NamedArrays, pixels: numb
       for (let d = 0; d < D; d++) {
         let s = convB[d];
         for (let c = 0; c < C; c++)
-          for (let ky = 0; ky < p; ky++)
-            for (let kx = 0; kx < p; kx++) s += conv[((d * C + c) * p + ky) * p + kx] * pixels[gy * p + ky][gx * p + kx][c];
+          for (let ky = 0; ky < p; ky++) for (let kx = 0; kx < p; kx++) s += conv[((d * C + c) * p + ky) * p + kx] * pixels[gy * p + ky][gx * p + kx][c];
         out[d] = s;
       }
       patches.push(out);
@@ -104,8 +103,7 @@ export function referenceForward(config: VitConfig, w: NamedArrays, pixels: numb
         const m = Math.max(...logits);
         const ex = logits.map((v) => Math.exp(v - m));
         const z = ex.reduce((a, v) => a + v, 0);
-        for (let j = 0; j < N; j++)
-          for (let e = 0; e < dh; e++) attnOut[i][hd * dh + e] += (ex[j] / z) * qkv[j][2 * D + hd * dh + e];
+        for (let j = 0; j < N; j++) for (let e = 0; e < dh; e++) attnOut[i][hd * dh + e] += (ex[j] / z) * qkv[j][2 * D + hd * dh + e];
       }
     }
     const proj = linear(attnOut, k('attn.proj.weight'), k('attn.proj.bias'), D);

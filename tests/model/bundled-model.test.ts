@@ -44,8 +44,13 @@ function ourLogits(first: number, count: number): Float32Array {
   const { config, weights } = model;
   const [mean, std] = [config.image_mean![0], config.image_std![0]];
   const px = Float32Array.from(test.images.subarray(first * 784, (first + count) * 784), (v) => (v / 255 - mean) / std);
-  const logits = tf.tidy(() =>
-    forwardTensors(config, weights, tf.tensor4d(px, [count, 28, 28, 1]), { hooks: Array(config.num_hidden_layers).fill(null), propAttn: false, keepAssignments: false }).logits,
+  const logits = tf.tidy(
+    () =>
+      forwardTensors(config, weights, tf.tensor4d(px, [count, 28, 28, 1]), {
+        hooks: Array(config.num_hidden_layers).fill(null),
+        propAttn: false,
+        keepAssignments: false,
+      }).logits,
   );
   const out = logits.dataSync() as Float32Array;
   logits.dispose();

@@ -42,8 +42,13 @@ let ourCorrect = 0;
 for (let first = 0; first < count; first += 250) {
   const n = Math.min(250, count - first);
   const px = Float32Array.from(test.images.subarray(first * S * S, (first + n) * S * S), (v) => (v / 255 - mean) / std);
-  const logits = tf.tidy(() =>
-    forwardTensors(model.config, model.weights, tf.tensor4d(px, [n, S, S, 1]), { hooks: Array(model.config.num_hidden_layers).fill(null), propAttn: false, keepAssignments: false }).logits,
+  const logits = tf.tidy(
+    () =>
+      forwardTensors(model.config, model.weights, tf.tensor4d(px, [n, S, S, 1]), {
+        hooks: Array(model.config.num_hidden_layers).fill(null),
+        propAttn: false,
+        keepAssignments: false,
+      }).logits,
   );
   const values = logits.dataSync();
   logits.dispose();

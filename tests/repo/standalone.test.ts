@@ -79,7 +79,10 @@ describe('a fresh clone runs the conformance suite on its own', () => {
 
   it('`npx tokenscope conformance` in the clone passes every bundled case', () => {
     const casesDir = join(clone, 'tests', 'fixtures', 'conformance', 'cases');
-    const methods = readdirSync(casesDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    const methods = readdirSync(casesDir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
     expect(methods).toEqual(['atc', 'ats', 'diffrate', 'diffrate_schedule', 'evit', 'mctf', 'pitome', 'ppt', 'tome', 'tome_parse_r']);
     const ids = methods.flatMap((m) => listCaseFiles(casesDir, m).map((f) => `${m}/${caseNameOf(f)}`));
     expect(ids.length).toBeGreaterThanOrEqual(91);

@@ -88,7 +88,13 @@ export function CompareApp() {
           </p>
         </div>
         <div className="header-tools">
-          <BackendPanel choice={state.backend} report={c.backend.report} error={c.backend.error} busy={c.backend.busy || busy} onChoice={(choice) => void c.chooseBackend(choice)} />
+          <BackendPanel
+            choice={state.backend}
+            report={c.backend.report}
+            error={c.backend.error}
+            busy={c.backend.busy || busy}
+            onChoice={(choice) => void c.chooseBackend(choice)}
+          />
           <CopyLink origin={model?.info.origin ?? null} />
         </div>
       </header>
@@ -108,16 +114,16 @@ export function CompareApp() {
       />
       {model && (
         <section aria-label="Model details">
-        <p className="muted small" data-testid="model-line">
-          Scores are cached by the model's content hash <code title={model.hash}>{model.hash.slice(0, 19)}…</code> ({describeOrigin(model.info.origin)}).{' '}
-          {model.info.untrained ? (
-            <strong className="untrained" data-testid="untrained">
-              Untrained stand-in (random weights): accuracy is chance level; agreement and KL still show how far each plan strays from the unreduced model.
-            </strong>
-          ) : (
-            <span data-testid="trained">Trained weights.</span>
-          )}
-        </p>
+          <p className="muted small" data-testid="model-line">
+            Scores are cached by the model's content hash <code title={model.hash}>{model.hash.slice(0, 19)}…</code> ({describeOrigin(model.info.origin)}).{' '}
+            {model.info.untrained ? (
+              <strong className="untrained" data-testid="untrained">
+                Untrained stand-in (random weights): accuracy is chance level; agreement and KL still show how far each plan strays from the unreduced model.
+              </strong>
+            ) : (
+              <span data-testid="trained">Trained weights.</span>
+            )}
+          </p>
         </section>
       )}
       <Notices notices={c.notices} onDismiss={c.dismissNotice} />
@@ -127,8 +133,8 @@ export function CompareApp() {
           <h2 id="pareto-title">Accuracy against FLOPs</h2>
           <p className="muted">
             Every point is live: the plan evaluated in this browser by the same loop as <code>tokenscope sweep</code> (src/measure/evaluate.ts), against the
-            unreduced model, on the images named above the plot. Results are cached per model, images, backend and plan. Hover or focus a point for its
-            numbers; click it to open the plan in the playground.
+            unreduced model, on the images named above the plot. Results are cached per model, images, backend and plan. Hover or focus a point for its numbers;
+            click it to open the plan in the playground.
           </p>
           <RunControls
             methods={state.methods}
@@ -150,15 +156,16 @@ export function CompareApp() {
               <legend>Show</legend>
               {(['bundled', 'images'] as const).map((k) => (
                 <label key={k}>
-                  <input type="radio" name="shown" checked={c.shown === k} onChange={() => c.setShown(k)} data-testid={`show-${k}`} /> {provenance(c.results[k]!.data)}
+                  <input type="radio" name="shown" checked={c.shown === k} onChange={() => c.setShown(k)} data-testid={`show-${k}`} />{' '}
+                  {provenance(c.results[k]!.data)}
                 </label>
               ))}
             </fieldset>
           )}
           {!bundledModel && model && (
             <p className="notice info" data-testid="bundled-set-unavailable">
-              The bundled evaluation set is 28×28 Fashion-MNIST: it fits only the bundled model. To compare methods on {model.info.name}, evaluate a folder of
-              your images below — one sub-folder per class, named like the model's labels, gives accuracy; loose images give agreement and KL.
+              The bundled evaluation set is 28×28 Fashion-MNIST: it fits only the bundled model. To compare methods on {model.info.name}, evaluate a folder of your
+              images below — one sub-folder per class, named like the model's labels, gives accuracy; loose images give agreement and KL.
             </p>
           )}
           {result ? (
@@ -190,7 +197,13 @@ export function CompareApp() {
               )}
               <details open>
                 <summary>Every point as a table</summary>
-                <SweepTable result={result} metric={metric} link={link} caption={`${provenance(result.data)}; ★ = on the Pareto front for ${metric}`} testId="sweep-table" />
+                <SweepTable
+                  result={result}
+                  metric={metric}
+                  link={link}
+                  caption={`${provenance(result.data)}; ★ = on the Pareto front for ${metric}`}
+                  testId="sweep-table"
+                />
               </details>
             </>
           ) : (
@@ -229,14 +242,16 @@ export function CompareApp() {
           />
         )}
 
-        {config && model && <UserImagesPanel config={config} preprocess={model.info.preprocess} disabled={busy} onEvaluate={(data) => void c.evaluate('sweep', data)} />}
+        {config && model && (
+          <UserImagesPanel config={config} preprocess={model.info.preprocess} disabled={busy} onEvaluate={(data) => void c.evaluate('sweep', data)} />
+        )}
 
         <ReferencePanel />
       </main>
       <footer className="muted small">
-        Where numbers come from: “live on the bundled set (N images)” — the first N of 1,000 Fashion-MNIST test images (100 per class) shipped with the site;
-        “live on your images” — what you picked, here in this browser. GFLOPs follow the fvcore convention (one multiply-add = 1, LayerNorm counted), from the
-        token counts each forward produced; a method's own matching work is counted apart. Published DeiT figures appear only in the reference table.
+        Where numbers come from: “live on the bundled set (N images)” — the first N of 1,000 Fashion-MNIST test images (100 per class) shipped with the site; “live
+        on your images” — what you picked, here in this browser. GFLOPs follow the fvcore convention (one multiply-add = 1, LayerNorm counted), from the token counts
+        each forward produced; a method's own matching work is counted apart. Published DeiT figures appear only in the reference table.
       </footer>
     </div>
   );

@@ -25,7 +25,7 @@ describe('scoreKey', () => {
     expect(new Set(keys).size).toBe(keys.length);
   });
 
-  it('scoreKey throws for a plan that does not parse, with the parser\'s code', () => {
+  it("scoreKey throws for a plan that does not parse, with the parser's code", () => {
     expect(() => scoreKey({ ...parts, plan: 'tome:r=oops' })).toThrow(expect.objectContaining({ code: 'param-out-of-range' }));
     expect(() => scoreKey({ ...parts, plan: 'magic' })).toThrow(expect.objectContaining({ code: 'plan-invalid' }));
   });

@@ -3,21 +3,66 @@ import { SWEEP_CSV_COLUMNS, sweepCsv, sweepRecord } from './export';
 import type { SweepResult, SweepRow } from './protocol';
 
 const row = (over: Partial<SweepRow>): SweepRow => ({
-  method: 'none', plan: 'none', gflops: 0.012009215999999993, accuracy: 0.125, agreement: 1, kl: 0, param: null, value: null,
-  overheadGflops: 0, cached: false, computedAt: '2025-01-01T00:00:00.000Z', ...over,
+  method: 'none',
+  plan: 'none',
+  gflops: 0.012009215999999993,
+  accuracy: 0.125,
+  agreement: 1,
+  kl: 0,
+  param: null,
+  value: null,
+  overheadGflops: 0,
+  cached: false,
+  computedAt: '2025-01-01T00:00:00.000Z',
+  ...over,
 });
 
 const result = (rows: SweepRow[], labelled = true): SweepResult => ({
-  kind: 'sweep', methods: ['tome', 'evit'],
+  kind: 'sweep',
+  methods: ['tome', 'evit'],
   model: { name: 'fmnist-vit, "bundled"', hash: 'ab'.repeat(32), untrained: false },
-  data: labelled ? { kind: 'bundled', name: 'data/fmnist-test-1000.bin', n: 40, labelled: true, key: 'k' } : { kind: 'images', name: 'my photos', n: 3, labelled: false, key: 'k2' },
-  backend: 'wasm', batch: 25, rows, evaluated: rows.length, fromCache: 0, elapsedMs: 12,
+  data: labelled
+    ? { kind: 'bundled', name: 'data/fmnist-test-1000.bin', n: 40, labelled: true, key: 'k' }
+    : { kind: 'images', name: 'my photos', n: 3, labelled: false, key: 'k2' },
+  backend: 'wasm',
+  batch: 25,
+  rows,
+  evaluated: rows.length,
+  fromCache: 0,
+  elapsedMs: 12,
 });
 
-const parseCsv = (text: string) => text.trimEnd().split('\r\n').map((l) => l.match(/("([^"]|"")*"|[^,]*)(,|$)/g)!.slice(0, -1).map((c) => c.replace(/,$/, '').replace(/^"(.*)"$/, '$1').replace(/""/g, '"')));
+const parseCsv = (text: string) =>
+  text
+    .trimEnd()
+    .split('\r\n')
+    .map((l) =>
+      l
+        .match(/("([^"]|"")*"|[^,]*)(,|$)/g)!
+        .slice(0, -1)
+        .map((c) =>
+          c
+            .replace(/,$/, '')
+            .replace(/^"(.*)"$/, '$1')
+            .replace(/""/g, '"'),
+        ),
+    );
 
 describe('sweepCsv', () => {
-  const rows = [row({}), row({ method: 'tome', plan: 'tome:r=2', param: 'r', value: 2, gflops: 0.010446848000000005, accuracy: 0.1, agreement: 0.95, kl: 2.5581728095858126e-7, overheadGflops: 0.0000012 })];
+  const rows = [
+    row({}),
+    row({
+      method: 'tome',
+      plan: 'tome:r=2',
+      param: 'r',
+      value: 2,
+      gflops: 0.010446848000000005,
+      accuracy: 0.1,
+      agreement: 0.95,
+      kl: 2.5581728095858126e-7,
+      overheadGflops: 0.0000012,
+    }),
+  ];
 
   it('sweepCsv writes one row per point with numbers that read back exactly', () => {
     const table = parseCsv(sweepCsv(result(rows)));
@@ -50,7 +95,9 @@ describe('sweepRecord', () => {
     const rec = sweepRecord(result([row({}), row({ method: 'evit', plan: 'evit:keep=0.5', param: 'keep', value: 0.5 })]));
     expect(rec.format).toBe('tokenscope-sweep');
     for (const key of ['method', 'plan', 'gflops', 'accuracy', 'agreement', 'kl', 'param', 'value']) expect(rec.points[1]).toHaveProperty(key);
-    expect(rec.cli).toBe('npx tokenscope sweep --model models/fmnist-vit --eval-set public/data/fmnist-test-1000.bin --limit 40 --batch 25 --methods tome,evit --json');
+    expect(rec.cli).toBe(
+      'npx tokenscope sweep --model models/fmnist-vit --eval-set public/data/fmnist-test-1000.bin --limit 40 --batch 25 --methods tome,evit --json',
+    );
     expect(rec.data.source).toBe('live on the bundled set (40 images)');
     expect(JSON.parse(JSON.stringify(rec)).points[1].value).toBe(0.5);
   });

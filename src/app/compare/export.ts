@@ -12,8 +12,24 @@ export const SWEEP_FORMAT = 'tokenscope-sweep';
 export const SWEEP_FORMAT_VERSION = 1;
 
 export const SWEEP_CSV_COLUMNS = [
-  'method', 'plan', 'param', 'value', 'gflops', 'percent_of_unreduced', 'accuracy', 'agreement', 'kl', 'overhead_gflops',
-  'images', 'source', 'model', 'model_hash', 'trained', 'backend', 'batch', 'computed_at',
+  'method',
+  'plan',
+  'param',
+  'value',
+  'gflops',
+  'percent_of_unreduced',
+  'accuracy',
+  'agreement',
+  'kl',
+  'overhead_gflops',
+  'images',
+  'source',
+  'model',
+  'model_hash',
+  'trained',
+  'backend',
+  'batch',
+  'computed_at',
 ] as const;
 
 /** One row per point, the unreduced model first; accuracy is empty without labels. */
@@ -23,8 +39,24 @@ export function sweepCsv(result: SweepResult): string {
   const lines: (string | number | null)[][] = [[...SWEEP_CSV_COLUMNS]];
   for (const r of result.rows) {
     lines.push([
-      r.method, r.plan, r.param, r.value, r.gflops, percentOfBase(r, result), r.accuracy, r.agreement, r.kl, r.overheadGflops,
-      data.n, source, model.name, model.hash, model.untrained ? 'no' : 'yes', result.backend, result.batch, r.computedAt,
+      r.method,
+      r.plan,
+      r.param,
+      r.value,
+      r.gflops,
+      percentOfBase(r, result),
+      r.accuracy,
+      r.agreement,
+      r.kl,
+      r.overheadGflops,
+      data.n,
+      source,
+      model.name,
+      model.hash,
+      model.untrained ? 'no' : 'yes',
+      result.backend,
+      result.batch,
+      r.computedAt,
     ]);
   }
   return `${lines.map((l) => l.map(csvCell).join(',')).join('\r\n')}\r\n`;
@@ -88,7 +120,9 @@ export async function svgToPng(svg: SVGSVGElement, scale = 2): Promise<Blob> {
     ctx.fillStyle = '#ffffff';
     ctx.fillRect(0, 0, canvas.width, canvas.height);
     ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
-    return await new Promise<Blob>((resolve, reject) => canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('the browser could not encode a PNG'))), 'image/png'));
+    return await new Promise<Blob>((resolve, reject) =>
+      canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('the browser could not encode a PNG'))), 'image/png'),
+    );
   } finally {
     URL.revokeObjectURL(url);
   }

@@ -66,7 +66,14 @@ export function createCompareHost({ session, probeBackends, post }: CompareHostO
         return evaluate(req);
       case 'traces': {
         const { runs, baselineLogits } = await session.traces(req.input, req.plans);
-        post({ type: 'traces', runId: req.runId, inputKey: req.input.key, backend: session.activeBackend ?? backends.report?.active ?? 'cpu', runs, baselineLogits });
+        post({
+          type: 'traces',
+          runId: req.runId,
+          inputKey: req.input.key,
+          backend: session.activeBackend ?? backends.report?.active ?? 'cpu',
+          runs,
+          baselineLogits,
+        });
         return;
       }
       case 'cancel':

@@ -24,14 +24,26 @@ const fuse: Trace = {
     { layer: 1, method: null, nIn: 3, nOut: 3 },
   ],
 };
-const none: Trace = { tokens: 5, layers: [{ layer: 0, method: null, nIn: 5, nOut: 5 }, { layer: 1, method: null, nIn: 5, nOut: 5 }] };
+const none: Trace = {
+  tokens: 5,
+  layers: [
+    { layer: 0, method: null, nIn: 5, nOut: 5 },
+    { layer: 1, method: null, nIn: 5, nOut: 5 },
+  ],
+};
 
 describe('keptPatches', () => {
   it('keptPatches counts patches alone in their token: merged groups, dropped and fused patches are not kept, CLS never counts', () => {
-    expect(keptPatches(merge, 1).map((s) => [...s])).toEqual([[3, 4], [3, 4]]);
+    expect(keptPatches(merge, 1).map((s) => [...s])).toEqual([
+      [3, 4],
+      [3, 4],
+    ]);
     expect(keptPatches(prune, 1).map((s) => [...s])).toEqual([[1, 3, 4], [3]]);
     expect(keptPatches(fuse, 1).map((s) => [...s])).toEqual([[1], [1]]);
-    expect(keptPatches(none, 1).map((s) => [...s])).toEqual([[1, 2, 3, 4], [1, 2, 3, 4]]);
+    expect(keptPatches(none, 1).map((s) => [...s])).toEqual([
+      [1, 2, 3, 4],
+      [1, 2, 3, 4],
+    ]);
   });
 });
 
@@ -47,12 +59,20 @@ describe('iou', () => {
 describe('keptAgreement', () => {
   it('keptAgreement gives every pair of plans its IoU at every block, and the kept counts', () => {
     const a = keptAgreement([merge, prune, none], 1);
-    expect(a.pairs).toEqual([[0, 1], [0, 2], [1, 2]]);
+    expect(a.pairs).toEqual([
+      [0, 1],
+      [0, 2],
+      [1, 2],
+    ]);
     // block 0: {3,4} vs {1,3,4} = 2/3; {3,4} vs all = 1/2; {1,3,4} vs all = 3/4
     expect(a.iou[0]).toEqual([2 / 3, 0.5, 0.75]);
     // block 1: {3,4} vs {3} = 1/2; {3,4} vs all = 1/2; {3} vs all = 1/4
     expect(a.iou[1]).toEqual([0.5, 0.5, 0.25]);
-    expect(a.kept).toEqual([[2, 2], [3, 1], [4, 4]]);
+    expect(a.kept).toEqual([
+      [2, 2],
+      [3, 1],
+      [4, 4],
+    ]);
   });
 
   it('keptAgreement refuses traces of different models', () => {

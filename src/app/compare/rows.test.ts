@@ -3,7 +3,17 @@ import type { SweepRow } from './protocol';
 import { budgetGflops, paretoFront, parseBudget, playgroundHref, provenance } from './rows';
 
 const row = (plan: string, gflops: number, accuracy: number | null, kl = 0): SweepRow => ({
-  method: 'tome', plan, gflops, accuracy, agreement: 1, kl, param: null, value: null, overheadGflops: 0, cached: false, computedAt: '',
+  method: 'tome',
+  plan,
+  gflops,
+  accuracy,
+  agreement: 1,
+  kl,
+  param: null,
+  value: null,
+  overheadGflops: 0,
+  cached: false,
+  computedAt: '',
 });
 
 describe('parseBudget', () => {

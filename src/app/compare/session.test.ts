@@ -50,8 +50,9 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const cliFields = (rows: { method: string; plan: string; gflops: number; accuracy: number | null; agreement: number; kl: number; param: string | null; value: number | null }[]) =>
-  rows.map(({ method, plan, gflops, accuracy, agreement, kl, param, value }) => ({ method, plan, gflops, accuracy, agreement, kl, param, value }));
+const cliFields = (
+  rows: { method: string; plan: string; gflops: number; accuracy: number | null; agreement: number; kl: number; param: string | null; value: number | null }[],
+) => rows.map(({ method, plan, gflops, accuracy, agreement, kl, param, value }) => ({ method, plan, gflops, accuracy, agreement, kl, param, value }));
 
 describe('CompareSession', () => {
   it('sweep gives exactly the points `tokenscope sweep --json` prints for the same images and batch', async () => {
@@ -70,7 +71,21 @@ describe('CompareSession', () => {
 
   it('equalBudget chooses the settings `tokenscope sweep --budget` chooses, ATS measured on the images', async () => {
     const result = await session.equalBudget(['tome', 'topk', 'ats'], bundled(10), '60%');
-    const want = await cli(['--model', join(work, 'model'), '--eval-set', SET, '--limit', '10', '--batch', '10', '--methods', 'tome,topk,ats', '--budget', '60%', '--json']);
+    const want = await cli([
+      '--model',
+      join(work, 'model'),
+      '--eval-set',
+      SET,
+      '--limit',
+      '10',
+      '--batch',
+      '10',
+      '--methods',
+      'tome,topk,ats',
+      '--budget',
+      '60%',
+      '--json',
+    ]);
     expect(cliFields(result.rows)).toEqual(want);
     expect(result.budget!.gflops).toBeCloseTo(0.6 * result.rows[0].gflops, 12);
     for (const r of result.rows.slice(1)) expect(r.gflops).toBeLessThanOrEqual(result.budget!.gflops);

@@ -134,7 +134,8 @@ export class CompareSession {
       if (set.channels !== 1 || C !== 1 || set.size !== S) {
         throw new TokenScopeError('shape-mismatch', `the model takes ${S}×${S}×${C} images; ${data.name} has ${set.size}×${set.size}×${set.channels}`);
       }
-      if (!Number.isInteger(data.limit) || data.limit < 1) throw new TokenScopeError('param-out-of-range', `the number of images must be a positive whole number, got ${data.limit}`);
+      if (!Number.isInteger(data.limit) || data.limit < 1)
+        throw new TokenScopeError('param-out-of-range', `the number of images must be a positive whole number, got ${data.limit}`);
       const n = Math.min(set.count, data.limit);
       const mean = config.image_mean?.[0] ?? 0.5;
       const std = config.image_std?.[0] ?? 0.5;
@@ -146,7 +147,10 @@ export class CompareSession {
     }
     const px = S * S * C;
     if (data.size !== S || data.channels !== C || data.pixels.length !== data.count * px) {
-      throw new TokenScopeError('shape-mismatch', `the model reads ${S}×${S}×${C} images; ${data.count} image(s) came prepared as ${data.size}×${data.size}×${data.channels} (${data.pixels.length} values)`);
+      throw new TokenScopeError(
+        'shape-mismatch',
+        `the model reads ${S}×${S}×${C} images; ${data.count} image(s) came prepared as ${data.size}×${data.size}×${data.channels} (${data.pixels.length} values)`,
+      );
     }
     if (data.count < 1) throw new TokenScopeError('data-missing', 'no images to evaluate');
     if (data.labels && data.labels.length !== data.count) throw new TokenScopeError('shape-mismatch', `${data.count} images but ${data.labels.length} labels`);
@@ -157,7 +161,12 @@ export class CompareSession {
       *batches() {
         for (let start = 0; start < data.count; start += batch) {
           const count = Math.min(batch, data.count - start);
-          yield { start, count, pixels: data.pixels.subarray(start * px, (start + count) * px), labels: labels ? labels.subarray(start, start + count) : new Uint8Array(0) };
+          yield {
+            start,
+            count,
+            pixels: data.pixels.subarray(start * px, (start + count) * px),
+            labels: labels ? labels.subarray(start, start + count) : new Uint8Array(0),
+          };
         }
       },
     };
@@ -165,14 +174,26 @@ export class CompareSession {
 
   private key(data: DataInfo, plan: string): string {
     const model = this.requireModel();
-    return scoreKey({ model: this.identity!.hash, data: data.key, backend: this.activeBackend ?? tf.getBackend(), batch: this.batch, plan, depth: model.config.num_hidden_layers });
+    return scoreKey({
+      model: this.identity!.hash,
+      data: data.key,
+      backend: this.activeBackend ?? tf.getBackend(),
+      batch: this.batch,
+      plan,
+      depth: model.config.num_hidden_layers,
+    });
   }
 
   /**
    * Scores of `plans` (canonical) and of the unreduced model, by plan: from the cache where
    * present, the rest evaluated in one pass (evaluatePlans) and cached.
    */
-  private async scores(plans: string[], prepared: PreparedData, phase: string, { signal, onProgress }: RunOptions): Promise<{ byPlan: Map<string, CachedScore & { cached: boolean }>; evaluated: number }> {
+  private async scores(
+    plans: string[],
+    prepared: PreparedData,
+    phase: string,
+    { signal, onProgress }: RunOptions,
+  ): Promise<{ byPlan: Map<string, CachedScore & { cached: boolean }>; evaluated: number }> {
     const model = this.requireModel();
     const wanted = [...new Set(['none', ...plans])];
     const byPlan = new Map<string, CachedScore & { cached: boolean }>();
@@ -196,11 +217,16 @@ export class CompareSession {
     onProgress?.({ phase, done: 0, total, plans: passPlans.length, elapsedMs: 0 });
     let scores: PlanScore[];
     try {
-      scores = await evaluatePlans(model, missing.filter((p) => p !== 'none'), yielding(prepared.batches()), {
-        total,
-        signal,
-        onProgress: ({ done }) => onProgress?.({ phase, done, total, plans: passPlans.length, elapsedMs: now() - started }),
-      });
+      scores = await evaluatePlans(
+        model,
+        missing.filter((p) => p !== 'none'),
+        yielding(prepared.batches()),
+        {
+          total,
+          signal,
+          onProgress: ({ done }) => onProgress?.({ phase, done, total, plans: passPlans.length, elapsedMs: now() - started }),
+        },
+      );
     } catch (e) {
       if (isCancelled(e)) throw new TokenScopeError('cancelled', 'the evaluation was cancelled', { cancelled: true });
       throw e;
@@ -214,21 +240,46 @@ export class CompareSession {
     return { byPlan, evaluated: scores.length };
   }
 
-  private result(kind: SweepResult['kind'], methods: MethodId[], points: SweepPoint[], prepared: PreparedData, byPlan: Map<string, CachedScore & { cached: boolean }>, evaluated: number, started: number): SweepResult {
+  private result(
+    kind: SweepResult['kind'],
+    methods: MethodId[],
+    points: SweepPoint[],
+    prepared: PreparedData,
+    byPlan: Map<string, CachedScore & { cached: boolean }>,
+    evaluated: number,
+    started: number,
+  ): SweepResult {
     const row = (method: SweepRow['method'], plan: string, p: SweepPoint | null): SweepRow => {
       const hit = byPlan.get(plan);
       if (!hit) throw new TokenScopeError('internal', `no score for ${plan}`);
       const s = hit.score;
       return {
-        method, plan: s.plan, gflops: s.gflops, accuracy: Number.isNaN(s.accuracy) ? null : s.accuracy, agreement: s.agreement, kl: s.kl,
-        param: p?.param ?? null, value: p?.value ?? null, overheadGflops: s.overheadGflops, cached: hit.cached, computedAt: hit.computedAt,
+        method,
+        plan: s.plan,
+        gflops: s.gflops,
+        accuracy: Number.isNaN(s.accuracy) ? null : s.accuracy,
+        agreement: s.agreement,
+        kl: s.kl,
+        param: p?.param ?? null,
+        value: p?.value ?? null,
+        overheadGflops: s.overheadGflops,
+        cached: hit.cached,
+        computedAt: hit.computedAt,
       };
     };
     const rows = [row('none', 'none', null), ...points.map((p) => row(p.method, p.plan, p))];
     const now = this.options.now ?? (() => performance.now());
     return {
-      kind, methods, model: this.identity!, data: prepared.info, backend: this.activeBackend ?? (tf.getBackend() as BackendName), batch: this.batch, rows,
-      evaluated, fromCache: [...byPlan.values()].filter((h) => h.cached).length, elapsedMs: now() - started,
+      kind,
+      methods,
+      model: this.identity!,
+      data: prepared.info,
+      backend: this.activeBackend ?? (tf.getBackend() as BackendName),
+      batch: this.batch,
+      rows,
+      evaluated,
+      fromCache: [...byPlan.values()].filter((h) => h.cached).length,
+      elapsedMs: now() - started,
     };
   }
 
@@ -238,7 +289,12 @@ export class CompareSession {
     const { config } = this.requireModel();
     const points = sweepPlans(methods, config).map((p) => this.canonical(p));
     const prepared = await this.prepare(data);
-    const { byPlan, evaluated } = await this.scores(points.map((p) => p.plan), prepared, 'sweep', opts);
+    const { byPlan, evaluated } = await this.scores(
+      points.map((p) => p.plan),
+      prepared,
+      'sweep',
+      opts,
+    );
     return this.result('sweep', methods, points, prepared, byPlan, evaluated, started);
   }
 
@@ -261,18 +317,32 @@ export class CompareSession {
     for (const method of methods) {
       if (method === 'ats') {
         const caps = atsCandidates(config).map((p) => this.canonical(p));
-        const measured = await this.scores(caps.map((p) => p.plan), prepared, 'ATS caps', opts);
+        const measured = await this.scores(
+          caps.map((p) => p.plan),
+          prepared,
+          'ATS caps',
+          opts,
+        );
         evaluated += measured.evaluated;
         const within = caps.map((p) => ({ p, g: measured.byPlan.get(p.plan)!.score.gflops })).filter((c) => c.g <= target);
         if (within.length) points.push(within.reduce((a, b) => (b.g > a.g ? b : a)).p);
-        else unmet.push({ method, reason: `even its smallest cap costs ${Math.min(...caps.map((p) => measured.byPlan.get(p.plan)!.score.gflops)).toPrecision(4)} GFLOPs on these images` });
+        else
+          unmet.push({
+            method,
+            reason: `even its smallest cap costs ${Math.min(...caps.map((p) => measured.byPlan.get(p.plan)!.score.gflops)).toPrecision(4)} GFLOPs on these images`,
+          });
         continue;
       }
       const choice = solveBudget(method, config, target);
       if (choice) points.push(this.canonical({ method, param: choice.param, value: choice.value, plan: choice.plan }));
       else unmet.push({ method, reason: 'even its strongest setting costs more' });
     }
-    const { byPlan, evaluated: more } = await this.scores(points.map((p) => p.plan), prepared, 'budget', opts);
+    const { byPlan, evaluated: more } = await this.scores(
+      points.map((p) => p.plan),
+      prepared,
+      'budget',
+      opts,
+    );
     const result = this.result('budget', methods, points, prepared, byPlan, evaluated + more, started);
     return { ...result, budget: { text: formatBudget(parsed.value), gflops: target, unmet } };
   }

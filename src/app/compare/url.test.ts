@@ -6,10 +6,21 @@ const ctx: CompareContext = { depth: 6, isSample: (id) => ['fm-coat', 'fm-ankle-
 
 describe('parseCompareUrl', () => {
   it('parseCompareUrl reads every field and formatCompareUrl writes it back', () => {
-    const search = '?model=timm/deit_tiny_patch16_224.fb_in1k&methods=tome,evit&n=40&y=agreement&budget=60%25&plans=tome:r=4;evit:keep=0.5&sample=fm-coat&layer=3&backend=wasm';
+    const search =
+      '?model=timm/deit_tiny_patch16_224.fb_in1k&methods=tome,evit&n=40&y=agreement&budget=60%25&plans=tome:r=4;evit:keep=0.5&sample=fm-coat&layer=3&backend=wasm';
     const { state, problems } = parseCompareUrl(search, ctx);
     expect(problems).toEqual([]);
-    expect(state).toEqual({ model: 'timm/deit_tiny_patch16_224.fb_in1k', methods: ['tome', 'evit'], n: 40, y: 'agreement', budget: '60%', plans: ['tome:r=4', 'evit:keep=0.5'], sample: 'fm-coat', layer: 3, backend: 'wasm' });
+    expect(state).toEqual({
+      model: 'timm/deit_tiny_patch16_224.fb_in1k',
+      methods: ['tome', 'evit'],
+      n: 40,
+      y: 'agreement',
+      budget: '60%',
+      plans: ['tome:r=4', 'evit:keep=0.5'],
+      sample: 'fm-coat',
+      layer: 3,
+      backend: 'wasm',
+    });
     expect(parseCompareUrl(formatCompareUrl(state, ctx), ctx).state).toEqual(state);
   });
 

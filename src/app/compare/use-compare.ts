@@ -84,33 +84,36 @@ export function useCompare() {
   };
 
   /** Runs one evaluation in the worker; resolves when it is done, failed or cancelled. */
-  const evaluate = useCallback(async (kind: 'sweep' | 'budget', data: EvalData, budgetText = ''): Promise<void> => {
-    const client = clientRef.current;
-    if (!client || runningRef.current) return;
-    const methods = store.get().methods;
-    const { runId, done } = kind === 'sweep' ? client.send({ type: 'sweep', methods, data }) : client.send({ type: 'budget', methods, data, budget: budgetText });
-    const total = data.kind === 'bundled' ? data.limit : data.count;
-    setRunning({ runId, kind, dataKind: data.kind, phase: kind, done: 0, total, plans: 0, elapsedMs: 0 });
-    runningDone.current = done;
-    setRunMessage(null);
-    const reply = await done;
-    const last = runningRef.current as Running | null; // read after the await: progress has moved it on
-    setRunning((r) => (r?.runId === runId ? null : r));
-    if (!reply) return;
-    if (reply.type === 'result') {
-      if (kind === 'sweep') {
-        setResults((rs) => ({ ...rs, [data.kind]: reply.result }));
-        setShown(data.kind);
-      } else {
-        setBudget(reply.result);
+  const evaluate = useCallback(
+    async (kind: 'sweep' | 'budget', data: EvalData, budgetText = ''): Promise<void> => {
+      const client = clientRef.current;
+      if (!client || runningRef.current) return;
+      const methods = store.get().methods;
+      const { runId, done } = kind === 'sweep' ? client.send({ type: 'sweep', methods, data }) : client.send({ type: 'budget', methods, data, budget: budgetText });
+      const total = data.kind === 'bundled' ? data.limit : data.count;
+      setRunning({ runId, kind, dataKind: data.kind, phase: kind, done: 0, total, plans: 0, elapsedMs: 0 });
+      runningDone.current = done;
+      setRunMessage(null);
+      const reply = await done;
+      const last = runningRef.current as Running | null; // read after the await: progress has moved it on
+      setRunning((r) => (r?.runId === runId ? null : r));
+      if (!reply) return;
+      if (reply.type === 'result') {
+        if (kind === 'sweep') {
+          setResults((rs) => ({ ...rs, [data.kind]: reply.result }));
+          setShown(data.kind);
+        } else {
+          setBudget(reply.result);
+        }
+      } else if (reply.type === 'cancelled') {
+        const where = last && last.runId === runId ? ` after ${last.done.toLocaleString('en')} of ${last.total.toLocaleString('en')} images (${last.phase})` : '';
+        setRunMessage({ tone: 'info', text: `Cancelled${where}. Nothing from the unfinished pass was kept; the plot still shows the last finished run.` });
+      } else if (reply.type === 'error') {
+        setRunMessage({ tone: 'error', text: `The ${kind === 'sweep' ? 'sweep' : 'budget'} failed: ${reply.message}` });
       }
-    } else if (reply.type === 'cancelled') {
-      const where = last && last.runId === runId ? ` after ${last.done.toLocaleString('en')} of ${last.total.toLocaleString('en')} images (${last.phase})` : '';
-      setRunMessage({ tone: 'info', text: `Cancelled${where}. Nothing from the unfinished pass was kept; the plot still shows the last finished run.` });
-    } else if (reply.type === 'error') {
-      setRunMessage({ tone: 'error', text: `The ${kind === 'sweep' ? 'sweep' : 'budget'} failed: ${reply.message}` });
-    }
-  }, [store]);
+    },
+    [store],
+  );
 
   const [pendingLink, setPendingLink] = useState<LinkedModel | null>(null);
   /** The model in use, read between awaits (the user may switch during the first sweep). */
@@ -163,7 +166,8 @@ export function useCompare() {
   useEffect(() => {
     let alive = true;
     const client = CompareClient.start({
-      onProgress: (p) => alive && setRunning((r) => (r && r.runId === p.runId ? { ...r, phase: p.phase, done: p.done, total: p.total, plans: p.plans, elapsedMs: p.elapsedMs } : r)),
+      onProgress: (p) =>
+        alive && setRunning((r) => (r && r.runId === p.runId ? { ...r, phase: p.phase, done: p.done, total: p.total, plans: p.plans, elapsedMs: p.elapsedMs } : r)),
       onStatus: (s) => alive && setStatus(s),
     });
     clientRef.current = client;
@@ -247,23 +251,45 @@ export function useCompare() {
 
   /** Fate traces of several plans on one image (the side-by-side view); a newer request supersedes. */
   const latestTraces = useRef(0);
-  const requestTraces = useCallback(async (input: { key: string; size: number; channels: number; pixels: Float32Array }, plans: string[]): Promise<SideRuns | { error: string } | null> => {
-    const client = clientRef.current;
-    if (!client) return null;
-    const { runId, done } = client.send({ type: 'traces', input, plans });
-    latestTraces.current = runId;
-    const reply = await done;
-    if (!reply || runId !== latestTraces.current) return null;
-    if (reply.type === 'traces') return { inputKey: reply.inputKey, backend: reply.backend, runs: reply.runs, baselineLogits: reply.baselineLogits };
-    if (reply.type === 'error') return { error: reply.message };
-    return null;
-  }, []);
+  const requestTraces = useCallback(
+    async (input: { key: string; size: number; channels: number; pixels: Float32Array }, plans: string[]): Promise<SideRuns | { error: string } | null> => {
+      const client = clientRef.current;
+      if (!client) return null;
+      const { runId, done } = client.send({ type: 'traces', input, plans });
+      latestTraces.current = runId;
+      const reply = await done;
+      if (!reply || runId !== latestTraces.current) return null;
+      if (reply.type === 'traces') return { inputKey: reply.inputKey, backend: reply.backend, runs: reply.runs, baselineLogits: reply.baselineLogits };
+      if (reply.type === 'error') return { error: reply.message };
+      return null;
+    },
+    [],
+  );
 
   return {
-    store, state, ctx, model, modelError, backend, status, running, results, shown, setShown, budget, runMessage, notices, pendingLink,
-    onModelPicked, onBundled, dismissPendingLink,
+    store,
+    state,
+    ctx,
+    model,
+    modelError,
+    backend,
+    status,
+    running,
+    results,
+    shown,
+    setShown,
+    budget,
+    runMessage,
+    notices,
+    pendingLink,
+    onModelPicked,
+    onBundled,
+    dismissPendingLink,
     dismissNotice: (id: string) => setNotices((ns) => ns.filter((n) => n.id !== id)),
-    evaluate, cancel, chooseBackend, requestTraces,
+    evaluate,
+    cancel,
+    chooseBackend,
+    requestTraces,
     refreshStatus: () => clientRef.current?.requestStatus(),
   };
 }

@@ -53,7 +53,12 @@ async function probeWebGpu(): Promise<BackendProbe> {
     const info = adapter.info ?? (adapter.requestAdapterInfo ? await adapter.requestAdapterInfo() : undefined) ?? {};
     const text = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ');
     const fallback = adapter.isFallbackAdapter === true || info.isFallbackAdapter === true;
-    return { name: 'webgpu', available: true, software: fallback || SOFTWARE.test(text), detail: (fallback ? 'fallback adapter ' : '') + (text || 'unnamed adapter') };
+    return {
+      name: 'webgpu',
+      available: true,
+      software: fallback || SOFTWARE.test(text),
+      detail: (fallback ? 'fallback adapter ' : '') + (text || 'unnamed adapter'),
+    };
   } catch (e) {
     return { name: 'webgpu', available: false, software: false, detail: `requesting an adapter failed: ${(e as Error).message}` };
   }

@@ -11,8 +11,16 @@ import { asLoadError, ModelHolder } from './model-holder';
 useWasmBackend();
 
 const small: VitConfig = {
-  hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 1, intermediate_size: 96,
-  image_size: 8, patch_size: 4, num_channels: 3, layer_norm_eps: 1e-6, id2label: { 0: 'a', 1: 'b' }, distilled: false,
+  hidden_size: 64,
+  num_hidden_layers: 2,
+  num_attention_heads: 1,
+  intermediate_size: 96,
+  image_size: 8,
+  patch_size: 4,
+  num_channels: 3,
+  layer_norm_eps: 1e-6,
+  id2label: { 0: 'a', 1: 'b' },
+  distilled: false,
 };
 const weights = encodeCheckpoint(renameTo(randomTimmArrays(small, 4), 'hf-vit'), 'F32');
 const origin = { kind: 'files' as const, names: ['model.safetensors'] };
@@ -29,8 +37,12 @@ describe('ModelHolder', () => {
     expect(first.preprocess.inputSize).toBe(8);
     const loaded = tf.memory().numTensors;
     const contradicting = { ...hfConfigJson(small, 'hf-vit'), hidden_size: 96 };
-    await expect(holder.load({ kind: 'files', name: 'bad', origin, files: { safetensors: weights, config: contradicting } })).rejects.toMatchObject({ code: 'shape-mismatch' });
-    await expect(holder.load({ kind: 'files', name: 'junk', origin, files: { safetensors: new Uint8Array(12) } })).rejects.toMatchObject({ code: 'safetensors-malformed' });
+    await expect(holder.load({ kind: 'files', name: 'bad', origin, files: { safetensors: weights, config: contradicting } })).rejects.toMatchObject({
+      code: 'shape-mismatch',
+    });
+    await expect(holder.load({ kind: 'files', name: 'junk', origin, files: { safetensors: new Uint8Array(12) } })).rejects.toMatchObject({
+      code: 'safetensors-malformed',
+    });
     expect(holder.requireModel().info.name).toBe('first');
     expect(tf.memory().numTensors).toBe(loaded);
     await holder.load({ kind: 'files', name: 'second', origin, files: { safetensors: weights } });
@@ -45,7 +57,9 @@ describe('model size limits', () => {
   it('asLoadError names a failed allocation as model-too-large, with what to try', () => {
     const e = asLoadError(new RangeError('Array buffer allocation failed'), 'DeiT-B', 'webgl') as TokenScopeError;
     expect(e.code).toBe('model-too-large');
-    expect(e.message).toBe("DeiT-B does not fit in this device's memory on the webgl backend (Array buffer allocation failed); try a smaller model (DeiT-Tiny, ViT-Tiny) or another backend");
+    expect(e.message).toBe(
+      "DeiT-B does not fit in this device's memory on the webgl backend (Array buffer allocation failed); try a smaller model (DeiT-Tiny, ViT-Tiny) or another backend",
+    );
     expect((asLoadError(new Error('GPU out of memory'), 'x', 'webgpu') as TokenScopeError).code).toBe('model-too-large');
     const other = new Error('something else');
     expect(asLoadError(other, 'x', 'wasm')).toBe(other);
@@ -54,7 +68,10 @@ describe('model size limits', () => {
   it('refuses a checkpoint over the limit before reading a byte of it', async () => {
     let read = false;
     const huge = { name: 'vit-huge.safetensors', size: MAX_CHECKPOINT_BYTES + 1, arrayBuffer: async () => ((read = true), new ArrayBuffer(0)) };
-    await expect(readCheckpointFiles([huge])).rejects.toMatchObject({ code: 'model-too-large', message: expect.stringMatching(/^vit-huge\.safetensors is 1\.30 GB; TokenScope runs checkpoints up to 1\.3 GB/) });
+    await expect(readCheckpointFiles([huge])).rejects.toMatchObject({
+      code: 'model-too-large',
+      message: expect.stringMatching(/^vit-huge\.safetensors is 1\.30 GB; TokenScope runs checkpoints up to 1\.3 GB/),
+    });
     expect(read).toBe(false);
   });
 });

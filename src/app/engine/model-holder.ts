@@ -88,8 +88,13 @@ export class ModelHolder {
     let parameters = 0;
     for (const { data } of loaded.arrays.values()) parameters += data.length;
     this.info = {
-      name: source.name, origin, config: loaded.config, untrained: source.kind === 'random', parameters,
-      preprocess: loaded.preprocess, notes: loaded.notes,
+      name: source.name,
+      origin,
+      config: loaded.config,
+      untrained: source.kind === 'random',
+      parameters,
+      preprocess: loaded.preprocess,
+      notes: loaded.notes,
     };
     return this.info;
   }
@@ -107,7 +112,12 @@ export class ModelHolder {
       }
       const preprocess = resolvePreprocess({ config, layout: 'hf-vit', configJson: source.configJson });
       const loaded: LoadedCheckpoint = {
-        model: { config, weights: weightsFromTimm(config, arrays) }, arrays, config, layout: 'hf-vit', configSource: 'config.json', preprocess,
+        model: { config, weights: weightsFromTimm(config, arrays) },
+        arrays,
+        config,
+        layout: 'hf-vit',
+        configSource: 'config.json',
+        preprocess,
         notes: ['Seeded random weights: predictions mean nothing.', ...preprocess.notes],
       };
       return { loaded, bytes: { config: null, weights: null }, origin: { kind: 'random' } };

@@ -52,7 +52,16 @@ describe('tokensFlopsCsv', () => {
 
 describe('fateRecord', () => {
   it('fateRecord holds the input pixels and, per block, every original token’s fate and row', () => {
-    const input: ModelInput = { size: 2, channels: 1, u8: Uint8Array.from([0, 64, 128, 255]), pixels: new Float32Array(4), steps: [{ op: 'resize', ran: true, detail: 'resized' }, { op: 'invert', ran: false, detail: 'not inverted' }] };
+    const input: ModelInput = {
+      size: 2,
+      channels: 1,
+      u8: Uint8Array.from([0, 64, 128, 255]),
+      pixels: new Float32Array(4),
+      steps: [
+        { op: 'resize', ran: true, detail: 'resized' },
+        { op: 'invert', ran: false, detail: 'not inverted' },
+      ],
+    };
     const result = { plan: 'tome+topk', modelName: 'm', backend: 'wasm', trace, logits: [0.5, -1] } as unknown as RunResult;
     const geo = gridGeometry(trace, 2);
     const record = fateRecord(result, layerViews(trace, geo), geo, input, 'x.png');
@@ -60,7 +69,14 @@ describe('fateRecord', () => {
     expect(record.image).toEqual({ name: 'x.png', preprocessing: ['resized'] });
     expect(record.input.u8).toEqual([0, 64, 128, 255]);
     expect(record.logits).toEqual([0.5, -1]);
-    expect(record.layers[1]).toEqual({ block: 1, method: 'topk', tokensIn: 4, tokensOut: 3, fate: ['kept', 'merged', 'merged', 'dropped', 'kept'], row: [0, 1, 1, -1, 2] });
+    expect(record.layers[1]).toEqual({
+      block: 1,
+      method: 'topk',
+      tokensIn: 4,
+      tokensOut: 3,
+      fate: ['kept', 'merged', 'merged', 'dropped', 'kept'],
+      row: [0, 1, 1, -1, 2],
+    });
     expect(JSON.parse(JSON.stringify(record))).toEqual(record);
   });
 });
@@ -72,16 +88,30 @@ describe('fateRecord evidence', () => {
       ...trace,
       layers: [
         trace.layers[0],
-        { ...trace.layers[1], evidence: { method: 'topk', constants: { protectedCount: 1, left: 2, fuse: false }, fields: { clsAttnMean: [0.5, 0.1, 0.4], keptIdx: [0, 2] } } },
+        {
+          ...trace.layers[1],
+          evidence: { method: 'topk', constants: { protectedCount: 1, left: 2, fuse: false }, fields: { clsAttnMean: [0.5, 0.1, 0.4], keptIdx: [0, 2] } },
+        },
       ],
     };
     const input: ModelInput = { size: 2, channels: 1, u8: new Uint8Array(4), pixels: new Float32Array(4), steps: [] };
     const geo = gridGeometry(withEvidence, 2);
-    const record = fateRecord({ plan: 'p', modelName: 'm', backend: 'wasm', trace: withEvidence, logits: [] } as unknown as RunResult, layerViews(withEvidence, geo), geo, input, 'x.png');
+    const record = fateRecord(
+      { plan: 'p', modelName: 'm', backend: 'wasm', trace: withEvidence, logits: [] } as unknown as RunResult,
+      layerViews(withEvidence, geo),
+      geo,
+      input,
+      'x.png',
+    );
     expect(record.evidence).toHaveLength(1);
     const [topk] = record.evidence!;
     expect(topk).toMatchObject({ layer: 1, method: 'topk', cutoff: 0.4 });
-    expect(topk.tokens.map((t) => [t.row, t.score, t.rank, t.outcome])).toEqual([[0, null, null, 'kept'], [1, 0.5, 1, 'kept'], [2, 0.1, 3, 'dropped'], [3, 0.4, 2, 'kept']]);
+    expect(topk.tokens.map((t) => [t.row, t.score, t.rank, t.outcome])).toEqual([
+      [0, null, null, 'kept'],
+      [1, 0.5, 1, 'kept'],
+      [2, 0.1, 3, 'dropped'],
+      [3, 0.4, 2, 'kept'],
+    ]);
     const plain = fateRecord({ plan: 'p', modelName: 'm', backend: 'wasm', trace, logits: [] } as unknown as RunResult, layerViews(trace, geo), geo, input, 'x.png');
     expect(plain.evidence).toBeUndefined();
   });

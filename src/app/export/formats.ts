@@ -65,9 +65,20 @@ export function csvCell(value: string | number | null): string {
 }
 
 const CSV_COLUMNS = [
-  'part', 'method', 'tokens_in', 'tokens_out', 'unreduced_tokens_in',
-  'flops_qkv', 'flops_attn_scores', 'flops_attn_values', 'flops_proj', 'flops_mlp', 'flops_layernorm',
-  'flops_model', 'flops_overhead', 'flops_unreduced',
+  'part',
+  'method',
+  'tokens_in',
+  'tokens_out',
+  'unreduced_tokens_in',
+  'flops_qkv',
+  'flops_attn_scores',
+  'flops_attn_values',
+  'flops_proj',
+  'flops_mlp',
+  'flops_layernorm',
+  'flops_model',
+  'flops_overhead',
+  'flops_unreduced',
 ] as const;
 
 /**
@@ -80,7 +91,22 @@ export function tokensFlopsCsv(trace: RunResult['trace'], flops: FlopReport, bas
   rows.push(['embed', null, null, null, null, ...blank, flops.embed, 0, baselineFlops.embed]);
   trace.layers.forEach((l, i) => {
     const b = flops.blocks[i];
-    rows.push([i, l.method ?? 'none', l.nIn, l.nOut, baselineCounts[i], b.qkv, b.attnScores, b.attnValues, b.proj, b.mlp, b.layerNorm, b.model, b.overhead, baselineFlops.blocks[i].model]);
+    rows.push([
+      i,
+      l.method ?? 'none',
+      l.nIn,
+      l.nOut,
+      baselineCounts[i],
+      b.qkv,
+      b.attnScores,
+      b.attnValues,
+      b.proj,
+      b.mlp,
+      b.layerNorm,
+      b.model,
+      b.overhead,
+      baselineFlops.blocks[i].model,
+    ]);
   });
   const last = trace.layers.length;
   rows.push(['head', null, trace.layers[last - 1]?.nOut ?? null, null, baselineCounts[last], ...blank, flops.head, 0, baselineFlops.head]);

@@ -10,10 +10,23 @@ function rgba(width: number, height: number, pixel: (x: number, y: number) => [n
 }
 
 const grey28: VitConfig = {
-  hidden_size: 64, num_hidden_layers: 6, num_attention_heads: 2, intermediate_size: 128, image_size: 28, patch_size: 4, num_channels: 1,
-  layer_norm_eps: 1e-6, id2label: { 0: 'a' }, image_mean: [0.286], image_std: [0.353],
+  hidden_size: 64,
+  num_hidden_layers: 6,
+  num_attention_heads: 2,
+  intermediate_size: 128,
+  image_size: 28,
+  patch_size: 4,
+  num_channels: 1,
+  layer_norm_eps: 1e-6,
+  id2label: { 0: 'a' },
+  image_mean: [0.286],
+  image_std: [0.353],
 };
-const bundledSpec = resolvePreprocess({ config: grey28, layout: 'hf-vit', configJson: { hidden_size: 64, tokenscope_input: { pad_to_square: 'border_mean', invert_light_background: true } } });
+const bundledSpec = resolvePreprocess({
+  config: grey28,
+  layout: 'hf-vit',
+  configJson: { hidden_size: 64, tokenscope_input: { pad_to_square: 'border_mean', invert_light_background: true } },
+});
 
 describe('prepareInput', () => {
   it('gives the pixels io/preprocess gives for the same RGBA bytes (the CLI path)', () => {
@@ -27,10 +40,22 @@ describe('prepareInput', () => {
   });
 
   it('lists every step, an inversion not applied marked as not run', () => {
-    const dark = prepareInput(rgba(28, 28, () => [0, 0, 0, 255]), bundledSpec);
-    expect(dark.steps.map((s) => [s.op, s.ran])).toEqual([['channels', true], ['invert', false], ['as-is', true], ['rescale', true], ['normalize', true]]);
+    const dark = prepareInput(
+      rgba(28, 28, () => [0, 0, 0, 255]),
+      bundledSpec,
+    );
+    expect(dark.steps.map((s) => [s.op, s.ran])).toEqual([
+      ['channels', true],
+      ['invert', false],
+      ['as-is', true],
+      ['rescale', true],
+      ['normalize', true],
+    ]);
     expect(dark.steps[1].detail).toMatch(/not inverted: the background is dark/);
-    const light = prepareInput(rgba(28, 28, () => [250, 250, 250, 255]), bundledSpec);
+    const light = prepareInput(
+      rgba(28, 28, () => [250, 250, 250, 255]),
+      bundledSpec,
+    );
     expect(light.steps[1]).toMatchObject({ op: 'invert', ran: true });
     expect(light.u8[0]).toBe(5);
   });

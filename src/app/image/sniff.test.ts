@@ -21,8 +21,14 @@ describe('sniffImage', () => {
     expect(sniffImage(bmp)).toEqual({ format: 'bmp', width: 640, height: 480 });
     const webp = (kind: string, fill: (b: Uint8Array) => void) => {
       const b = new Uint8Array(32);
-      b.set([...'RIFF'].map((c) => c.charCodeAt(0)), 0);
-      b.set([...`WEBP${kind}`].map((c) => c.charCodeAt(0)), 8);
+      b.set(
+        [...'RIFF'].map((c) => c.charCodeAt(0)),
+        0,
+      );
+      b.set(
+        [...`WEBP${kind}`].map((c) => c.charCodeAt(0)),
+        8,
+      );
       fill(b);
       return sniffImage(b);
     };

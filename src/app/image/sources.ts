@@ -35,7 +35,16 @@ export function loadEvalSet(): Promise<EvalSet> {
 }
 
 const FMNIST_LABEL_FROM_FILE: Record<string, number> = {
-  't-shirt-top': 0, trouser: 1, pullover: 2, dress: 3, coat: 4, sandal: 5, shirt: 6, sneaker: 7, bag: 8, 'ankle-boot': 9,
+  't-shirt-top': 0,
+  trouser: 1,
+  pullover: 2,
+  dress: 3,
+  coat: 4,
+  sandal: 5,
+  shirt: 6,
+  sneaker: 7,
+  bag: 8,
+  'ankle-boot': 9,
 };
 
 export async function loadSample(item: GalleryItem): Promise<ImageSource> {

@@ -20,7 +20,10 @@ export function LessonIndex({ open, onOpen }: { open: boolean; onOpen(id: string
                 }}
               >
                 {l.title}
-              </a> <span className="muted small">({l.steps.length} steps; {l.needs})</span>
+              </a>{' '}
+              <span className="muted small">
+                ({l.steps.length} steps; {l.needs})
+              </span>
               <br />
               <span className="small">{l.summary}</span>
             </li>

@@ -55,7 +55,15 @@ function StepText({ text, live }: { text: string; live: Record<string, string> |
   );
 }
 
-function TryItControl({ step, shape, plan, layer, onPlan, onSample, onLayer }: { step: LessonStep; shape: ModelShape; plan: Plan | null; layer: number } & Pick<Props, 'onPlan' | 'onSample' | 'onLayer'>) {
+function TryItControl({
+  step,
+  shape,
+  plan,
+  layer,
+  onPlan,
+  onSample,
+  onLayer,
+}: { step: LessonStep; shape: ModelShape; plan: Plan | null; layer: number } & Pick<Props, 'onPlan' | 'onSample' | 'onLayer'>) {
   const t = step.tryIt;
   if (!t) return null;
   if (t.kind === 'samples') {
@@ -95,7 +103,15 @@ function TryItControl({ step, shape, plan, layer, onPlan, onSample, onLayer }: {
     <div className="lesson-try">
       <label>
         Try it: {t.label} <code>{t.param}</code> = <output>{value}</output>
-        <input type="range" min={min} max={max} step={increment} value={value} onChange={(e) => onPlan(setParam(plan, method, t.param, Number(e.target.value)))} data-testid="lesson-try-slider" />
+        <input
+          type="range"
+          min={min}
+          max={max}
+          step={increment}
+          value={value}
+          onChange={(e) => onPlan(setParam(plan, method, t.param, Number(e.target.value)))}
+          data-testid="lesson-try-slider"
+        />
       </label>
     </div>
   );
@@ -120,7 +136,11 @@ export function LessonPanel(props: Props) {
     return () => window.removeEventListener('keydown', onKey);
   }, [step, n, onStep]);
 
-  const announce = live ? splitSlots(current.text).map((p) => ('text' in p ? p.text : (live[p.slot] ?? '…'))).join('') : '';
+  const announce = live
+    ? splitSlots(current.text)
+        .map((p) => ('text' in p ? p.text : (live[p.slot] ?? '…')))
+        .join('')
+    : '';
   return (
     <section className="panel lesson-panel" aria-labelledby="lesson-title" data-testid="lesson-panel">
       <p className="muted small">
@@ -145,7 +165,15 @@ export function LessonPanel(props: Props) {
           {planNote}
         </p>
       )}
-      <TryItControl step={current} shape={shape} plan={plan} layer={Number(live?.layer ?? 0)} onPlan={props.onPlan} onSample={props.onSample} onLayer={props.onLayer} />
+      <TryItControl
+        step={current}
+        shape={shape}
+        plan={plan}
+        layer={Number(live?.layer ?? 0)}
+        onPlan={props.onPlan}
+        onSample={props.onSample}
+        onLayer={props.onLayer}
+      />
       {predictSlot}
       <div className="lesson-nav">
         <button type="button" onClick={() => onStep(step - 1)} disabled={step === 0} data-testid="lesson-prev">

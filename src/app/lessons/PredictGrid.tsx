@@ -62,7 +62,9 @@ export function PredictGrid({ task, image, geo, answer, revealed, onReveal }: Pr
   const toggle = (p: number) => !revealed && setGuess((g) => g.map((v, i) => (i === p ? !v : v)));
   return (
     <div className="predict" data-testid="predict">
-      <p className="predict-question">{task.question} Click patches to mark them ({guess.filter(Boolean).length} marked).</p>
+      <p className="predict-question">
+        {task.question} Click patches to mark them ({guess.filter(Boolean).length} marked).
+      </p>
       <div className="predict-grid" style={{ width: SIDE, height: SIDE }}>
         <canvas ref={canvas} width={SIDE} height={SIDE} aria-hidden="true" />
         <div className="predict-cells" role="group" aria-label="Patches: press to mark your guess" style={{ gridTemplateColumns: `repeat(${geo.grid}, ${cell}px)` }}>

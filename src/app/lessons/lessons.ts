@@ -188,7 +188,12 @@ export const LESSONS: readonly Lesson[] = [
         plan: () => 'ats',
         layer: last,
         sample: BAG,
-        tryIt: { kind: 'samples', label: 'Try each picture and compare the final count.', grey: ['fm-bag', 'fm-sneaker', 'fm-dress', 'fm-coat'], rgb: ['coffee', 'chelsea', 'astronaut', 'rocket'] },
+        tryIt: {
+          kind: 'samples',
+          label: 'Try each picture and compare the final count.',
+          grey: ['fm-bag', 'fm-sneaker', 'fm-dress', 'fm-coat'],
+          rgb: ['coffee', 'chelsea', 'astronaut', 'rocket'],
+        },
       },
     ],
   },

@@ -24,7 +24,11 @@ export function bundledModelSource(): Exclude<ModelSource, { kind: 'files' }> {
   if (configUrl && weightsUrl) {
     const preprocessorUrl = files['/models/fmnist-vit/preprocessor_config.json'];
     return {
-      kind: 'url', name: BUNDLED_MODEL_NAME, origin: { kind: 'bundled' }, configUrl: absolute(configUrl), weightsUrl: absolute(weightsUrl),
+      kind: 'url',
+      name: BUNDLED_MODEL_NAME,
+      origin: { kind: 'bundled' },
+      configUrl: absolute(configUrl),
+      weightsUrl: absolute(weightsUrl),
       ...(preprocessorUrl ? { preprocessorUrl: absolute(preprocessorUrl) } : {}),
     };
   }

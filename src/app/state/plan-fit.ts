@@ -26,10 +26,13 @@ function clipLayers(value: string, depth: number): string {
 }
 
 function repairSegment(segment: string, depth: number): string {
-  return segment.replace(/(^|[:,])\s*layers=([^,]*)/, (_all, lead: string, value: string) => {
-    const clipped = clipLayers(value, depth);
-    return clipped === '' ? (lead === ':' ? ':' : '') : `${lead}layers=${clipped}`;
-  }).replace(/:$/, '').replace(/:,/, ':');
+  return segment
+    .replace(/(^|[:,])\s*layers=([^,]*)/, (_all, lead: string, value: string) => {
+      const clipped = clipLayers(value, depth);
+      return clipped === '' ? (lead === ':' ? ':' : '') : `${lead}layers=${clipped}`;
+    })
+    .replace(/:$/, '')
+    .replace(/:,/, ':');
 }
 
 export function fitPlan(text: string, depth: number): FittedPlan {

@@ -85,7 +85,8 @@ export function readQuery<S>(search: string, fields: FieldTable<S>, ctx: UrlCont
   const byKey = new Map(names(fields).map((name) => [fields[name].key, name]));
   for (const [key, raw] of pairs) {
     if (version !== undefined && key === 'v') {
-      if (raw !== String(version)) problems.push(`The link says format version ${quoteForMessage(raw)}; this page reads version ${version}, so some settings may not apply.`);
+      if (raw !== String(version))
+        problems.push(`The link says format version ${quoteForMessage(raw)}; this page reads version ${version}, so some settings may not apply.`);
       continue;
     }
     const name = byKey.get(key);

@@ -6,7 +6,10 @@ const ctx: UrlContext = { depth: 6, isSample: (id) => ['fm-ankle-boot', 'chelsea
 
 describe('parseUrl', () => {
   it('parseUrl of an empty query gives the defaults and no problems', () => {
-    expect(parseUrl('', ctx)).toEqual({ state: { model: null, plan: 'none', sample: 'fm-ankle-boot', layer: null, backend: 'auto', lesson: null, step: 1, present: false }, problems: [] });
+    expect(parseUrl('', ctx)).toEqual({
+      state: { model: null, plan: 'none', sample: 'fm-ankle-boot', layer: null, backend: 'auto', lesson: null, step: 1, present: false },
+      problems: [],
+    });
   });
 
   it('parseUrl reads every field and canonicalises the plan', () => {
@@ -75,7 +78,16 @@ describe('formatUrl', () => {
   });
 
   it('formatUrl and parseUrl round-trip every field', () => {
-    const state = { model: 'timm/deit_tiny_patch16_224.fb_in1k@v1.0', plan: 'tome:r=4,prop=0', sample: 'chelsea', layer: 3, backend: 'webgpu' as const, lesson: 'merging', step: 3, present: true };
+    const state = {
+      model: 'timm/deit_tiny_patch16_224.fb_in1k@v1.0',
+      plan: 'tome:r=4,prop=0',
+      sample: 'chelsea',
+      layer: 3,
+      backend: 'webgpu' as const,
+      lesson: 'merging',
+      step: 3,
+      present: true,
+    };
     expect(parseUrl(formatUrl(state, ctx), ctx)).toEqual({ state, problems: [] });
   });
 
@@ -96,4 +108,3 @@ describe('formatUrl', () => {
     expect(formatUrl({ ...state, model: null }, ctx)).toBe('?v=1&plan=tome:r=4');
   });
 });
-

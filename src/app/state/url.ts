@@ -43,8 +43,14 @@ export interface UrlState {
 
 /** The field table: the only list of persisted state. */
 const FIELDS: FieldTable<UrlState> = {
-  model: modelField, plan: planField, sample: sampleField, layer: layerField, backend: backendField,
-  lesson: lessonField, step: stepField, present: presentField,
+  model: modelField,
+  plan: planField,
+  sample: sampleField,
+  layer: layerField,
+  backend: backendField,
+  lesson: lessonField,
+  step: stepField,
+  present: presentField,
 };
 
 export const URL_VERSION = 1;

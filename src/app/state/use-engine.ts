@@ -126,7 +126,11 @@ export function useEngine({ store, source, addNotice, showSample }: Options) {
         await loadModel(offline, linked);
         return true;
       } catch (e) {
-        addNotice({ id: 'link-model', text: `The linked model ${linked.ref.repo} could not be opened from the offline copy (${errorMessage(e)}); the bundled model runs instead.`, tone: 'warning' });
+        addNotice({
+          id: 'link-model',
+          text: `The linked model ${linked.ref.repo} could not be opened from the offline copy (${errorMessage(e)}); the bundled model runs instead.`,
+          tone: 'warning',
+        });
         return false;
       }
     };
@@ -237,5 +241,20 @@ export function useEngine({ store, source, addNotice, showSample }: Options) {
   const result = shown?.result;
   const currentTiming = timing && result && timing.plan === result.plan && timing.backend === result.backend && timing.inputKey === result.inputKey ? timing : null;
 
-  return { url, ctx, model, modelError, backend, prepared, shown, running, runError, timing: currentTiming, onModelPicked, onBundled, pendingLink, dismissPendingLink };
+  return {
+    url,
+    ctx,
+    model,
+    modelError,
+    backend,
+    prepared,
+    shown,
+    running,
+    runError,
+    timing: currentTiming,
+    onModelPicked,
+    onBundled,
+    pendingLink,
+    dismissPendingLink,
+  };
 }

@@ -42,7 +42,11 @@ export function useImageSource(onUpload: () => void): ImageState {
   const showSample = useCallback(
     async (id: string) => {
       const item = findSample(id);
-      if (item) await load(() => loadSample(item), (e) => `The sample could not be loaded: ${errorMessage(e)}`);
+      if (item)
+        await load(
+          () => loadSample(item),
+          (e) => `The sample could not be loaded: ${errorMessage(e)}`,
+        );
     },
     [load],
   );

@@ -20,17 +20,37 @@ const M = { left: 36, right: 10, top: 8, bottom: 26 };
 
 export function AtsCdfChart({ cdf, focusRow, onFocusRow }: Props) {
   const t = cdf.sortedRows.length;
-  const x = useMemo(() => scaleBand<number>().domain(Array.from({ length: t }, (_, i) => i)).range([M.left, W - M.right]).padding(0.1), [t]);
-  const y = useMemo(() => scaleLinear().domain([0, 1]).range([H - M.bottom, M.top]), []);
+  const x = useMemo(
+    () =>
+      scaleBand<number>()
+        .domain(Array.from({ length: t }, (_, i) => i))
+        .range([M.left, W - M.right])
+        .padding(0.1),
+    [t],
+  );
+  const y = useMemo(
+    () =>
+      scaleLinear()
+        .domain([0, 1])
+        .range([H - M.bottom, M.top]),
+    [],
+  );
   const maxScore = Math.max(...cdf.sortedScores, 1e-12);
-  const bar = scaleLinear().domain([0, maxScore]).range([0, (H - M.top - M.bottom) * 0.6]);
+  const bar = scaleLinear()
+    .domain([0, maxScore])
+    .range([0, (H - M.top - M.bottom) * 0.6]);
   const path = line<number>()
     .x((_, i) => x(i)! + x.bandwidth() / 2)
     .y((v) => y(v))(cdf.normalizedCdf);
   const positionOf = new Map(cdf.sortedRows.map((row, i) => [row, i]));
   return (
     <figure className="ats-chart">
-      <svg width={W} height={H} role="img" aria-label={`ATS: ${cdf.ys.length} draws on the normalised CDF of ${t} tokens; ${cdf.duplicates} land on a token already picked; ${cdf.kept} tokens kept, CLS included`}>
+      <svg
+        width={W}
+        height={H}
+        role="img"
+        aria-label={`ATS: ${cdf.ys.length} draws on the normalised CDF of ${t} tokens; ${cdf.duplicates} land on a token already picked; ${cdf.kept} tokens kept, CLS included`}
+      >
         {cdf.sortedScores.map((s, i) => (
           <rect
             key={i}
@@ -52,7 +72,15 @@ export function AtsCdfChart({ cdf, focusRow, onFocusRow }: Props) {
           const linked = row === focusRow;
           return (
             <g key={d} data-draw={d} data-row={row}>
-              <line x1={M.left - 8} x2={x(at)! + x.bandwidth() / 2} y1={y(v)} y2={y(v)} stroke={DECISION_COLOUR.draw} strokeOpacity={linked ? 0.9 : 0.25} strokeWidth={linked ? 2 : 1} />
+              <line
+                x1={M.left - 8}
+                x2={x(at)! + x.bandwidth() / 2}
+                y1={y(v)}
+                y2={y(v)}
+                stroke={DECISION_COLOUR.draw}
+                strokeOpacity={linked ? 0.9 : 0.25}
+                strokeWidth={linked ? 2 : 1}
+              />
               <circle cx={M.left - 6} cy={y(v)} r={linked ? 3 : 2} fill={DECISION_COLOUR.draw} />
             </g>
           );
@@ -68,8 +96,8 @@ export function AtsCdfChart({ cdf, focusRow, onFocusRow }: Props) {
         </text>
       </svg>
       <figcaption className="small muted">
-        Bars: significance (sorted); line: normalised CDF; green: the {cdf.ys.length} evenly spaced draws and the token each lands on. {cdf.duplicates} draws repeat a token,
-        so this image keeps {cdf.kept} tokens.
+        Bars: significance (sorted); line: normalised CDF; green: the {cdf.ys.length} evenly spaced draws and the token each lands on. {cdf.duplicates} draws repeat
+        a token, so this image keeps {cdf.kept} tokens.
       </figcaption>
     </figure>
   );

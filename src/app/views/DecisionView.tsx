@@ -76,7 +76,8 @@ function EvidencePanel({ evidence, tokens, image, geo }: { evidence: LayerEviden
         {evidence.tokens.some((t) => t.outcome === 'dropped' || t.outcome === 'fused') && <>; dashed outline: dropped (or fused) at this block</>}
         {evidence.r !== undefined && <>; r = {evidence.r} merges here</>}
         {protectedRows.size > 0 && <>; blue outline: protected from merging</>}
-        {evidence.edges.some((e) => e.direction === 2) && <>; solid lines: A→B edges, dashed: B→A</>}. Numbers from this run's trace (the CLI prints the same with predict --evidence).
+        {evidence.edges.some((e) => e.direction === 2) && <>; solid lines: A→B edges, dashed: B→A</>}. Numbers from this run's trace (the CLI prints the same with
+        predict --evidence).
       </p>
       <ScoreLegend lo={lo} hi={hi} colour={colour} label={evidence.scoreName} />
       {evidence.edges.length > 0 && (
@@ -160,7 +161,8 @@ function EvidencePanel({ evidence, tokens, image, geo }: { evidence: LayerEviden
         const group = evidence.groups?.find((g) => g.rows.includes(shown));
         return group ? (
           <p className="small muted" data-testid="evidence-group">
-            Merged here with {group.rows.length - 1} other token{group.rows.length > 2 ? 's' : ''}: together {group.size} patches, so proportional attention (where the plan turns it on) adds log {group.size} = {group.logSizeBias.toFixed(3)} to the logits of every query towards it.
+            Merged here with {group.rows.length - 1} other token{group.rows.length > 2 ? 's' : ''}: together {group.size} patches, so proportional attention (where
+            the plan turns it on) adds log {group.size} = {group.logSizeBias.toFixed(3)} to the logits of every query towards it.
           </p>
         ) : null;
       })()}
@@ -200,7 +202,13 @@ function ScoreLegend({ lo, hi, colour, label }: { lo: number; hi: number; colour
       <span>{fmt(lo)}</span>
       <span
         className="score-ramp"
-        style={{ display: 'inline-block', width: 160, height: 10, margin: '0 0.4rem', background: `linear-gradient(90deg, ${[0, 1, 2, 3, 4].map((i) => colour(stops(i))).join(',')})` }}
+        style={{
+          display: 'inline-block',
+          width: 160,
+          height: 10,
+          margin: '0 0.4rem',
+          background: `linear-gradient(90deg, ${[0, 1, 2, 3, 4].map((i) => colour(stops(i))).join(',')})`,
+        }}
         aria-hidden="true"
       />
       <span>{fmt(hi)}</span>&nbsp;<span className="muted">{label} (viridis; no fill: no score of its own)</span>

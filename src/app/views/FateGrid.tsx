@@ -68,7 +68,13 @@ export function FateGrid({ image, view, geo, cell, highlight, onPointToken, labe
       const [x, y] = [(p % geo.grid) * cell, Math.floor(p / geo.grid) * cell];
       marks.push(<rect key="focus" className="lineage-focus" x={x + 0.5} y={y + 0.5} width={cell - 1} height={cell - 1} />);
       if (highlight.droppedHere) {
-        marks.push(<path key="x" className="lineage-dropped" d={`M${x + cell * 0.2},${y + cell * 0.2}L${x + cell * 0.8},${y + cell * 0.8}M${x + cell * 0.8},${y + cell * 0.2}L${x + cell * 0.2},${y + cell * 0.8}`} />);
+        marks.push(
+          <path
+            key="x"
+            className="lineage-dropped"
+            d={`M${x + cell * 0.2},${y + cell * 0.2}L${x + cell * 0.8},${y + cell * 0.8}M${x + cell * 0.8},${y + cell * 0.2}L${x + cell * 0.2},${y + cell * 0.8}`}
+          />,
+        );
       }
     }
   }

@@ -81,7 +81,14 @@ export function ImagePanel({ selectedSample, onFile, onSample, error, busy, eval
       <ul className="gallery" aria-label="Sample images">
         {gallery.map((item) => (
           <li key={item.id}>
-            <button type="button" className="gallery-item" aria-pressed={item.id === selectedSample} data-testid={`sample-${item.id}`} onClick={() => onSample(item.id)} title={`${item.title} — ${item.credit}`}>
+            <button
+              type="button"
+              className="gallery-item"
+              aria-pressed={item.id === selectedSample}
+              data-testid={`sample-${item.id}`}
+              onClick={() => onSample(item.id)}
+              title={`${item.title} — ${item.credit}`}
+            >
               <Thumb item={item} evalSet={evalSet} />
               <span className="gallery-title">{item.title}</span>
             </button>

@@ -22,8 +22,8 @@ export function LayerTable({ trace, flops, baselineCounts, baselineFlops, select
     <section className="panel table-panel" aria-labelledby="layer-table-title">
       <h2 id="layer-table-title">Per block: tokens and FLOPs</h2>
       <p className="muted">
-        Live on this image. MFLOPs in the fvcore convention (one multiply-add = 1; LayerNorm 5 per element; softmax and GELU not counted), from the token
-        counts this run produced. “Overhead” is the method's own work (e.g. ToMe's similarity matrix), kept apart from the model.
+        Live on this image. MFLOPs in the fvcore convention (one multiply-add = 1; LayerNorm 5 per element; softmax and GELU not counted), from the token counts this
+        run produced. “Overhead” is the method's own work (e.g. ToMe's similarity matrix), kept apart from the model.
       </p>
       <div className="table-scroll" tabIndex={0} role="region" aria-label="Per-block table (scrolls sideways)">
         <table>

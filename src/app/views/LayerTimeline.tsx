@@ -27,7 +27,12 @@ export function LayerTimeline({ plan, counts, selectedLayer, onPlan }: Props) {
           <li key={l} className={l === selectedLayer ? 'selected' : undefined}>
             <span className="timeline-bar" style={{ background: m ? METHOD_COLOUR[m] : 'transparent' }} aria-hidden="true" />
             <label htmlFor={`timeline-${l}`}>block {l}</label>
-            <select id={`timeline-${l}`} data-testid={`timeline-${l}`} value={m ?? 'none'} onChange={(e) => onPlan(assignLayer(plan, l, e.target.value === 'none' ? null : (e.target.value as MethodId)))}>
+            <select
+              id={`timeline-${l}`}
+              data-testid={`timeline-${l}`}
+              value={m ?? 'none'}
+              onChange={(e) => onPlan(assignLayer(plan, l, e.target.value === 'none' ? null : (e.target.value as MethodId)))}
+            >
               <option value="none">none</option>
               {METHOD_IDS.map((id) => (
                 <option key={id} value={id}>

@@ -24,7 +24,13 @@ function sliderRange(p: Extract<ParamSpec, { kind: 'int' | 'float' }>, tokens: n
   return { min: p.minOpen ? p.min + step : p.min, max, step };
 }
 
-function NumberControl({ method, spec, value, tokens, onValue }: {
+function NumberControl({
+  method,
+  spec,
+  value,
+  tokens,
+  onValue,
+}: {
   method: MethodId;
   spec: Extract<ParamSpec, { kind: 'int' | 'float' }>;
   value: number;
@@ -48,8 +54,28 @@ function NumberControl({ method, spec, value, tokens, onValue }: {
         <code>{spec.name}</code> <span className="muted">{spec.doc}</span>
       </label>
       <div className="param-inputs">
-        <input type="range" min={min} max={max} step={step} value={Math.min(max, Math.max(min, value))} aria-label={`${spec.name} slider`} onChange={(e) => apply(e.target.value)} />
-        <input id={id} data-testid={id} type="number" inputMode="decimal" step={spec.kind === 'int' ? 1 : 'any'} min={spec.min} max={spec.max} value={draft} aria-invalid={error ? true : undefined} aria-describedby={`${id}-help`} onChange={(e) => apply(e.target.value)} />
+        <input
+          type="range"
+          min={min}
+          max={max}
+          step={step}
+          value={Math.min(max, Math.max(min, value))}
+          aria-label={`${spec.name} slider`}
+          onChange={(e) => apply(e.target.value)}
+        />
+        <input
+          id={id}
+          data-testid={id}
+          type="number"
+          inputMode="decimal"
+          step={spec.kind === 'int' ? 1 : 'any'}
+          min={spec.min}
+          max={spec.max}
+          value={draft}
+          aria-invalid={error ? true : undefined}
+          aria-describedby={`${id}-help`}
+          onChange={(e) => apply(e.target.value)}
+        />
       </div>
       <div id={`${id}-help`} className="param-help">
         range {range}, default {spec.default}
@@ -84,7 +110,8 @@ export function MethodPanel({ plan, tokens, onPlan }: Props) {
           <fieldset key={id} className={`method ${on ? 'on' : 'off'}`} style={{ borderLeftColor: METHOD_COLOUR[id] }}>
             <legend>
               <label>
-                <input type="checkbox" checked={on} data-testid={`method-toggle-${id}`} onChange={(e) => apply(id, toggleMethod(plan, id, e.target.checked))} /> <strong>{spec.label}</strong>
+                <input type="checkbox" checked={on} data-testid={`method-toggle-${id}`} onChange={(e) => apply(id, toggleMethod(plan, id, e.target.checked))} />{' '}
+                <strong>{spec.label}</strong>
               </label>
             </legend>
             <p className="muted summary">{spec.summary}</p>
@@ -94,18 +121,34 @@ export function MethodPanel({ plan, tokens, onPlan }: Props) {
                 {segments.length > 1 && ` (${segments.length} segments; the controls edit the first, the plan text edits all)`}
               </p>
             )}
-            {on && spec.params.map((p) =>
-              p.kind === 'bool' ? (
-                <div className="param" key={p.name}>
-                  <label>
-                    <input type="checkbox" data-testid={`param-${id}-${p.name}`} checked={params[p.name] as boolean} onChange={(e) => apply(id, setParam(plan, id, p.name, e.target.checked))} />{' '}
-                    <code>{p.name}</code> <span className="muted">{p.doc} (default {p.default ? 'on' : 'off'})</span>
-                  </label>
-                </div>
-              ) : (
-                <NumberControl key={p.name} method={id} spec={p} value={params[p.name] as number} tokens={tokens} onValue={(v: ParamValue) => apply(id, setParam(plan, id, p.name, v))} />
-              ),
-            )}
+            {on &&
+              spec.params.map((p) =>
+                p.kind === 'bool' ? (
+                  <div className="param" key={p.name}>
+                    <label>
+                      <input
+                        type="checkbox"
+                        data-testid={`param-${id}-${p.name}`}
+                        checked={params[p.name] as boolean}
+                        onChange={(e) => apply(id, setParam(plan, id, p.name, e.target.checked))}
+                      />{' '}
+                      <code>{p.name}</code>{' '}
+                      <span className="muted">
+                        {p.doc} (default {p.default ? 'on' : 'off'})
+                      </span>
+                    </label>
+                  </div>
+                ) : (
+                  <NumberControl
+                    key={p.name}
+                    method={id}
+                    spec={p}
+                    value={params[p.name] as number}
+                    tokens={tokens}
+                    onValue={(v: ParamValue) => apply(id, setParam(plan, id, p.name, v))}
+                  />
+                ),
+              )}
             {errors[id] && (
               <p className="field-error" role="alert">
                 {errors[id]}

@@ -31,7 +31,14 @@ export function ModelInputView({ input, image, patch, sourceName, browserStep }:
       <h2 id="input-title">Model input</h2>
       <div className="input-row">
         <div className="fate-grid" style={{ width: SIDE, height: SIDE }}>
-          <canvas ref={ref} width={SIDE} height={SIDE} data-testid="model-input" aria-label={`${sourceName} as the model reads it: ${input.size}×${input.size}`} role="img" />
+          <canvas
+            ref={ref}
+            width={SIDE}
+            height={SIDE}
+            data-testid="model-input"
+            aria-label={`${sourceName} as the model reads it: ${input.size}×${input.size}`}
+            role="img"
+          />
           <svg width={SIDE} height={SIDE} aria-hidden="true">
             {Array.from({ length: grid - 1 }, (_, i) => (
               <g key={i} className="patch-lines">

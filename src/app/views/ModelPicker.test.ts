@@ -15,8 +15,16 @@ import { ModelPicker, ModelPickerView, createModelPickerController, plainMessage
 useWasmBackend();
 
 const config: VitConfig = {
-  hidden_size: 64, num_hidden_layers: 1, num_attention_heads: 1, intermediate_size: 64,
-  image_size: 8, patch_size: 4, num_channels: 3, layer_norm_eps: 1e-6, id2label: { 0: 'a', 1: 'b' }, distilled: false,
+  hidden_size: 64,
+  num_hidden_layers: 1,
+  num_attention_heads: 1,
+  intermediate_size: 64,
+  image_size: 8,
+  patch_size: 4,
+  num_channels: 3,
+  layer_norm_eps: 1e-6,
+  id2label: { 0: 'a', 1: 'b' },
+  distilled: false,
 };
 const weights = encodeCheckpoint(renameTo(randomTimmArrays(config, 5), 'hf-vit'), 'F32');
 const entry: CatalogEntry = { ...CATALOG[0], repo: 'test/picker', title: 'Test ViT', hasPreprocessor: false };
@@ -90,7 +98,8 @@ describe('createModelPickerController', () => {
     const c = createModelPickerController({
       onModelLoaded: () => Promise.reject(new TokenScopeError('shape-mismatch', "checkpoint is missing tensor 'cls_token'")),
       onBundled: host().options.onBundled,
-      cache: null, hubBase: server.base,
+      cache: null,
+      hubBase: server.base,
     });
     await c.download(entry);
     expect(c.getState()).toMatchObject({
@@ -128,7 +137,10 @@ describe('createModelPickerController', () => {
     expect(picked[0].origin).toEqual({ kind: 'files', names: ['model.safetensors', 'config.json'] });
     expect(c.getState().loaded?.name).toBe('model.safetensors');
     await c.loadFiles([new File(['not a checkpoint at all'], 'x.safetensors')]);
-    expect(c.getState()).toMatchObject({ status: 'error', message: expect.stringMatching(/^This is not a readable \.safetensors file: .*The previous model is still in use\.$/) });
+    expect(c.getState()).toMatchObject({
+      status: 'error',
+      message: expect.stringMatching(/^This is not a readable \.safetensors file: .*The previous model is still in use\.$/),
+    });
     expect(picked).toHaveLength(1);
     await c.loadFiles([new File(['{}'], 'config.json')]);
     expect(c.getState()).toMatchObject({ status: 'error', message: expect.stringMatching(/^A file is missing: choose one \.safetensors file/) });
@@ -155,7 +167,9 @@ describe('ModelPickerView', () => {
   const noop = () => undefined;
   const idle: PickerState = { status: 'idle', repo: null, file: null, receivedBytes: 0, totalBytes: null, message: null, loaded: null };
   const html = (state: PickerState) =>
-    renderToStaticMarkup(createElement(ModelPickerView, { state, catalog: CATALOG, inUse: 'fmnist-vit (bundled)', onDownload: noop, onCancel: noop, onFiles: noop, onBundled: noop }));
+    renderToStaticMarkup(
+      createElement(ModelPickerView, { state, catalog: CATALOG, inUse: 'fmnist-vit (bundled)', onDownload: noop, onCancel: noop, onFiles: noop, onBundled: noop }),
+    );
 
   it('ModelPickerView lists every catalog entry with its size and published accuracy before any download', () => {
     const page = html(idle);
@@ -180,7 +194,9 @@ describe('ModelPickerView', () => {
     expect(page).toContain('>Cancel</button>');
     expect(page).toMatch(/<button type="button" disabled=""[^>]*>DeiT-Tiny<\/button>/);
     expect(page).toMatch(/<details[^>]*open=""/);
-    expect(html({ ...idle, status: 'error', message: 'A file is missing: 404.' })).toContain('role="alert" data-testid="model-picker-message">A file is missing: 404.</p>');
+    expect(html({ ...idle, status: 'error', message: 'A file is missing: 404.' })).toContain(
+      'role="alert" data-testid="model-picker-message">A file is missing: 404.</p>',
+    );
   });
 
   it('ModelPicker renders the catalog through its controller', () => {

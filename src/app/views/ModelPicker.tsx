@@ -135,7 +135,11 @@ export function createModelPickerController(options: PickerOptions): ModelPicker
       let result;
       try {
         result = await downloadHubFiles(ref, {
-          fetch: options.fetch, cache: await cache(), hubBase: options.hubBase, signal: abort.signal, maxBytes: MAX_CHECKPOINT_BYTES,
+          fetch: options.fetch,
+          cache: await cache(),
+          hubBase: options.hubBase,
+          signal: abort.signal,
+          maxBytes: MAX_CHECKPOINT_BYTES,
           onProgress: (p) => {
             if (p.file === 'model.safetensors' || state.file !== 'model.safetensors') {
               set({ file: p.file, receivedBytes: p.receivedBytes, totalBytes: p.totalBytes });
@@ -188,11 +192,14 @@ export function useModelPickerController(options: PickerOptions): ModelPickerCon
   const latest = useRef(options);
   latest.current = options;
   const controller = useMemo(
-    () => createModelPickerController({
-      onModelLoaded: (p) => latest.current.onModelLoaded(p),
-      onBundled: () => latest.current.onBundled(),
-      fetch: options.fetch, cache: options.cache, hubBase: options.hubBase,
-    }),
+    () =>
+      createModelPickerController({
+        onModelLoaded: (p) => latest.current.onModelLoaded(p),
+        onBundled: () => latest.current.onBundled(),
+        fetch: options.fetch,
+        cache: options.cache,
+        hubBase: options.hubBase,
+      }),
     // The transport is fixed for the component's life; the callbacks are read through the ref.
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [],
@@ -228,9 +235,7 @@ export function ModelPickerView({ state, catalog, inUse, onDownload, onCancel, o
   };
   return (
     <details className="model-picker" data-testid="model-picker" open={state.status !== 'idle' || undefined}>
-      <summary>
-        Choose a model{inUse ? <span className="muted"> — in use: {inUse}</span> : null}
-      </summary>
+      <summary>Choose a model{inUse ? <span className="muted"> — in use: {inUse}</span> : null}</summary>
       <div className="model-picker-body">
         <section aria-labelledby="mp-hub-title">
           <h3 id="mp-hub-title">Pretrained on ImageNet-1k (Hugging Face hub)</h3>
@@ -260,7 +265,15 @@ export function ModelPickerView({ state, catalog, inUse, onDownload, onCancel, o
           >
             <label>
               Another hub model (ViT or DeiT with model.safetensors):{' '}
-              <input type="text" value={hubId} placeholder="owner/name[@revision]" onChange={(ev) => setHubId(ev.target.value)} data-testid="hub-id" disabled={busy} spellCheck={false} />
+              <input
+                type="text"
+                value={hubId}
+                placeholder="owner/name[@revision]"
+                onChange={(ev) => setHubId(ev.target.value)}
+                data-testid="hub-id"
+                disabled={busy}
+                spellCheck={false}
+              />
             </label>{' '}
             <button type="submit" disabled={busy || hubId.trim() === ''}>
               Download
@@ -312,7 +325,11 @@ export function ModelPickerView({ state, catalog, inUse, onDownload, onCancel, o
         )}
         {state.status === 'loading' && <p role="status">Reading the checkpoint…</p>}
         {state.message && (
-          <p className={state.status === 'error' ? 'model-picker-error' : 'model-picker-message'} role={state.status === 'error' ? 'alert' : 'status'} data-testid="model-picker-message">
+          <p
+            className={state.status === 'error' ? 'model-picker-error' : 'model-picker-message'}
+            role={state.status === 'error' ? 'alert' : 'status'}
+            data-testid="model-picker-message"
+          >
             {state.message}
           </p>
         )}

@@ -30,9 +30,9 @@ export function ModelSlot({ model, error, picker, linkPrompt }: Props) {
       {model && c ? (
         <p>
           Model <strong data-testid="model-name">{model.name}</strong> <span data-testid="model-origin">({describeOrigin(model.origin)})</span>: ViT,{' '}
-          {c.num_hidden_layers} blocks, width {c.hidden_size}, {c.num_attention_heads} heads, {c.image_size}×{c.image_size}×{c.num_channels} input in{' '}
-          {c.patch_size}×{c.patch_size} patches ({(c.image_size / c.patch_size) ** 2} patch tokens), {Object.keys(c.id2label).length} classes,{' '}
-          {(model.parameters / 1e6).toFixed(2)} M parameters
+          {c.num_hidden_layers} blocks, width {c.hidden_size}, {c.num_attention_heads} heads, {c.image_size}×{c.image_size}×{c.num_channels} input in {c.patch_size}×
+          {c.patch_size} patches ({(c.image_size / c.patch_size) ** 2} patch tokens), {Object.keys(c.id2label).length} classes, {(model.parameters / 1e6).toFixed(2)}{' '}
+          M parameters
           {model.untrained && (
             <strong className="untrained" data-testid="untrained-notice">
               {' '}
@@ -52,8 +52,8 @@ export function ModelSlot({ model, error, picker, linkPrompt }: Props) {
         <div className="link-prompt" role="alert" data-testid="link-prompt">
           <p>
             This link opens <strong>{linkPrompt.name}</strong> ({linkPrompt.id}
-            {linkPrompt.sizeMb !== null ? `, ${linkPrompt.sizeMb} MB` : ''}) from the Hugging Face hub. It is not in this browser yet, so nothing was downloaded;
-            the bundled model runs meanwhile.
+            {linkPrompt.sizeMb !== null ? `, ${linkPrompt.sizeMb} MB` : ''}) from the Hugging Face hub. It is not in this browser yet, so nothing was downloaded; the
+            bundled model runs meanwhile.
           </p>
           <button type="button" onClick={linkPrompt.onDownload} data-testid="link-download">
             Download and open it

@@ -87,8 +87,8 @@ export function NumbersPanel({ flops, baselineFlops, fidelity, untrained, trueLa
               </p>
               {unreduced ? (
                 <p data-testid="same-as-unreduced">
-                  median of {timing.runs} runs on {backendLabel(timing.backend)}. This plan removes no token on this image: it is the unreduced model, so there
-                  is no speed-up to show (two timings of the same model differ only by noise).
+                  median of {timing.runs} runs on {backendLabel(timing.backend)}. This plan removes no token on this image: it is the unreduced model, so there is no
+                  speed-up to show (two timings of the same model differ only by noise).
                 </p>
               ) : (
                 <p>
@@ -101,8 +101,8 @@ export function NumbersPanel({ flops, baselineFlops, fidelity, untrained, trueLa
             <p className="big muted">measuring…</p>
           )}
           <p className="muted">
-            First run of this request: {firstRunMs.toFixed(0)} ms (includes shader compilation where token counts are new on GPU backends, and reading
-            the trace back). The medians exclude it: one warm-up each, then up to 5 runs without trace, clock read after the result is awaited.
+            First run of this request: {firstRunMs.toFixed(0)} ms (includes shader compilation where token counts are new on GPU backends, and reading the trace
+            back). The medians exclude it: one warm-up each, then up to 5 runs without trace, clock read after the result is awaited.
           </p>
         </div>
       </div>

@@ -22,7 +22,9 @@ export function TokenChart({ counts, baseline, selectedLayer, onSelectLayer }: P
   const yAxis = useRef<SVGGElement>(null);
   const depth = counts.length - 1;
   const { x, y, planPath, basePath } = useMemo(() => {
-    const x = scaleLinear().domain([0, depth]).range([M.left, W - M.right]);
+    const x = scaleLinear()
+      .domain([0, depth])
+      .range([M.left, W - M.right]);
     const y = scaleLinear()
       .domain([0, Math.max(...baseline, ...counts)])
       .nice()
@@ -37,7 +39,11 @@ export function TokenChart({ counts, baseline, selectedLayer, onSelectLayer }: P
     if (!xAxis.current || !yAxis.current) return;
     const gx = select(xAxis.current);
     const gy = select(yAxis.current);
-    gx.call(axisBottom(x).ticks(depth).tickFormat((d) => (Number(d) === depth ? 'out' : String(d))));
+    gx.call(
+      axisBottom(x)
+        .ticks(depth)
+        .tickFormat((d) => (Number(d) === depth ? 'out' : String(d))),
+    );
     gy.call(axisLeft(y).ticks(5));
     return () => {
       gx.selectAll('*').remove();
@@ -51,7 +57,13 @@ export function TokenChart({ counts, baseline, selectedLayer, onSelectLayer }: P
         <h2>Tokens per block</h2>
         <span className="muted">entering each block, live on this image; the table below has the same numbers</span>
       </figcaption>
-      <svg width={W} height={H} viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`Tokens entering each block: plan ${counts.join(', ')}; unreduced ${baseline.join(', ')}`}>
+      <svg
+        width={W}
+        height={H}
+        viewBox={`0 0 ${W} ${H}`}
+        role="img"
+        aria-label={`Tokens entering each block: plan ${counts.join(', ')}; unreduced ${baseline.join(', ')}`}
+      >
         <g ref={xAxis} transform={`translate(0,${H - M.bottom})`} />
         <g ref={yAxis} transform={`translate(${M.left},0)`} />
         <text x={(M.left + W - M.right) / 2} y={H - 4} textAnchor="middle" className="axis-label">
@@ -61,7 +73,15 @@ export function TokenChart({ counts, baseline, selectedLayer, onSelectLayer }: P
         <path d={basePath} fill="none" stroke={SERIES_COLOUR.baseline} strokeWidth={2} strokeDasharray="5 4" />
         <path d={planPath} fill="none" stroke={SERIES_COLOUR.plan} strokeWidth={2.5} />
         {counts.map((v, i) => (
-          <circle key={i} cx={x(i)} cy={y(v)} r={i === selectedLayer ? 5 : 3.5} fill={SERIES_COLOUR.plan} onClick={() => i < depth && onSelectLayer(i)} className={i < depth ? 'clickable' : undefined}>
+          <circle
+            key={i}
+            cx={x(i)}
+            cy={y(v)}
+            r={i === selectedLayer ? 5 : 3.5}
+            fill={SERIES_COLOUR.plan}
+            onClick={() => i < depth && onSelectLayer(i)}
+            className={i < depth ? 'clickable' : undefined}
+          >
             <title>{`${i < depth ? `entering block ${i}` : 'leaving the last block'}: ${v} tokens (unreduced ${baseline[i]})`}</title>
           </circle>
         ))}

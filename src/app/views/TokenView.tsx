@@ -55,10 +55,18 @@ export function TokenView({ views, image, geo, layer, onSelectLayer }: Props) {
     const p = start - firstPatch;
     let [r, c] = [Math.floor(p / grid), p % grid];
     switch (e.key) {
-      case 'ArrowUp': r = Math.max(0, r - 1); break;
-      case 'ArrowDown': r = Math.min(grid - 1, r + 1); break;
-      case 'ArrowLeft': c = Math.max(0, c - 1); break;
-      case 'ArrowRight': c = Math.min(grid - 1, c + 1); break;
+      case 'ArrowUp':
+        r = Math.max(0, r - 1);
+        break;
+      case 'ArrowDown':
+        r = Math.min(grid - 1, r + 1);
+        break;
+      case 'ArrowLeft':
+        c = Math.max(0, c - 1);
+        break;
+      case 'ArrowRight':
+        c = Math.min(grid - 1, c + 1);
+        break;
       case 'Enter':
       case ' ':
         setPinned(pinned === start ? null : start);
@@ -99,7 +107,11 @@ export function TokenView({ views, image, geo, layer, onSelectLayer }: Props) {
       <ul className="legend" aria-label="Legend">
         {fates.map((f) => (
           <li key={f}>
-            <span className={`swatch swatch-${f}`} style={f === 'merged' ? { background: `linear-gradient(90deg, ${GROUP_COLOURS.slice(0, 4).join(',')})` } : { background: FATE_COLOUR[f] }} aria-hidden="true" />
+            <span
+              className={`swatch swatch-${f}`}
+              style={f === 'merged' ? { background: `linear-gradient(90deg, ${GROUP_COLOURS.slice(0, 4).join(',')})` } : { background: FATE_COLOUR[f] }}
+              aria-hidden="true"
+            />
             {FATE_LABEL[f]} <span className="muted">({FATE_MARK[f]})</span>
           </li>
         ))}

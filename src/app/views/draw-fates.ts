@@ -145,7 +145,10 @@ export function drawLayerStrip(views: LayerView[], image: CanvasImageSource, geo
   ctx.font = '13px system-ui, sans-serif';
   ctx.fillText(title, gap, 16);
   ctx.font = '11px system-ui, sans-serif';
-  const panels: [string, LayerView | null][] = [[`input · ${views[0]?.nIn ?? ''} tokens`, null], ...views.map((v): [string, LayerView] => [`after ${v.layer} · ${v.nOut}`, v])];
+  const panels: [string, LayerView | null][] = [
+    [`input · ${views[0]?.nIn ?? ''} tokens`, null],
+    ...views.map((v): [string, LayerView] => [`after ${v.layer} · ${v.nOut}`, v]),
+  ];
   panels.forEach(([label, view], i) => {
     const x = gap + i * (side + gap);
     ctx.fillStyle = '#111111';

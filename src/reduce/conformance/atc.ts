@@ -42,7 +42,8 @@ export const runAtcCase: CaseRunner = (c) => {
       out.r_effective = rEffective;
       // upstream amax-merges the 0/1 lineage; clusters are disjoint, so the sum is the same
       // (identity lineage when none is given, as the off-the-shelf patch starts it)
-      const source = c.inputs.source === null ? (tf.tile(tf.expandDims(tf.eye(n), 0), [batch, 1, 1]) as tf.Tensor3D) : (floatTensor(c.inputs.source as Nested) as tf.Tensor3D);
+      const source =
+        c.inputs.source === null ? (tf.tile(tf.expandDims(tf.eye(n), 0), [batch, 1, 1]) as tf.Tensor3D) : (floatTensor(c.inputs.source as Nested) as tf.Tensor3D);
       out.source_merged = toNested(sumInto(d.assignment, source));
     }
     tf.dispose([d.assignment.target, d.assignment.coeff]);

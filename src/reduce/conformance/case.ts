@@ -49,19 +49,10 @@ export function floatTensor(v: Nested): tf.Tensor {
 /** Tensor -> nested array with non-finite floats as the strings the format uses. */
 export function toNested(t: tf.Tensor): unknown {
   const encode = (x: unknown): unknown =>
-    Array.isArray(x)
-      ? x.map(encode)
-      : typeof x === 'number' && !Number.isFinite(x)
-        ? Number.isNaN(x)
-          ? 'NaN'
-          : x > 0
-            ? 'Infinity'
-            : '-Infinity'
-        : x;
+    Array.isArray(x) ? x.map(encode) : typeof x === 'number' && !Number.isFinite(x) ? (Number.isNaN(x) ? 'NaN' : x > 0 ? 'Infinity' : '-Infinity') : x;
   if (t.size === 0) {
     // arraySync collapses zero-length axes ([1, 0] -> []); the format keeps them ([[]]).
-    const empty = (shape: number[]): unknown[] =>
-      shape.length <= 1 || shape[0] === 0 ? [] : Array.from({ length: shape[0] }, () => empty(shape.slice(1)));
+    const empty = (shape: number[]): unknown[] => (shape.length <= 1 || shape[0] === 0 ? [] : Array.from({ length: shape[0] }, () => empty(shape.slice(1))));
     return empty(t.shape);
   }
   return encode(t.arraySync());

@@ -7,16 +7,7 @@ import { caseFilePath, comparePyPath, conformanceCasesDir, loadCases } from '../
 import { readCaseText } from '../../cli/conformance';
 import { TokenScopeError } from '../../errors';
 import type { ConformanceCase } from './case';
-import {
-  compareCase,
-  encodeOutputs,
-  formatCaseLine,
-  formatG,
-  formatSummary,
-  parseReferenceCase,
-  type CaseComparison,
-  type ReferenceCase,
-} from './compare';
+import { compareCase, encodeOutputs, formatCaseLine, formatG, formatSummary, parseReferenceCase, type CaseComparison, type ReferenceCase } from './compare';
 
 type Spec = ReferenceCase['compare'][string];
 
@@ -36,14 +27,46 @@ function statusOf(reference: ReferenceCase, candidateOutputs: Record<string, unk
 
 describe('compareCase, float mode', () => {
   it('compareCase passes floats within 1e-4 and reports the max abs error', () => {
-    const cmp = compareCase(one([[1, 2], [3, 4]], FLOAT), { outputs: { f: [[1.00005, 2], [3, 3.99999]] } });
+    const cmp = compareCase(
+      one(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        FLOAT,
+      ),
+      {
+        outputs: {
+          f: [
+            [1.00005, 2],
+            [3, 3.99999],
+          ],
+        },
+      },
+    );
     expect(cmp.status).toBe('PASS');
     expect(cmp.maxAbsErr).toBeCloseTo(5e-5, 9);
     expect([cmp.checked, cmp.skipped]).toEqual([1, 0]);
   });
 
   it('compareCase fails floats beyond 1e-4, naming the flat index, and still reports the error', () => {
-    const cmp = compareCase(one([[1, 2], [3, 4]], FLOAT), { outputs: { f: [[1, 2], [3, 4.0002]] } });
+    const cmp = compareCase(
+      one(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        FLOAT,
+      ),
+      {
+        outputs: {
+          f: [
+            [1, 2],
+            [3, 4.0002],
+          ],
+        },
+      },
+    );
     expect(cmp.status).toBe('FAIL');
     expect(cmp.failures).toHaveLength(1);
     expect(cmp.failures[0].field).toBe('f');
@@ -64,7 +87,18 @@ describe('compareCase, float mode', () => {
   it('compareCase fails a float field of another shape, or a ragged one', () => {
     const cmp = compareCase(one([[1, 2]], FLOAT), { outputs: { f: [1, 2] } });
     expect(cmp.failures[0].reason).toBe('shape [1, 2] vs candidate [2]');
-    expect(statusOf(one([[1, 2], [3, 4]], FLOAT), { f: [[1, 2], [3]] })).toBe('FAIL');
+    expect(
+      statusOf(
+        one(
+          [
+            [1, 2],
+            [3, 4],
+          ],
+          FLOAT,
+        ),
+        { f: [[1, 2], [3]] },
+      ),
+    ).toBe('FAIL');
     expect(statusOf(one(2.5, FLOAT), { f: [2.5] })).toBe('FAIL');
   });
 
@@ -85,8 +119,40 @@ describe('compareCase, float mode', () => {
 
 describe('compareCase, exact mode', () => {
   it('compareCase passes equal integers and fails with the index path of the first difference', () => {
-    expect(statusOf(one([[0, 1], [2, 3]], EXACT), { f: [[0, 1], [2, 3]] })).toBe('PASS');
-    const cmp = compareCase(one([[0, 1], [2, 3]], EXACT), { outputs: { f: [[0, 1], [4, 3]] } });
+    expect(
+      statusOf(
+        one(
+          [
+            [0, 1],
+            [2, 3],
+          ],
+          EXACT,
+        ),
+        {
+          f: [
+            [0, 1],
+            [2, 3],
+          ],
+        },
+      ),
+    ).toBe('PASS');
+    const cmp = compareCase(
+      one(
+        [
+          [0, 1],
+          [2, 3],
+        ],
+        EXACT,
+      ),
+      {
+        outputs: {
+          f: [
+            [0, 1],
+            [4, 3],
+          ],
+        },
+      },
+    );
     expect(cmp.failures[0].reason).toBe('[1][0]: 2 vs 4');
   });
 
@@ -110,12 +176,44 @@ describe('compareCase, exact mode', () => {
 
 describe('compareCase, set mode', () => {
   it('compareCase ignores the order of the last axis', () => {
-    expect(statusOf(one([[3, 1, 2], [5, 4]], SET), { f: [[1, 2, 3], [4, 5]] })).toBe('PASS');
+    expect(
+      statusOf(
+        one(
+          [
+            [3, 1, 2],
+            [5, 4],
+          ],
+          SET,
+        ),
+        {
+          f: [
+            [1, 2, 3],
+            [4, 5],
+          ],
+        },
+      ),
+    ).toBe('PASS');
   });
 
   it('compareCase fails a different set, or a set moved to another row', () => {
     expect(statusOf(one([[1, 2, 3]], SET), { f: [[1, 2, 2]] })).toBe('FAIL');
-    expect(statusOf(one([[1, 2], [3, 4]], SET), { f: [[3, 4], [1, 2]] })).toBe('FAIL');
+    expect(
+      statusOf(
+        one(
+          [
+            [1, 2],
+            [3, 4],
+          ],
+          SET,
+        ),
+        {
+          f: [
+            [3, 4],
+            [1, 2],
+          ],
+        },
+      ),
+    ).toBe('FAIL');
     expect(statusOf(one(null, SET), { f: null })).toBe('PASS');
     expect(statusOf(one([[1, 2]], SET), { f: null })).toBe('FAIL');
   });
@@ -217,7 +315,7 @@ describe('compareCase, fields and statuses', () => {
   });
 
   it('compareCase fails an unknown compare mode', () => {
-    expect(compareCase(one(1, { mode: 'fuzzy' }), { outputs: { f: 1 } }).failures[0].reason).toBe("unknown compare mode \"fuzzy\"");
+    expect(compareCase(one(1, { mode: 'fuzzy' }), { outputs: { f: 1 } }).failures[0].reason).toBe('unknown compare mode "fuzzy"');
   });
 });
 
@@ -369,8 +467,24 @@ function variantsOf(c: ConformanceCase, thorough: boolean): Variant[] {
     const isFloat = mode === 'float' || (mode === 'rows_by' && (spec.values ?? 'float') === 'float');
     if (!thorough) {
       if (mode === 'float' && leaf && leaf.length > 0) {
-        add(field, 'nudge', change(field, updateAt(v, leaf, (x) => (x as number) + 5e-5)), 'ok');
-        add(field, 'shift', change(field, updateAt(v, leaf, (x) => (x as number) + 1e-3)), 'broken');
+        add(
+          field,
+          'nudge',
+          change(
+            field,
+            updateAt(v, leaf, (x) => (x as number) + 5e-5),
+          ),
+          'ok',
+        );
+        add(
+          field,
+          'shift',
+          change(
+            field,
+            updateAt(v, leaf, (x) => (x as number) + 1e-3),
+          ),
+          'broken',
+        );
         return variants;
       }
       continue;
@@ -384,20 +498,69 @@ function variantsOf(c: ConformanceCase, thorough: boolean): Variant[] {
     }
     if (leaf) {
       if (isFloat) {
-        add(field, 'nudge', change(field, updateAt(v, leaf, (x) => (x as number) + 5e-5)), 'ok');
-        add(field, 'shift', change(field, updateAt(v, leaf, (x) => (x as number) + 1e-3)), 'broken');
-        add(field, 'nan', change(field, updateAt(v, leaf, () => 'NaN')), 'broken');
+        add(
+          field,
+          'nudge',
+          change(
+            field,
+            updateAt(v, leaf, (x) => (x as number) + 5e-5),
+          ),
+          'ok',
+        );
+        add(
+          field,
+          'shift',
+          change(
+            field,
+            updateAt(v, leaf, (x) => (x as number) + 1e-3),
+          ),
+          'broken',
+        );
+        add(
+          field,
+          'nan',
+          change(
+            field,
+            updateAt(v, leaf, () => 'NaN'),
+          ),
+          'broken',
+        );
       } else {
-        add(field, 'shift', change(field, updateAt(v, leaf, (x) => (typeof x === 'boolean' ? !x : (x as number) + 1))), 'broken');
+        add(
+          field,
+          'shift',
+          change(
+            field,
+            updateAt(v, leaf, (x) => (typeof x === 'boolean' ? !x : (x as number) + 1)),
+          ),
+          'broken',
+        );
       }
     }
     if (Array.isArray(v) && leaf && leaf.length > 0) {
       // Drop the last element of the innermost list holding the first leaf: a shape change.
-      add(field, 'truncate', change(field, updateAt(v, leaf.slice(0, -1), (list) => (list as unknown[]).slice(0, -1))), 'broken');
+      add(
+        field,
+        'truncate',
+        change(
+          field,
+          updateAt(v, leaf.slice(0, -1), (list) => (list as unknown[]).slice(0, -1)),
+        ),
+        'broken',
+      );
     }
     const ordered = firstOrderedList(v);
     if (mode === 'set') add(field, 'reverse', change(field, reverseLastAxis(v)), 'ok');
-    else if (mode === 'exact' && ordered) add(field, 'reverse', change(field, updateAt(v, ordered, (list) => [...(list as unknown[])].reverse())), 'broken');
+    else if (mode === 'exact' && ordered)
+      add(
+        field,
+        'reverse',
+        change(
+          field,
+          updateAt(v, ordered, (list) => [...(list as unknown[])].reverse()),
+        ),
+        'broken',
+      );
     if (mode === 'rows_by') {
       const [span] = rowsBySpans(spec);
       const keys = (out[span.key] as number[][] | null)?.[0];
@@ -423,7 +586,9 @@ function variantsOf(c: ConformanceCase, thorough: boolean): Variant[] {
 }
 
 const casesRoot = conformanceCasesDir();
-const methods = readdirSync(casesRoot).filter((d) => statSync(join(casesRoot, d)).isDirectory()).sort();
+const methods = readdirSync(casesRoot)
+  .filter((d) => statSync(join(casesRoot, d)).isDirectory())
+  .sort();
 const SMALL_BYTES = 100_000;
 const allVariants: Variant[] = [];
 for (const method of methods) {

@@ -74,11 +74,7 @@ export interface CaseComparison {
 }
 
 /** Compares one candidate (file contents: outputs under "outputs" or at top level) with its reference case. */
-export function compareCase(
-  reference: ReferenceCase,
-  candidate: Record<string, unknown>,
-  opts: CompareOptions = {},
-): CaseComparison {
+export function compareCase(reference: ReferenceCase, candidate: Record<string, unknown>, opts: CompareOptions = {}): CaseComparison {
   const tol = opts.tol ?? DEFAULT_TOL;
   const refOut = reference.outputs;
   const candOut = candidateOutputs(candidate);

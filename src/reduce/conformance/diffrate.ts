@@ -30,7 +30,10 @@ export const runDiffrateCase: CaseRunner = (c) => {
       x_out: toNested(applyAssignment(assignment, x)),
       size_out: toNested(applyAssignment({ ...assignment, coeff: sizeCoeff }, size)),
       // upstream max-merges the 0/1 lineage rows; each group's rows are disjoint, so the sum is the same
-      source_out: c.inputs.source === null ? null : toNested(applyAssignment({ ...assignment, coeff: tf.onesLike(sizeCoeff) }, floatTensor(c.inputs.source as Nested) as tf.Tensor3D)),
+      source_out:
+        c.inputs.source === null
+          ? null
+          : toNested(applyAssignment({ ...assignment, coeff: tf.onesLike(sizeCoeff) }, floatTensor(c.inputs.source as Nested) as tf.Tensor3D)),
       idx: batchedField(evidence, 'order'),
       cls_attn_mean: batchedField(evidence, 'clsAttnMean'),
       node_max: counts.merges ? batchedField(evidence, 'nodeMax') : null,

@@ -49,7 +49,11 @@ function optionalTensor(v: Nested | undefined): tf.Tensor | null {
 /** The matching's indices, read from its evidence (the numbers the why view shows). */
 function matchFields(match: MctfMatch): CaseOutputs {
   const evidence = readEvidenceSync(mctfEvidence(match), match.unmIdx.shape[0]);
-  const names: [string, string][] = [['unm_idx', 'unmIdx'], ['src_idx', 'srcIdx'], ['dst_idx', 'dstIdx']];
+  const names: [string, string][] = [
+    ['unm_idx', 'unmIdx'],
+    ['src_idx', 'srcIdx'],
+    ['dst_idx', 'dstIdx'],
+  ];
   if (match.second) names.push(['unm_idx2', 'unmIdx2'], ['src_idx2', 'srcIdx2'], ['dst_idx2', 'dstIdx2']);
   return Object.fromEntries(names.map(([official, ours]) => [official, batchedField(evidence, ours)]));
 }

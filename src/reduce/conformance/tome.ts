@@ -46,12 +46,7 @@ export const runTomeCase: CaseRunner = (c) => {
     size_merged: toNested(tensors.size_merged),
     source_merged: toNested(tensors.source_merged),
     x_merged_mean: toNested(tensors.x_merged_mean),
-    x_unmerged: officialUnmerge(
-      tensors.x_merged.arraySync(),
-      assignment.target.arraySync(),
-      match.indices ? match.indices.unmIdx.shape[1] : null,
-      p.distill_token,
-    ),
+    x_unmerged: officialUnmerge(tensors.x_merged.arraySync(), assignment.target.arraySync(), match.indices ? match.indices.unmIdx.shape[1] : null, p.distill_token),
     unm_idx: evidence ? batchedField(evidence, 'unmIdx') : null,
     src_idx: evidence ? batchedField(evidence, 'srcIdx') : null,
     dst_idx: evidence ? batchedField(evidence, 'dstIdx') : null,

@@ -234,7 +234,10 @@ export function bipartiteMatch(
       unmRow = tf.sub(tf.cast(tf.cumsum(unmerged, 1), 'int32'), tf.scalar(1, 'int32'));
     }
     const rowA = tf.where(isSrc, tf.add(nodeIdx, tf.scalar(nUnm, 'int32')), unmRow) as tf.Tensor2D;
-    const rowB = constantRows(batch, Int32Array.from({ length: nB }, (_, j) => nUnm + j));
+    const rowB = constantRows(
+      batch,
+      Int32Array.from({ length: nB }, (_, j) => nUnm + j),
+    );
     if (!withIndices) return { rowA, rowB };
     const srcIdx = tf.slice(edgeOrder, [0, 0], [batch, r]) as tf.Tensor2D;
     const unmByScore = tf.slice(edgeOrder, [0, r], [batch, nUnm]) as tf.Tensor2D;

@@ -22,7 +22,10 @@ async function download(hubBase: string, repo: string, abortAfterBytes?: number)
   let events = 0;
   try {
     const r = await downloadCatalogModel(entry(repo), {
-      cache, hubBase, retryDelayMs: 0, signal: controller.signal,
+      cache,
+      hubBase,
+      retryDelayMs: 0,
+      signal: controller.signal,
       onProgress: (p) => {
         events++;
         if (abortAfterBytes !== undefined && p.file === 'model.safetensors' && p.receivedBytes >= abortAfterBytes) controller.abort();

@@ -32,8 +32,8 @@ export function BudgetPanel({ initial, result, busy, disabled, link, onSolve, on
     <section className="panel" aria-labelledby="budget-title">
       <h2 id="budget-title">Equal budget</h2>
       <p className="muted">
-        Pick a cost; every method's parameter is set to the value that comes closest to it without going over (ToMe/MCTF r, PiToMe ratio, EViT/top-k keep rate
-        from their token schedules; ATS's cap measured on the same images, since its cost depends on them). Same rule as <code>tokenscope sweep --budget</code>.
+        Pick a cost; every method's parameter is set to the value that comes closest to it without going over (ToMe/MCTF r, PiToMe ratio, EViT/top-k keep rate from
+        their token schedules; ATS's cap measured on the same images, since its cost depends on them). Same rule as <code>tokenscope sweep --budget</code>.
       </p>
       <form
         className="run-row"
@@ -43,7 +43,15 @@ export function BudgetPanel({ initial, result, busy, disabled, link, onSolve, on
         }}
       >
         <label htmlFor="budget-input">Budget (GFLOPs, or % of the unreduced model)</label>
-        <input id="budget-input" value={text} onChange={(e) => setText(e.target.value)} aria-invalid={!parsed.ok} aria-describedby="budget-error" data-testid="budget-input" size={10} />
+        <input
+          id="budget-input"
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+          aria-invalid={!parsed.ok}
+          aria-describedby="budget-error"
+          data-testid="budget-input"
+          size={10}
+        />
         <button type="submit" disabled={!parsed.ok || busy || disabled} data-testid="solve-budget">
           Solve on the bundled set
         </button>
@@ -56,7 +64,8 @@ export function BudgetPanel({ initial, result, busy, disabled, link, onSolve, on
       {result && budget && (
         <>
           <p data-testid="budget-summary">
-            Budget <strong>{fmtGflops(budget.gflops)} GFLOPs</strong> ({budget.text}; unreduced {fmtGflops(result.rows[0].gflops)}), {provenance(result.data)}, {result.backend}.
+            Budget <strong>{fmtGflops(budget.gflops)} GFLOPs</strong> ({budget.text}; unreduced {fmtGflops(result.rows[0].gflops)}), {provenance(result.data)},{' '}
+            {result.backend}.
           </p>
           <div className="table-scroll">
             <table data-testid="budget-table">
@@ -75,7 +84,13 @@ export function BudgetPanel({ initial, result, busy, disabled, link, onSolve, on
               </thead>
               <tbody>
                 {result.rows.map((r) => (
-                  <tr key={r.plan} data-method={r.method} data-plan={r.plan} data-gflops={String(r.gflops)} className={(r.accuracy ?? r.agreement) === best && r.method !== 'none' ? 'best' : undefined}>
+                  <tr
+                    key={r.plan}
+                    data-method={r.method}
+                    data-plan={r.plan}
+                    data-gflops={String(r.gflops)}
+                    className={(r.accuracy ?? r.agreement) === best && r.method !== 'none' ? 'best' : undefined}
+                  >
                     <MethodHeader method={r.method} />
                     <td>{r.param === null ? 'reference' : `${r.param} = ${r.value}`}</td>
                     <PlanCell plan={r.plan} link={link} />
@@ -95,7 +110,12 @@ export function BudgetPanel({ initial, result, busy, disabled, link, onSolve, on
             </table>
           </div>
           <p className="muted small">Bold row: the best top-1 (agreement without labels) at this cost.</p>
-          <button type="button" onClick={() => onSideBySide(result.rows.slice(1, 5).map((r) => r.plan))} disabled={result.rows.length < 3} data-testid="budget-side-by-side">
+          <button
+            type="button"
+            onClick={() => onSideBySide(result.rows.slice(1, 5).map((r) => r.plan))}
+            disabled={result.rows.length < 3}
+            data-testid="budget-side-by-side"
+          >
             Show these plans side by side (first {Math.min(4, result.rows.length - 1)})
           </button>
         </>

@@ -45,20 +45,27 @@ export function ParetoPlot({ result, metric, budgetGflops, link, svgRef }: Props
     const rows = result.rows.filter((r) => metricValue(r, metric) !== null);
     const values = rows.map((r) => metricValue(r, metric)!);
     const maxG = Math.max(base.gflops, ...rows.map((r) => r.gflops), budgetGflops ?? 0);
-    const x = scaleLinear().domain([0, maxG * 1.04]).range([M.left, W - M.right]);
+    const x = scaleLinear()
+      .domain([0, maxG * 1.04])
+      .range([M.left, W - M.right]);
     let y;
     let yOf: (v: number) => number;
     if (metric === 'kl') {
       const positive = values.filter((v) => v > 0);
       const lo = positive.length ? Math.min(...positive) / 2 : 1e-9;
       const hi = positive.length ? Math.max(...positive) * 1.5 : 1e-8;
-      const log = scaleLog().domain([lo, hi]).range([H - M.bottom, M.top]);
+      const log = scaleLog()
+        .domain([lo, hi])
+        .range([H - M.bottom, M.top]);
       y = log;
       yOf = (v) => (v <= lo ? H - M.bottom : log(v));
     } else {
       const lo = Math.max(0, Math.min(...values) - 0.04);
       const hi = Math.min(1, Math.max(...values) + 0.02);
-      const lin = scaleLinear().domain([lo, hi > lo ? hi : lo + 0.01]).nice().range([H - M.bottom, M.top]);
+      const lin = scaleLinear()
+        .domain([lo, hi > lo ? hi : lo + 0.01])
+        .nice()
+        .range([H - M.bottom, M.top]);
       y = lin;
       yOf = (v) => lin(v);
     }
@@ -80,7 +87,11 @@ export function ParetoPlot({ result, metric, budgetGflops, link, svgRef }: Props
     const gy = select(yAxis.current);
     gx.call(axisBottom(x).ticks(6).tickFormat(format('.3~f')));
     const pctTicks = [0, 0.25, 0.5, 0.75, 1].map((f) => f * base.gflops);
-    gt.call(axisTop(x).tickValues(pctTicks).tickFormat((g) => `${Math.round((100 * Number(g)) / base.gflops)}%`));
+    gt.call(
+      axisTop(x)
+        .tickValues(pctTicks)
+        .tickFormat((g) => `${Math.round((100 * Number(g)) / base.gflops)}%`),
+    );
     if (metric === 'kl') gy.call(axisLeft(y).ticks(5, '.0e'));
     else gy.call(axisLeft(y).ticks(6).tickFormat(format('.0%')));
     return () => {
@@ -158,7 +169,16 @@ export function ParetoPlot({ result, metric, budgetGflops, link, svgRef }: Props
   return (
     <figure className="pareto">
       <div className="pareto-frame">
-        <svg ref={svgRef} width={W} height={H} viewBox={`0 0 ${W} ${H}`} role="group" aria-label={`${title}, ${source}. Each point is a link.`} fontFamily={FONT} data-testid="pareto-svg">
+        <svg
+          ref={svgRef}
+          width={W}
+          height={H}
+          viewBox={`0 0 ${W} ${H}`}
+          role="group"
+          aria-label={`${title}, ${source}. Each point is a link.`}
+          fontFamily={FONT}
+          data-testid="pareto-svg"
+        >
           <rect x={0} y={0} width={W} height={H} fill="#ffffff" />
           <text x={M.left} y={18} fontSize={14} fontWeight={600} fill="#1b1b1f">
             {title}
@@ -176,7 +196,9 @@ export function ParetoPlot({ result, metric, budgetGflops, link, svgRef }: Props
             GFLOPs per image (fvcore convention; ATS: mean over the images)
           </text>
           <text transform={`translate(16,${(M.top + H - M.bottom) / 2}) rotate(-90)`} textAnchor="middle" fontSize={11} fill="#5b5d66">
-            {metric === 'kl' ? 'KL to unreduced (nats, log; 0 at the bottom) — lower is better' : `${metric === 'accuracy' ? 'top-1 accuracy' : 'top-1 agreement'} — higher is better`}
+            {metric === 'kl'
+              ? 'KL to unreduced (nats, log; 0 at the bottom) — lower is better'
+              : `${metric === 'accuracy' ? 'top-1 accuracy' : 'top-1 agreement'} — higher is better`}
           </text>
           {budgetGflops !== null && (
             <g data-testid="budget-line">

@@ -11,7 +11,8 @@ export function ReferencePanel() {
       <h2 id="reference-title">Reference only: published DeiT figures (ImageNet-1k, 224 px)</h2>
       <p className="warning-inline">
         Not measured here and not comparable to the live plot: these are DeiT-S/DeiT-T on ImageNet, mostly <em>trained or fine-tuned with</em> the method, as
-        documented in the repository's docs/METHODS.md (one section per method). Compare shapes — how much accuracy a method gives up for a share of the cost — not values.
+        documented in the repository's docs/METHODS.md (one section per method). Compare shapes — how much accuracy a method gives up for a share of the cost — not
+        values.
       </p>
       <div className="table-scroll">
         <table data-testid="reference-table">

@@ -53,11 +53,13 @@ export function RunControls({ methods, images, metric, labelled, running, messag
         <label>
           Images of the bundled set{' '}
           <select value={images} onChange={(e) => onImages(Number(e.target.value))} data-testid="images-select" disabled={!!running}>
-            {[...new Set([...IMAGE_CHOICES, images])].sort((a, b) => a - b).map((n) => (
-              <option key={n} value={n}>
-                {n === 1000 ? 'all 1,000' : `first ${n}`}
-              </option>
-            ))}
+            {[...new Set([...IMAGE_CHOICES, images])]
+              .sort((a, b) => a - b)
+              .map((n) => (
+                <option key={n} value={n}>
+                  {n === 1000 ? 'all 1,000' : `first ${n}`}
+                </option>
+              ))}
           </select>
         </label>
         <label>

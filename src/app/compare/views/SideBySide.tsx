@@ -106,7 +106,16 @@ export function SideBySide({ config, preprocess, plans, sample, layer, backend, 
   // `geo` is a new object every render: the memos key on the numbers it holds, not on its identity.
   /* eslint-disable react-hooks/exhaustive-deps */
   const views = useMemo(() => (shown && geo ? shown.runs.map((r) => layerViews(r.trace, geo)) : null), [shown, geo?.grid, geo?.firstPatch]);
-  const agreement = useMemo(() => (shown && geo ? keptAgreement(shown.runs.map((r) => r.trace), geo.firstPatch) : null), [shown, geo?.firstPatch]);
+  const agreement = useMemo(
+    () =>
+      shown && geo
+        ? keptAgreement(
+            shown.runs.map((r) => r.trace),
+            geo.firstPatch,
+          )
+        : null,
+    [shown, geo?.firstPatch],
+  );
   /* eslint-enable react-hooks/exhaustive-deps */
   const cell = Math.max(6, Math.min(30, Math.floor(210 / grid)));
   const patches = grid * grid;
@@ -127,8 +136,21 @@ export function SideBySide({ config, preprocess, plans, sample, layer, backend, 
               return (
                 <div key={i} className="side-plan">
                   <label htmlFor={`side-plan-${i}`}>{SLOT_NAMES[i]}</label>
-                  <input id={`side-plan-${i}`} className="plan-input" value={t} onChange={(e) => editText(i, e.target.value)} aria-invalid={!p.ok} data-testid={`side-plan-${i}`} spellCheck={false} />
-                  <button type="button" onClick={() => onPlans(plans.filter((_, j) => j !== i))} disabled={plans.length <= 2} aria-label={`Remove plan ${SLOT_NAMES[i]}`}>
+                  <input
+                    id={`side-plan-${i}`}
+                    className="plan-input"
+                    value={t}
+                    onChange={(e) => editText(i, e.target.value)}
+                    aria-invalid={!p.ok}
+                    data-testid={`side-plan-${i}`}
+                    spellCheck={false}
+                  />
+                  <button
+                    type="button"
+                    onClick={() => onPlans(plans.filter((_, j) => j !== i))}
+                    disabled={plans.length <= 2}
+                    aria-label={`Remove plan ${SLOT_NAMES[i]}`}
+                  >
                     ×
                   </button>
                   {!p.ok && <span className="field-error">{p.error.message}</span>}
@@ -155,7 +177,16 @@ export function SideBySide({ config, preprocess, plans, sample, layer, backend, 
             <button type="button" onClick={() => onLayer(Math.max(0, layer - 1))} disabled={layer === 0} aria-label="Previous block">
               ◀
             </button>
-            <input id="side-layer" type="range" min={0} max={depth - 1} value={layer} onChange={(e) => onLayer(Number(e.target.value))} data-testid="layer-slider" aria-valuetext={`after block ${layer}`} />
+            <input
+              id="side-layer"
+              type="range"
+              min={0}
+              max={depth - 1}
+              value={layer}
+              onChange={(e) => onLayer(Number(e.target.value))}
+              data-testid="layer-slider"
+              aria-valuetext={`after block ${layer}`}
+            />
             <button type="button" onClick={() => onLayer(Math.min(depth - 1, layer + 1))} disabled={layer === depth - 1} aria-label="Next block">
               ▶
             </button>
@@ -173,7 +204,11 @@ export function SideBySide({ config, preprocess, plans, sample, layer, backend, 
               <ul className="legend" aria-label="Legend">
                 {(['kept', 'merged', 'fused', 'sampled', 'dropped'] as const).map((f) => (
                   <li key={f}>
-                    <span className="swatch" style={f === 'merged' ? { background: `linear-gradient(90deg, ${GROUP_COLOURS.slice(0, 4).join(',')})` } : { background: FATE_COLOUR[f] }} aria-hidden="true" />
+                    <span
+                      className="swatch"
+                      style={f === 'merged' ? { background: `linear-gradient(90deg, ${GROUP_COLOURS.slice(0, 4).join(',')})` } : { background: FATE_COLOUR[f] }}
+                      aria-hidden="true"
+                    />
                     {FATE_LABEL[f]}
                   </li>
                 ))}
@@ -185,13 +220,17 @@ export function SideBySide({ config, preprocess, plans, sample, layer, backend, 
                   return (
                     <li key={i} data-testid={`side-grid-${i}`} data-plan={r.plan} data-tokens={v.nOut}>
                       <h3>
-                        {SLOT_NAMES[i]}: <a href={playgroundHref(r.plan, { ...link, sample: source?.sampleId ?? undefined })}><code>{r.plan}</code></a>
+                        {SLOT_NAMES[i]}:{' '}
+                        <a href={playgroundHref(r.plan, { ...link, sample: source?.sampleId ?? undefined })}>
+                          <code>{r.plan}</code>
+                        </a>
                       </h3>
                       <FateGrid image={prepared.image} view={v} geo={geo} cell={cell} label={`Plan ${SLOT_NAMES[i]} after block ${layer}: ${v.nOut} tokens`} />
                       <p className="small">
                         {v.nOut} tokens after block {layer}; {agreement!.kept[i][layer]} of {patches} patches kept
                         <br />
-                        top-1 {fid.top[0].label} {fid.agree ? '(= unreduced)' : <span className="disagree">(unreduced: {fid.baselineTop[0].label})</span>}, KL {fmtKl(fid.kl)}
+                        top-1 {fid.top[0].label} {fid.agree ? '(= unreduced)' : <span className="disagree">(unreduced: {fid.baselineTop[0].label})</span>}, KL{' '}
+                        {fmtKl(fid.kl)}
                       </p>
                     </li>
                   );

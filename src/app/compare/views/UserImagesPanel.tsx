@@ -97,17 +97,31 @@ export function UserImagesPanel({ config, preprocess, disabled, onEvaluate }: Pr
     <section className="panel" aria-labelledby="user-title">
       <h2 id="user-title">Your images</h2>
       <p className="muted">
-        A folder with one sub-folder per class (<code>my-set/Coat/…png</code>) gives labels, so top-1 accuracy too. Folder names must be the model's labels
-        (case does not matter; a '/' in a label is written '_'): {folderNames.join(', ')}. Loose images, or a folder without class folders, give fidelity
-        only: agreement and KL to the unreduced model. Images never leave this browser.
+        A folder with one sub-folder per class (<code>my-set/Coat/…png</code>) gives labels, so top-1 accuracy too. Folder names must be the model's labels (case
+        does not matter; a '/' in a label is written '_'): {folderNames.join(', ')}. Loose images, or a folder without class folders, give fidelity only: agreement
+        and KL to the unreduced model. Images never leave this browser.
       </p>
       <div className="run-row">
         <label className="file-button">
-          <input type="file" multiple {...folderProps} onChange={(e) => void load(e.target.files).finally(() => (e.target.value = ''))} data-testid="folder-input" disabled={disabled} />
+          <input
+            type="file"
+            multiple
+            {...folderProps}
+            onChange={(e) => void load(e.target.files).finally(() => (e.target.value = ''))}
+            data-testid="folder-input"
+            disabled={disabled}
+          />
           <span>Pick a folder…</span>
         </label>
         <label className="file-button">
-          <input type="file" multiple accept="image/*" onChange={(e) => void load(e.target.files).finally(() => (e.target.value = ''))} data-testid="files-input" disabled={disabled} />
+          <input
+            type="file"
+            multiple
+            accept="image/*"
+            onChange={(e) => void load(e.target.files).finally(() => (e.target.value = ''))}
+            data-testid="files-input"
+            disabled={disabled}
+          />
           <span>Pick images…</span>
         </label>
         {decoding && (
