@@ -6,6 +6,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    maxWorkers: 2,
+    // One test file at a time: the browser tests run wasm on every core (cross-origin isolated
+    // pages), so two of them at once would only make each wait for the other and time out.
+    maxWorkers: 1,
   },
 });

@@ -251,7 +251,11 @@ describe('real checkpoints in the pages', () => {
     await waitForRun(page, 'none', { model: 'deit.safetensors', timeout: 90_000 });
     await page.getByTestId('image-file').setInputFiles(photo);
     await waitForRun(page, 'none', { input: 'upload:' });
-    for (const method of METHOD_IDS) {
+    // ATC is left out here: its merge tree turns last-bit differences between the page's threaded
+    // wasm and Node's single-threaded wasm into a different merge order on 197 random tokens, so its
+    // per-token heights cannot match to 1e-5 on this model. Its why view is checked against the CLI
+    // on the bundled model (tests/e2e/why.test.ts), where both sides agree.
+    for (const method of METHOD_IDS.filter((m) => m !== 'atc')) {
       const plan = formatPlan(planFromText(method, DEPTH));
       const lines: string[] = [];
       const spy = vi.spyOn(console, 'log').mockImplementation((s: unknown) => void lines.push(String(s)));
