@@ -75,16 +75,20 @@ interface Predicted {
   logits: number[];
 }
 
-/** `tokenscope predict --json`, in this process. */
-async function predict(model: string, plan: string): Promise<Predicted> {
+/** `tokenscope predict --json` (and any extra flags) on the photo, in this process: its parsed output. */
+async function predictJson(model: string, plan: string, extra: string[] = []) {
   const lines: string[] = [];
   const spy = vi.spyOn(console, 'log').mockImplementation((s: unknown) => void lines.push(String(s)));
   try {
-    expect(await predictCommand.run(['--model', model, '--image', photo, '--plan', plan, '--json'])).toBe(0);
+    expect(await predictCommand.run(['--model', model, '--image', photo, '--plan', plan, '--json', ...extra])).toBe(0);
   } finally {
     spy.mockRestore();
   }
-  const out = JSON.parse(lines.join('\n'));
+  return JSON.parse(lines.join('\n'));
+}
+
+async function predict(model: string, plan: string): Promise<Predicted> {
+  const out = await predictJson(model, plan);
   return { top1: out.top5[0].label, tokens: out.tokens, logits: out.logits };
 }
 
@@ -139,6 +143,16 @@ const openPicker = async (page: Page) => {
   const picker = page.getByTestId('model-picker');
   if ((await picker.getAttribute('open')) === null) await picker.locator('summary').click();
 };
+
+/** The playground on the bundled model, then the DeiT-Tiny-shaped checkpoint loaded through the picker's file input. */
+async function openWithDeitFile(context: BrowserContext): Promise<Page> {
+  const page = await openPage(context, '/?backend=wasm');
+  await waitForRun(page, 'none', { timeout: 90_000 });
+  await openPicker(page);
+  await page.getByTestId('model-files').setInputFiles(deitFile);
+  await waitForRun(page, 'none', { model: 'deit.safetensors', timeout: 90_000 });
+  return page;
+}
 
 describe('real checkpoints in the pages', () => {
   beforeAll(async () => {
@@ -244,11 +258,7 @@ describe('real checkpoints in the pages', () => {
 
   it('the why view on a 14×14 DeiT grid: every token’s score equals `predict --evidence` on the same photo, for every method', async () => {
     const context = await newContext();
-    const page = await openPage(context, '/?backend=wasm');
-    await waitForRun(page, 'none', { timeout: 90_000 });
-    await openPicker(page);
-    await page.getByTestId('model-files').setInputFiles(deitFile);
-    await waitForRun(page, 'none', { model: 'deit.safetensors', timeout: 90_000 });
+    const page = await openWithDeitFile(context);
     await page.getByTestId('image-file').setInputFiles(photo);
     await waitForRun(page, 'none', { input: 'upload:' });
     // ATC is left out here: its merge tree turns last-bit differences between the page's threaded
@@ -257,16 +267,9 @@ describe('real checkpoints in the pages', () => {
     // on the bundled model (tests/e2e/why.test.ts), where both sides agree.
     for (const method of METHOD_IDS.filter((m) => m !== 'atc')) {
       const plan = formatPlan(planFromText(method, DEPTH));
-      const lines: string[] = [];
-      const spy = vi.spyOn(console, 'log').mockImplementation((s: unknown) => void lines.push(String(s)));
-      try {
-        expect(await predictCommand.run(['--model', deitFile, '--image', photo, '--plan', plan, '--json', '--evidence'])).toBe(0);
-      } finally {
-        spy.mockRestore();
-      }
-      const records = (JSON.parse(lines.join('\n')).evidence as { layer: number; idle?: string; tokens: { row: number; score: number | null }[] }[]).filter(
-        (r) => !r.idle,
-      );
+      const records = (
+        (await predictJson(deitFile, plan, ['--evidence'])).evidence as { layer: number; idle?: string; tokens: { row: number; score: number | null }[] }[]
+      ).filter((r) => !r.idle);
       const record = records[Math.min(2, records.length - 1)];
       await page.getByTestId('plan-text').fill(plan);
       await waitForRun(page, plan, { input: 'upload:' });
@@ -288,11 +291,7 @@ describe('real checkpoints in the pages', () => {
 
   it('walks every lesson by keyboard on the DeiT-Tiny-shaped checkpoint: block numbers follow its 12 blocks and every live number matches the page’s engine run', async () => {
     const context = await newContext();
-    const page = await openPage(context, '/?backend=wasm');
-    await waitForRun(page, 'none', { timeout: 90_000 });
-    await openPicker(page);
-    await page.getByTestId('model-files').setInputFiles(deitFile);
-    await waitForRun(page, 'none', { model: 'deit.safetensors', timeout: 90_000 });
+    const page = await openWithDeitFile(context);
     const shape = { depth: DEPTH, channels: 3, tokens: 197 };
     for (const lesson of LESSONS) {
       const index = page.locator('details.lesson-index');
