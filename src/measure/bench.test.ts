@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { formatTable, parseBenchArgs } from '../cli/bench';
-import type { VitConfig } from '../model/config';
 import { numTokens } from '../model/config';
 import { listWeights, randomWeights } from '../model/weights';
 import { compilePlan } from '../reduce/compile';
@@ -9,20 +8,11 @@ import { planFromText } from '../reduce/plan';
 import { useWasmBackend } from '../../tests/helpers/tf';
 import { benchPlans } from './bench';
 import { scheduledFlops } from './plan-flops';
+import { TINY_VIT } from '../../tests/helpers/tiny-vit';
 
 useWasmBackend();
 
-const config: VitConfig = {
-  hidden_size: 16,
-  num_hidden_layers: 4,
-  num_attention_heads: 2,
-  intermediate_size: 32,
-  image_size: 16,
-  patch_size: 4,
-  num_channels: 3,
-  layer_norm_eps: 1e-6,
-  id2label: { 0: 'a', 1: 'b', 2: 'c' },
-};
+const config = TINY_VIT;
 
 describe('benchPlans', () => {
   it('benchPlans reports latencies, the FLOP ratio of the produced counts and the realized fraction', async () => {

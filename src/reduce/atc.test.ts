@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { archConfig, type VitConfig } from '../model/config';
+import { archConfig } from '../model/config';
 import { runForward } from '../model/run';
 import { listWeights, randomWeights } from '../model/weights';
 import { scheduledFlops } from '../measure/plan-flops';
@@ -10,6 +10,7 @@ import { cutTree, dendrogram } from './atc-clustering';
 import { compilePlan, predictTokens } from './compile';
 import { evidenceSentence, layerEvidence } from './evidence';
 import { parsePlan, planFromText } from './plan';
+import { TINY_VIT } from '../../tests/helpers/tiny-vit';
 
 useWasmBackend();
 
@@ -79,17 +80,7 @@ describe('ATC FLOPs (docs/METHODS.md#atc, fvcore with the similarity matmul at e
 });
 
 describe('ATC in the plan and the engine', () => {
-  const small: VitConfig = {
-    hidden_size: 16,
-    num_hidden_layers: 4,
-    num_attention_heads: 2,
-    intermediate_size: 32,
-    image_size: 16,
-    patch_size: 4,
-    num_channels: 3,
-    layer_norm_eps: 1e-6,
-    id2label: { 0: 'a', 1: 'b', 2: 'c' },
-  };
+  const small = TINY_VIT;
   it('refuses a linkage code outside 0..2, a keep rate above 1 (more clusters than tokens) and a distilled model', () => {
     const bad = parsePlan('atc:linkage=3', 12);
     expect(bad.ok).toBe(false);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { archConfig, type VitConfig } from '../model/config';
+import { archConfig } from '../model/config';
 import { runForward } from '../model/run';
 import { listWeights, randomWeights } from '../model/weights';
 import { applyAssignment, disposeAssignment } from '../tokens/assignment';
@@ -10,20 +10,11 @@ import { diffrateDecide } from './diffrate';
 import { evidenceSentence, layerEvidence } from './evidence';
 import { diffrateKeptNumbers } from './diffrate-schedules';
 import { parsePlan, planFromText } from './plan';
+import { TINY_VIT } from '../../tests/helpers/tiny-vit';
 
 useWasmBackend();
 
-const small: VitConfig = {
-  hidden_size: 16,
-  num_hidden_layers: 4,
-  num_attention_heads: 2,
-  intermediate_size: 32,
-  image_size: 16,
-  patch_size: 4,
-  num_channels: 3,
-  layer_norm_eps: 1e-6,
-  id2label: { 0: 'a', 1: 'b', 2: 'c' },
-};
+const small = TINY_VIT;
 
 describe('DiffRate decision (docs/METHODS.md#diffrate worked example)', () => {
   it('orders by head-mean CLS attention, prunes the tail, merges the band into its most similar kept token with a plain mean', async () => {

@@ -3,23 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { compilePlan } from './compile';
 import { planFromText } from './plan';
 import { useWasmBackend } from '../../tests/helpers/tf';
-import type { VitConfig } from '../model/config';
 import { runForward, warmUp } from '../model/run';
 import { listWeights, randomWeights } from '../model/weights';
+import { TINY_VIT } from '../../tests/helpers/tiny-vit';
 
 useWasmBackend();
 
-const config: VitConfig = {
-  hidden_size: 16,
-  num_hidden_layers: 4,
-  num_attention_heads: 2,
-  intermediate_size: 32,
-  image_size: 16,
-  patch_size: 4,
-  num_channels: 3,
-  layer_norm_eps: 1e-6,
-  id2label: { 0: 'a', 1: 'b', 2: 'c' },
-};
+const config = TINY_VIT;
 
 /** A random plan of one or two methods, with parameters inside their valid ranges. */
 function randomPlan(next: () => number): string {

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { expectNoLeak, useWasmBackend } from '../../tests/helpers/tf';
-import type { VitConfig } from '../model/config';
 import { runForward } from '../model/run';
 import { listWeights, randomWeights } from '../model/weights';
 import { disposeReduction } from '../tokens/assignment';
@@ -16,6 +15,7 @@ import { MCTF_DEFAULTS, mctf } from './mctf';
 import { pitome, pitomeLayerParams } from './pitome';
 import { planFromText } from './plan';
 import { tome } from './tome';
+import { TINY_VIT } from '../../tests/helpers/tiny-vit';
 
 useWasmBackend();
 
@@ -333,17 +333,7 @@ describe('merged groups', () => {
 });
 
 describe('evidence in the trace', () => {
-  const config: VitConfig = {
-    hidden_size: 16,
-    num_hidden_layers: 4,
-    num_attention_heads: 2,
-    intermediate_size: 32,
-    image_size: 16,
-    patch_size: 4,
-    num_channels: 3,
-    layer_norm_eps: 1e-6,
-    id2label: { 0: 'a', 1: 'b', 2: 'c' },
-  };
+  const config = TINY_VIT;
   const plans = ['evit:keep=0.6', 'topk:keep=0.6', 'tome:r=3', 'pitome:ratio=0.8', 'ats:layers=1-3', 'mctf:r=3', 'evit:keep=0.7,layers=1+tome:r=2,layers=2-3'];
 
   it("runForward at record level 'evidence' gives the logits and assignments of 'fates', plus one evidence record per reducing block", async () => {

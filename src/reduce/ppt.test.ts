@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { archConfig, type VitConfig } from '../model/config';
+import { archConfig } from '../model/config';
 import { runForward } from '../model/run';
 import { listWeights, randomWeights } from '../model/weights';
 import { scheduledFlops } from '../measure/plan-flops';
@@ -9,6 +9,7 @@ import { compilePlan, predictTokens } from './compile';
 import { parsePlan, planFromText } from './plan';
 import { pptScores } from './ppt';
 import { evidenceSentence, layerEvidence } from './evidence';
+import { TINY_VIT } from '../../tests/helpers/tiny-vit';
 
 useWasmBackend();
 
@@ -52,17 +53,7 @@ describe('PPT (docs/METHODS.md#ppt)', () => {
   });
 
   it('runs pooled (τ = 1), pruned (τ = 0) and after ATC with the predicted counts and frees every tensor', async () => {
-    const small: VitConfig = {
-      hidden_size: 16,
-      num_hidden_layers: 4,
-      num_attention_heads: 2,
-      intermediate_size: 32,
-      image_size: 16,
-      patch_size: 4,
-      num_channels: 3,
-      layer_norm_eps: 1e-6,
-      id2label: { 0: 'a', 1: 'b', 2: 'c' },
-    };
+    const small = TINY_VIT;
     const model = { config: small, weights: randomWeights(small, 11) };
     const pixels = tf.randomNormal([2, 16, 16, 3], 0, 1, 'float32', 12) as tf.Tensor4D;
     const before = tf.memory().numTensors;
