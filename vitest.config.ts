@@ -1,13 +1,25 @@
 import { defineConfig } from 'vitest/config';
 
+const BROWSER_TESTS = ['tests/e2e/**/*.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'tests/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    // One test file at a time: the browser tests run wasm on every core (cross-origin isolated
-    // pages), so two of them at once would only make each wait for the other and time out.
-    maxWorkers: 1,
+    projects: [
+      {
+        // Node-only tests: one file per core.
+        extends: true,
+        test: { name: 'node', include: ['src/**/*.test.ts', 'tests/**/*.test.ts'], exclude: BROWSER_TESTS, sequence: { groupOrder: 0 } },
+      },
+      {
+        // Browser tests, one file at a time and after the Node tests: the pages are cross-origin
+        // isolated and run wasm on every core, so two at once would only make each wait for the
+        // other and time out.
+        extends: true,
+        test: { name: 'browser', include: BROWSER_TESTS, fileParallelism: false, sequence: { groupOrder: 1 } },
+      },
+    ],
   },
 });
