@@ -19,7 +19,7 @@ import { applyAndSum, applySelection, disposeReduction, disposeReductionExtras }
 import { gatherRows } from '../tokens/gather-rows';
 import { kernelsRunOnCpu } from '../tokens/kernel-paths';
 import { disposeEvidence } from '../tokens/evidence';
-import type { AttentionInfo, DeferredReduction, EvidenceTensors, NeedsKey, ReduceInput, Reduction, Slot } from '../tokens/types';
+import type { AttentionInfo, DeferredReduction, EvidenceTensors, HostValues, NeedsKey, ReduceInput, Reduction, Slot } from '../tokens/types';
 import { type VitConfig, headDim } from './config';
 import { attentionByHead, attentionLogits, headAttention, attentionRunsByHead, gelu, layerNorm, linear, mergeHeads, splitHeads, valueNorms } from './ops';
 import type { BlockWeights, VitWeights } from './weights';
@@ -343,10 +343,11 @@ export function head(config: VitConfig, w: VitWeights, x: tf.Tensor3D): tf.Tenso
 
 /**
  * The forward pass as steps: each block runs in its own tidy, and a block whose method decides a
- * data-dependent size (ATS) yields its count tensor and waits for the number. The sync driver
- * reads it with dataSync, the async one with data() (WebGPU cannot read synchronously).
+ * decision needs host values (ATS's kept count, ATC's distances) yields the tensor to read and
+ * waits for its values. The sync driver reads with dataSync, the async one with data(): WebGPU
+ * reads synchronously only through a slow canvas round trip that stalls the queue.
  */
-function* forwardSteps(config: VitConfig, w: VitWeights, pixels: tf.Tensor4D, options: ForwardOptions): Generator<tf.Scalar, ForwardTensors, number> {
+function* forwardSteps(config: VitConfig, w: VitWeights, pixels: tf.Tensor4D, options: ForwardOptions): Generator<tf.Tensor, ForwardTensors, HostValues> {
   const { hooks, propAttn, keepAssignments, keepEvidence = false } = options;
   invariant(hooks.length === config.num_hidden_layers, `plan has ${hooks.length} layers, model has ${config.num_hidden_layers}`);
   const blocks: BlockOutput[] = [];
@@ -378,9 +379,9 @@ function* forwardSteps(config: VitConfig, w: VitWeights, pixels: tf.Tensor4D, op
           });
           return attended as unknown as tf.TensorContainer;
         }) as unknown as Attended;
-        const nOut = yield deferred!.count;
+        const values = yield deferred!.read;
         const decided = deferred!;
-        hook = { ...deferredHook, reduceDeferred: undefined, reduce: () => decided.complete(nOut) };
+        hook = { ...deferredHook, reduceDeferred: undefined, reduce: () => decided.complete(values) };
       }
       const previous = state;
       const nIn = previous.x.shape[1];
@@ -433,7 +434,7 @@ export function disposeBlockOutputs(blocks: BlockOutput[]): void {
 export function forwardTensors(config: VitConfig, w: VitWeights, pixels: tf.Tensor4D, options: ForwardOptions): ForwardTensors {
   const steps = forwardSteps(config, w, pixels, options);
   let step = steps.next();
-  while (!step.done) step = steps.next(step.value.dataSync()[0]);
+  while (!step.done) step = steps.next(step.value.dataSync() as HostValues);
   return step.value;
 }
 
@@ -441,7 +442,7 @@ export function forwardTensors(config: VitConfig, w: VitWeights, pixels: tf.Tens
 export async function forwardTensorsAsync(config: VitConfig, w: VitWeights, pixels: tf.Tensor4D, options: ForwardOptions): Promise<ForwardTensors> {
   const steps = forwardSteps(config, w, pixels, options);
   let step = steps.next();
-  while (!step.done) step = steps.next((await step.value.data())[0]);
+  while (!step.done) step = steps.next((await step.value.data()) as HostValues);
   return step.value;
 }
 

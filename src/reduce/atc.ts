@@ -8,7 +8,8 @@
  * which are positions in `_hc_cut`'s heap array (atc-clustering.ts), not any sorted order.
  *
  * The tree is built on the host from the read-back distance matrix, once per clustering block
- * (the official code runs scikit-learn/scipy on the CPU too).
+ * (the official code runs scikit-learn/scipy on the CPU too); the engine reads it back
+ * asynchronously where the backend needs that (a deferred decision, like ATS's count).
  *
  * Documented in docs/METHODS.md#atc. Official JoakimHaurum/ATC@227c94b: ATC_setup/models/atc.py
  * (Block_ATC, agglomerative_clustering, merge_wavg). Conformance: tests/fixtures/conformance/cases/atc.
@@ -17,7 +18,7 @@ import * as tf from '@tensorflow/tfjs';
 import { invariant } from '../errors';
 import { weightedMeanCoeffs } from '../tokens/assignment';
 import { evidenceOf } from '../tokens/evidence';
-import type { Assignment, EvidenceTensors, ReduceInput, Reduction } from '../tokens/types';
+import type { Assignment, DeferredReduction, EvidenceTensors, ReduceInput, Reduction } from '../tokens/types';
 import { identityAssignment } from './shared/matching';
 import { cutTree, dendrogram, type Dendrogram, type Linkage } from './atc-clustering';
 import type { Dims, Reducer } from './types';
@@ -51,28 +52,34 @@ export interface AtcDecision {
 }
 
 /**
- * The clustering of one block. `metric` [B, N, C'] (keys averaged over heads), `weights` [B, N]
- * the sizes the merge weighs by (ones without proportional attention). `protectedCount` 1 with a
- * class token, 0 without. Caller owns the assignment's tensors.
+ * The distances the tree is built from: [B, T, T] 1 − cosine among the tokens after the protected
+ * ones, from `metric` [B, N, C'] (keys averaged over heads). Caller owns the tensor.
  */
-export function atcDecide(metric: tf.Tensor3D, weights: tf.Tensor2D, numClusters: number, linkage: Linkage, protectedCount: number): AtcDecision {
+export function atcDistances(metric: tf.Tensor3D, protectedCount: number): tf.Tensor3D {
   const [batch, n] = metric.shape;
-  const t = n - protectedCount;
-  invariant(t >= 1, 'atc: nothing to cluster');
-  const k = Math.min(numClusters, t);
-  const dist = tf.tidy(() => {
+  invariant(n - protectedCount >= 1, 'atc: nothing to cluster');
+  return tf.tidy(() => {
     const unit = tf.div(metric, tf.norm(metric, 'euclidean', 2, true)); // no eps, as upstream
-    const scored = tf.slice(unit, [0, protectedCount, 0], [batch, t, -1]);
-    return tf.sub(1, tf.matMul(scored, scored, false, true));
+    const scored = tf.slice(unit, [0, protectedCount, 0], [batch, n - protectedCount, -1]);
+    return tf.sub(1, tf.matMul(scored, scored, false, true)) as tf.Tensor3D;
   });
-  const flat = dist.dataSync() as Float32Array; // the one read-back: the tree is built on the host
-  dist.dispose();
+}
+
+/**
+ * The clustering of one block from its read-back distances (`atcDistances`, row-major [B, T, T]).
+ * `weights` [B, N] the sizes the merge weighs by (ones without proportional attention).
+ * `protectedCount` 1 with a class token, 0 without. Caller owns the assignment's tensors.
+ */
+export function atcDecideFrom(flat: ArrayLike<number>, weights: tf.Tensor2D, numClusters: number, linkage: Linkage, protectedCount: number): AtcDecision {
+  const [batch, n] = weights.shape;
+  const t = n - protectedCount;
+  const k = Math.min(numClusters, t);
   const distances: Float32Array[] = [];
   const trees: Dendrogram[] = [];
   const target = new Int32Array(batch * n);
   const labels: Int32Array[] = [];
   for (let b = 0; b < batch; b++) {
-    const d = flat.slice(b * t * t, (b + 1) * t * t);
+    const d = Float32Array.from({ length: t * t }, (_, i) => flat[b * t * t + i]);
     for (const v of d) if (!Number.isFinite(v)) throw new Error('atc: the distance matrix has a non-finite value (a zero key vector?)');
     const tree = dendrogram(d, t, linkage);
     const cut = cutTree(tree, t, k);
@@ -87,6 +94,14 @@ export function atcDecide(metric: tf.Tensor3D, weights: tf.Tensor2D, numClusters
   const targetT = tf.tensor2d(target, [batch, n], 'int32');
   const coeff = weightedMeanCoeffs(targetT, weights, nOut, { everyInputKept: true });
   return { labels, trees, distances, k, assignment: { target: targetT, coeff, nOut } };
+}
+
+/** Both steps at once, reading the distances synchronously (the conformance runner, Node). */
+export function atcDecide(metric: tf.Tensor3D, weights: tf.Tensor2D, numClusters: number, linkage: Linkage, protectedCount: number): AtcDecision {
+  const dist = atcDistances(metric, protectedCount);
+  const flat = dist.dataSync() as Float32Array;
+  dist.dispose();
+  return atcDecideFrom(flat, weights, numClusters, linkage, protectedCount);
 }
 
 /** Evidence: the merge tree (children, distances) of each image; the cut keeps k clusters. */
@@ -106,23 +121,50 @@ export function atcEvidence(d: AtcDecision, linkage: Linkage, protectedCount: nu
   );
 }
 
-function reduceAtc(input: ReduceInput, params: AtcLayerParams): Reduction {
+function idleReduction(input: ReduceInput, params: AtcLayerParams): Reduction {
+  const [batch, n] = input.x.shape;
+  // the official block clusters only when num_clusters > 0
+  const idle: Reduction = { assignment: identityAssignment(batch, n) };
+  if (input.evidence) idle.evidence = evidenceOf('atc', {}, { idle: `the keep rate leaves ${params.numClusters} clusters here, so this block does not cluster` });
+  return idle;
+}
+
+/**
+ * ATC in two steps: the distances on device, read back by the engine (asynchronously on WebGPU),
+ * then the tree, the cut and the assignment on the host.
+ */
+function reduceAtcDeferred(input: ReduceInput, params: AtcLayerParams): DeferredReduction {
   invariant(input.classToken, 'ATC keeps the class token out of the clustering; this model has no class token');
   const metric = input.attention.keysMean;
   invariant(metric, 'ATC clusters on the keys averaged over heads (needs: keysMean)');
   const [batch, n] = input.x.shape;
   if (params.numClusters <= 0) {
-    // the official block clusters only when num_clusters > 0
-    const idle: Reduction = { assignment: identityAssignment(batch, n) };
-    if (input.evidence) idle.evidence = evidenceOf('atc', {}, { idle: `the keep rate leaves ${params.numClusters} clusters here, so this block does not cluster` });
-    return idle;
+    const nothing = tf.keep(tf.zeros([0])); // nothing to read; outlives the engine's tidy until dispose()
+    return { read: nothing, complete: () => idleReduction(input, params), dispose: () => nothing.dispose() };
   }
-  const weights = params.prop ? (tf.reshape(input.size, [batch, n]) as tf.Tensor2D) : (tf.ones([batch, n]) as tf.Tensor2D);
-  const d = atcDecide(metric, weights, params.numClusters, params.linkage, 1);
-  weights.dispose();
-  const reduction: Reduction = { assignment: d.assignment };
-  if (input.evidence) reduction.evidence = atcEvidence(d, params.linkage, 1);
-  return reduction;
+  // both outlive the engine's tidy until dispose()
+  const weights = tf.keep(params.prop ? (tf.reshape(input.size, [batch, n]) as tf.Tensor2D) : (tf.ones([batch, n]) as tf.Tensor2D));
+  const dist = tf.keep(atcDistances(metric, 1));
+  return {
+    read: dist,
+    complete(flat) {
+      const d = atcDecideFrom(flat, weights, params.numClusters, params.linkage, 1);
+      const reduction: Reduction = { assignment: d.assignment };
+      if (input.evidence) reduction.evidence = atcEvidence(d, params.linkage, 1);
+      return reduction;
+    },
+    dispose: () => tf.dispose([weights, dist]),
+  };
+}
+
+/** The synchronous form, for Node and the conformance runner. */
+function reduceAtc(input: ReduceInput, params: AtcLayerParams): Reduction {
+  const deferred = reduceAtcDeferred(input, params);
+  try {
+    return deferred.complete(deferred.read.dataSync() as Float32Array);
+  } finally {
+    deferred.dispose();
+  }
 }
 
 /**
@@ -140,5 +182,6 @@ export const atc: Reducer<AtcLayerParams> = {
   kind: 'merge',
   needs: ['keysMean'],
   reduce: reduceAtc,
+  reduceDeferred: reduceAtcDeferred,
   overheadFlops: atcOverhead,
 };

@@ -325,7 +325,7 @@ function reduceAtsDeferred(input: ReduceInput, params: AtsLayerParams): Deferred
       if (input.evidence) kept.evidence = evidenceOf('ats', {}, { idle: 'one token besides CLS: nothing to rank' });
       return kept;
     };
-    return { count, complete, dispose: () => count.dispose() };
+    return { read: count, complete, dispose: () => count.dispose() };
   }
   const sampling = atsSampling(n, params);
   if (kernelsRunOnCpu()) return sampledOnHost(input, norms, sampling);
@@ -343,8 +343,8 @@ function reduceAtsDeferred(input: ReduceInput, params: AtsLayerParams): Deferred
     disposeAtsSample(sample);
   }
   return {
-    count,
-    complete(nOut) {
+    read: count,
+    complete([nOut]) {
       const rows = tf.slice(keptTokens, [0, 0], [batch, nOut]) as tf.Tensor2D;
       const assignment = selectionAssignment(rows, n);
       rows.dispose();
@@ -487,8 +487,8 @@ function sampledOnHost(input: ReduceInput, norms: tf.Tensor2D, sampling: AtsSamp
   const nOut = Math.max(...kept.map((k) => k.filter((v) => v >= 0).length));
   const count = tf.keep(tf.scalar(nOut, 'int32')); // outlives the caller's tidy, like the device version's
   return {
-    count,
-    complete(slots) {
+    read: count,
+    complete([slots]) {
       const target = new Int32Array(batch * n).fill(-1);
       kept.forEach((k, b) => {
         for (let slot = 0; slot < slots; slot++) if (k[slot] >= 0) target[b * n + k[slot]] = slot;
@@ -525,7 +525,7 @@ function reduceAts(input: ReduceInput, params: AtsLayerParams): Reduction {
   const deferred = reduceAtsDeferred(input, params);
   try {
     // The one read-back ATS is allowed: its kept count is data-dependent and sets the output shape.
-    return deferred.complete(deferred.count.dataSync()[0]);
+    return deferred.complete(deferred.read.dataSync() as Int32Array);
   } finally {
     deferred.dispose();
   }

@@ -103,13 +103,18 @@ export interface EvidenceTensors {
 }
 
 /**
- * A decision whose output size depends on the data (ATS's kept count). The engine reads `count`
- * back — asynchronously where the backend needs it (WebGPU) — then calls `complete`, and finally
+ * A decision that needs numbers on the host before it can finish: ATS's kept count (the output
+ * size depends on the data), ATC's distance matrix (its merge tree is built in JavaScript). The
+ * engine reads `read` back — asynchronously where the backend needs it (WebGPU), so no block
+ * stalls the GPU queue with a synchronous read — then calls `complete` with its values, and finally
  * `dispose`, which frees the tensors the deferred decision kept alive in between.
  */
 export interface DeferredReduction {
-  /** int32 scalar: output rows per image. */
-  count: tf.Scalar;
-  complete(nOut: number): Reduction;
+  /** The one tensor the decision reads back. */
+  read: tf.Tensor;
+  complete(values: HostValues): Reduction;
   dispose(): void;
 }
+
+/** What a read-back gives: `tensor.data()` of a float32 or int32 tensor. */
+export type HostValues = Float32Array | Int32Array | Uint8Array;

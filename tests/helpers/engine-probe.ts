@@ -53,5 +53,7 @@ export const PROBE_PLANS = [
   'topk:keep=0.7',
   'ats',
   'mctf:r=16',
+  'atc:keep=0.7',
+  'ppt',
   'evit:keep=0.7,layers=3+tome:r=8,layers=4-11',
 ];
