@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { applyAssignment, assignmentMatrix, sumInto, weightedMeanCoeffs } from '../../tokens/assignment';
 import { batchedField, readEvidenceSync } from '../../tokens/evidence';
 import { disposePitomeMatch, officialPitomeError, pitomeEvidence, pitomeMatch, pitomeR, type PitomeIndices, type PitomeLayerParams } from '../pitome';
-import { floatTensor, toNested, type CaseOutputs, type CaseRunner } from './case';
+import { floatTensor, toNested, type CaseOutputs, type SyncCaseRunner } from './case';
 
 interface PitomeCaseParams {
   ratio: number;
@@ -17,7 +17,7 @@ interface PitomeCaseParams {
   use_bsm_pitome: boolean;
 }
 
-export const runPitomeCase: CaseRunner = (c) => {
+export const runPitomeCase: SyncCaseRunner = (c) => {
   const p = c.params as unknown as PitomeCaseParams;
   const params: PitomeLayerParams = {
     ratio: p.ratio,
