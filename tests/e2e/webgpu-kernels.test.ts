@@ -47,6 +47,19 @@ describe('fused WebGPU kernels in Chromium', () => {
     for (const [i, c] of cases.entries()) expect(expectCaseToConform(c, got.outputs[i]).skipped, c.case).toBe(0);
   }, 120_000);
 
+  it('runs every official PiToMe case through the fused kernels and conforms', async () => {
+    const cases = loadCases('pitome');
+    const got = await run('pitome', cases);
+    expect(got.notes).toEqual([]);
+    expect(got.status).toMatchObject({ apply: 'on', pitome: 'on' });
+    expect(got.leaked).toBe(0);
+    // every case that merges (no error, ratio < 1) goes through the energy program once
+    const deciding = got.outputs.filter((o) => o.noop === false).length;
+    expect(deciding).toBeGreaterThan(0);
+    expect(got.runs.pitome_energy).toBe(deciding);
+    for (const [i, c] of cases.entries()) expectCaseToConform(c, got.outputs[i]);
+  }, 120_000);
+
   it('falls back to the generic ops, and says so, when the device rejects the ToMe programs', async () => {
     await page.evaluate(() => window.forceKernelFailure('tome', true));
     try {

@@ -27,7 +27,9 @@ export interface ProgramSpec {
   outputShape: number[];
   /** Invocations to run (default: one per output element). */
   invocations?: number;
-  /** `name : i32,` fields of the program's own uniforms, in the order of `uniformValues`. */
+  /** One workgroup of this many invocations per image instead (programs that share workgroup memory). */
+  workgroupPerImage?: { images: number; size: number };
+  /** The program's own uniforms, `name : i32,` then `name : f32,` fields, in the order of the values passed. */
   uniforms?: string;
   /** The body: WGSL defining `fn main(index : i32)`, plus any helpers. */
   code: string;
@@ -41,9 +43,9 @@ function program(spec: ProgramSpec): WebGPUProgram {
     shaderKey: `tokenscope_${spec.key}${broken ? '_broken' : ''}`,
     outputShape: spec.outputShape,
     variableNames: spec.inputs,
-    workgroupSize: [WORKGROUP, 1, 1],
+    workgroupSize: [spec.workgroupPerImage?.size ?? WORKGROUP, 1, 1],
     dispatchLayout: { x: spec.outputShape.map((_, i) => i) },
-    dispatch: [Math.max(1, Math.ceil(invocations / WORKGROUP)), 1, 1],
+    dispatch: spec.workgroupPerImage ? [spec.workgroupPerImage.images, 1, 1] : [Math.max(1, Math.ceil(invocations / WORKGROUP)), 1, 1],
     uniforms: spec.uniforms,
     getUserCode: () => (broken ? `${spec.code}\n this is not WGSL;` : spec.code),
   };
@@ -57,10 +59,14 @@ export function webgpuBackend(): WebGPUBackend {
 /** Runs of each fused program since load, by key (tests check that the fused path really ran). */
 export const fusedRuns: Record<string, number> = {};
 
-/** Runs one program; the result is a tensor owned by the caller (or the enclosing tidy). */
-export function runProgram(spec: ProgramSpec, inputs: tf.Tensor[], dtype: 'float32' | 'int32', uniformValues: number[] = []): tf.Tensor {
+/**
+ * Runs one program with its integer then float uniforms; the result is a tensor owned by the caller
+ * (or the enclosing tidy).
+ */
+export function runProgram(spec: ProgramSpec, inputs: tf.Tensor[], dtype: 'float32' | 'int32', ints: number[] = [], floats: number[] = []): tf.Tensor {
   const backend = webgpuBackend();
-  const uniforms = uniformValues.map((v) => ({ type: 'int32', data: [v] })); // one entry per scalar field
+  // one entry per scalar field
+  const uniforms = [...ints.map((v) => ({ type: 'int32', data: [v] })), ...floats.map((v) => ({ type: 'float32', data: [v] }))];
   const info = backend.runWebGPUProgram(program(spec), inputs, dtype, uniforms);
   fusedRuns[spec.key] = (fusedRuns[spec.key] ?? 0) + 1;
   return tf.engine().makeTensorFromTensorInfo(info);
