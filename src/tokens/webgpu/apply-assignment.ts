@@ -72,3 +72,28 @@ export function groupMeanProgram(target: tf.Tensor2D, weights: tf.Tensor2D): tf.
   };
   return runProgram(spec, [target, weights], 'float32', [nIn, batch * nIn]) as tf.Tensor2D;
 }
+
+/**
+ * k [B, H, N, dh] -> [B, N, dh], the mean over heads (heads added in order, then divided by H): the
+ * keys ToMe and PiToMe match on. One dispatch; the generic tf.mean over axis 1 transposes first.
+ */
+export function meanOverHeadsProgram(k: tf.Tensor4D): tf.Tensor3D {
+  const [batch, heads, n, dh] = k.shape;
+  const spec: ProgramSpec = {
+    key: 'headmean',
+    family: APPLY_FAMILY,
+    inputs: ['keys'],
+    outputShape: [batch, n, dh],
+    uniforms: 'heads : i32, rows : i32, total : i32,',
+    code: `
+      fn main(index : i32) {
+        if (index >= uniforms.total) { return; }
+        let b = index / uniforms.rows;
+        let within = index % uniforms.rows;
+        var sum = 0.0;
+        for (var h = 0; h < uniforms.heads; h++) { sum = sum + keys[(b * uniforms.heads + h) * uniforms.rows + within]; }
+        result[index] = sum / f32(uniforms.heads);
+      }`,
+  };
+  return runProgram(spec, [k], 'float32', [heads, n * dh, batch * n * dh]) as tf.Tensor3D;
+}

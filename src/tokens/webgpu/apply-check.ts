@@ -1,11 +1,12 @@
 /**
  * The device check of the shared apply step (apply-assignment.ts): a merge-and-drop assignment of
  * 2 images applied by the fused programs and by the generic matrix path must give the same rows
- * (1e-6) and the same weighted-mean coefficients. Registered on load; `useBackend('webgpu')` runs it.
+ * (1e-6) and the same weighted-mean coefficients; the mean over heads of a [2, 3, 7, 5] key tensor
+ * must match tf.mean. Registered on load; `useBackend('webgpu')` runs it.
  */
 import * as tf from '@tensorflow/tfjs';
 import { applyAndSum, weightedMeanCoeffs } from '../assignment';
-import { APPLY_FAMILY, applyAssignmentProgram, groupMeanProgram } from './apply-assignment';
+import { APPLY_FAMILY, applyAssignmentProgram, groupMeanProgram, meanOverHeadsProgram } from './apply-assignment';
 import { checkOnDevice, sameValues } from './check';
 import { registerFusedFamily } from './kernel-status';
 
@@ -18,21 +19,25 @@ async function checkApply(): Promise<string | null> {
     Float32Array.from({ length: 2 * n * 5 }, (_, i) => ((i * 37) % 11) - 5.5),
     [2, n, 5],
   );
+  const keys = tf.tensor4d(
+    Float32Array.from({ length: 2 * 3 * n * 5 }, (_, i) => Math.sin(i * 0.7)),
+    [2, 3, n, 5],
+  );
   try {
     return await checkOnDevice(
       () =>
         tf.tidy(() => {
           const coeff = groupMeanProgram(target, weights);
-          return [coeff, applyAssignmentProgram(values, target, coeff, nOut), applyAssignmentProgram(values, target, null, nOut)];
+          return [coeff, applyAssignmentProgram(values, target, coeff, nOut), applyAssignmentProgram(values, target, null, nOut), meanOverHeadsProgram(keys)];
         }),
       () =>
         tf.tidy(() => {
           const coeff = weightedMeanCoeffs(target, weights, nOut);
           const { applied, sums } = applyAndSum({ target, coeff, nOut }, [values], [values]);
-          return [coeff, applied[0], sums[0]];
+          return [coeff, applied[0], sums[0], tf.mean(keys, 1)];
         }),
       async (fused, generic) => {
-        for (const [i, what] of ['coefficients', 'weighted rows', 'summed rows'].entries()) {
+        for (const [i, what] of ['coefficients', 'weighted rows', 'summed rows', 'mean over heads'].entries()) {
           const problem = await sameValues(fused[i], generic[i], 1e-6);
           if (problem) return `${what}: ${problem}`;
         }
@@ -41,7 +46,7 @@ async function checkApply(): Promise<string | null> {
       (tensors) => tf.dispose(tensors),
     );
   } finally {
-    tf.dispose([target, weights, values]);
+    tf.dispose([target, weights, values, keys]);
   }
 }
 
