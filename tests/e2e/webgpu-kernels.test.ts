@@ -3,7 +3,7 @@ import type { Page } from 'playwright-core';
 import type { ConformanceCase } from '../../src/reduce/conformance/case';
 import { startBrowserSession, type BrowserSession } from '../helpers/browser';
 import { expectCaseToConform, loadCases } from '../helpers/conformance';
-import type { KernelRun } from './webgpu-kernels/harness';
+import type { ForwardReads, KernelRun } from './webgpu-kernels/harness';
 
 // The fused WebGPU kernels (src/tokens/webgpu, src/reduce/webgpu) against the official cases, in
 // headless Chromium on the software WebGPU adapter: the same rules as on wasm (1e-4, exact
@@ -58,6 +58,18 @@ describe('fused WebGPU kernels in Chromium', () => {
     expect(deciding).toBeGreaterThan(0);
     expect(got.runs.pitome_energy).toBe(deciding);
     for (const [i, c] of cases.entries()) expectCaseToConform(c, got.outputs[i]);
+  }, 120_000);
+
+  it('reads nothing back inside a block on WebGPU; ATS keeps its one asynchronous read per reducing block', async () => {
+    const plans = ['tome:r=3', 'pitome:ratio=0.8', 'mctf:r=3', 'ats:k=8,layers=1/2'];
+    const got = (await page.evaluate((p) => window.countReads(p), plans)) as ForwardReads[];
+    expect(got.map((g) => g.plan)).toEqual(plans);
+    for (const g of got) {
+      expect(g.syncReads, g.plan).toBe(0);
+      expect(g.tokensOut, g.plan).toBeLessThan(17);
+    }
+    expect(got.slice(0, 3).map((g) => g.asyncReads)).toEqual([0, 0, 0]);
+    expect(got[3].asyncReads).toBe(2);
   }, 120_000);
 
   it('falls back to the generic ops, and says so, when the device rejects the ToMe programs', async () => {
