@@ -15,7 +15,13 @@ import { CHROMIUM_FLAGS, CHROMIUM_PATH } from './chromium';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-export async function benchInBrowser(args: BenchArgs, backends: string[], json: boolean, threads?: number[]): Promise<number> {
+export async function benchInBrowser(
+  args: BenchArgs,
+  backends: string[],
+  json: boolean,
+  threads?: number[],
+  fused: 'on' | 'off' | 'compare' = 'on',
+): Promise<number> {
   const chromiumPath = CHROMIUM_PATH;
   if (!existsSync(chromiumPath)) {
     throw new TokenScopeError(
@@ -48,14 +54,14 @@ export async function benchInBrowser(args: BenchArgs, backends: string[], json: 
       const page = await browser.newPage();
       try {
         page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
-        await page.goto(t === null ? base : `${base}?threads=${t}`);
+        await page.goto(t === null ? base : `${base}?threads=${t}`, { timeout: 120_000 }); // the first load transforms TF.js: slow on a busy machine
         await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, { timeout: 120_000 });
         for (const batch of args.batches) {
           if (!json)
             console.error(
               `bench: ${args.arch} in Chromium on ${backend}${t === null ? '' : ` (${t} thread(s) asked)`}, batch ${batch}, ${args.plans.length} plan(s)...`,
             );
-          const options = { batch, runs: args.runs ?? 3, warmup: args.warmup ?? 1 };
+          const options = { batch, runs: args.runs ?? 3, warmup: args.warmup ?? 1, fused };
           const got = await page.evaluate(([b, a, p, o]) => window.tokenscopeBench(b as never, a as string, p as string[], o as never), [
             backend,
             args.arch,

@@ -58,6 +58,12 @@ Options:
   --threads LIST    with --browser: run wasm once per thread count (comma-separated; default: one
                     per core, capped at 8), print each count's speed-up over the first, and check
                     that the bundled model's logits and token counts agree across the counts
+  --fused MODE      with --browser, on WebGPU: the fused decision kernels 'on' (default), 'off'
+                    (the generic TF.js ops), or 'compare': every plan both ways, interleaved
+                    against the same unreduced baseline
+
+Every row also counts the device dispatches of one forward (WebGPU compute programs, WebGL shader
+runs; kernel calls on wasm/cpu), plan and unreduced, and what each reducing block adds.
 `;
 
 export interface BenchArgs {
@@ -99,9 +105,9 @@ export function machine(backend: string): Record<string, unknown> {
 
 /** One table row per result, ratios first. */
 export function formatTable(rows: BenchRow[]): string {
-  const head = ['plan', 'batch', 'ms base', 'ms plan', 'speed-up', 'FLOP ratio', 'realized', '1st ms', '2nd/steady', 'peak MiB'];
+  const head = ['plan', 'batch', 'ms base', 'ms plan', 'speed-up', 'FLOP ratio', 'realized', '1st ms', '2nd/steady', 'peak MiB', 'dispatches', '+/reducing block'];
   const body = rows.map((r) => [
-    r.plan,
+    r.variant ? `${r.plan} [${r.variant}]` : r.plan,
     String(r.batch),
     r.ms_base.toFixed(1),
     r.ms_plan.toFixed(1),
@@ -111,6 +117,8 @@ export function formatTable(rows: BenchRow[]): string {
     r.first_ms_plan.toFixed(0),
     r.second_over_steady.toFixed(2),
     r.peak_mb_plan.toFixed(1),
+    `${r.dispatches_plan} / ${r.dispatches_base}`,
+    r.dispatches_per_reducing_block.toFixed(1),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
@@ -143,13 +151,17 @@ async function run(argv: string[]): Promise<number> {
       'record-levels': { type: 'boolean', default: false },
       backends: { type: 'string', default: 'webgpu,webgl,wasm' },
       threads: { type: 'string' },
+      fused: { type: 'string', default: 'on' },
     },
   });
   const args = parseBenchArgs(values);
   if (values.browser) {
     const { benchInBrowser } = await import('./bench-browser');
     const threads = values.threads?.split(',').map((t) => positiveInt('--threads', t));
-    return benchInBrowser(args, values.backends!.split(','), values.json!, threads);
+    const fused = values.fused!;
+    if (fused !== 'on' && fused !== 'off' && fused !== 'compare')
+      throw new TokenScopeError('param-out-of-range', `--fused takes on, off or compare, got ${JSON.stringify(fused)}`);
+    return benchInBrowser(args, values.backends!.split(','), values.json!, threads, fused);
   }
   const backend = values.backend!;
   if (backend !== 'wasm' && backend !== 'cpu') {

@@ -27,6 +27,10 @@ describe('benchPlans', () => {
     expect(tome.realized).toBeCloseTo(tome.speedup / tome.flop_ratio, 2);
     expect(tome.batch).toBe(2);
     expect(tome.backend).toBe('wasm');
+    // dispatches: kernel calls on wasm; ToMe reduces in all 4 blocks and adds its decision's kernels
+    expect(tome.reducing_blocks).toBe(4);
+    expect(tome.dispatches_plan).toBeGreaterThan(tome.dispatches_base);
+    expect(tome.dispatches_per_reducing_block).toBeCloseTo((tome.dispatches_plan - tome.dispatches_base) / 4, 1);
     for (const r of rows) {
       for (const key of ['ms_base', 'ms_plan', 'first_ms_plan', 'second_ms_plan', 'peak_mb_plan'] as const) expect(r[key]).toBeGreaterThan(0);
     }
@@ -52,10 +56,15 @@ describe('benchPlans', () => {
       first_ms_plan: 120,
       second_over_steady: 1.01,
       peak_mb_plan: 35,
+      dispatches_base: 900,
+      dispatches_plan: 1000,
+      dispatches_per_reducing_block: 8.3,
     };
     const table = formatTable([row as never]).split('\n');
     expect(table).toHaveLength(2);
     expect(table[1]).toContain('tome:r=13');
     expect(table[1]).toContain('0.94');
+    expect(table[1]).toContain('1000 / 900');
+    expect(table[1]).toMatch(/8\.3$/);
   });
 });

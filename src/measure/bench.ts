@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { type CompiledPlan, type Model, runForward, type Trace, warmUp } from '../model/run';
 import { compilePlan } from '../reduce/compile';
 import { planFromText } from '../reduce/plan';
+import { countDispatches } from './dispatches';
 import { planFlops, traceCounts } from './plan-flops';
 import { timeInterleaved } from './timing';
 
@@ -23,6 +24,16 @@ export interface BenchOptions {
   warmup: number;
   /** Seed of the random input pixels. */
   seed?: number;
+  /**
+   * Runs each plan once per variant (e.g. the generic ops against the fused WebGPU kernels), all
+   * interleaved in the same rounds against one unreduced baseline; `use` switches to the variant.
+   */
+  variants?: BenchVariant[];
+}
+
+export interface BenchVariant {
+  name: string;
+  use(): void;
 }
 
 export interface BenchRow {
@@ -52,6 +63,15 @@ export interface BenchRow {
   /** High-water mark of tf.memory().numBytes during one forward, MiB. */
   peak_mb_base: number;
   peak_mb_plan: number;
+  /** The variant the plan ran under, when the bench compared variants. */
+  variant?: string;
+  /** Device dispatches of one forward (countDispatches: programs on WebGPU/WebGL, kernels on the CPU backends). */
+  dispatches_base: number;
+  dispatches_plan: number;
+  /** Blocks where the plan reduces (a method is placed there). */
+  reducing_blocks: number;
+  /** (dispatches_plan − dispatches_base) ÷ reducing_blocks: what each reduction adds, its effects on later blocks included. */
+  dispatches_per_reducing_block: number;
 }
 
 const round = (v: number, digits = 3) => Number(v.toFixed(digits));
@@ -78,22 +98,33 @@ export async function benchPlans(model: Model, planTexts: readonly string[], opt
       logits.dispose();
       return traces;
     };
-    const all = [base, ...plans];
+    const variants = options.variants ?? [{ name: '', use: () => {} }];
+    // the baseline, then every plan under every variant
+    const runsOf = [{ ...base, variant: variants[0] }, ...plans.flatMap((p) => variants.map((variant) => ({ ...p, variant })))];
     const timings = await timeInterleaved(
-      all.map((p) => ({ name: p.text, run: () => forward(p.compiled) })),
+      runsOf.map((p) => ({
+        name: p.variant.name ? `${p.text} [${p.variant.name}]` : p.text,
+        run: () => {
+          p.variant.use();
+          return forward(p.compiled);
+        },
+      })),
       { runs, warmup },
     );
     const peaks: number[] = [];
+    const dispatches: number[] = [];
     const traces: Trace[][] = [];
-    for (const p of all) {
+    for (const p of runsOf) {
       let t: Trace[] = [];
-      const info = await tf.profile(async () => {
+      p.variant.use();
+      const info = await countDispatches(async () => {
         t = await forward(p.compiled);
       });
       peaks.push(info.peakBytes);
+      dispatches.push(info.dispatches);
       traces.push(t);
     }
-    const flops = all.map((p, i) => {
+    const flops = runsOf.map((p, i) => {
       // per image, then averaged (ATS keeps a different count on each image)
       const reports = traces[i].map((t) => planFlops(config, p.compiled, traceCounts(t)));
       const mean = (f: (r: (typeof reports)[number]) => number) => reports.reduce((a, r) => a + f(r), 0) / reports.length;
@@ -103,9 +134,10 @@ export async function benchPlans(model: Model, planTexts: readonly string[], opt
     });
     const backend = tf.getBackend();
     const [b] = timings;
-    return plans.map((p, k) => {
+    return runsOf.slice(1).map((p, k) => {
       const i = k + 1;
       const t = timings[i];
+      const reducing = p.compiled.hooks.filter((h) => h !== null).length;
       const speedup = b.medianMs / t.medianMs;
       const flopRatio = flops[0].model / flops[i].model;
       return {
@@ -128,6 +160,11 @@ export async function benchPlans(model: Model, planTexts: readonly string[], opt
         second_over_steady: round(t.secondMs / t.medianMs),
         peak_mb_base: round(peaks[0] / 2 ** 20, 2),
         peak_mb_plan: round(peaks[i] / 2 ** 20, 2),
+        ...(p.variant.name ? { variant: p.variant.name } : {}),
+        dispatches_base: dispatches[0],
+        dispatches_plan: dispatches[i],
+        reducing_blocks: reducing,
+        dispatches_per_reducing_block: reducing > 0 ? round((dispatches[i] - dispatches[0]) / reducing, 1) : 0,
       };
     });
   } finally {

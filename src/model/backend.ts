@@ -7,6 +7,8 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { TokenScopeError } from '../errors';
+import '../tokens/webgpu/apply-check';
+import { resetFusedKernels, verifyFusedKernels } from '../tokens/webgpu/kernel-status';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 export const BACKENDS: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
@@ -14,6 +16,7 @@ export const BACKENDS: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu
 /** Switch to `name`, or throw 'backend-unavailable' saying why. */
 export async function useBackend(name: BackendName): Promise<void> {
   if (tf.getBackend() === name) return;
+  resetFusedKernels();
   // WebGL compiles one shader program per shape unless shapes are uniforms: with token reduction
   // every layer has its own token count, and each new count cost 0.6–1.1 s of compilation
   // (measured in headless Chromium on SwiftShader). With uniforms, programs are reused across counts. (WebGPU keys its
@@ -27,4 +30,7 @@ export async function useBackend(name: BackendName): Promise<void> {
   }
   if (!ok) throw new TokenScopeError('backend-unavailable', `TF.js backend '${name}' is not available here`);
   await tf.ready();
+  // The fused WebGPU programs run only once this device has compiled them and they agree with the
+  // generic ops (src/tokens/webgpu/kernel-status.ts); a family that fails stays on the generic ops.
+  if (name === 'webgpu') await verifyFusedKernels();
 }

@@ -19,6 +19,8 @@ import { applyAndSum, applySelection, disposeReduction, disposeReductionExtras }
 import { gatherRows } from '../tokens/gather-rows';
 import { kernelsRunOnCpu } from '../tokens/kernel-paths';
 import { disposeEvidence } from '../tokens/evidence';
+import { APPLY_FAMILY, meanOverHeadsProgram } from '../tokens/webgpu/apply-assignment';
+import { fusedFamilyOn } from '../tokens/webgpu/kernel-status';
 import type { AttentionInfo, DeferredReduction, EvidenceTensors, HostValues, NeedsKey, ReduceInput, Reduction, Slot } from '../tokens/types';
 import { type VitConfig, headDim } from './config';
 import { attentionByHead, attentionLogits, headAttention, attentionRunsByHead, gelu, layerNorm, linear, mergeHeads, splitHeads, valueNorms } from './ops';
@@ -169,7 +171,7 @@ function blockAttention(config: VitConfig, b: BlockWeights, state: BlockState, h
   if (needs.includes('probs')) info.probs = probs;
   if (needs.includes('clsAttn')) info.clsAttn = tf.reshape(tf.slice(probs, [0, 0, 0, 0], [B, -1, 1, N]), [B, probs.shape[1], N]);
   if (needs.includes('valueNorms')) info.valueNorms = valueNorms(mergeHeads(v));
-  if (needs.includes('keysMean')) info.keysMean = tf.mean(k, 1) as tf.Tensor3D;
+  if (needs.includes('keysMean')) info.keysMean = fusedFamilyOn(APPLY_FAMILY) ? meanOverHeadsProgram(k) : (tf.mean(k, 1) as tf.Tensor3D);
   return { info, out: mergeHeads(tf.matMul(probs, v)) };
 }
 

@@ -49,6 +49,9 @@ import {
   takeBlock,
 } from './shared/matching';
 import { evidenceOf } from '../tokens/evidence';
+import { fusedFamilyOn } from '../tokens/webgpu/kernel-status';
+import { PITOME_FAMILY } from './webgpu/pitome-energy';
+import { pitomeFusedFits, pitomeMatchFused } from './webgpu/pitome-fused';
 import type { Assignment, EvidenceTensors, Reduction } from '../tokens/types';
 import type { Dims, Reducer } from './types';
 
@@ -147,6 +150,7 @@ export function pitomeMatch(metric: tf.Tensor3D, params: PitomeLayerParams, opti
 
   const nOut = n - r;
   if (kernelsRunOnCpu()) return matchOnHost(metric, params, r, options);
+  if (fusedFamilyOn(PITOME_FAMILY) && pitomeFusedFits(t)) return pitomeMatchFused(metric, params, r, options);
   const out = tf.tidy(() => {
     const keys = l2Normalize(tf.slice(metric, [0, off, 0], [batch, t, -1]) as tf.Tensor3D, 1e-12); // [B, T, C']
     const sim = rowDots(keys, keys); // [B, T, T]

@@ -12,13 +12,17 @@
  *   against 0.55 ms for building R and multiplying (the wasm backend has no UnsortedSegmentSum; a
  *   broadcast Equal + Tile build of R alone took 3 ms). Selections and merges alike; the sums are
  *   the same sums of the same products, in input order.
- * - WebGL/WebGPU: the matmul with R [nOut, N], built by one broadcast comparison (every op is one
- *   dispatch there), and `applySelection` gathers rows.
+ * - WebGPU, once the device has passed the check (webgpu/kernel-status.ts): one fused program per
+ *   tensor (webgpu/apply-assignment.ts), the coefficients folded in.
+ * - WebGL (and WebGPU without the fused programs): the matmul with R [nOut, N], built by one
+ *   broadcast comparison (every op is one dispatch there), and `applySelection` gathers rows.
  * All functions return new tensors the caller owns; run them inside tf.tidy.
  */
 import * as tf from '@tensorflow/tfjs';
 import { kernelsRunOnCpu } from './kernel-paths';
 import { disposeEvidence } from './evidence';
+import { APPLY_FAMILY, applyAssignmentProgram, groupMeanProgram } from './webgpu/apply-assignment';
+import { fusedFamilyOn } from './webgpu/kernel-status';
 import type { Assignment, Reduction } from './types';
 
 /** [B, nOut, N] matrix R with R[b, t, n] = coeff[b, n] where target[b, n] = t. */
@@ -120,6 +124,12 @@ export function applyAndSum(
 ): { applied: tf.Tensor3D[]; sums: tf.Tensor3D[] } {
   return tf.tidy(() => {
     const { target, nOut } = assignment;
+    if (fusedFamilyOn(APPLY_FAMILY)) {
+      return {
+        applied: weighted.map((v) => applyAssignmentProgram(v, target, assignment.coeff, nOut)),
+        sums: summed.map((v) => applyAssignmentProgram(v, target, null, nOut)),
+      } as unknown as tf.TensorContainer;
+    }
     const coeff = tf.expandDims(assignment.coeff, 2); // [B, N, 1]
     const scaled = weighted.map((v) => tf.mul(v, coeff) as tf.Tensor3D);
     if (kernelsRunOnCpu()) {
@@ -181,6 +191,7 @@ export function weightedMeanCoeffs(
   nOut: number,
   { everyInputKept = false }: { everyInputKept?: boolean } = {},
 ): tf.Tensor2D {
+  if (fusedFamilyOn(APPLY_FAMILY)) return groupMeanProgram(target, weights);
   return tf.tidy(() => {
     const [batch, n] = target.shape;
     let perInput: tf.Tensor2D; // [B, N]: the sum of n's group

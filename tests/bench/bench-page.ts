@@ -19,6 +19,13 @@ import { runForward } from '../../src/model/run';
 import { listWeights, randomWeights } from '../../src/model/weights';
 import { compilePlan } from '../../src/reduce/compile';
 import { planFromText } from '../../src/reduce/plan';
+import { setFusedKernelsEnabled } from '../../src/tokens/webgpu/kernel-status';
+
+/** `--fused compare`: every plan with the generic ops and with the fused WebGPU kernels, interleaved. */
+const FUSED_VARIANTS = [
+  { name: 'generic ops', use: () => setFusedKernelsEnabled(false) },
+  { name: 'fused', use: () => setFusedKernelsEnabled(true) },
+];
 
 const asked = new URLSearchParams(location.search).get('threads');
 if (asked !== null) setWasmThreads(Number(asked));
@@ -26,7 +33,12 @@ if (asked !== null) setWasmThreads(Number(asked));
 declare global {
   interface Window {
     tf: typeof tf;
-    tokenscopeBench: (backend: BackendName, arch: string, plans: string[], options: BenchOptions) => Promise<{ rows: BenchRow[]; machine: Record<string, unknown> }>;
+    tokenscopeBench: (
+      backend: BackendName,
+      arch: string,
+      plans: string[],
+      options: BenchOptions & { fused?: 'on' | 'off' | 'compare' },
+    ) => Promise<{ rows: BenchRow[]; machine: Record<string, unknown> }>;
     /** What recording fates and evidence costs per forward (`benchRecordLevels`) on a reference architecture or the model directory served at `arch` (e.g. models/fmnist-vit). */
     tokenscopeRecordLevels: (
       backend: BackendName,
@@ -78,10 +90,16 @@ window.tokenscopeBench = async (backend, arch, plans, options) => {
   await useBackend(backend);
   const config = archConfig(arch);
   const weights = randomWeights(config, 1);
+  const { fused = 'on', ...rest } = options;
+  setFusedKernelsEnabled(fused !== 'off');
   try {
-    const rows = await benchPlans({ config, weights }, plans, options);
+    const rows = await benchPlans({ config, weights }, plans, {
+      ...rest,
+      variants: fused === 'compare' && tf.getBackend() === 'webgpu' ? FUSED_VARIANTS : undefined,
+    });
     return { rows, machine: await describe(tf.getBackend()) };
   } finally {
+    setFusedKernelsEnabled(true);
     tf.dispose(listWeights(weights));
   }
 };

@@ -5,6 +5,7 @@
  */
 import { TokenScopeError } from '../../errors';
 import type { BackendName } from '../../model/backend';
+import { fusedKernelNotes } from '../../tokens/webgpu/kernel-status';
 import type { BackendChoice } from '../state/url-fields';
 import type { BackendProbe, BackendReport } from '../worker/protocol';
 import { backendLabel, backendOrder } from './backend-choice';
@@ -16,6 +17,8 @@ export interface BackendSelectorOptions {
   probeBackends(): Promise<BackendProbe[]>;
   /** The CPU threads of the backend that just started (default: asks TF.js and the worker). */
   threads?(active: BackendName): ThreadReport;
+  /** Fused WebGPU kernel families the device rejected, in words (default: src/tokens/webgpu/kernel-status.ts). */
+  kernelNotes?(): string[];
 }
 
 export class BackendSelector {
@@ -56,7 +59,9 @@ export class BackendSelector {
         await this.options.useBackend(name);
         this.fallbacks = order.slice(i + 1);
         const { threads, note } = (this.options.threads ?? currentThreadReport)(name);
-        this.current = { choice, active: name, notes, probes: this.probes ?? [], threads, threadsNote: note };
+        // a method whose fused WebGPU kernels failed their check runs on the generic ops: say so
+        const kernels = name === 'webgpu' ? (this.options.kernelNotes ?? fusedKernelNotes)() : [];
+        this.current = { choice, active: name, notes: [...notes, ...kernels], probes: this.probes ?? [], threads, threadsNote: note };
         return this.current;
       } catch (e) {
         notes.push(`${backendLabel(name)} failed to start (${(e as Error).message}); trying the next backend.`);

@@ -7,9 +7,9 @@ import * as tf from '@tensorflow/tfjs';
 import { applyAssignment, sumInto } from '../../tokens/assignment';
 import { atcDecide } from '../atc';
 import type { Linkage } from '../atc-clustering';
-import { floatTensor, toNested, type CaseOutputs, type CaseRunner, type Nested } from './case';
+import { floatTensor, toNested, type CaseOutputs, type SyncCaseRunner, type Nested } from './case';
 
-export const runAtcCase: CaseRunner = (c) => {
+export const runAtcCase: SyncCaseRunner = (c) => {
   const p = c.params;
   const protectedCount = p.class_token ? 1 : 0;
   let out: CaseOutputs = {};

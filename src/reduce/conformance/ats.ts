@@ -7,12 +7,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { batchedField, readEvidenceSync } from '../../tokens/evidence';
 import { atsEvidence, atsInverseTransformSample, atsSampling, atsSignificance, batchGather } from '../ats';
-import { floatTensor, toNested, type CaseOutputs, type CaseRunner, type Nested } from './case';
+import { floatTensor, toNested, type CaseOutputs, type SyncCaseRunner, type Nested } from './case';
 
 /** Cases this large omit the duplicate-size intermediates (conformance README, "Large cases"). */
 const LARGE_N = 100;
 
-export const runAtsCase: CaseRunner = (c) => {
+export const runAtsCase: SyncCaseRunner = (c) => {
   const p = c.params;
   const dropTokens = Boolean(p.drop_tokens);
   let out: CaseOutputs = {};

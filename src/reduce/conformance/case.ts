@@ -20,7 +20,18 @@ export interface ConformanceCase {
 
 /** What a method's runner returns: output field name -> value (nested arrays, numbers, booleans, strings). */
 export type CaseOutputs = Record<string, unknown>;
-export type CaseRunner = (c: ConformanceCase) => CaseOutputs;
+export type CaseRunner = (c: ConformanceCase) => CaseOutputs | Promise<CaseOutputs>;
+/** A runner that reads its outputs synchronously (only right where every tensor is CPU-readable). */
+export type SyncCaseRunner = (c: ConformanceCase) => CaseOutputs;
+
+/**
+ * Reads the tensors asynchronously first, so the runner's synchronous reads after it come from
+ * the copy TF.js keeps (WebGPU has no working synchronous read on every adapter: on Chromium's
+ * software adapter dataSync returns zeros).
+ */
+export async function readAhead(tensors: (tf.Tensor | null | undefined)[]): Promise<void> {
+  await Promise.all(tensors.filter((t): t is tf.Tensor => t != null).map((t) => t.data()));
+}
 
 function decode(v: Nested): number {
   if (v === 'Infinity') return Infinity;

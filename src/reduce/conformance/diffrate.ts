@@ -9,9 +9,9 @@ import { applyAssignment } from '../../tokens/assignment';
 import { batchedField, readEvidenceSync } from '../../tokens/evidence';
 import { diffrateDecide, diffrateEvidence } from '../diffrate';
 import { diffrateCounts, diffrateOfficialFlops, diffrateSchedule } from '../diffrate-schedules';
-import { floatTensor, toNested, type CaseOutputs, type CaseRunner, type Nested } from './case';
+import { floatTensor, toNested, type CaseOutputs, type SyncCaseRunner, type Nested } from './case';
 
-export const runDiffrateCase: CaseRunner = (c) => {
+export const runDiffrateCase: SyncCaseRunner = (c) => {
   const params = { pruneKept: Number(c.params.prune_kept_num), mergeKept: Number(c.params.merge_kept_num) };
   let out: CaseOutputs = {};
   tf.tidy(() => {
@@ -48,7 +48,7 @@ interface ScheduleEntry {
   target_flops: string;
 }
 
-export const runDiffrateScheduleCase: CaseRunner = (c) => {
+export const runDiffrateScheduleCase: SyncCaseRunner = (c) => {
   const entries = c.inputs.entries as unknown as ScheduleEntry[];
   const hidden = Number(c.params.embed_dim);
   const rows = entries.map((e) => {

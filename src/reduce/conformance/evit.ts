@@ -6,9 +6,9 @@ import * as tf from '@tensorflow/tfjs';
 import { applyAssignment } from '../../tokens/assignment';
 import { batchedField, readEvidenceSync } from '../../tokens/evidence';
 import { evitEvidence, evitLeftTokens, evitSelect } from '../evit';
-import { floatTensor, toNested, type CaseOutputs, type CaseRunner, type Nested } from './case';
+import { floatTensor, toNested, type CaseOutputs, type SyncCaseRunner, type Nested } from './case';
 
-export const runEvitCase: CaseRunner = (c) => {
+export const runEvitCase: SyncCaseRunner = (c) => {
   const p = c.params;
   const tokens = p.tokens === null || p.tokens === undefined ? null : Number(p.tokens);
   const fuse = Boolean(p.fuse_token);

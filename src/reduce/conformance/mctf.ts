@@ -14,7 +14,7 @@ import { applyAssignment, sumInto } from '../../tokens/assignment';
 import { batchedField, readEvidenceSync } from '../../tokens/evidence';
 import { applyMatch, disposeMatch, mctfEvidence, mctfLayerR, mctfMatch, type MctfLayerParams, type MctfMatch, type MctfPooling } from '../mctf';
 import type { ReduceInput } from '../../tokens/types';
-import { floatTensor, toNested, type CaseOutputs, type CaseRunner, type ConformanceCase, type Nested } from './case';
+import { floatTensor, toNested, type CaseOutputs, type SyncCaseRunner, type ConformanceCase, type Nested } from './case';
 
 function caseParams(c: ConformanceCase): MctfLayerParams {
   const p = c.params;
@@ -58,7 +58,7 @@ function matchFields(match: MctfMatch): CaseOutputs {
   return Object.fromEntries(names.map(([official, ours]) => [official, batchedField(evidence, ours)]));
 }
 
-export const runMctfCase: CaseRunner = (c) => {
+export const runMctfCase: SyncCaseRunner = (c) => {
   const params = caseParams(c);
   const x = floatTensor(c.inputs.x) as tf.Tensor3D;
   const [batch, n] = x.shape;

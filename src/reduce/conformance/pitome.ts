@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { applyAssignment, assignmentMatrix, sumInto, weightedMeanCoeffs } from '../../tokens/assignment';
 import { batchedField, readEvidenceSync } from '../../tokens/evidence';
 import { disposePitomeMatch, officialPitomeError, pitomeEvidence, pitomeMatch, pitomeR, type PitomeIndices, type PitomeLayerParams } from '../pitome';
-import { floatTensor, toNested, type CaseOutputs, type CaseRunner } from './case';
+import { floatTensor, readAhead, toNested, type CaseOutputs, type CaseRunner } from './case';
 
 interface PitomeCaseParams {
   ratio: number;
@@ -17,7 +17,7 @@ interface PitomeCaseParams {
   use_bsm_pitome: boolean;
 }
 
-export const runPitomeCase: CaseRunner = (c) => {
+export const runPitomeCase: CaseRunner = async (c) => {
   const p = c.params as unknown as PitomeCaseParams;
   const params: PitomeLayerParams = {
     ratio: p.ratio,
@@ -54,6 +54,7 @@ export const runPitomeCase: CaseRunner = (c) => {
       x_merged_mean: applyAssignment({ ...assignment, coeff: plainMean }, x),
     };
   });
+  await readAhead([...Object.values(tensors), x, ...Object.values(indices)]);
   // the decision's numbers as the trace records them (the evidence the why view shows)
   const evidence = readEvidenceSync(pitomeEvidence(match, params, p.class_token), batch);
   const field = (name: string) => batchedField(evidence, name);

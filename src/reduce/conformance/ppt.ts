@@ -5,9 +5,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { applyAssignment, sumInto } from '../../tokens/assignment';
 import { disposePptDecision, pptDecide } from '../ppt';
-import { floatTensor, toNested, type CaseOutputs, type CaseRunner, type Nested } from './case';
+import { floatTensor, toNested, type CaseOutputs, type SyncCaseRunner, type Nested } from './case';
 
-export const runPptCase: CaseRunner = (c) => {
+export const runPptCase: SyncCaseRunner = (c) => {
   const p = c.params;
   const params = { r: Number(p.r), threshold: Number(p.threshold), prop: Boolean(p.prop_attn) };
   let out: CaseOutputs = {};

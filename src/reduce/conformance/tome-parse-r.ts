@@ -1,7 +1,7 @@
 /** Runs the cases/tome_parse_r case: `parseR` against tome/utils.py parse_r @ af95e4b. */
 import { invariant } from '../../errors';
 import { parseR, type TomeSchedule } from '../tome';
-import type { CaseRunner } from './case';
+import type { SyncCaseRunner } from './case';
 
 interface ParseRItem {
   num_layers: number;
@@ -16,7 +16,7 @@ function schedule(item: ParseRItem): TomeSchedule {
   return { r: value[0], inflect: value[1] };
 }
 
-export const runTomeParseRCase: CaseRunner = (c) => {
+export const runTomeParseRCase: SyncCaseRunner = (c) => {
   const items = c.inputs.items as unknown as ParseRItem[];
   return { schedules: items.map((item) => parseR(item.num_layers, schedule(item))) };
 };

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { applyAssignment, sumInto, weightedMeanCoeffs } from '../../tokens/assignment';
 import { batchedField, readEvidenceSync } from '../../tokens/evidence';
 import { bipartiteSoftMatching, disposeTomeMatch, tomeEvidence } from '../tome';
-import { floatTensor, toNested, type CaseOutputs, type CaseRunner, type Nested } from './case';
+import { floatTensor, readAhead, toNested, type CaseOutputs, type CaseRunner, type Nested } from './case';
 
 interface TomeCaseParams {
   r: number;
@@ -14,7 +14,7 @@ interface TomeCaseParams {
   distill_token: boolean;
 }
 
-export const runTomeCase: CaseRunner = (c) => {
+export const runTomeCase: CaseRunner = async (c) => {
   const p = c.params as unknown as TomeCaseParams;
   const x = floatTensor(c.inputs.x) as tf.Tensor3D; // [B, N, C]
   const metric = floatTensor(c.inputs.metric) as tf.Tensor3D; // [B, N, C']
@@ -37,6 +37,7 @@ export const runTomeCase: CaseRunner = (c) => {
       x_merged_mean: applyAssignment({ ...assignment, coeff: plainMean }, x),
     };
   });
+  await readAhead([...Object.values(tensors), assignment.target, ...Object.values(match.indices ?? {})]);
   // the decision's indices as the trace records them (the evidence the why view shows)
   const evidence = match.indices ? readEvidenceSync(tomeEvidence(match, Number(p.class_token) + Number(p.distill_token)), batch) : null;
   const out: CaseOutputs = {

@@ -1,0 +1,99 @@
+/**
+ * The shared apply step as one WebGPU program: out[b, t, :] = Σ over inputs n with target n = t of
+ * coeff[n] · values[b, n, :], added in input order (the CPU scatter's order). One dispatch per
+ * tensor, instead of building the [nOut, N] matrix R (range, equal, where, ones, zeros) and a
+ * matmul per tensor on the generic path. Without `coeff` every input counts once (sizes, lineage).
+ *
+ * One invocation per output element; each scans the N targets of its image (N ≤ a few hundred),
+ * the same work as the matmul with R, without materialising R.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { runProgram, type ProgramSpec } from './program';
+
+export const APPLY_FAMILY = 'apply';
+
+function applySpec(batch: number, nOut: number, channels: number, weighted: boolean): ProgramSpec {
+  return {
+    key: `apply_${weighted ? 'weighted' : 'summed'}`,
+    family: APPLY_FAMILY,
+    inputs: weighted ? ['rows', 'toRow', 'rowCoeff'] : ['rows', 'toRow'],
+    outputShape: [batch, nOut, channels],
+    uniforms: 'nIn : i32, nOut : i32, channels : i32, total : i32,',
+    code: `
+      fn main(index : i32) {
+        if (index >= uniforms.total) { return; }
+        let c = index % uniforms.channels;
+        let t = (index / uniforms.channels) % uniforms.nOut;
+        let b = index / (uniforms.channels * uniforms.nOut);
+        var acc = 0.0;
+        for (var n = 0; n < uniforms.nIn; n++) {
+          let at = b * uniforms.nIn + n;
+          if (toRow[at] == t) {
+            acc = acc + ${weighted ? 'rowCoeff[at] * ' : ''}rows[at * uniforms.channels + c];
+          }
+        }
+        result[index] = acc;
+      }`,
+  };
+}
+
+/** values [B, N, C] through target [B, N] (−1 = dropped) into [B, nOut, C], scaled by coeff [B, N] when given. */
+export function applyAssignmentProgram(values: tf.Tensor3D, target: tf.Tensor2D, coeff: tf.Tensor2D | null, nOut: number): tf.Tensor3D {
+  const [batch, nIn, channels] = values.shape;
+  const spec = applySpec(batch, nOut, channels, coeff !== null);
+  const inputs = coeff ? [values, target, coeff] : [values, target];
+  return runProgram(spec, inputs, 'float32', [nIn, nOut, channels, batch * nOut * channels]) as tf.Tensor3D;
+}
+
+/**
+ * coeff[n] = w[n] / Σ w over the inputs sharing n's target, summed in input order; 0 for a dropped
+ * input (target −1). The weighted-mean coefficients of every merging method, one dispatch.
+ */
+export function groupMeanProgram(target: tf.Tensor2D, weights: tf.Tensor2D): tf.Tensor2D {
+  const [batch, nIn] = target.shape;
+  const spec: ProgramSpec = {
+    key: 'groupmean',
+    family: APPLY_FAMILY,
+    inputs: ['toRow', 'weight'],
+    outputShape: [batch, nIn],
+    uniforms: 'nIn : i32, total : i32,',
+    code: `
+      fn main(index : i32) {
+        if (index >= uniforms.total) { return; }
+        let t = toRow[index];
+        if (t < 0) { result[index] = 0.0; return; }
+        let first = (index / uniforms.nIn) * uniforms.nIn;
+        var sum = 0.0;
+        for (var m = first; m < first + uniforms.nIn; m++) {
+          if (toRow[m] == t) { sum = sum + weight[m]; }
+        }
+        result[index] = weight[index] / sum;
+      }`,
+  };
+  return runProgram(spec, [target, weights], 'float32', [nIn, batch * nIn]) as tf.Tensor2D;
+}
+
+/**
+ * k [B, H, N, dh] -> [B, N, dh], the mean over heads (heads added in order, then divided by H): the
+ * keys ToMe and PiToMe match on. One dispatch; the generic tf.mean over axis 1 transposes first.
+ */
+export function meanOverHeadsProgram(k: tf.Tensor4D): tf.Tensor3D {
+  const [batch, heads, n, dh] = k.shape;
+  const spec: ProgramSpec = {
+    key: 'headmean',
+    family: APPLY_FAMILY,
+    inputs: ['keys'],
+    outputShape: [batch, n, dh],
+    uniforms: 'heads : i32, rows : i32, total : i32,',
+    code: `
+      fn main(index : i32) {
+        if (index >= uniforms.total) { return; }
+        let b = index / uniforms.rows;
+        let within = index % uniforms.rows;
+        var sum = 0.0;
+        for (var h = 0; h < uniforms.heads; h++) { sum = sum + keys[(b * uniforms.heads + h) * uniforms.rows + within]; }
+        result[index] = sum / f32(uniforms.heads);
+      }`,
+  };
+  return runProgram(spec, [k], 'float32', [heads, n * dh, batch * n * dh]) as tf.Tensor3D;
+}

@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import type { ConformanceCase } from '../../src/reduce/conformance/case';
+import { startBrowserSession, type BrowserSession } from '../helpers/browser';
+import { expectCaseToConform, loadCases } from '../helpers/conformance';
+import type { ForwardReads, KernelRun } from './webgpu-kernels/harness';
+
+// The fused WebGPU kernels (src/tokens/webgpu, src/reduce/webgpu) against the official cases, in
+// headless Chromium on the software WebGPU adapter: the same rules as on wasm (1e-4, exact
+// indices), with the fused programs counted so a silent fallback to the generic ops cannot pass.
+// One page for the whole file.
+describe('fused WebGPU kernels in Chromium', () => {
+  let session: BrowserSession;
+  let page: Page;
+
+  beforeAll(async () => {
+    session = await startBrowserSession();
+    page = await session.browser.newPage();
+    page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
+    page.on('console', (m) => m.type() === 'error' && console.error(`[page console] ${m.text()}`));
+    // the first load transforms TF.js and the engine in the dev server: slow on a busy machine
+    await page.goto(`${session.baseUrl}/tests/e2e/webgpu-kernels/index.html`, { timeout: 120_000 });
+    await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, { timeout: 120_000 });
+  }, 180_000);
+
+  afterAll(async () => {
+    await session?.close();
+  });
+
+  // (the cases cross as plain JSON; typed loosely here, their nested arrays are too deep for evaluate's types)
+  const run = (method: string, cases: ConformanceCase[]): Promise<KernelRun> =>
+    page.evaluate(([m, c]) => window.runCases(m, c as never), [method, cases as unknown[]] as [string, unknown[]]);
+
+  it('runs every official ToMe case through the fused kernels and conforms', async () => {
+    const cases = loadCases('tome');
+    const got = await run('tome', cases);
+    expect(got.backend).toBe('webgpu');
+    expect(got.notes).toEqual([]);
+    expect(got.status).toMatchObject({ apply: 'on', tome: 'on' });
+    expect(got.leaked).toBe(0);
+    const merging = cases.filter((_, i) => (got.outputs[i].r_effective as number) > 0).length;
+    expect(merging).toBeGreaterThan(0);
+    // one best-match and one decision per merging case, and the shared apply step for its outputs
+    expect(got.runs.tome_bestmatch).toBe(merging);
+    expect(got.runs.tome_decide_indices).toBe(merging);
+    expect(got.runs.apply_weighted).toBeGreaterThan(0);
+    for (const [i, c] of cases.entries()) expect(expectCaseToConform(c, got.outputs[i]).skipped, c.case).toBe(0);
+  }, 120_000);
+
+  it('runs every official PiToMe case through the fused kernels and conforms', async () => {
+    const cases = loadCases('pitome');
+    const got = await run('pitome', cases);
+    expect(got.notes).toEqual([]);
+    expect(got.status).toMatchObject({ apply: 'on', pitome: 'on' });
+    expect(got.leaked).toBe(0);
+    // every case that merges (no error, ratio < 1) goes through the energy program once
+    const deciding = got.outputs.filter((o) => o.noop === false).length;
+    expect(deciding).toBeGreaterThan(0);
+    expect(got.runs.pitome_energy).toBe(deciding);
+    for (const [i, c] of cases.entries()) expectCaseToConform(c, got.outputs[i]);
+  }, 120_000);
+
+  it('reads nothing back inside a block on WebGPU; ATS keeps its one asynchronous read per reducing block', async () => {
+    const plans = ['tome:r=3', 'pitome:ratio=0.8', 'mctf:r=3', 'ats:k=8,layers=1/2'];
+    const got = (await page.evaluate((p) => window.countReads(p), plans)) as ForwardReads[];
+    expect(got.map((g) => g.plan)).toEqual(plans);
+    for (const g of got) {
+      expect(g.syncReads, g.plan).toBe(0);
+      expect(g.tokensOut, g.plan).toBeLessThan(17);
+    }
+    expect(got.slice(0, 3).map((g) => g.asyncReads)).toEqual([0, 0, 0]);
+    expect(got[3].asyncReads).toBe(2);
+  }, 120_000);
+
+  it('falls back to the generic ops, and says so, when the device rejects the ToMe programs', async () => {
+    await page.evaluate(() => window.forceKernelFailure('tome', true));
+    try {
+      const cases = loadCases('tome').slice(0, 3);
+      const got = await run('tome', cases);
+      expect(got.status).toMatchObject({ apply: 'on', tome: 'off' });
+      expect(got.notes).toHaveLength(1);
+      expect(got.notes[0]).toMatch(/^WebGPU rejected the fused ToMe kernels \(.+\); ToMe runs on generic TF\.js ops instead\.$/);
+      expect(got.runs.tome_bestmatch ?? 0).toBe(0);
+      for (const [i, c] of cases.entries()) expectCaseToConform(c, got.outputs[i]);
+    } finally {
+      await page.evaluate(() => window.forceKernelFailure('tome', false));
+    }
+    const again = await run('tome', loadCases('tome').slice(0, 1));
+    expect(again.status.tome).toBe('on');
+  }, 120_000);
+});
