@@ -75,9 +75,14 @@ export function diffrateDecide(x: tf.Tensor3D, clsAttn: tf.Tensor3D, params: Dif
       const blocked = tf.concat([tf.fill([batch, ns, 1], -Infinity), tf.slice(sim, [0, 0, 1], [batch, ns, m - 1])], 2);
       nodeMax = tf.max(blocked, 2) as tf.Tensor2D;
       dstIdx = tf.cast(tf.argMax(blocked, 2), 'int32') as tf.Tensor2D;
-      const hits = tf.oneHot(dstIdx, m); // [B, n_s, M]
-      const perDst = tf.add(1, tf.sum(hits, 1)); // [B, M]: itself + its sources
-      const groupOfSrc = tf.squeeze(tf.matMul(hits, tf.expandDims(perDst, 2)), [2]); // [B, n_s]
+      // Sources per destination, counted over the LAST axis of a [B, M, n_s] mask: an int32 sum over
+      // a middle axis makes TF.js 4.22's WebGPU backend insert a transpose whose shader does not
+      // compile for int32 input, and the whole queued batch of kernels is then silently dropped
+      // (outputs keep stale buffers). A cast does not help (WebGPU keeps the int32 buffer), nor
+      // tf.oneHot(…, 'float32') (the wasm kernel ignores the dtype).
+      const hits = tf.equal(tf.reshape(tf.range(0, m, 1, 'int32'), [1, m, 1]), tf.expandDims(dstIdx, 1)); // [B, M, n_s]
+      const perDst = tf.add(1, tf.sum(hits, 2)) as tf.Tensor2D; // [B, M]: itself + its sources
+      const groupOfSrc = tf.squeeze(gatherRows(tf.expandDims(perDst, 2), dstIdx), [2]); // [B, n_s]
       const tail = n - nPruned;
       targetSorted = tf.concat([tf.tile(tf.expandDims(tf.range(0, m, 1, 'int32'), 0), [batch, 1]), dstIdx, tf.fill([batch, tail], -1, 'int32')], 1) as tf.Tensor2D;
       coeffSorted = tf.concat([tf.div(1, perDst), tf.div(1, groupOfSrc), tf.zeros([batch, tail])], 1) as tf.Tensor2D;

@@ -55,5 +55,6 @@ export const PROBE_PLANS = [
   'mctf:r=16',
   'atc:keep=0.7',
   'ppt',
+  'diffrate:target_flops=0.9',
   'evit:keep=0.7,layers=3+tome:r=8,layers=4-11',
 ];
