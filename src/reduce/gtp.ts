@@ -67,6 +67,12 @@ export function spatialAdjacency(t: number): Float32Array {
   return a;
 }
 
+function identityMatrix(t: number): Float32Array {
+  const a = new Float32Array(t * t);
+  for (let i = 0; i < t; i++) a[i * t + i] = 1;
+  return a;
+}
+
 /**
  * k of the semantic threshold (the k-th smallest cosine of a row, 1-based) for N tokens, N
  * counting the class token when there is one: N − 1 − neighbours.
@@ -92,20 +98,17 @@ export function gtpGraph(x: tf.Tensor3D, { graph, neighbours }: GtpGraphParams, 
       }
       const patches = classToken ? tf.slice(x, [0, 1, 0], [batch, t, d]) : x;
       const unit = tf.div(patches, tf.norm(patches, 'euclidean', 2, true)); // no eps, as the official code
-      const cosine = tf.matMul(unit, unit, false, true) as tf.Tensor3D; // [B, T, T]
+      // [B, T, T] cosines, image by image with plain 2-D matmuls (a batched or transposed matmul is the slow path on wasm)
+      const images = tf.unstack(unit) as tf.Tensor2D[];
+      const cosine = tf.stack(images.map((u) => tf.matMul(u, tf.transpose(u)))) as tf.Tensor3D;
       // the k-th smallest of a row is its (T − k + 1)-th largest; every entry ≥ it passes (ties included)
       const m = t - k + 1;
       const theta = tf.slice(tf.topk(cosine, m).values, [0, 0, m - 1], [batch, t, 1]);
-      const semantic = tf.sub(tf.cast(tf.greaterEqual(cosine, theta), 'float32'), tf.eye(t).expandDims(0)) as tf.Tensor3D;
-      if (graph === 'semantic') {
-        adjacency = semantic;
-      } else {
-        // the official bitwise OR of the int graphs: max for 0/1, and −1 (a row's own cosine below its
-        // threshold, minus the identity) stays −1 whatever it is OR-ed with
-        const s = tf.tile(spatial(), [batch, 1, 1]);
-        const minusOne = tf.logicalOr(tf.equal(semantic, -1), tf.equal(s, -1));
-        adjacency = tf.where(minusOne, tf.fill(semantic.shape, -1), tf.maximum(semantic, s)) as tf.Tensor3D;
-      }
+      const passes = tf.cast(tf.greaterEqual(cosine, theta), 'float32');
+      // then the identity is subtracted: from the k-NN graph (semantic), or after the official bitwise
+      // OR with the spatial graph (mixed) — off the diagonal OR is max, on it max(x, 0) − 1 = x − 1
+      const identity = tf.tensor3d(identityMatrix(t), [1, t, t]);
+      adjacency = tf.sub(graph === 'semantic' ? passes : tf.maximum(passes, spatial()), identity) as tf.Tensor3D;
     }
     const inverseRoot = tf.pow(tf.sum(adjacency, 2), -0.5); // [B, T], d^-½
     return tf.mul(tf.mul(tf.expandDims(inverseRoot, 2), adjacency), tf.expandDims(inverseRoot, 1)) as tf.Tensor3D;
@@ -115,9 +118,13 @@ export function gtpGraph(x: tf.Tensor3D, { graph, neighbours }: GtpGraphParams, 
 /** MixedAttnMax [B, T]: max over heads of A[j, j] times max over heads of Σ_i A[i, j], for the patch columns. */
 export function mixedAttnMax(probs: tf.Tensor4D, classToken = true): tf.Tensor2D {
   return tf.tidy(() => {
-    const [batch, , n] = probs.shape;
+    const [batch, heads, n] = probs.shape;
     const off = classToken ? 1 : 0;
-    const diagonal = tf.sum(tf.mul(probs, tf.eye(n)), 3); // [B, H, N]: one non-zero term per row
+    const onDiagonal = tf.tensor1d(
+      Int32Array.from({ length: n }, (_, i) => i * (n + 1)),
+      'int32',
+    );
+    const diagonal = tf.reshape(tf.gather(tf.reshape(probs, [batch * heads, n * n]), onDiagonal, 1), [batch, heads, n]); // A[h, j, j]
     const columns = tf.sum(probs, 2); // [B, H, N]: over every query row, the class token's included
     const rank = tf.mul(tf.max(diagonal, 1), tf.max(columns, 1)) as tf.Tensor2D;
     return off ? (tf.slice(rank, [0, off], [batch, n - off]) as tf.Tensor2D) : rank;
