@@ -60,6 +60,8 @@ export const METHOD_COLOUR: Readonly<Record<MethodId, string>> = {
   diffrate: '#EE7733',
   atc: '#009988',
   ppt: '#CC3311',
+  // Paul Tol's "muted" indigo: dark, apart from every blue above
+  gtp: '#332288',
 };
 
 /** Series in the charts: the plan against the unreduced model. */

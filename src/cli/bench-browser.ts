@@ -54,7 +54,8 @@ export async function benchInBrowser(
       const page = await browser.newPage();
       try {
         page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
-        await page.goto(t === null ? base : `${base}?threads=${t}`, { timeout: 120_000 }); // the first load transforms TF.js: slow on a busy machine
+        // the first load transforms the app's modules: on a loaded machine that exceeds Playwright's default 30 s
+        await page.goto(t === null ? base : `${base}?threads=${t}`, { timeout: 120_000 });
         await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, { timeout: 120_000 });
         for (const batch of args.batches) {
           if (!json)
@@ -120,7 +121,7 @@ async function compareThreads(browser: Browser, base: string, threads: number[],
   for (const t of threads) {
     const page = await browser.newPage();
     try {
-      await page.goto(`${base}?threads=${t}`);
+      await page.goto(`${base}?threads=${t}`, { timeout: 120_000 });
       await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, { timeout: 120_000 });
       runs.push(await page.evaluate(({ p, n }) => window.tokenscopeBundledRun('wasm', p, n), { p: ['none', ...plans], n: AGREEMENT_IMAGES }));
     } finally {

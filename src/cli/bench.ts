@@ -24,6 +24,7 @@ export const DEFAULT_PLANS = [
   'diffrate:target_flops=0.9',
   'atc:keep=0.7',
   'ppt',
+  'gtp:p=8',
 ];
 
 const HELP = `usage: tokenscope bench [--arch deit-t|deit-s|DIR] [--plan PLAN]... [--backend wasm|cpu]

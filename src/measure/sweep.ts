@@ -53,6 +53,17 @@ function pptRValues(config: VitConfig): number[] {
   return [...new Set([0.1, 0.15, 0.2, 0.25].map((f) => Math.max(1, Math.round(f * patches))))];
 }
 
+/** GTP's largest p that leaves a patch token at every one of the model's blocks: p·L < patches. */
+function gtpMaxP(config: VitConfig): number {
+  return Math.max(1, Math.ceil((numTokens(config) - 1) / config.num_hidden_layers) - 1);
+}
+
+/** GTP's p at every block: a quarter, half, three quarters and all of the largest (4, 8, 12, 16 on DeiT). */
+function gtpPValues(config: VitConfig): number[] {
+  const max = gtpMaxP(config);
+  return [...new Set([0.25, 0.5, 0.75, 1].map((f) => Math.max(1, Math.round(f * max))))];
+}
+
 /** The swept parameter of each method and its values for `config`. */
 export function sweepValues(method: MethodId, config: VitConfig): { param: string; values: number[] } {
   switch (method) {
@@ -72,6 +83,8 @@ export function sweepValues(method: MethodId, config: VitConfig): { param: strin
       return { param: 'keep', values: [0.9, 0.7, 0.5, 0.25] };
     case 'ppt':
       return { param: 'r', values: pptRValues(config) };
+    case 'gtp':
+      return { param: 'p', values: gtpPValues(config) };
   }
 }
 
@@ -104,6 +117,8 @@ function candidates(method: MethodId, config: VitConfig): { param: string; value
       return { param: 'keep', values: steps(0.05, 1, 0.05) };
     case 'ppt':
       return { param: 'r', values: steps(0, Math.floor((n0 - 1) / 2), 1) };
+    case 'gtp':
+      return { param: 'p', values: steps(1, gtpMaxP(config), 1) };
   }
 }
 

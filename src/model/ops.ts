@@ -7,6 +7,7 @@
  * stored [in, out], and the linear gradient uses explicit transposes.
  */
 import * as tf from '@tensorflow/tfjs';
+import { TokenScopeError } from '../errors';
 import { kernelsRunOnCpu } from '../tokens/kernel-paths';
 import type { HeadLayout } from './weights';
 
@@ -82,6 +83,35 @@ export function attentionRunsByHead(): boolean {
   return kernelsRunOnCpu();
 }
 
+/** k of `sparsifyAttention` for N tokens: ⌊N²·(1 − sparsity)⌋ in double precision, as Python's int() of the same product. */
+export function sparsityRank(n: number, sparsity: number): number {
+  return Math.trunc(n * n * (1 - sparsity));
+}
+
+/**
+ * GTP's attention sparsification (docs/METHODS.md#gtp): in every N×N matrix (the last two axes:
+ * one image and head), each probability strictly below the k-th smallest of its N² entries,
+ * k = `sparsityRank`, becomes 0 — no renormalisation. k < 1 has no k-th value (the official
+ * torch.kthvalue raises), so it is refused here too.
+ */
+export function sparsifyAttention<T extends tf.Tensor>(probs: T, sparsity: number): T {
+  const n = probs.shape[probs.rank - 1];
+  const nn = n * n;
+  const k = sparsityRank(n, sparsity);
+  if (k < 1)
+    throw new TokenScopeError(
+      'plan-invalid',
+      `attention sparsity ${sparsity} with ${n} tokens keeps every probability: ⌊${n}²·(1 − ${sparsity})⌋ = ${k} has no k-th smallest value; lower the sparsity or use 1 (off)`,
+    );
+  return tf.tidy(() => {
+    const flat = tf.reshape(probs, [-1, nn]) as tf.Tensor2D;
+    // the k-th smallest is the (N² − k + 1)-th largest: take the shorter of the two top-k's (a selection, so the value is exact)
+    const threshold =
+      k <= nn - k + 1 ? tf.neg(tf.slice(tf.topk(tf.neg(flat), k).values, [0, k - 1], [-1, 1])) : tf.slice(tf.topk(flat, nn - k + 1).values, [0, nn - k], [-1, 1]);
+    return tf.reshape(tf.where(tf.less(flat, threshold), tf.zerosLike(flat), flat), probs.shape) as T;
+  });
+}
+
 /** [B, N] ‖v_j‖₂ of values [B, N, D] (the heads side by side). */
 export function valueNorms(values: tf.Tensor3D): tf.Tensor2D {
   return tf.sqrt(tf.sum(tf.square(values), 2)) as tf.Tensor2D;
@@ -110,6 +140,8 @@ export interface HeadAttentionOptions {
   clsRows?: boolean;
   /** Return the value norms. */
   valueNorms?: boolean;
+  /** Below 1: zero the small probabilities before P·v (`sparsifyAttention`). */
+  sparsity?: number;
 }
 
 /**
@@ -137,7 +169,8 @@ export function attentionByHead(h: tf.Tensor2D, layout: HeadLayout, options: Hea
   const keysT: tf.Tensor2D[] = [];
   const outs: tf.Tensor2D[] = [];
   for (let i = 0; i < layout.q.length; i++) {
-    const { s, kT } = headAttention(h, hT, layout, i, logSize);
+    const { s: dense, kT } = headAttention(h, hT, layout, i, logSize);
+    const s = options.sparsity !== undefined && options.sparsity < 1 ? sparsifyAttention(dense, options.sparsity) : dense;
     const v = tf.add(tf.matMul(h, layout.v[i]), layout.vB[i]) as tf.Tensor2D; // [N, dh]
     // Row 0 by GatherNd: the wasm Slice kernel copies its whole input first (0.07 ms vs 0.01 ms).
     if (options.clsRows) clsRows.push(tf.gatherND(s, first) as tf.Tensor2D);

@@ -21,6 +21,8 @@ export interface Model {
 export interface CompiledPlan {
   hooks: (LayerHook | null)[];
   propAttn: boolean;
+  /** State built once per forward from the embedded tokens and carried across blocks (GTP's graph). */
+  initCarried?: (embedded: tf.Tensor3D) => tf.Tensor;
 }
 
 /**
@@ -111,6 +113,7 @@ export async function runForward(model: Model, pixels: tf.Tensor4D, plan: Compil
   const out = await forwardTensorsAsync(model.config, model.weights, pixels, {
     hooks: plan.hooks,
     propAttn: plan.propAttn,
+    initCarried: plan.initCarried,
     keepAssignments: record !== 'none',
     keepEvidence: record === 'evidence',
   });

@@ -4,9 +4,10 @@
  * acts (its slot), what attention must hand it, and returns a Reduction.
  *
  *   x = embed(pixels)                        [B, N, D]  CLS (+DIST) + patches + positions
+ *   [carried = initCarried(x): per-forward state a method hands from block to block (GTP's graph)]
  *   for each block l:
  *     [beforeAttention hook: merge x, hand on the merged attention]
- *     h = LN1(x); q, k, v; P = softmax(q·kᵀ/√dh (+ log size per key))
+ *     h = LN1(x); q, k, v; P = softmax(q·kᵀ/√dh (+ log size per key))  [sparsified if the hook asks]
  *     [insideAttention hook: keep some query rows of P and x]
  *     x = x + proj(P·v)
  *     [afterAttention hook: reduce x]
@@ -23,7 +24,19 @@ import { APPLY_FAMILY, meanOverHeadsProgram } from '../tokens/webgpu/apply-assig
 import { fusedFamilyOn } from '../tokens/webgpu/kernel-status';
 import type { AttentionInfo, DeferredReduction, EvidenceTensors, HostValues, NeedsKey, ReduceInput, Reduction, Slot } from '../tokens/types';
 import { type VitConfig, headDim } from './config';
-import { attentionByHead, attentionLogits, headAttention, attentionRunsByHead, gelu, layerNorm, linear, mergeHeads, splitHeads, valueNorms } from './ops';
+import {
+  attentionByHead,
+  attentionLogits,
+  headAttention,
+  attentionRunsByHead,
+  gelu,
+  layerNorm,
+  linear,
+  mergeHeads,
+  sparsifyAttention,
+  splitHeads,
+  valueNorms,
+} from './ops';
 import type { BlockWeights, VitWeights } from './weights';
 
 /** One block's token-reduction step, already bound to its per-layer parameters. */
@@ -38,6 +51,8 @@ export interface LayerHook {
   reduceDeferred?(input: ReduceInput): DeferredReduction;
   /** The token count depends on the image (ATS): batches run image by image. */
   perImage?: boolean;
+  /** Below 1: this block's attention probabilities are sparsified before P·v (GTP; ops.ts `sparsifyAttention`). */
+  attentionSparsity?: number;
 }
 
 export interface ForwardOptions {
@@ -49,6 +64,11 @@ export interface ForwardOptions {
   keepAssignments: boolean;
   /** Ask each method for its decision evidence and keep it for the trace (off: none is made). */
   keepEvidence?: boolean;
+  /**
+   * Builds, from the embedded tokens [B, N, D] before block 0, the state the hooks carry from block
+   * to block (`ReduceInput.carried`; a reduction may hand on a replacement). Freed by the forward.
+   */
+  initCarried?: (embedded: tf.Tensor3D) => tf.Tensor;
 }
 
 /** What one block produced, as tensors (read back once at the end of a run). */
@@ -123,6 +143,7 @@ function blockAttention(config: VitConfig, b: BlockWeights, state: BlockState, h
   const h = layerNorm(state.x, b.norm1.gamma, b.norm1.beta, config.layer_norm_eps);
   const logSize = propAttn && state.sizeIsTracked ? logSizeOf(state.size) : undefined;
   const needs = hook?.needs ?? [];
+  const sparsity = hook?.attentionSparsity;
   const [B, N, D] = h.shape;
   const info: AttentionInfo = {};
   if (b.heads && attentionRunsByHead()) {
@@ -133,6 +154,7 @@ function blockAttention(config: VitConfig, b: BlockWeights, state: BlockState, h
         probs: needs.includes('probs'),
         clsRows: needs.includes('clsAttn'),
         valueNorms: needs.includes('valueNorms'),
+        sparsity,
       }),
     );
     const H = layout.q.length;
@@ -167,7 +189,8 @@ function blockAttention(config: VitConfig, b: BlockWeights, state: BlockState, h
   }
   const [q, k, v] = qkv(config, b, h);
   const logits = attentionLogits(q, k, logSize);
-  const probs = tf.softmax(logits) as tf.Tensor4D;
+  const dense = tf.softmax(logits) as tf.Tensor4D;
+  const probs = sparsity !== undefined && sparsity < 1 ? sparsifyAttention(dense, sparsity) : dense;
   if (needs.includes('probs')) info.probs = probs;
   if (needs.includes('clsAttn')) info.clsAttn = tf.reshape(tf.slice(probs, [0, 0, 0, 0], [B, -1, 1, N]), [B, probs.shape[1], N]);
   if (needs.includes('valueNorms')) info.valueNorms = valueNorms(mergeHeads(v));
@@ -240,6 +263,8 @@ interface BlockState {
   x: tf.Tensor3D;
   size: tf.Tensor3D;
   sizeIsTracked: boolean;
+  /** What the hooks carry from block to block (ForwardOptions.initCarried), if anything. */
+  carried?: tf.Tensor;
 }
 
 /**
@@ -257,6 +282,7 @@ function block(
   precomputed?: Attended,
 ): BlockState & { reduction?: Reduction } {
   let { x, size, sizeIsTracked } = state;
+  let carried = state.carried;
   const useLogSize = propAttn && sizeIsTracked;
   const reduceInput = (attention: AttentionInfo): ReduceInput => ({
     x,
@@ -268,12 +294,21 @@ function block(
     classToken: true,
     distillToken: config.distilled === true,
     evidence,
+    carried,
   });
   /**
    * x and size through the reduction's assignment: gathered rows for the selecting methods (pruning,
    * sampling; one image for ATS, whose batched form pads with empty rows), the matrix for merges.
    */
   const applyReduction = (r: Reduction) => {
+    if (r.carried) carried = r.carried;
+    if (r.features && r.sizes) {
+      // the method computed both (GTP's propagation and its token scales)
+      x = r.features;
+      size = r.sizes;
+      sizeIsTracked = true;
+      return;
+    }
     if (r.rows && kernelsRunOnCpu()) {
       // a plain selection whose rows are known: one GatherNd per tensor; sizes all still 1 unless tracked
       x = gatherRows(x, r.rows);
@@ -327,7 +362,7 @@ function block(
   }
 
   x = tf.add(x, mlp(config, b, x));
-  return { x, size, sizeIsTracked, reduction };
+  return { x, size, sizeIsTracked, carried, reduction };
 }
 
 /** Logits from the final tokens: LN, then the head on CLS (averaged with the distillation head). */
@@ -350,12 +385,13 @@ export function head(config: VitConfig, w: VitWeights, x: tf.Tensor3D): tf.Tenso
  * reads synchronously only through a slow canvas round trip that stalls the queue.
  */
 function* forwardSteps(config: VitConfig, w: VitWeights, pixels: tf.Tensor4D, options: ForwardOptions): Generator<tf.Tensor, ForwardTensors, HostValues> {
-  const { hooks, propAttn, keepAssignments, keepEvidence = false } = options;
+  const { hooks, propAttn, keepAssignments, keepEvidence = false, initCarried } = options;
   invariant(hooks.length === config.num_hidden_layers, `plan has ${hooks.length} layers, model has ${config.num_hidden_layers}`);
   const blocks: BlockOutput[] = [];
   let state: BlockState = tf.tidy(() => {
     const x = embed(config, w, pixels);
-    return { x, size: tf.ones([x.shape[0], x.shape[1], 1]) as tf.Tensor3D, sizeIsTracked: false } as unknown as tf.TensorContainer;
+    const carried = initCarried ? initCarried(x) : undefined;
+    return { x, size: tf.ones([x.shape[0], x.shape[1], 1]) as tf.Tensor3D, sizeIsTracked: false, carried } as unknown as tf.TensorContainer;
   }) as unknown as BlockState;
   try {
     for (const [l, b] of w.blocks.entries()) {
@@ -378,6 +414,7 @@ function* forwardSteps(config: VitConfig, w: VitWeights, pixels: tf.Tensor4D, op
             classToken: true,
             distillToken: config.distilled === true,
             evidence: keepEvidence,
+            carried: current.carried,
           });
           return attended as unknown as tf.TensorContainer;
         }) as unknown as Attended;
@@ -392,8 +429,8 @@ function* forwardSteps(config: VitConfig, w: VitWeights, pixels: tf.Tensor4D, op
       ) as unknown as BlockState & { reduction?: Reduction };
       deferred?.dispose();
       if (precomputed) tf.dispose(precomputed as unknown as tf.TensorContainer);
-      // A block without reduction hands the same size tensor on: free only what was replaced.
-      tf.dispose([previous.x, previous.size].filter((t) => t !== out.x && t !== out.size));
+      // A block without reduction hands the same size tensor (and carried state) on: free only what was replaced.
+      tf.dispose([previous.x, previous.size, previous.carried].filter((t): t is tf.Tensor => t !== undefined && t !== out.x && t !== out.size && t !== out.carried));
       const record: BlockOutput = { nIn, nOut: out.x.shape[1] };
       const r = out.reduction;
       if (r) {
@@ -410,14 +447,14 @@ function* forwardSteps(config: VitConfig, w: VitWeights, pixels: tf.Tensor4D, op
         }
       }
       blocks.push(record);
-      state = { x: out.x, size: out.size, sizeIsTracked: out.sizeIsTracked };
+      state = { x: out.x, size: out.size, sizeIsTracked: out.sizeIsTracked, carried: out.carried };
     }
     return { logits: head(config, w, state.x), blocks };
   } catch (e) {
     disposeBlockOutputs(blocks);
     throw e;
   } finally {
-    tf.dispose([state.x, state.size]);
+    tf.dispose([state.x, state.size, ...(state.carried ? [state.carried] : [])]);
   }
 }
 

@@ -11,6 +11,8 @@ import { atsEffectiveTokens, type AtsLayerParams } from './ats';
 import { atcNumClusters, atcOutputTokens, type AtcLayerParams } from './atc';
 import { LINKAGES } from './atc-clustering';
 import { pptEffectiveR, type PptLayerParams } from './ppt';
+import { GTP_GRAPHS, gtpGraph, gtpGraphFlops, gtpKeptPatches, semanticRank, type GtpGraphParams, type GtpLayerParams } from './gtp';
+import { sparsityRank } from '../model/ops';
 import { diffrateCounts, diffrateKeptNumbers, type DiffrateLayerParams } from './diffrate-schedules';
 import { evitLeftTokens, type EvitLayerParams } from './evit';
 import { mctfLayerR, type MctfLayerParams, type MctfPooling } from './mctf';
@@ -132,6 +134,21 @@ const pptBinder: Binder<PptLayerParams> = {
   outputTokens: (n, p) => n - pptEffectiveR(n, p.r),
 };
 
+const gtpBinder: Binder<GtpLayerParams> = {
+  params: ({ segment, layer, config }) => {
+    const t = numTokens(config) - 1;
+    const first = layer === segment.layers[0];
+    return {
+      p: num(segment, 'p'),
+      alpha: num(segment, 'alpha'),
+      scale: flag(segment, 'scale'),
+      sparsity: num(segment, 'sparsity'),
+      graphFlops: first ? gtpGraphFlops(t, config.hidden_size, GTP_GRAPHS[num(segment, 'graph')]) : 0,
+    };
+  },
+  outputTokens: (n, p) => 1 + gtpKeptPatches(n - 1, p.p),
+};
+
 const BINDERS: Record<MethodId, Binder<never>> = {
   tome: tomeBinder,
   pitome: pitomeBinder,
@@ -142,10 +159,11 @@ const BINDERS: Record<MethodId, Binder<never>> = {
   diffrate: diffrateBinder,
   atc: atcBinder,
   ppt: pptBinder,
+  gtp: gtpBinder,
 } as Record<MethodId, Binder<never>>;
 
 /** Methods whose official code has no distillation-token protection. */
-const NO_DISTILL_SUPPORT: MethodId[] = ['pitome', 'ats', 'mctf', 'diffrate', 'atc', 'ppt'];
+const NO_DISTILL_SUPPORT: MethodId[] = ['pitome', 'ats', 'mctf', 'diffrate', 'atc', 'ppt', 'gtp'];
 
 export function compilePlan(plan: Plan, config: VitConfig): Compiled {
   const depth = config.num_hidden_layers;
@@ -158,6 +176,12 @@ export function compilePlan(plan: Plan, config: VitConfig): Compiled {
   const layers: (CompiledLayer | null)[] = Array(depth).fill(null);
   let propAttn = false;
   for (const segment of plan.segments) {
+    if (config.distilled && segment.method === 'gtp') {
+      throw new TokenScopeError(
+        'plan-invalid',
+        'gtp cannot run on a model with a distillation token: its official code builds the graph over every token after the class token, so the distillation token would be taken for a patch (and propagated away); use tome, evit or topk',
+      );
+    }
     if (config.distilled && NO_DISTILL_SUPPORT.includes(segment.method)) {
       throw new TokenScopeError(
         'plan-invalid',
@@ -168,6 +192,8 @@ export function compilePlan(plan: Plan, config: VitConfig): Compiled {
     // DiffRate's attention is always proportional (its sizes are similarity-weighted)
     if (segment.method === 'diffrate') propAttn = true;
     if ((segment.method === 'atc' || segment.method === 'ppt') && flag(segment, 'prop')) propAttn = true;
+    // GTP's token scales are sizes that enter the attention as log s
+    if (segment.method === 'gtp' && flag(segment, 'scale')) propAttn = true;
     const reducer = REDUCERS[segment.method] as unknown as Reducer<unknown>;
     const binder = BINDERS[segment.method] as unknown as Binder<unknown>;
     segment.layers.forEach((layer, index) => {
@@ -191,9 +217,57 @@ export function compilePlan(plan: Plan, config: VitConfig): Compiled {
         reduce: (input) => reducer.reduce(input, params),
         reduceDeferred: reducer.reduceDeferred ? (input) => reducer.reduceDeferred!(input, params) : undefined,
       };
+      if (segment.method === 'gtp') hooks[layer]!.attentionSparsity = num(segment, 'sparsity');
     });
   }
-  return { hooks, propAttn, layers };
+  const compiled: Compiled = { hooks, propAttn, layers };
+  const gtpSegment = plan.segments.find((s) => s.method === 'gtp');
+  if (gtpSegment) {
+    const graph: GtpGraphParams = { graph: GTP_GRAPHS[num(gtpSegment, 'graph')], neighbours: num(gtpSegment, 'neighbours') };
+    checkGtp(compiled, plan, graph, config);
+    compiled.initCarried = (embedded) => gtpGraph(embedded, graph);
+  }
+  return compiled;
+}
+
+/**
+ * Refuses GTP settings that the official code would turn into an error or a degenerate model on
+ * this model's token counts, naming the setting: a k-NN threshold with no k-th value, a block left
+ * with no patch (p ≥ patches), an attention sparsity whose k is 0 (torch.kthvalue raises).
+ */
+function checkGtp(compiled: Compiled, plan: Plan, graph: GtpGraphParams, config: VitConfig): void {
+  const tokens = numTokens(config);
+  const t = tokens - 1;
+  const where = (s: Segment) => `gtp:p=${num(s, 'p')},… on layers ${s.layers.join('/')}`;
+  if (graph.graph !== 'spatial') {
+    const k = semanticRank(tokens, graph.neighbours);
+    if (graph.neighbours < 1 || k < 1) {
+      throw new TokenScopeError(
+        'param-out-of-range',
+        `'neighbours=${graph.neighbours}' in gtp: a ${graph.graph} graph over ${t} patches needs 1 ≤ neighbours ≤ ${t - 1} (0 leaves a token without neighbours: its normalised row is NaN)`,
+      );
+    }
+  }
+  const counts = predictTokens(compiled, tokens)!;
+  for (const segment of plan.segments) {
+    for (const layer of segment.layers) {
+      const n = counts[layer];
+      const p = num(segment, 'p');
+      if (p >= n - 1) {
+        throw new TokenScopeError(
+          'param-out-of-range',
+          `'p=${p}' in ${where(segment)}: block ${layer} receives ${n - 1} patch tokens, and p ≥ that propagates every one (the official slicing keeps none); lower p or use fewer layers`,
+        );
+      }
+      const sparsity = num(segment, 'sparsity');
+      if (sparsity < 1 && sparsityRank(n, sparsity) < 1) {
+        throw new TokenScopeError(
+          'param-out-of-range',
+          `'sparsity=${sparsity}' in ${where(segment)}: with ${n} tokens at block ${layer}, ⌊${n}²·(1 − ${sparsity})⌋ = 0 has no k-th smallest probability (the official torch.kthvalue raises); lower the sparsity or use 1`,
+        );
+      }
+    }
+  }
 }
 
 /** Tokens entering each block and leaving the last, as the schedule fixes them; null if any layer is data-dependent. */

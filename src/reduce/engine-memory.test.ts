@@ -27,6 +27,8 @@ function randomPlan(next: () => number): string {
       () => `atc:keep=${(0.3 + 0.6 * next()).toFixed(2)},linkage=${Math.floor(next() * 3)}${layers}`,
       () => 'none',
     ])();
+  // GTP runs alone: its graph spans the forward
+  if (next() < 0.1) return `gtp:p=${1 + Math.floor(next() * 3)},graph=${Math.floor(next() * 3)},scale=${next() < 0.5 ? 1 : 0},sparsity=${next() < 0.5 ? 1 : 0.8}`;
   if (next() < 0.3) return one('');
   const first = one(',layers=1');
   const second = one(',layers=2-3');

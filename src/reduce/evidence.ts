@@ -121,6 +121,7 @@ const SCORE_NAMES: Record<string, string> = {
   diffrate: 'CLS attention (mean over heads)',
   atc: 'merge height (1 − cosine of head-mean keys)',
   ppt: 'significance (CLS attention × value norm, normalised)',
+  gtp: 'MixedAttnMax (max-head self-attention × max-head attention received)',
 };
 
 const list = (v: EvidenceValue | undefined): number[] => (Array.isArray(v) ? (v as number[]) : []);
@@ -183,6 +184,8 @@ function readLayer(layer: LayerTrace): LayerEvidence | null {
       return { ...base, ...atcTree(e, tokens) };
     case 'ppt':
       return { ...base, ...pptChoice(e, tokens) };
+    case 'gtp':
+      return { ...base, ...gtpPropagation(e, tokens) };
     default:
       return { ...base, tokens, edges: [] };
   }
@@ -256,6 +259,35 @@ function pptChoice(e: Evidence, tokens: EvidenceToken[]): Read {
   const pooled = e.fields.pooled === undefined ? null : Number(e.fields.pooled);
   scores.forEach((s, i) => Object.assign(tokens[i + 1], { score: s, rank: rank[i], extra: { S_op: sOp, pooled } }));
   return { tokens, edges: [], r: Number(e.constants.r) };
+}
+
+/**
+ * GTP: every patch token's MixedAttnMax and its rank in the recorded descending order; the first
+ * `kept` stay, the rest are propagated. An edge per non-zero graph weight from a propagated token
+ * to a kept one, scored alpha · W[kept, propagated] (what the kept token receives of it), all taken.
+ */
+function gtpPropagation(e: Evidence, tokens: EvidenceToken[]): Read {
+  const scores = list(e.fields.scores);
+  const order = list(e.fields.order);
+  const kept = Number(e.constants.kept);
+  const alpha = Number(e.constants.alpha);
+  const wKp = (e.fields.wKp ?? []) as number[][]; // [kept][propagated]
+  scores.forEach((s, i) => (tokens[i + 1].score = s));
+  order.forEach((patch, pos) => (tokens[patch + 1].rank = pos + 1));
+  const edges: EvidenceEdge[] = [];
+  order.slice(kept).forEach((patch, j) => {
+    order.slice(0, kept).forEach((to, i) => {
+      const w = wKp[i]?.[j] ?? 0;
+      if (w !== 0) edges.push({ from: patch + 1, to: to + 1, score: alpha * w, rank: 0, chosen: true });
+    });
+  });
+  edges.sort((a, b) => b.score - a.score || a.from - b.from || a.to - b.to).forEach((edge, i) => (edge.rank = i + 1));
+  for (const t of tokens) {
+    const out = edges.filter((x) => x.from === t.row);
+    if (out.length > 0) t.partner = out[0].to; // its strongest kept neighbour
+    if (t.score !== null) t.extra = { sent: out.reduce((a, x) => a + x.score, 0), received: edges.filter((x) => x.to === t.row).reduce((a, x) => a + x.score, 0) };
+  }
+  return { tokens, edges, r: order.length - kept };
 }
 
 interface Sides {
@@ -431,6 +463,27 @@ export function evidenceSentence(ev: LayerEvidence, row: number, name: (row: num
       const clusters = Number(ev.constants.clusters);
       const members = ev.tokens.filter((x) => x.to === t.to).length;
       return `${who} goes to cluster row ${t.to} of ${clusters + 1}, with ${members - 1} other token${members === 2 ? '' : 's'}; it first joins another at height ${fmt(t.score ?? NaN)} (${ev.constants.linkage} linkage; the cut keeps the ${ev.r} lowest of ${ev.edges.length} merges).`;
+    }
+    case 'gtp': {
+      if (t.score === null) return `${who} is never scored nor propagated: GTP's graph spans the patch tokens only.`;
+      const head = `${who}: MixedAttnMax ${fmt(t.score)}, ${ordinal(t.rank!)} of ${scored}`;
+      const alpha = ev.constants.alpha;
+      if (t.outcome === 'dropped') {
+        const out = ev.edges.filter((x) => x.from === row);
+        if (out.length === 0) return `${head}: among the ${ev.r} lowest, propagated, but none of its graph neighbours was kept, so it is lost.`;
+        const shares = out
+          .slice(0, 4)
+          .map((x) => `${name(x.to)} (${fmt(x.score)})`)
+          .join(', ');
+        return `${head}: among the ${ev.r} lowest, propagated to ${out.length} kept neighbour${out.length > 1 ? 's' : ''} — ${shares}${out.length > 4 ? ', …' : ''}: each adds alpha ${alpha} × its graph weight of this token's features.`;
+      }
+      const into = ev.edges.filter((x) => x.to === row);
+      if (into.length === 0) return `${head}: kept, unchanged (no propagated graph neighbour); it leaves at row ${t.to}, in descending score order.`;
+      const from = into
+        .slice(0, 4)
+        .map((x) => `${name(x.from)} (${fmt(x.score)})`)
+        .join(', ');
+      return `${head}: kept at row ${t.to} (descending score order), receiving ${into.length} propagated token${into.length > 1 ? 's' : ''}: ${from}${into.length > 4 ? ', …' : ''}.`;
     }
     case 'diffrate': {
       if (t.score === null) return `${who} is never scored: DiffRate keeps the class token first.`;

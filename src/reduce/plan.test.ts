@@ -13,6 +13,8 @@ describe('parsePlan', () => {
     'pitome:ratio=0.9',
     'mctf:r=16',
     'evit:keep=0.7,layers=3+tome:r=8,layers=4-11',
+    'gtp:p=8,graph=mixed,alpha=0.1,neighbours=8,sparsity=1,scale=0',
+    'gtp:p=4,graph=semantic,sparsity=0.7,scale=1,layers=2-11',
   ];
   for (const text of accepted) {
     it(`accepts '${text}' and round-trips through its canonical text`, () => {

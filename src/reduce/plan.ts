@@ -12,6 +12,7 @@
  *   evit:keep=0.7,layers=3+tome:r=8,layers=4-11      (methods on disjoint layers)
  *   diffrate:target_flops=2.9                        (DiffRate's published DeiT-S schedule)
  *   atc:keep=0.7,linkage=1                           (ATC, average linkage, layers 3/6/9)
+ *   gtp:p=8,graph=mixed,alpha=0.1                    (GTP-ViT, every layer; runs alone in a plan)
  *
  * Defaults follow the papers for a 12-block DeiT and scale with depth: ToMe/PiToMe every layer,
  * MCTF layers 1..L-1, EViT/top-k at ⌊L/4⌋, ⌊L/2⌋, ⌊3L/4⌋ (3/6/9), ATS from ⌊L/4⌋ on (3-11).
@@ -19,6 +20,7 @@
  */
 import { TokenScopeError, type Parsed } from '../errors';
 import { DIFFRATE_TARGETS } from './diffrate-schedules';
+import { GTP_GRAPHS } from './gtp';
 import type { MethodId } from './types';
 
 export type ParamValue = number | boolean;
@@ -32,6 +34,8 @@ interface NumberParam {
   max: number;
   /** Exclusive lower bound. */
   minOpen?: boolean;
+  /** An int that picks one of these choices: the name is also accepted, and the canonical text writes it. */
+  names?: readonly string[];
 }
 
 interface SwitchParam {
@@ -172,7 +176,47 @@ export const METHOD_SPECS: Record<MethodId, MethodSpec> = {
     ],
     defaultLayers: quarterLayers,
   },
+  gtp: {
+    id: 'gtp',
+    label: 'GTP',
+    summary: 'propagates the p least attended patch tokens into their graph neighbours at every block (Xu et al. 2024)',
+    params: [
+      {
+        kind: 'int',
+        name: 'p',
+        doc: 'patch tokens propagated (removed) per block, num_prop; at least 1 (the official code removes every patch at 0)',
+        default: 8,
+        min: 1,
+        max: 4096,
+      },
+      {
+        kind: 'int',
+        name: 'graph',
+        doc: 'graph over the patches, built once per image: spatial (8 grid neighbours), semantic (cosine k-NN) or mixed (either)',
+        default: 2,
+        min: 0,
+        max: 2,
+        names: GTP_GRAPHS,
+      },
+      { kind: 'float', name: 'alpha', doc: 'weight of the propagated tokens added to their kept neighbours', default: 0.1, min: 0, max: 10 },
+      { kind: 'int', name: 'neighbours', doc: 'num_neighbours of the semantic k-NN graph (not used by spatial)', default: 8, min: 0, max: 4096 },
+      {
+        kind: 'float',
+        name: 'sparsity',
+        doc: 'attention sparsity: below 1, probabilities under the ⌊N²(1 − sparsity)⌋-th smallest of each head become 0 (1 = off)',
+        default: 1,
+        min: 0,
+        max: 1,
+        minOpen: true,
+      },
+      { kind: 'bool', name: 'scale', doc: 'token scales: propagated like the features, log scale added to the attention per key', default: false },
+    ],
+    defaultLayers: everyLayer,
+  },
 };
+
+/** Methods that carry state through the whole forward (GTP's graph over the patches) and so run alone in a plan. */
+export const SOLE_METHODS: MethodId[] = ['gtp'];
 
 export const METHOD_IDS = Object.keys(METHOD_SPECS) as MethodId[];
 
@@ -192,7 +236,14 @@ export interface Plan {
 const planError = (message: string) => ({ ok: false as const, error: new TokenScopeError('plan-invalid', message) });
 
 function describeRange(p: NumberParam): string {
+  if (p.names) return p.names.map((n, i) => `${n} (${i})`).join(', ');
   return `${p.minOpen ? '(' : '['}${p.min}, ${p.max}]`;
+}
+
+/** A parameter's value as plan text: the choice's name where it has names. */
+export function formatParamValue(spec: ParamSpec, value: ParamValue): string {
+  if (spec.kind === 'bool') return value ? '1' : '0';
+  return spec.names?.[value as number] ?? String(value);
 }
 
 function parseValue(spec: ParamSpec, raw: string, where: string): ParamValue | TokenScopeError {
@@ -201,13 +252,14 @@ function parseValue(spec: ParamSpec, raw: string, where: string): ParamValue | T
     if (raw === '0' || raw === 'false' || raw === 'off') return false;
     return new TokenScopeError('plan-invalid', `'${spec.name}=${raw}' in '${where}': ${spec.name} is a switch, use 0 or 1 (${spec.doc})`);
   }
-  const v = raw.trim() === '' ? NaN : Number(raw);
+  const named = spec.names?.indexOf(raw.trim().toLowerCase()) ?? -1;
+  const v = named >= 0 ? named : raw.trim() === '' ? NaN : Number(raw);
   const inRange = Number.isFinite(v) && (spec.minOpen ? v > spec.min : v >= spec.min) && v <= spec.max;
   if (!inRange || (spec.kind === 'int' && !Number.isInteger(v))) {
-    const kind = spec.kind === 'int' ? 'an integer' : 'a number';
+    const kind = spec.names ? 'one of' : spec.kind === 'int' ? 'an integer in' : 'a number in';
     return new TokenScopeError(
       'param-out-of-range',
-      `'${spec.name}=${raw}' in '${where}': ${spec.name} must be ${kind} in ${describeRange(spec)} (${spec.doc}); default ${spec.default}`,
+      `'${spec.name}=${raw}' in '${where}': ${spec.name} must be ${kind} ${describeRange(spec)} (${spec.doc}); default ${formatParamValue(spec, spec.default)}`,
     );
   }
   return v;
@@ -291,6 +343,18 @@ export function parsePlan(text: string, depth: number): Parsed<Plan> {
     }
     segments.push(parsed.value);
   }
+  const sole = segments.find((s) => SOLE_METHODS.includes(s.method));
+  const other = segments.find((s) => s.method !== sole?.method);
+  if (sole && other) {
+    return planError(
+      `'${METHOD_SPECS[sole.method].label}' runs alone: it builds a graph over the patch tokens before block 0 and carries it through every block, which another method's reduction ('${other.method}') would break; plan ${sole.method} on its own`,
+    );
+  }
+  if (sole) {
+    const first = segments.find((s) => s.method === sole.method)!;
+    const differs = segments.find((s) => s.params.graph !== first.params.graph || s.params.neighbours !== first.params.neighbours);
+    if (differs) return planError(`every ${sole.method} segment must use the same graph and neighbours: the graph is built once, before block 0`);
+  }
   return { ok: true, value: { segments, depth } };
 }
 
@@ -318,9 +382,7 @@ export function formatPlan(plan: Plan): string {
   return plan.segments
     .map((s) => {
       const spec = METHOD_SPECS[s.method];
-      const parts = spec.params
-        .filter((p) => s.params[p.name] !== p.default)
-        .map((p) => `${p.name}=${p.kind === 'bool' ? (s.params[p.name] ? 1 : 0) : s.params[p.name]}`);
+      const parts = spec.params.filter((p) => s.params[p.name] !== p.default).map((p) => `${p.name}=${formatParamValue(p, s.params[p.name])}`);
       if (formatLayers(s.layers) !== formatLayers(spec.defaultLayers(plan.depth))) parts.push(`layers=${formatLayers(s.layers)}`);
       return parts.length ? `${s.method}:${parts.join(',')}` : s.method;
     })
@@ -334,13 +396,14 @@ export function planHelp(): string {
     'Examples: tome:r=13  tome:r=16,inflect=-1  evit:keep=0.7,layers=3/6/9,fuse=0  topk:keep=0.7',
     '          ats:layers=3-11  pitome:ratio=0.9  mctf:r=16  evit:keep=0.7,layers=3+tome:r=8,layers=4-11',
     '          diffrate:target_flops=2.9 (published DeiT-S schedule)  diffrate (derived for any model)  atc:keep=0.7,linkage=2',
+    '          gtp:p=8,graph=mixed,alpha=0.1 (runs alone: its graph spans every block)',
     '',
   ];
   for (const spec of Object.values(METHOD_SPECS)) {
     lines.push(`  ${spec.id.padEnd(7)} ${spec.summary}; default layers for 12 blocks: ${formatLayers(spec.defaultLayers(12))}`);
     for (const p of spec.params) {
       const range = p.kind === 'bool' ? '0|1' : describeRange(p);
-      lines.push(`            ${p.name}=${range}  default ${p.kind === 'bool' ? Number(p.default) : p.default}: ${p.doc}`);
+      lines.push(`            ${p.name}=${range}  default ${formatParamValue(p, p.default)}: ${p.doc}`);
     }
   }
   return lines.join('\n');

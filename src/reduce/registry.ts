@@ -3,6 +3,7 @@ import { atc } from './atc';
 import { ats } from './ats';
 import { diffrate } from './diffrate';
 import { evit, topk } from './evit';
+import { gtp } from './gtp';
 import { mctf } from './mctf';
 import { ppt } from './ppt';
 import { pitome } from './pitome';
@@ -19,4 +20,5 @@ export const REDUCERS = {
   diffrate,
   atc,
   ppt,
+  gtp,
 } satisfies Record<MethodId, Reducer<never>>;

@@ -4,7 +4,7 @@
  */
 import type { DeferredReduction, NeedsKey, ReduceInput, Reduction, Slot } from '../tokens/types';
 
-export type MethodId = 'tome' | 'pitome' | 'evit' | 'topk' | 'ats' | 'mctf' | 'diffrate' | 'atc' | 'ppt';
+export type MethodId = 'tome' | 'pitome' | 'evit' | 'topk' | 'ats' | 'mctf' | 'diffrate' | 'atc' | 'ppt' | 'gtp';
 
 /** Model dimensions a method's overhead FLOPs depend on. */
 export interface Dims {

@@ -60,6 +60,8 @@ export interface ReduceInput {
   distillToken: boolean;
   /** Return the decision's evidence with the reduction (`Reduction.evidence`); off: none is kept. */
   evidence?: boolean;
+  /** State carried across blocks for this forward (GTP's graph [B, T, T]), when the plan builds one. */
+  carried?: tf.Tensor;
 }
 
 export type NeedsKey = keyof AttentionInfo;
@@ -88,6 +90,14 @@ export interface Reduction {
   sizeCoeff?: tf.Tensor2D;
   /** The decision's own numbers, when `ReduceInput.evidence` asked for them (tokens/evidence.ts). */
   evidence?: EvidenceTensors;
+  /** Replaces the carried state for the next blocks (GTP's shrunk graph); the engine frees the old one. */
+  carried?: tf.Tensor;
+  /**
+   * [B, nOut, 1] the sizes leaving the block, with `features`, for a method that computes both
+   * itself (GTP's token scales: kept + alpha · propagated neighbours); they weigh the attention
+   * from then on where proportional attention is on.
+   */
+  sizes?: tf.Tensor3D;
 }
 
 /**

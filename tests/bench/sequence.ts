@@ -36,8 +36,9 @@ const browser = await chromium.launch({
 });
 try {
   const page = await browser.newPage();
-  await page.goto(`http://127.0.0.1:${port}/tests/bench/index.html`);
-  await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready');
+  // generous: on a loaded machine the first load's module transforms take longer than Playwright's 30 s
+  await page.goto(`http://127.0.0.1:${port}/tests/bench/index.html`, { timeout: 120_000 });
+  await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, { timeout: 120_000 });
   const lines = await page.evaluate(
     async ([name, texts, runs]) => {
       // modules served by Vite, imported in the page (no named helpers in here: tsx would wrap them

@@ -112,7 +112,7 @@ describe('main conformance with no cases folder (the bundled cases)', () => {
     const methods = readdirSync(BUNDLED_CASES_DIR)
       .filter((f) => !f.includes('.'))
       .sort();
-    expect(methods).toEqual(['atc', 'ats', 'diffrate', 'diffrate_schedule', 'evit', 'mctf', 'pitome', 'ppt', 'tome', 'tome_parse_r']);
+    expect(methods).toEqual(['atc', 'ats', 'diffrate', 'diffrate_schedule', 'evit', 'gtp', 'mctf', 'pitome', 'ppt', 'tome', 'tome_parse_r']);
     const index = readJson(join(BUNDLED_CASES_DIR, 'INDEX.json')) as { methods: Record<string, { case: string }[]>; sources: Record<string, { commit: string }> };
     expect(Object.keys(index.methods).sort()).toEqual(methods);
     for (const m of methods) {

@@ -170,7 +170,7 @@ describe('the playground', () => {
     const [png] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-png').click()]);
     expect([...readFileSync((await png.path())!).subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
     await page.close();
-  }, 120_000);
+  }, 180_000); // a run per method (eleven) and the unreduced model
 
   it('restores plan, sample, layer and backend from the link and writes them back', async () => {
     const plan = 'tome:r=5,layers=1-4';

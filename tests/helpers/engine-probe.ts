@@ -57,4 +57,6 @@ export const PROBE_PLANS = [
   'ppt',
   'diffrate:target_flops=0.9',
   'evit:keep=0.7,layers=3+tome:r=8,layers=4-11',
+  // GTP with its sparsified attention (a top-k over N² per head) and token scales: the batched path on WebGPU
+  'gtp:p=8,sparsity=0.7,scale=1',
 ];

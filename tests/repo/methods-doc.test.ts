@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REFERENCE_FIGURES } from '../../src/app/compare/reference';
-import { METHOD_IDS, METHOD_SPECS } from '../../src/reduce/plan';
+import { formatParamValue, METHOD_IDS, METHOD_SPECS } from '../../src/reduce/plan';
 import { repoRoot } from '../helpers/conformance';
 
 const DOC = 'docs/METHODS.md';
@@ -56,7 +56,8 @@ describe(DOC, () => {
     for (const id of METHOD_IDS) {
       const section = sections.get(id) ?? '';
       const rows = [...section.matchAll(/^\| `([a-z_]+)` \| ([^|]+) \|/gm)].map((m) => [m[1], m[2].trim()]);
-      const expected = METHOD_SPECS[id].params.map((p) => [p.name, String(p.kind === 'bool' ? Number(p.default) : p.default)]);
+      // a choice is written by its name (GTP's graph), a switch as 0/1
+      const expected = METHOD_SPECS[id].params.map((p) => [p.name, formatParamValue(p, p.default)]);
       if (id === 'topk') {
         // top-k's section points to EViT's table; its one parameter must be EViT's keep.
         expect(expected).toEqual([['keep', '0.7']]);

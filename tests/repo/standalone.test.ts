@@ -83,9 +83,9 @@ describe('a fresh clone runs the conformance suite on its own', () => {
       .filter((d) => d.isDirectory())
       .map((d) => d.name)
       .sort();
-    expect(methods).toEqual(['atc', 'ats', 'diffrate', 'diffrate_schedule', 'evit', 'mctf', 'pitome', 'ppt', 'tome', 'tome_parse_r']);
+    expect(methods).toEqual(['atc', 'ats', 'diffrate', 'diffrate_schedule', 'evit', 'gtp', 'mctf', 'pitome', 'ppt', 'tome', 'tome_parse_r']);
     const ids = methods.flatMap((m) => listCaseFiles(casesDir, m).map((f) => `${m}/${caseNameOf(f)}`));
-    expect(ids.length).toBeGreaterThanOrEqual(91);
+    expect(ids.length).toBeGreaterThanOrEqual(103);
 
     expect(run.error).toBeUndefined();
     expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);

@@ -171,6 +171,7 @@ export const REFERENCE_FIGURES: readonly ReferenceFigure[] = [
 
 /** Methods with no DeiT table in their sources, and why. */
 export const REFERENCE_GAPS: Readonly<Partial<Record<MethodId, string>>> = {
+  gtp: "GTP's README tables are for DeiT-B only (81.93 % at P=1 to 80.11 % at P=14, off-the-shelf); its DeiT-S/T tables were not available to us — docs/METHODS.md#gtp.",
   atc: "ATC's README releases fine-tuned DeiT models, but its accuracy tables were not available to us — docs/METHODS.md#atc.",
   pitome: 'PiToMe publishes no DeiT ImageNet table (README has none; the abstract claims 40–60 % fewer FLOPs) — docs/METHODS.md#pitome.',
 };

@@ -14,6 +14,11 @@ describe('plan edits', () => {
     expect(formatPlan(toggleMethod(p('tome'), 'evit', true))).toBe('tome:layers=0/2/5+evit');
   });
 
+  it('GTP runs alone: switching it on replaces the other methods, and another method replaces it', () => {
+    expect(formatPlan(toggleMethod(p('evit+tome:layers=0'), 'gtp', true))).toBe('gtp');
+    expect(formatPlan(toggleMethod(p('gtp:p=2'), 'evit', true))).toBe('evit');
+  });
+
   it('toggleMethod off removes every segment of the method', () => {
     expect(formatPlan(toggleMethod(p('tome:layers=0+evit:layers=1+tome:r=2,layers=2'), 'tome', false))).toBe('evit:layers=1');
   });

@@ -3,7 +3,7 @@
  * Plan, and the caller writes it back as text with formatPlan (the plan text stays the one state).
  * Segments keep the grammar's rule: disjoint layers, at least one layer each.
  */
-import { METHOD_SPECS, type ParamValue, type Plan, type Segment } from '../../reduce/plan';
+import { METHOD_SPECS, SOLE_METHODS, type ParamValue, type Plan, type Segment } from '../../reduce/plan';
 import type { MethodId } from '../../reduce/types';
 
 const defaults = (method: MethodId): Record<string, ParamValue> => Object.fromEntries(METHOD_SPECS[method].params.map((p) => [p.name, p.default]));
@@ -27,6 +27,9 @@ function withoutLayers(segments: Segment[], layers: number[]): Segment[] {
 export function toggleMethod(plan: Plan, method: MethodId, on: boolean): Plan {
   if (!on) return { ...plan, segments: plan.segments.filter((s) => s.method !== method) };
   if (plan.segments.some((s) => s.method === method)) return plan;
+  // a method that runs alone (GTP) replaces the others, and any other replaces it
+  const exclusive = SOLE_METHODS.includes(method) ? [] : plan.segments.filter((s) => !SOLE_METHODS.includes(s.method));
+  if (exclusive.length !== plan.segments.length) return toggleMethod({ ...plan, segments: exclusive }, method, true);
   const wanted = METHOD_SPECS[method].defaultLayers(plan.depth);
   const taken = new Set(plan.segments.flatMap((s) => s.layers));
   const free = wanted.filter((l) => !taken.has(l));

@@ -76,8 +76,14 @@ function EvidencePanel({ evidence, tokens, image, geo }: { evidence: LayerEviden
         {evidence.tokens.some((t) => t.outcome === 'dropped' || t.outcome === 'fused') && <>; dashed outline: dropped (or fused) at this block</>}
         {evidence.r !== undefined && <>; r = {evidence.r} merges here</>}
         {protectedRows.size > 0 && <>; blue outline: protected from merging</>}
-        {evidence.edges.some((e) => e.direction === 2) && <>; solid lines: A→B edges, dashed: B→A</>}. Numbers from this run's trace (the CLI prints the same with
-        predict --evidence).
+        {evidence.edges.some((e) => e.direction === 2) && <>; solid lines: A→B edges, dashed: B→A</>}
+        {evidence.method === 'gtp' && (
+          <>
+            ; lines: each propagated token to the kept graph neighbours it is added to (weight alpha · W, in the sentence), {evidence.r} propagated here; kept tokens
+            leave in descending score order
+          </>
+        )}
+        . Numbers from this run's trace (the CLI prints the same with predict --evidence).
       </p>
       <ScoreLegend lo={lo} hi={hi} colour={colour} label={evidence.scoreName} />
       {evidence.edges.length > 0 && (

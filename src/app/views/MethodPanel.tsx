@@ -48,6 +48,33 @@ function NumberControl({
     setError(Number.isFinite(v) ? onValue(v) : `${spec.name} needs a number`);
   };
   const range = `${spec.minOpen ? '(' : '['}${spec.min}, ${spec.max}]`;
+  if (spec.names) {
+    return (
+      <div className="param">
+        <label htmlFor={id}>
+          <code>{spec.name}</code> <span className="muted">{spec.doc}</span>
+        </label>
+        <div className="param-inputs">
+          <select id={id} data-testid={id} value={value} aria-describedby={`${id}-help`} onChange={(e) => apply(e.target.value)}>
+            {spec.names.map((name, i) => (
+              <option key={name} value={i}>
+                {name}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div id={`${id}-help`} className="param-help">
+          default {spec.names[spec.default]}
+          {error && (
+            <span className="field-error" role="alert">
+              {' '}
+              {error}
+            </span>
+          )}
+        </div>
+      </div>
+    );
+  }
   return (
     <div className="param">
       <label htmlFor={id}>

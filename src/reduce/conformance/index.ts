@@ -8,6 +8,7 @@ import { runAtsCase } from './ats';
 import { runMctfCase } from './mctf';
 import { runAtcCase } from './atc';
 import { runPptCase } from './ppt';
+import { runGtpCase } from './gtp';
 import { runDiffrateCase, runDiffrateScheduleCase } from './diffrate';
 
 export const caseRunners: Record<string, CaseRunner> = {
@@ -21,4 +22,5 @@ export const caseRunners: Record<string, CaseRunner> = {
   diffrate_schedule: runDiffrateScheduleCase,
   atc: runAtcCase,
   ppt: runPptCase,
+  gtp: runGtpCase,
 };

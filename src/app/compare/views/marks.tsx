@@ -10,13 +10,13 @@ import { METHOD_COLOUR } from '../../palette';
 export const UNREDUCED_COLOUR = '#222222';
 
 /** A filled regular polygon of `sides` corners, point up, with the given area (d3 symbol type). */
-function polygon(sides: number): SymbolType {
+function polygon(sides: number, pointDown = false): SymbolType {
   return {
     draw(context, size) {
       // area of a regular polygon with circumradius R: (sides/2)·R²·sin(2π/sides)
       const r = Math.sqrt(size / ((sides / 2) * Math.sin((2 * Math.PI) / sides)));
       for (let i = 0; i < sides; i++) {
-        const a = -Math.PI / 2 + (2 * Math.PI * i) / sides;
+        const a = (pointDown ? Math.PI / 2 : -Math.PI / 2) + (2 * Math.PI * i) / sides;
         if (i === 0) context.moveTo(r * Math.cos(a), r * Math.sin(a));
         else context.lineTo(r * Math.cos(a), r * Math.sin(a));
       }
@@ -35,6 +35,7 @@ const SHAPES: Record<MethodId | 'none', { type: SymbolType; name: string }> = {
   diffrate: { type: polygon(5), name: 'pentagon' },
   atc: { type: polygon(6), name: 'hexagon' },
   ppt: { type: polygon(8), name: 'octagon' },
+  gtp: { type: polygon(3, true), name: 'triangle, point down' },
   none: { type: symbolStar, name: 'star' },
 };
 
