@@ -289,7 +289,7 @@ describe('real checkpoints in the pages', () => {
     await context.close();
   }, 400_000);
 
-  it('walks every lesson by keyboard on the DeiT-Tiny-shaped checkpoint: block numbers follow its 12 blocks and every live number matches the page’s engine run', async () => {
+  it('walks every lesson by keyboard on the DeiT-Tiny-shaped checkpoint: block numbers follow its 12 blocks, every live number matches the page’s engine run, every highlight is there', async () => {
     const context = await newContext();
     const page = await openWithDeitFile(context);
     const shape = { depth: DEPTH, channels: 3, tokens: 197 };
@@ -314,6 +314,16 @@ describe('real checkpoints in the pages', () => {
         if ('gflops-base' in live) expect(live['gflops-base'], where).toBe('1.258');
         if ('grid' in live) expect(live.grid, where).toBe('14');
         if ('layer' in live) expect(live.layer, where).toBe(String(layer));
+        // The step's highlight exists on this model too: its table row, or its outline on the why view's grid.
+        if (step.highlight === 'flops-row') expect(await page.getByTestId(`flops-row-${layer}`).getAttribute('data-highlighted'), where).toBe('1');
+        else if (step.highlight)
+          expect(
+            await page
+              .getByTestId('lesson-highlight')
+              .getAttribute('data-kind', { timeout: 10_000 })
+              .catch(() => 'none'),
+            where,
+          ).toBe(step.highlight);
         if (i < lesson.steps.length - 1) await page.locator('body').press('ArrowRight');
       }
     }

@@ -194,14 +194,7 @@ export function CompareApp() {
                 {result.evaluated ? `${result.evaluated} plan(s) evaluated in ${(result.elapsedMs / 1000).toFixed(1)} s` : 'nothing evaluated'}
                 {result.fromCache ? `, ${result.fromCache} from the cache` : ''}.
               </p>
-              <ParetoPlot
-                result={result}
-                metric={metric}
-                budgetGflops={previewBudget}
-                link={link}
-                svgRef={svgRef}
-                highlighted={lessonLive?.highlighted ?? []}
-              />
+              <ParetoPlot result={result} metric={metric} budgetGflops={previewBudget} link={link} svgRef={svgRef} highlighted={lessonLive?.highlighted ?? []} />
               <div className="export-buttons" role="group" aria-label="Export the sweep">
                 <button type="button" onClick={exportCsv} data-testid="export-csv">
                   Sweep (CSV)

@@ -40,7 +40,13 @@ export function tokenHighlight(ev: LayerEvidence, kind: HighlightKind): TokenHig
   const firstDirection = ev.edges.filter((e) => e.direction !== 2);
   switch (kind) {
     case 'a-set':
-      return firstDirection.length ? make(firstDirection.map((e) => e.from), [], 'set A: every other token (the rest, and CLS, are set B or stay out)') : null;
+      return firstDirection.length
+        ? make(
+            firstDirection.map((e) => e.from),
+            [],
+            'set A: every other token (the rest, and CLS, are set B or stay out)',
+          )
+        : null;
     case 'kept':
       return make(
         rowsWhere(ev, (t) => t.score !== null && t.outcome === 'kept'),

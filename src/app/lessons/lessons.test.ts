@@ -23,14 +23,17 @@ describe('lessons', () => {
   });
 
   it('no step types a number: every digit of a text is in a live slot', () => {
-    for (const l of [...LESSONS, ...COMPARE_LESSONS])
-      for (const [i, s] of l.steps.entries()) expect(textOnly(s.text), `${l.id} step ${i + 1}`).not.toMatch(/\d/);
+    for (const l of [...LESSONS, ...COMPARE_LESSONS]) for (const [i, s] of l.steps.entries()) expect(textOnly(s.text), `${l.id} step ${i + 1}`).not.toMatch(/\d/);
   });
 
   it('every playground step highlights something or asks for a prediction, and every method lesson has a prediction', () => {
     for (const l of LESSONS) {
       for (const [i, s] of l.steps.entries()) expect(Boolean(s.highlight || s.predict), `${l.id} step ${i + 1}`).toBe(true);
-      if (!['tokens', 'cost', 'mixing'].includes(l.id)) expect(l.steps.some((s) => s.predict), l.id).toBe(true);
+      if (!['tokens', 'cost', 'mixing'].includes(l.id))
+        expect(
+          l.steps.some((s) => s.predict),
+          l.id,
+        ).toBe(true);
     }
   });
 

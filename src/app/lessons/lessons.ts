@@ -535,7 +535,11 @@ export const LESSONS: readonly Lesson[] = [
         plan: () => 'topk:keep=0.5',
         layer: last,
         highlight: 'flops-row',
-        tryIt: { kind: 'link', label: 'Go on with the compare page’s lesson: accuracy against FLOPs.', href: 'compare.html?lesson=pareto&step=1&methods=tome,pitome,evit,topk' },
+        tryIt: {
+          kind: 'link',
+          label: 'Go on with the compare page’s lesson: accuracy against FLOPs.',
+          href: 'compare.html?lesson=pareto&step=1&methods=tome,pitome,evit,topk',
+        },
       },
     ],
   },

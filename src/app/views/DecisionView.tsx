@@ -100,8 +100,15 @@ function EvidencePanel({
         predict --evidence).
       </p>
       {highlight && (
-        <p className="lesson-highlight small" data-testid="lesson-highlight" data-kind={highlight.kind} data-rows={highlight.rows.length} data-edges={highlight.edges.length}>
-          <span className="highlight-key" aria-hidden="true" /> Lesson: outlined in purple, {highlight.label} ({highlight.rows.length ? `${highlight.rows.length} tokens` : ''}
+        <p
+          className="lesson-highlight small"
+          data-testid="lesson-highlight"
+          data-kind={highlight.kind}
+          data-rows={highlight.rows.length}
+          data-edges={highlight.edges.length}
+        >
+          <span className="highlight-key" aria-hidden="true" /> Lesson: outlined in purple, {highlight.label} (
+          {highlight.rows.length ? `${highlight.rows.length} tokens` : ''}
           {highlight.rows.length && highlight.edges.length ? ', ' : ''}
           {highlight.edges.length ? `${highlight.edges.length} edges` : ''}
           {!highlight.rows.length && !highlight.edges.length ? 'none at this block' : ''}).
@@ -213,7 +220,11 @@ function EvidencePanel({
         ) : null;
       })()}
       {evidence.cdf && (
-        <div className={highlight?.kind === 'cdf' ? 'lesson-highlighted' : undefined} data-testid="cdf-wrap" {...(highlight?.kind === 'cdf' ? { 'data-highlighted': '1' } : {})}>
+        <div
+          className={highlight?.kind === 'cdf' ? 'lesson-highlighted' : undefined}
+          data-testid="cdf-wrap"
+          {...(highlight?.kind === 'cdf' ? { 'data-highlighted': '1' } : {})}
+        >
           <AtsCdfChart cdf={evidence.cdf} focusRow={shown} onFocusRow={setFocus} />
         </div>
       )}
