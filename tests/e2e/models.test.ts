@@ -127,6 +127,7 @@ async function openPage(context: BrowserContext, path: string): Promise<Page> {
   const page = await context.newPage();
   await page.setViewportSize({ width: 1400, height: 1000 });
   page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
+  page.setDefaultNavigationTimeout(120_000); // the dev server's first transform of the page, on a busy machine
   await page.goto(`${session.baseUrl}${path}`);
   return page;
 }
