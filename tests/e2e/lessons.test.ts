@@ -30,6 +30,7 @@ import { listWeights } from '../../src/model/weights';
 import { compilePlan } from '../../src/reduce/compile';
 import { planFromText } from '../../src/reduce/plan';
 import { ARTIFACTS, startBrowserSession, type BrowserSession } from '../helpers/browser';
+import { stepSnapshot, type StepSnapshot } from '../helpers/lesson-snapshot';
 
 let session: BrowserSession;
 let model: Model;
@@ -146,28 +147,19 @@ function evidenceCounts(trace: Trace, layer: number): Record<string, string> {
   return out;
 }
 
-const highlightedRows = () =>
-  page
-    .locator('[data-testid="evidence-token"][data-highlighted="1"]')
-    .evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.row)).sort((a, b) => a - b));
-
 /** The step's highlight against the engine: the rows it must outline, or the edges it must count. */
-async function checkHighlight(step: LessonStep, layer: number, engine: EngineRun, live: Record<string, string>, where: string) {
+function checkHighlight(step: LessonStep, layer: number, engine: EngineRun, shot: StepSnapshot, where: string) {
   const kind = step.highlight!;
   if (kind === 'flops-row') {
-    const row = page.getByTestId(`flops-row-${layer}`);
-    expect(await row.getAttribute('data-highlighted'), where).toBe('1');
-    expect(await page.locator('[data-testid^="flops-row-"][data-highlighted="1"]').count(), where).toBe(1);
-    expect(await page.getByTestId(`block-mflops-${layer}`).textContent(), where).toBe(engine.blockMflops[layer]);
+    expect(shot.flopsRows, where).toEqual([layer]);
+    expect(shot.blockMflops[layer], where).toBe(engine.blockMflops[layer]);
     return;
   }
   const l = engine.trace.layers[layer];
   const f = fatesOf(l);
-  const caption = page.getByTestId('lesson-highlight');
-  expect(await caption.getAttribute('data-kind', { timeout: 10_000 }).catch(() => `no highlight shown (${where})`), where).toBe(kind);
-  const edges = Number(await caption.getAttribute('data-edges'));
-  expect(await page.locator('[data-testid="evidence-edge"][data-highlighted="1"]').count(), where).toBe(edges);
-  const rows = await highlightedRows();
+  expect(shot.highlight?.kind, where).toBe(kind);
+  const { rows, edges } = shot;
+  expect(edges, where).toBe(shot.highlight!.edges);
   const merges = l.nIn - l.nOut - f.dropped.length; // each merge removes one token
   const half = Math.ceil(l.nIn / 2) - 1; // set A without the class token
   switch (kind) {
@@ -189,14 +181,14 @@ async function checkHighlight(step: LessonStep, layer: number, engine: EngineRun
       break;
     case 'cdf':
       expect(rows, where).toEqual(f.alone);
-      expect(await page.getByTestId('cdf-wrap').getAttribute('data-highlighted'), where).toBe('1');
+      expect(shot.cdf, where).toBe(true);
       break;
     case 'duplicates':
       expect(
         rows.every((r) => f.alone.includes(r)),
         where,
       ).toBe(true);
-      expect(rows.length, where).toBeLessThanOrEqual(Number(live['ats-duplicates']));
+      expect(rows.length, where).toBeLessThanOrEqual(Number(shot.live['ats-duplicates']));
       break;
     case 'protected':
       expect(rows.length, where).toBe(l.nIn - 1 - 2 * (l.nIn - l.nOut));
@@ -250,10 +242,9 @@ describe('lessons', () => {
       for (const [i, step] of lesson.steps.entries()) {
         const plan = fitPlan(step.plan(SHAPE), depth).plan;
         const where = `${lesson.id} step ${i + 1}`;
-        await expect.poll(() => page.getByTestId('lesson-step').textContent(), { timeout: 90_000 }).toBe(`${i + 1} / ${lesson.steps.length}`);
-        await waitForRun(plan, step.sample ? `sample:${step.sample.grey}` : '');
-        const live = await settledLive();
         const layer = Math.min(step.layer(SHAPE), depth - 1);
+        const shot = await stepSnapshot(page, { step: `${i + 1} / ${lesson.steps.length}`, plan, layer, input: step.sample ? `sample:${step.sample.grey}` : '' });
+        const { live } = shot;
         const engine = await engineOnPage(plan);
         const want: Record<string, string> = {
           layer: String(layer),
@@ -272,15 +263,14 @@ describe('lessons', () => {
         };
         Object.assign(want, evidenceCounts(engine.trace, layer));
         for (const [name, value] of Object.entries(live)) if (name in want) expect(value, `${where}: ${name}`).toBe(want[name]);
-        expect(live.gflops ?? engine.gflops, where).toBe(await page.getByTestId('gflops-total').textContent());
-        if (step.highlight) await checkHighlight(step, layer, engine, live, where);
+        expect(shot.gflops, where).toBe(engine.gflops);
+        if (step.highlight) checkHighlight(step, layer, engine, shot, where);
         if (RESTORED.includes(lesson.id) && i === Math.floor(lesson.steps.length / 2)) {
           // The step's own link, opened fresh: the same step and every computed number (latencies are measured anew).
           await page.goto(page.url());
-          await waitForRun(plan);
-          expect(await page.getByTestId('lesson-step').textContent(), where).toBe(`${i + 1} / ${lesson.steps.length}`);
+          const again = await stepSnapshot(page, { step: `${i + 1} / ${lesson.steps.length}`, plan, layer });
           const computed = (v: Record<string, string>) => Object.fromEntries(Object.entries(v).filter(([k]) => !k.startsWith('latency')));
-          await expect.poll(() => liveOnPage().then(computed), { timeout: 30_000 }).toEqual(computed(live));
+          expect(computed(again.live), where).toEqual(computed(live));
         }
         if (i < lesson.steps.length - 1) await page.locator('body').press('ArrowRight');
       }

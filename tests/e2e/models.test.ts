@@ -24,6 +24,7 @@ import type { VitConfig } from '../../src/model/config';
 import { formatPlan, METHOD_IDS, planFromText } from '../../src/reduce/plan';
 import { writeSafetensors } from '../../src/io/safetensors';
 import { ARTIFACTS, startBrowserSession, type BrowserSession } from '../helpers/browser';
+import { stepSnapshot } from '../helpers/lesson-snapshot';
 import { encodeCheckpoint, hfConfigJson, randomTimmArrays, renameTo } from '../helpers/checkpoints';
 import { startServer, type TestServer } from '../helpers/http-server';
 import { useWasmBackend } from '../helpers/tf';
@@ -300,31 +301,22 @@ describe('real checkpoints in the pages', () => {
       await page.getByTestId('lesson-index').getByRole('link', { name: lesson.title }).click();
       for (const [i, step] of lesson.steps.entries()) {
         const where = `${lesson.id} step ${i + 1}`;
-        await expect.poll(() => page.getByTestId('lesson-step').textContent(), { timeout: 60_000 }).toBe(`${i + 1} / ${lesson.steps.length}`);
         const plan = fitPlan(step.plan(shape), DEPTH).plan;
-        await waitForRun(page, plan, { model: 'deit.safetensors', input: step.sample ? `sample:${step.sample.rgb}` : '' });
         const layer = Math.min(step.layer(shape), DEPTH - 1);
-        const live = await page
-          .getByTestId('lesson-live')
-          .evaluateAll((els) => Object.fromEntries(els.map((e) => [(e as HTMLElement).dataset.name!, e.textContent!])));
-        const count = async (l: number) => page.getByTestId(l === DEPTH ? 'token-count-out' : `token-count-layer-${l}`).textContent();
-        if ('tokens-in' in live) expect(live['tokens-in'], where).toBe(await count(layer));
-        if ('tokens-out' in live) expect(live['tokens-out'], where).toBe(await count(layer + 1));
-        if ('tokens-final' in live) expect(live['tokens-final'], where).toBe(await count(DEPTH));
-        if ('gflops' in live) expect(live.gflops, where).toBe(await page.getByTestId('gflops-total').textContent());
+        const input = step.sample ? `sample:${step.sample.rgb}` : '';
+        const shot = await stepSnapshot(page, { step: `${i + 1} / ${lesson.steps.length}`, plan, layer, input });
+        const { live } = shot;
+        if ('tokens-in' in live) expect(live['tokens-in'], where).toBe(shot.counts[layer]);
+        if ('tokens-out' in live) expect(live['tokens-out'], where).toBe(shot.counts[layer + 1]);
+        if ('tokens-final' in live) expect(live['tokens-final'], where).toBe(shot.counts[DEPTH]);
+        if ('block-mflops' in live) expect(live['block-mflops'], where).toBe(shot.blockMflops[layer]);
+        if ('gflops' in live) expect(live.gflops, where).toBe(shot.gflops);
         if ('gflops-base' in live) expect(live['gflops-base'], where).toBe('1.258');
         if ('grid' in live) expect(live.grid, where).toBe('14');
         if ('layer' in live) expect(live.layer, where).toBe(String(layer));
         // The step's highlight exists on this model too: its table row, or its outline on the why view's grid.
-        if (step.highlight === 'flops-row') expect(await page.getByTestId(`flops-row-${layer}`).getAttribute('data-highlighted'), where).toBe('1');
-        else if (step.highlight)
-          expect(
-            await page
-              .getByTestId('lesson-highlight')
-              .getAttribute('data-kind', { timeout: 10_000 })
-              .catch(() => 'none'),
-            where,
-          ).toBe(step.highlight);
+        if (step.highlight === 'flops-row') expect(shot.flopsRows, where).toEqual([layer]);
+        else if (step.highlight) expect(shot.highlight?.kind, where).toBe(step.highlight);
         if (i < lesson.steps.length - 1) await page.locator('body').press('ArrowRight');
       }
     }

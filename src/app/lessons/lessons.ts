@@ -126,7 +126,7 @@ export const LESSONS: readonly Lesson[] = [
       },
       {
         title: 'How much to keep',
-        text: 'Keep less and the cost falls to {gflops-percent} of the unreduced model ({gflops} GFLOPs). Does the prediction hold? Top-1 now: {top1}; same as unreduced: {agreement}.',
+        text: 'Keep less and the cost falls to {gflops-percent} of the unreduced model ({gflops} GFLOPs). Does the prediction hold? Top-1 now: {top1}; same as unreduced: {agreement}. Outlined: the tokens fused in block {layer}.',
         plan: () => 'evit:keep=0.5',
         layer: middle,
         highlight: 'fused',
@@ -205,7 +205,7 @@ export const LESSONS: readonly Lesson[] = [
     steps: [
       {
         title: 'Energy: how alike a token is to the rest',
-        text: 'PiToMe scores each token by how similar it is to all others: its energy, the colour here. A token in a large uniform region has high energy; a small detail has low energy.',
+        text: 'PiToMe scores each token by how similar it is to all others: its energy, the colour here. A token in a large uniform region has high energy, a small detail low. The outlined tokens, the most redundant, merge in block {layer}.',
         formula: 'E_i = \\frac{1}{N}\\sum_j \\operatorname{ELU}_\\alpha\\!\\left(\\cos(k_i,k_j) - m\\right)',
         plan: () => 'pitome',
         layer: middle,
@@ -251,7 +251,7 @@ export const LESSONS: readonly Lesson[] = [
     steps: [
       {
         title: 'Significance',
-        text: 'ATS scores each token by the class token’s attention to it times the norm of its value: the colour here. Block {layer} takes {tokens-in} tokens in.',
+        text: 'ATS scores each token by the class token’s attention to it times the norm of its value: the colour here. Of the {tokens-in} tokens entering block {layer}, the outlined ones are kept.',
         formula: 'S_j = \\frac{a_{\\text{cls},j}\\,\\lVert v_j\\rVert}{\\sum_i a_{\\text{cls},i}\\,\\lVert v_i\\rVert}',
         plan: () => 'ats',
         layer: quarter,
@@ -282,10 +282,10 @@ export const LESSONS: readonly Lesson[] = [
       },
       {
         title: 'One image, one count',
-        text: 'This picture leaves the last block with {tokens-final} tokens and costs {gflops} GFLOPs. The count was decided by the image itself, block after block.',
+        text: 'This picture leaves the last block with {tokens-final} tokens and costs {gflops} GFLOPs: the outlined row of the table is that last block. The image itself decided the count, block after block.',
         plan: () => 'ats',
         layer: last,
-        highlight: 'sampled',
+        highlight: 'flops-row',
       },
       {
         title: 'Another image, another count',
@@ -293,7 +293,7 @@ export const LESSONS: readonly Lesson[] = [
         plan: () => 'ats',
         layer: last,
         sample: BAG,
-        highlight: 'sampled',
+        highlight: 'flops-row',
         tryIt: { kind: 'samples', label: 'Try each picture and compare the final count.', ...PICTURES },
       },
     ],
