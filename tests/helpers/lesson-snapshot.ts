@@ -23,9 +23,14 @@ export interface StepSnapshot {
   cdf: boolean;
 }
 
-export async function stepSnapshot(page: Page, want: { step: string; plan: string; layer: number; input?: string }, timeout = 90_000): Promise<StepSnapshot> {
+/** `waitFor`: the live numbers to wait for ('computed': all but the measured latencies, which come after several timed runs). */
+export async function stepSnapshot(
+  page: Page,
+  want: { step: string; plan: string; layer: number; input?: string; waitFor?: 'all' | 'computed' },
+  timeout = 90_000,
+): Promise<StepSnapshot> {
   const handle = await page.waitForFunction(
-    ({ step, plan, layer, input }) => {
+    ({ step, plan, layer, input, computedOnly }) => {
       const q = (sel: string) => document.querySelector(sel) as HTMLElement | null;
       const all = (sel: string) => [...document.querySelectorAll(sel)] as HTMLElement[];
       const status = q('[data-testid="run-status"]');
@@ -33,7 +38,7 @@ export async function stepSnapshot(page: Page, want: { step: string; plan: strin
       if (status?.dataset.state !== 'done' || status.dataset.plan !== plan || (input && status.dataset.input !== input)) return false;
       if (!q(`[data-testid="flops-row-${layer}"]`)?.classList.contains('selected')) return false; // the step's block is selected
       const live = Object.fromEntries(all('[data-testid="lesson-live"]').map((e) => [e.dataset.name!, e.textContent!]));
-      if (Object.values(live).includes('…')) return false;
+      if (Object.entries(live).some(([name, v]) => v === '…' && !(computedOnly && name.startsWith('latency')))) return false;
       const counts = all('[data-testid^="token-count-layer-"]').map((e) => e.textContent!);
       counts.push(q('[data-testid="token-count-out"]')?.textContent ?? '');
       const caption = q('[data-testid="lesson-highlight"]');
@@ -52,7 +57,7 @@ export async function stepSnapshot(page: Page, want: { step: string; plan: strin
         cdf: q('[data-testid="cdf-wrap"]')?.dataset.highlighted === '1',
       };
     },
-    { step: want.step, plan: want.plan, layer: want.layer, input: want.input ?? '' },
+    { step: want.step, plan: want.plan, layer: want.layer, input: want.input ?? '', computedOnly: want.waitFor === 'computed' },
     { timeout, polling: 100 },
   );
   const snapshot = (await handle.jsonValue()) as StepSnapshot;
