@@ -267,6 +267,7 @@ describe('lessons', () => {
         if (step.highlight) checkHighlight(step, layer, engine, shot, where);
         if (RESTORED.includes(lesson.id) && i === Math.floor(lesson.steps.length / 2)) {
           // The step's own link, opened fresh: the same step and every computed number (latencies are measured anew).
+          await page.waitForFunction((n) => new URLSearchParams(location.search).get('step') === String(n), i + 1); // the link follows the step
           await page.goto(page.url());
           const again = await stepSnapshot(page, { step: `${i + 1} / ${lesson.steps.length}`, plan, layer });
           const computed = (v: Record<string, string>) => Object.fromEntries(Object.entries(v).filter(([k]) => !k.startsWith('latency')));
