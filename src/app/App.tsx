@@ -267,7 +267,7 @@ export function App() {
               ) : (
                 <>
                   <TokenView views={views} image={shown.image} geo={geo} layer={layer} onSelectLayer={selectLayer} />
-                  <DecisionView trace={shown.result.trace} views={views} image={shown.image} geo={geo} layer={layer} />
+                  <DecisionView trace={shown.result.trace} views={views} image={shown.image} geo={geo} layer={layer} highlight={lessonStep?.highlight ?? null} />
                 </>
               )}
               <TokenChart counts={counts} baseline={shown.result.baselineCounts} selectedLayer={layer} onSelectLayer={selectLayer} />
@@ -289,6 +289,7 @@ export function App() {
                 baselineCounts={shown.result.baselineCounts}
                 baselineFlops={shown.result.baselineFlops}
                 selectedLayer={layer}
+                highlightSelected={lessonStep?.highlight === 'flops-row'}
               />
               <ExportPanel onPng={exportPng} onJson={exportJson} onCsv={exportCsv} />
             </>

@@ -85,4 +85,6 @@ export const DECISION_COLOUR = {
   protected: OKABE_ITO.blue,
   draw: OKABE_ITO.bluishGreen,
   cutoff: OKABE_ITO.black,
+  /** What a lesson step points at (outlines and edges, drawn thicker than the rest). */
+  highlight: OKABE_ITO.reddishPurple,
 } as const;

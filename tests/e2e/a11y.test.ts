@@ -1,6 +1,7 @@
 /**
  * An accessibility audit with axe-core, run inside the real pages: the playground, the compare
- * page, the lesson index and a lesson in the presenter layout, each once its first run is shown.
+ * page (with its lesson panel), the lesson index and a lesson in the presenter layout (with a step's
+ * highlight), each once its first run is shown.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -20,7 +21,7 @@ describe('accessibility (axe-core)', () => {
 
   const pages: [string, string][] = [
     ['the playground', '/?backend=wasm'],
-    ['the compare page', '/compare.html?backend=wasm&n=40&methods=tome,evit'],
+    ['the compare page, with its Pareto lesson open', '/compare.html?backend=wasm&n=40&methods=tome,evit&lesson=pareto&step=2'],
     ['the lesson index', '/?lesson=index&backend=wasm'],
     ['a lesson in the presenter layout', '/?lesson=merging&step=2&present=1&backend=wasm'],
   ];

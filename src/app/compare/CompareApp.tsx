@@ -22,6 +22,9 @@ import { sweepCsv, sweepJson, svgText, svgToPng } from './export';
 import type { SweepResult } from './protocol';
 import { budgetGflops, cliCommand, type Metric, parseBudget, provenance } from './rows';
 import { bundledData, useCompare } from './use-compare';
+import { CompareLessonPanel } from '../lessons/CompareLessonPanel';
+import { splitSlots } from '../lessons/live';
+import { findCompareLesson, paretoLive } from '../lessons/pareto';
 import { BudgetPanel } from './views/BudgetPanel';
 import { ParetoPlot } from './views/ParetoPlot';
 import { ReferencePanel } from './views/ReferencePanel';
@@ -70,6 +73,12 @@ export function CompareApp() {
   const busy = c.running !== null;
   const cli = result ? cliCommand(result) : null;
   const link = { backend: state.backend, model: state.model };
+  const lesson = findCompareLesson(state.lesson);
+  const lessonStep = lesson ? Math.min(Math.max(0, state.step - 1), lesson.steps.length - 1) : 0;
+  const lessonLive = lesson && result ? paretoLive(lesson.steps[lessonStep], result, metric) : null;
+  const lessonMissing = lesson
+    ? splitSlots(lesson.steps[lessonStep].text).flatMap((p) => ('slot' in p && lessonLive && !(p.slot in lessonLive.values) ? [p.slot] : []))
+    : [];
 
   const exportCsv = () => result && download(`${stem(result)}.csv`, new Blob([sweepCsv(result)], { type: 'text/csv' }));
   const exportJson = () => result && download(`${stem(result)}.json`, new Blob([sweepJson(result)], { type: 'application/json' }));
@@ -129,6 +138,16 @@ export function CompareApp() {
       <Notices notices={c.notices} onDismiss={c.dismissNotice} />
 
       <main className="compare-main">
+        {lesson && (
+          <CompareLessonPanel
+            lesson={lesson}
+            step={lessonStep}
+            live={lessonLive?.values ?? null}
+            missing={lessonMissing}
+            onStep={(i) => store.set({ step: i + 1 })}
+            onExit={() => store.set({ lesson: null, step: 1 })}
+          />
+        )}
         <section className="panel" aria-labelledby="pareto-title">
           <h2 id="pareto-title">Accuracy against FLOPs</h2>
           <p className="muted">
@@ -175,7 +194,7 @@ export function CompareApp() {
                 {result.evaluated ? `${result.evaluated} plan(s) evaluated in ${(result.elapsedMs / 1000).toFixed(1)} s` : 'nothing evaluated'}
                 {result.fromCache ? `, ${result.fromCache} from the cache` : ''}.
               </p>
-              <ParetoPlot result={result} metric={metric} budgetGflops={previewBudget} link={link} svgRef={svgRef} />
+              <ParetoPlot result={result} metric={metric} budgetGflops={previewBudget} link={link} svgRef={svgRef} highlighted={lessonLive?.highlighted ?? []} />
               <div className="export-buttons" role="group" aria-label="Export the sweep">
                 <button type="button" onClick={exportCsv} data-testid="export-csv">
                   Sweep (CSV)

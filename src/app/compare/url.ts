@@ -11,6 +11,8 @@ import { formatPlan, METHOD_IDS, parsePlan } from '../../reduce/plan';
 import type { MethodId } from '../../reduce/types';
 import { defaultState, encodeQueryValue, type FieldTable, readQuery, type UrlContext, type UrlField, writeQuery } from '../state/url-codec';
 import { type BackendChoice, backendField, layerField, modelField, sampleField } from '../state/url-fields';
+import { COMPARE_LESSONS } from '../lessons/pareto';
+import { stepField } from '../lessons/url-fields';
 import { parseBudget, formatBudget, type Metric } from './rows';
 
 export const MAX_IMAGES = 1000;
@@ -35,7 +37,21 @@ export interface CompareState {
   /** Selected block in the side-by-side view; null = the last. */
   layer: number | null;
   backend: BackendChoice;
+  /** A compare-page lesson (lessons/pareto.ts) and its step (1-based). */
+  lesson: string | null;
+  step: number;
 }
+
+const compareLessonField: UrlField<string | null> = {
+  key: 'lesson',
+  label: 'lesson',
+  default: () => null,
+  parse: (raw) =>
+    COMPARE_LESSONS.some((l) => l.id === raw)
+      ? { ok: true, value: raw }
+      : { ok: false, reason: `not a lesson of this page; its lessons are ${COMPARE_LESSONS.map((l) => l.id).join(', ')} (the others are on the playground)` },
+  format: (v) => v ?? '',
+};
 
 const methodsField: UrlField<MethodId[]> = {
   key: 'methods',
@@ -109,6 +125,8 @@ const FIELDS: FieldTable<CompareState> = {
   sample: sampleField,
   layer: { ...layerField, label: 'selected block' },
   backend: backendField,
+  lesson: compareLessonField,
+  step: stepField,
 };
 
 export const defaultCompareState = (ctx: CompareContext): CompareState => defaultState(FIELDS, ctx);

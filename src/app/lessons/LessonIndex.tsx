@@ -1,13 +1,15 @@
 /**
  * Every lesson with its length and what it needs, as links (each opens step 1; add `&present=1`
- * for the presenter layout). Shown in the playground's header and open at `?lesson=index`.
+ * for the presenter layout). Shown in the playground's header and open at `?lesson=index`. The
+ * compare page's lessons are plain links to that page.
  */
 import { LESSONS } from './lessons';
+import { COMPARE_LESSONS, compareLessonHref } from './pareto';
 
 export function LessonIndex({ open, onOpen }: { open: boolean; onOpen(id: string): void }) {
   return (
     <details className="lesson-index" open={open || undefined}>
-      <summary>Lessons: a guided tour ({LESSONS.length})</summary>
+      <summary>Lessons: a guided tour ({LESSONS.length + COMPARE_LESSONS.length})</summary>
       <nav aria-label="Lessons" data-testid="lesson-index">
         <ol>
           {LESSONS.map((l) => (
@@ -23,6 +25,16 @@ export function LessonIndex({ open, onOpen }: { open: boolean; onOpen(id: string
               </a>{' '}
               <span className="muted small">
                 ({l.steps.length} steps; {l.needs})
+              </span>
+              <br />
+              <span className="small">{l.summary}</span>
+            </li>
+          ))}
+          {COMPARE_LESSONS.map((l) => (
+            <li key={l.id}>
+              <a href={compareLessonHref(l)}>{l.title}</a>{' '}
+              <span className="muted small">
+                ({l.steps.length} steps, on the compare page; {l.needs})
               </span>
               <br />
               <span className="small">{l.summary}</span>

@@ -4,14 +4,10 @@
  * grid where the step asks for a guess. ←/→ move between steps from anywhere but a text field; a
  * live region announces each step with its numbers.
  */
-import katex from 'katex';
-import 'katex/dist/katex.min.css';
-import { useEffect, useMemo } from 'react';
 import { METHOD_SPECS, type Plan } from '../../reduce/plan';
 import type { MethodId } from '../../reduce/types';
 import { setParam } from '../state/plan-edit';
-import { PLAY_EVENT } from '../views/TokenView';
-import { splitSlots } from './live';
+import { announcement, Formula, StepText, useStepKeys } from './step-parts';
 import type { Lesson, LessonStep, ModelShape } from './types';
 
 interface Props {
@@ -31,28 +27,6 @@ interface Props {
   onSample(id: string): void;
   onLayer(layer: number): void;
   onExit(): void;
-}
-
-function Formula({ tex }: { tex: string }) {
-  // Our own constant TeX (lessons.ts), never user input; KaTeX escapes what it renders.
-  const html = useMemo(() => katex.renderToString(tex, { displayMode: true, throwOnError: false, output: 'htmlAndMathml' }), [tex]);
-  return <div className="lesson-formula" dangerouslySetInnerHTML={{ __html: html }} />;
-}
-
-function StepText({ text, live }: { text: string; live: Record<string, string> | null }) {
-  return (
-    <p data-testid="lesson-text">
-      {splitSlots(text).map((part, i) =>
-        'text' in part ? (
-          <span key={i}>{part.text}</span>
-        ) : (
-          <strong key={i} className="lesson-live" data-testid="lesson-live" data-name={part.slot}>
-            {live?.[part.slot] ?? '…'}
-          </strong>
-        ),
-      )}
-    </p>
-  );
 }
 
 function TryItControl({
@@ -76,6 +50,16 @@ function TryItControl({
           </button>
         ))}
       </div>
+    );
+  }
+  if (t.kind === 'link') {
+    return (
+      <p className="lesson-try">
+        Try it:{' '}
+        <a href={t.href} data-testid="lesson-link">
+          {t.label}
+        </a>
+      </p>
     );
   }
   if (t.kind === 'blocks') {
@@ -117,30 +101,18 @@ function TryItControl({
   );
 }
 
+/** In an iframe of a page without COOP/COEP the browser withholds SharedArrayBuffer: wasm gets one thread. */
+function embeddedWithoutIsolation(): boolean {
+  return window.self !== window.top && !window.crossOriginIsolated;
+}
+
 export function LessonPanel(props: Props) {
   const { lesson, step, shape, modelName, live, plan, planNote, predictSlot, onStep, onExit } = props;
   const current = lesson.steps[step];
   const n = lesson.steps.length;
 
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      const target = e.target as HTMLElement | null;
-      if (target && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName))) return;
-      if (e.key === 'ArrowRight' && step < n - 1) onStep(step + 1);
-      else if (e.key === 'ArrowLeft' && step > 0) onStep(step - 1);
-      else if (e.key === ' ' && (!target || target === document.body)) window.dispatchEvent(new Event(PLAY_EVENT));
-      else return;
-      e.preventDefault();
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, [step, n, onStep]);
-
-  const announce = live
-    ? splitSlots(current.text)
-        .map((p) => ('text' in p ? p.text : (live[p.slot] ?? '…')))
-        .join('')
-    : '';
+  useStepKeys(step, n, onStep);
+  const announce = announcement(current.text, live);
   return (
     <section className="panel lesson-panel" aria-labelledby="lesson-title" data-testid="lesson-panel">
       <p className="muted small">
@@ -158,6 +130,11 @@ export function LessonPanel(props: Props) {
         </span>
         : {current.title}
       </h3>
+      {embeddedWithoutIsolation() && (
+        <p className="muted small" data-testid="embed-note">
+          Embedded in a page that is not cross-origin isolated: the model runs on one thread here (slower; the numbers are the same).
+        </p>
+      )}
       <StepText text={current.text} live={live} />
       {current.formula && <Formula tex={current.formula} />}
       {planNote && (

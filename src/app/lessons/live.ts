@@ -3,9 +3,10 @@
  * logits and the measured latency), by name. A lesson's text has `{name}` slots; the panel renders
  * each in its own element, so the text never holds a number and every number follows the state.
  */
-import { layerEvidence } from '../../reduce/evidence';
+import { layerEvidence, tokenSizes } from '../../reduce/evidence';
 import { fidelity } from '../fidelity';
 import type { ModelInfo, RunResult, Timing } from '../worker/protocol';
+import { mflops } from '../views/LayerTable';
 import { formatGflops } from '../views/NumbersPanel';
 
 export interface LiveInput {
@@ -42,14 +43,39 @@ export function liveValues({ result, model, layer, timing }: LiveInput): Record<
     'gflops-base': formatGflops(result.baselineFlops.total),
     'gflops-percent': pct(result.flops.total / result.baselineFlops.total),
     'attn-share': pct((block.attnScores + block.attnValues) / block.model),
+    'block-mflops': mflops(block.model),
+    'block-mflops-base': mflops(result.baselineFlops.blocks[at.layer].model),
+    'block-overhead': mflops(block.overhead),
     top1: fid.top[0].label,
     agreement: fid.agree ? 'yes' : 'no',
     backend: result.backend,
   };
-  const ev = at.evidence ? layerEvidence(at) : null;
+  const ev = at.evidence ? layerEvidence(at, tokenSizes(trace.layers, trace.tokens)[at.layer]) : null;
   if (ev?.cutoff !== undefined && ev.cutoff !== null) values.cutoff = ev.cutoff.toFixed(4);
   if (ev?.r !== undefined) values.r = String(ev.r);
-  if (ev?.cdf) values['ats-duplicates'] = String(ev.cdf.duplicates);
+  if (ev?.cdf) {
+    values['ats-duplicates'] = String(ev.cdf.duplicates);
+    values.draws = String(ev.cdf.ys.length);
+  }
+  if (ev && ev.edges.length) values.edges = String(ev.edges.filter((e) => e.direction !== 2).length);
+  if (ev?.protectedRows) values.protected = String(ev.protectedRows.length);
+  if (ev?.groups?.length) {
+    const largest = ev.groups.reduce((a, b) => (b.size > a.size ? b : a));
+    values['largest-group'] = String(largest.size);
+    values['largest-group-log'] = largest.logSizeBias.toFixed(3);
+  }
+  const k = ev?.constants ?? {};
+  if (ev?.method === 'diffrate') {
+    values['diffrate-p'] = String(k.pruneKept);
+    values['diffrate-m'] = String(k.mergeKept);
+  }
+  if (ev?.method === 'atc') values.clusters = String(k.clusters);
+  if (ev?.method === 'ppt' && !ev.idle) {
+    const first = ev.tokens.find((t) => t.extra);
+    values['ppt-branch'] = first?.extra?.pooled === 1 ? 'pools' : 'prunes';
+    values['ppt-sop'] = Number(first?.extra?.S_op).toExponential(2);
+    values['ppt-threshold'] = Number(k.threshold).toExponential(2);
+  }
   if (timing) {
     values.latency = timing.medianMs.toFixed(1);
     values['latency-base'] = timing.baselineMedianMs.toFixed(1);

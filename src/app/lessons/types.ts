@@ -26,7 +26,44 @@ export type TryIt =
   /** A choice among gallery samples. */
   | { kind: 'samples'; label: string; grey: string[]; rgb: string[] }
   /** Step through the blocks with the token view's controls. */
-  | { kind: 'blocks'; label: string };
+  | { kind: 'blocks'; label: string }
+  /** Go on in another lesson (the compare page's, for instance). */
+  | { kind: 'link'; label: string; href: string };
+
+/**
+ * What a step points at, drawn over the live view from the why view's decision evidence
+ * (reduce/evidence.ts): tokens on the grid, edges between them, a row of the FLOPs table or ATS's
+ * CDF chart.
+ */
+export type HighlightKind =
+  /** ToMe's set A (every other token; the rest are set B). */
+  | 'a-set'
+  /** Tokens the method scored and kept as themselves (top-k's CLS-attention top-k). */
+  | 'kept'
+  /** Tokens dropped or fused at the block: below the cut. */
+  | 'cut'
+  /** Tokens fused into EViT's summary token. */
+  | 'fused'
+  /** Tokens that lose their own identity at the block (dropped, fused or merged). */
+  | 'removed'
+  /** PiToMe's protected tokens. */
+  | 'protected'
+  /** Tokens ATS's draws pick. */
+  | 'sampled'
+  /** Tokens picked by more than one draw. */
+  | 'duplicates'
+  /** Tokens sharing a merged token after the block (the size-weighted means). */
+  | 'groups'
+  /** Every A token's best-partner edge (ToMe), or every candidate merge (ATC's tree). */
+  | 'all-edges'
+  /** The edges the decision took. */
+  | 'chosen-edges'
+  /** MCTF's second direction: the B→A edges taken. */
+  | 'b-to-a'
+  /** The selected block's row of the per-block FLOPs table. */
+  | 'flops-row'
+  /** ATS's CDF and draws. */
+  | 'cdf';
 
 /** Predict, then reveal: the student marks the patches they expect to have this fate at a block. */
 export interface PredictTask {
@@ -47,6 +84,8 @@ export interface LessonStep {
   sample?: StepSample;
   tryIt?: TryIt;
   predict?: PredictTask;
+  /** What the live view outlines for this step. */
+  highlight?: HighlightKind;
 }
 
 export interface Lesson {

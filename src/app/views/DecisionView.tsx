@@ -12,6 +12,8 @@ import type { Trace } from '../../model/run';
 import { evidenceSentence, type LayerEvidence } from '../../reduce/evidence';
 import { allEdgesByDefault, blockDecision, patchName, tokenName, type BlockTokens } from '../decision';
 import type { GridGeometry, LayerView } from '../fates';
+import { edgeKey, tokenHighlight, type TokenHighlight } from '../lessons/highlight';
+import type { HighlightKind } from '../lessons/types';
 import { DECISION_COLOUR, SCORE_INTERPOLATOR } from '../palette';
 import { AtsCdfChart } from './AtsCdfChart';
 
@@ -21,25 +23,40 @@ interface Props {
   image: CanvasImageSource | null;
   geo: GridGeometry;
   layer: number;
+  /** What a lesson step points at on this block, if anything. */
+  highlight?: HighlightKind | null;
 }
 
 const fmt = (v: number) => (Math.abs(v) >= 0.01 || v === 0 ? v.toFixed(3) : v.toExponential(2));
 
-export function DecisionView({ trace, views, image, geo, layer }: Props) {
+export function DecisionView({ trace, views, image, geo, layer, highlight = null }: Props) {
   const decision = useMemo(() => blockDecision(trace, views, geo, layer), [trace, views, geo, layer]);
+  const marked = decision.kind === 'evidence' && highlight ? tokenHighlight(decision.evidence, highlight) : null;
   return (
     <section className="panel decision-view" aria-labelledby="decision-view-title" data-testid="decision-view" data-layer={layer}>
       <h2 id="decision-view-title">Why these tokens? Block {layer}</h2>
       {decision.kind === 'none' ? (
         <p data-testid="evidence-sentence">Nothing was decided here: {decision.reason}.</p>
       ) : (
-        <EvidencePanel key={layer} evidence={decision.evidence} tokens={decision.tokens} image={image} geo={geo} />
+        <EvidencePanel key={layer} evidence={decision.evidence} tokens={decision.tokens} image={image} geo={geo} highlight={marked} />
       )}
     </section>
   );
 }
 
-function EvidencePanel({ evidence, tokens, image, geo }: { evidence: LayerEvidence; tokens: BlockTokens; image: CanvasImageSource | null; geo: GridGeometry }) {
+function EvidencePanel({
+  evidence,
+  tokens,
+  image,
+  geo,
+  highlight,
+}: {
+  evidence: LayerEvidence;
+  tokens: BlockTokens;
+  image: CanvasImageSource | null;
+  geo: GridGeometry;
+  highlight: TokenHighlight | null;
+}) {
   const { grid, firstPatch } = geo;
   const [focus, setFocus] = useState<number | null>(null);
   const [allEdges, setAllEdges] = useState(allEdgesByDefault(evidence.tokens.length));
@@ -56,7 +73,10 @@ function EvidencePanel({ evidence, tokens, image, geo }: { evidence: LayerEviden
     ? `Nothing was decided at block ${evidence.layer}: ${evidence.idle}.`
     : `${evidenceSentence(evidence, shown, name)}${covering > 1 ? ` It covers ${covering} patches after earlier merges; the evidence is this token's, shown on each of them.` : ''}`;
   const protectedRows = new Set(evidence.protectedRows ?? []);
-  const edges = evidence.edges.filter((e) => allEdges || e.chosen);
+  const markedRows = new Set(highlight?.rows ?? []);
+  const markedEdges = new Set((highlight?.edges ?? []).map(edgeKey));
+  // A step's edges are drawn even where the reader has hidden the untaken ones, and on top.
+  const edges = evidence.edges.filter((e) => (allEdges || e.chosen) && !markedEdges.has(edgeKey(e))).concat(highlight?.edges ?? []);
 
   const onKeyDown = (e: React.KeyboardEvent) => {
     const rows = evidence.tokens.length;
@@ -85,6 +105,21 @@ function EvidencePanel({ evidence, tokens, image, geo }: { evidence: LayerEviden
         )}
         . Numbers from this run's trace (the CLI prints the same with predict --evidence).
       </p>
+      {highlight && (
+        <p
+          className="lesson-highlight small"
+          data-testid="lesson-highlight"
+          data-kind={highlight.kind}
+          data-rows={highlight.rows.length}
+          data-edges={highlight.edges.length}
+        >
+          <span className="highlight-key" aria-hidden="true" /> Lesson: outlined in purple, {highlight.label} (
+          {highlight.rows.length ? `${highlight.rows.length} tokens` : ''}
+          {highlight.rows.length && highlight.edges.length ? ', ' : ''}
+          {highlight.edges.length ? `${highlight.edges.length} edges` : ''}
+          {!highlight.rows.length && !highlight.edges.length ? 'none at this block' : ''}).
+        </p>
+      )}
       <ScoreLegend lo={lo} hi={hi} colour={colour} label={evidence.scoreName} />
       {evidence.edges.length > 0 && (
         <label className="small">
@@ -117,6 +152,7 @@ function EvidencePanel({ evidence, tokens, image, geo }: { evidence: LayerEviden
                 data-row={t.row}
                 {...(t.score !== null ? { 'data-score': String(t.score) } : {})}
                 data-outcome={t.outcome}
+                {...(markedRows.has(t.row) ? { 'data-highlighted': '1' } : {})}
                 onPointerEnter={() => setFocus(t.row)}
                 onClick={() => setFocus(t.row)}
               >
@@ -136,22 +172,39 @@ function EvidencePanel({ evidence, tokens, image, geo }: { evidence: LayerEviden
                     <title>{`${patchName(p, grid)}: ${t.score === null ? 'no score of its own' : fmt(t.score)}`}</title>
                   </rect>
                 ))}
+                {markedRows.has(t.row) &&
+                  ps.map((p) => (
+                    <rect
+                      key={`h${p}`}
+                      x={(p % grid) * cell + 4}
+                      y={Math.floor(p / grid) * cell + 4}
+                      width={cell - 8}
+                      height={cell - 8}
+                      fill="none"
+                      stroke={DECISION_COLOUR.highlight}
+                      strokeWidth={4}
+                      pointerEvents="none"
+                    />
+                  ))}
               </g>
             );
           })}
           {edges.map((e) => {
             const [a, b] = [centre(e.from), centre(e.to)];
             if (!a || !b) return null;
+            const marked = markedEdges.has(edgeKey(e));
             return (
               <line
-                key={`${e.direction ?? 1}-${e.from}-${e.to}`}
+                key={edgeKey(e)}
+                {...(marked ? { 'data-highlighted': '1' } : {})}
+                data-testid="evidence-edge"
                 x1={a[0] * cell}
                 y1={a[1] * cell}
                 x2={b[0] * cell}
                 y2={b[1] * cell}
-                stroke={e.chosen ? DECISION_COLOUR.chosenEdge : DECISION_COLOUR.otherEdge}
-                strokeWidth={e.chosen ? 3 : 1}
-                strokeOpacity={e.chosen ? 0.95 : 0.45}
+                stroke={marked ? DECISION_COLOUR.highlight : e.chosen ? DECISION_COLOUR.chosenEdge : DECISION_COLOUR.otherEdge}
+                strokeWidth={marked ? 4 : e.chosen ? 3 : 1}
+                strokeOpacity={marked || e.chosen ? 0.95 : 0.45}
                 strokeDasharray={e.direction === 2 ? '6 3' : undefined}
                 pointerEvents="none"
               />
@@ -172,7 +225,15 @@ function EvidencePanel({ evidence, tokens, image, geo }: { evidence: LayerEviden
           </p>
         ) : null;
       })()}
-      {evidence.cdf && <AtsCdfChart cdf={evidence.cdf} focusRow={shown} onFocusRow={setFocus} />}
+      {evidence.cdf && (
+        <div
+          className={highlight?.kind === 'cdf' ? 'lesson-highlighted' : undefined}
+          data-testid="cdf-wrap"
+          {...(highlight?.kind === 'cdf' ? { 'data-highlighted': '1' } : {})}
+        >
+          <AtsCdfChart cdf={evidence.cdf} focusRow={shown} onFocusRow={setFocus} />
+        </div>
+      )}
     </div>
   );
 }

@@ -12,11 +12,13 @@ interface Props {
   baselineCounts: number[];
   baselineFlops: FlopReport;
   selectedLayer: number;
+  /** A lesson step points at the selected block's row. */
+  highlightSelected?: boolean;
 }
 
-const mflops = (f: number) => (f / 1e6).toFixed(3);
+export const mflops = (f: number) => (f / 1e6).toFixed(3);
 
-export function LayerTable({ trace, flops, baselineCounts, baselineFlops, selectedLayer }: Props) {
+export function LayerTable({ trace, flops, baselineCounts, baselineFlops, selectedLayer, highlightSelected = false }: Props) {
   const last = trace.layers.length - 1;
   return (
     <section className="panel table-panel" aria-labelledby="layer-table-title">
@@ -60,7 +62,12 @@ export function LayerTable({ trace, flops, baselineCounts, baselineFlops, select
             {trace.layers.map((l, i) => {
               const b = flops.blocks[i];
               return (
-                <tr key={i} className={i === selectedLayer ? 'selected' : undefined}>
+                <tr
+                  key={i}
+                  className={i === selectedLayer ? (highlightSelected ? 'selected lesson-highlighted' : 'selected') : undefined}
+                  data-testid={`flops-row-${i}`}
+                  {...(i === selectedLayer && highlightSelected ? { 'data-highlighted': '1' } : {})}
+                >
                   <th scope="row">{i}</th>
                   <td>{l.method ?? '—'}</td>
                   <td data-testid={`token-count-layer-${i}`}>{l.nIn}</td>
@@ -72,8 +79,8 @@ export function LayerTable({ trace, flops, baselineCounts, baselineFlops, select
                   <td>{mflops(b.proj)}</td>
                   <td>{mflops(b.mlp)}</td>
                   <td>{mflops(b.layerNorm)}</td>
-                  <td>{mflops(b.model)}</td>
-                  <td>{mflops(b.overhead)}</td>
+                  <td data-testid={`block-mflops-${i}`}>{mflops(b.model)}</td>
+                  <td data-testid={`block-overhead-${i}`}>{mflops(b.overhead)}</td>
                   <td>{mflops(baselineFlops.blocks[i].model)}</td>
                 </tr>
               );

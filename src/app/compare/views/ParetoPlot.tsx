@@ -13,6 +13,7 @@ import { type RefObject, useEffect, useMemo, useRef, useState } from 'react';
 import type { MethodId } from '../../../reduce/types';
 import type { SweepResult, SweepRow } from '../protocol';
 import { higherIsBetter, METRIC_LABEL, type Metric, metricValue, paretoFront, percentOfBase, playgroundHref, provenance, type PlaygroundLink } from '../rows';
+import { DECISION_COLOUR } from '../../palette';
 import { fmtGflops, fmtKl, fmtPercent, markPath, methodColour, methodLabel, shapeName } from './marks';
 
 interface Props {
@@ -22,6 +23,8 @@ interface Props {
   /** Where plan links lead: the same model and backend in the playground. */
   link: PlaygroundLink;
   svgRef: RefObject<SVGSVGElement | null>;
+  /** Plans a lesson step points at: outlined with a ring. */
+  highlighted?: string[];
 }
 
 const W = 780;
@@ -34,7 +37,7 @@ export const metricText = (row: SweepRow, metric: Metric) => {
   return v === null ? '—' : metric === 'kl' ? fmtKl(v) : fmtPercent(v);
 };
 
-export function ParetoPlot({ result, metric, budgetGflops, link, svgRef }: Props) {
+export function ParetoPlot({ result, metric, budgetGflops, link, svgRef, highlighted = [] }: Props) {
   const xAxis = useRef<SVGGElement>(null);
   const topAxis = useRef<SVGGElement>(null);
   const yAxis = useRef<SVGGElement>(null);
@@ -110,6 +113,7 @@ export function ParetoPlot({ result, metric, budgetGflops, link, svgRef }: Props
   const point = (r: SweepRow, i: number) => {
     const v = metricValue(r, metric)!;
     const onFront = layout.frontPlans.has(r.plan);
+    const marked = highlighted.includes(r.plan);
     return (
       <a
         key={`${r.plan}-${i}`}
@@ -122,6 +126,7 @@ export function ParetoPlot({ result, metric, budgetGflops, link, svgRef }: Props
         data-accuracy={r.accuracy === null ? '' : String(r.accuracy)}
         data-agreement={String(r.agreement)}
         data-kl={String(r.kl)}
+        {...(marked ? { 'data-highlighted': '1' } : {})}
         onMouseEnter={() => setHover(r)}
         onMouseLeave={() => setHover(null)}
         onFocus={() => setHover(r)}
@@ -134,6 +139,7 @@ export function ParetoPlot({ result, metric, budgetGflops, link, svgRef }: Props
           stroke={onFront ? '#000000' : '#ffffff'}
           strokeWidth={onFront ? 1.4 : 1}
         />
+        {marked && <circle cx={x(r.gflops)} cy={yOf(v)} r={13} fill="none" stroke={DECISION_COLOUR.highlight} strokeWidth={3} pointerEvents="none" />}
       </a>
     );
   };
