@@ -1,0 +1,45 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBrowserSession, type BrowserSession } from '../helpers/browser';
+import type { GpuMemoryRun } from '../helpers/gpu-memory-run';
+
+// Forwards of random plans (every method, mixed plans, fates and evidence recorded or not) on the
+// 4-block test model, on WebGPU and WebGL (SwiftShader here): what the backend holds on the GPU
+// after each forward, its free pool included, stays within 2× of what the first unreduced forward
+// needed (with TF.js's exact buffer sizes). Without the pool policy (src/model/gpu-memory.ts) the
+// same draws reach 4–6× within these forwards and keep growing. Inside a forward a plan may need
+// more than the unreduced model by itself (PPT, PiToMe: up to 2.0–2.3× on this 40 KB model), which
+// no pool policy changes; the benchmark reports it. SwiftShader takes 0.5–2 s a forward, so the
+// 1,000-forward run is a benchmark (tests/bench/gpu-memory.ts, docs/PERFORMANCE.md#memory).
+const FORWARDS = 30;
+
+describe('GPU memory over many plans', () => {
+  let session: BrowserSession;
+
+  beforeAll(async () => {
+    session = await startBrowserSession();
+  }, 120_000);
+
+  afterAll(async () => {
+    await session?.close();
+  });
+
+  for (const backend of ['webgpu', 'webgl'] as const) {
+    it(`${backend}: the pool stays within 2× of the first unreduced forward over ${FORWARDS} random plans`, async () => {
+      const page = await session.newPage('/tests/e2e/harness/index.html');
+      await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, { timeout: 120_000 });
+      // ATC reads its distances synchronously, which WebGPU cannot do (docs/PERFORMANCE.md#memory).
+      const without = backend === 'webgpu' ? ['atc'] : [];
+      const run = (await page.evaluate(([b, w, n]) => window.tokenscopeGpuMemory(b, 'tiny', { forwards: n, without: [...w] }), [
+        backend,
+        without,
+        FORWARDS,
+      ] as const)) as GpuMemoryRun;
+      expect(run.backend).toBe(backend);
+      expect(run.bounded).toBe(true);
+      expect(run.tensorsLeaked).toBe(0);
+      expect(run.referenceBytes).toBeGreaterThan(0);
+      expect(run.maxHeldBytes / run.referenceBytes, 'held after a forward ÷ reference').toBeLessThanOrEqual(2);
+      await page.close();
+    }, 180_000);
+  }
+});
