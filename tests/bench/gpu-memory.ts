@@ -45,7 +45,7 @@ try {
       const page = await browser.newPage();
       try {
         page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
-        await page.goto(`http://127.0.0.1:${port}/tests/e2e/harness/index.html`);
+        await page.goto(`http://127.0.0.1:${port}/tests/e2e/harness/index.html`, { timeout: 180_000 });
         await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, { timeout: 120_000 });
         const r = (await page.evaluate(
           ([b, m, f, p, c]) =>
