@@ -43,4 +43,18 @@ describe('GPU memory over many plans', () => {
       await page.close();
     }, 180_000);
   }
+
+  it('webgpu: size classes change no number (logits, fates and evidence bit for bit, batch of two)', async () => {
+    const page = await session.browser.newPage();
+    await page.goto(`${session.baseUrl}/tests/e2e/harness/index.html`, { timeout: 120_000 });
+    await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, { timeout: 120_000 });
+    const plans = ['pitome:ratio=0.7', 'ats', 'mctf:r=2,layers=0-2+evit:keep=0.5,layers=3'];
+    const got = await page.evaluate((p) => window.tokenscopeSizeClassesAgree(p), plans);
+    expect(got.map((r) => r.plan)).toEqual(plans);
+    for (const r of got) {
+      expect(r.maxDiff, r.plan).toBe(0);
+      expect(r.tracesEqual, r.plan).toBe(true);
+    }
+    await page.close();
+  }, 180_000);
 });

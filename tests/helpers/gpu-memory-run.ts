@@ -105,3 +105,37 @@ export async function randomPlanForwards(
     setBufferSizes('classes');
   }
 }
+
+/**
+ * Each plan run twice on a batch of two, with TF.js's exact buffer sizes and with size classes:
+ * the largest |Δ logit| and whether the traces (fates and evidence) are identical.
+ */
+export async function sizeClassesAgree(config: VitConfig, plans: string[]): Promise<{ plan: string; maxDiff: number; tracesEqual: boolean }[]> {
+  const weights = randomWeights(config, 2);
+  const pixels = tf.randomNormal([2, config.image_size, config.image_size, config.num_channels], 0, 1, 'float32', 3) as tf.Tensor4D;
+  const run = async (text: string, sizes: BufferSizes) => {
+    setBufferSizes(sizes);
+    const { logits, traces } = await runForward({ config, weights }, pixels, compilePlan(planFromText(text, config.num_hidden_layers), config), {
+      record: 'evidence',
+    });
+    const values = Array.from(await logits.data());
+    logits.dispose();
+    return { values, traces: JSON.stringify(traces) };
+  };
+  try {
+    const out = [];
+    for (const plan of plans) {
+      const exact = await run(plan, 'exact');
+      const classes = await run(plan, 'classes');
+      out.push({
+        plan,
+        maxDiff: exact.values.length === classes.values.length ? Math.max(...exact.values.map((v, i) => Math.abs(v - classes.values[i]))) : Infinity,
+        tracesEqual: exact.traces === classes.traces,
+      });
+    }
+    return out;
+  } finally {
+    setBufferSizes('classes');
+    tf.dispose([pixels, ...listWeights(weights)]);
+  }
+}
