@@ -117,7 +117,9 @@ function watch(pool: { acquireBuffer?: unknown; acquireTexture?: unknown }, meth
  * share buffers. 'exact' is TF.js's own keying, for measuring against.
  */
 export type BufferSizes = 'classes' | 'exact';
-let sizes: BufferSizes = 'classes';
+// Off: with classes, DeiT-Tiny's MCTF gave NaN logits on WebGPU (SwiftShader) while the 4-block test model
+// matched bit for bit; not yet understood, so exact sizes until it is (docs/PERFORMANCE.md#memory).
+let sizes: BufferSizes = 'exact';
 export function setBufferSizes(s: BufferSizes): void {
   sizes = s;
 }

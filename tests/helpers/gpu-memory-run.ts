@@ -44,7 +44,7 @@ export async function randomPlanForwards(
     policy = 'keep-used',
     sampleEvery = 10,
     without = [],
-    sizes = 'classes',
+    sizes = 'exact',
   }: { forwards: number; seed?: number; policy?: GpuPoolPolicy; sampleEvery?: number; without?: string[]; sizes?: BufferSizes },
 ): Promise<GpuMemoryRun> {
   const next = seededRandom(seed);
@@ -102,7 +102,7 @@ export async function randomPlanForwards(
   } finally {
     tf.dispose([pixels, ...listWeights(weights)]);
     setGpuPoolPolicy('keep-used');
-    setBufferSizes('classes');
+    setBufferSizes('exact');
   }
 }
 
