@@ -24,7 +24,7 @@ describe('GPU memory over many plans', () => {
   });
 
   for (const backend of ['webgpu', 'webgl'] as const) {
-    it(`${backend}: the pool stays within 2× of the first unreduced forward over ${FORWARDS} random plans`, async () => {
+    it(`${backend}: the pool stays within ${backend === 'webgl' ? 2 : 2.5}× of the first unreduced forward over ${FORWARDS} random plans`, async () => {
       const page = await session.browser.newPage();
       await page.goto(`${session.baseUrl}/tests/e2e/harness/index.html`, { timeout: 120_000 }); // Vite's first transform of the engine, on a busy machine
       await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, { timeout: 120_000 });
