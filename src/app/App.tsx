@@ -40,6 +40,7 @@ import { NumbersPanel } from './views/NumbersPanel';
 import { PlanEditor } from './views/PlanEditor';
 import { TokenChart } from './views/TokenChart';
 import { TokenView } from './views/TokenView';
+import { gpuMemoryText } from './gpu-memory-text';
 
 export function App() {
   // Defaults until the model's depth is known; the link is read against the real one at start-up.
@@ -211,7 +212,8 @@ export function App() {
         {result && (
           <span className="muted">
             {' '}
-            Tensors in memory: <span data-testid="tensor-count">{result.tensors}</span>.
+            Tensors in memory: <span data-testid="tensor-count">{result.tensors}</span>.{' '}
+            <span data-testid="gpu-memory">{gpuMemoryText(result.backend, result.gpuMemory)}</span>
           </span>
         )}
       </p>

@@ -11,6 +11,7 @@ import { kernelsRunOnCpu } from '../tokens/kernel-paths';
 import { readEvidence, type Evidence } from '../tokens/evidence';
 import { type BlockOutput, type LayerHook, disposeBlockOutputs, forwardTensorsAsync } from './vit';
 import { addHeadLayout, type VitWeights } from './weights';
+import { boundGpuMemory } from './gpu-memory';
 
 export interface Model {
   config: VitConfig;
@@ -87,8 +88,13 @@ async function readTraces(blocks: BlockOutput[], hooks: (LayerHook | null)[], ba
 /**
  * Runs the model on normalised pixels [B, S, S, C] under a compiled plan. Plans with a
  * data-dependent token count (ATS) run image by image, since each image keeps its own count.
+ * On WebGPU and WebGL the backend's free pool keeps only what this forward used (./gpu-memory.ts).
  */
-export async function runForward(model: Model, pixels: tf.Tensor4D, plan: CompiledPlan, { record = 'none' }: { record?: RecordLevel } = {}): Promise<ForwardResult> {
+export function runForward(model: Model, pixels: tf.Tensor4D, plan: CompiledPlan, options: { record?: RecordLevel } = {}): Promise<ForwardResult> {
+  return boundGpuMemory(() => forward(model, pixels, plan, options));
+}
+
+async function forward(model: Model, pixels: tf.Tensor4D, plan: CompiledPlan, { record = 'none' }: { record?: RecordLevel }): Promise<ForwardResult> {
   const batch = pixels.shape[0];
   const perImage = batch > 1 && plan.hooks.some((h) => h?.perImage);
   if (perImage) {
@@ -98,7 +104,7 @@ export async function runForward(model: Model, pixels: tf.Tensor4D, plan: Compil
       for (let i = 0; i < batch; i++) {
         const one = tf.slice(pixels, [i, 0, 0, 0], [1, -1, -1, -1]);
         try {
-          const r = await runForward(model, one, plan, { record });
+          const r = await forward(model, one, plan, { record });
           logits.push(r.logits);
           traces.push(...r.traces);
         } finally {

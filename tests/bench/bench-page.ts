@@ -11,11 +11,13 @@ import { logicalCores } from '../../src/app/engine/threads';
 import { loadCheckpoint } from '../../src/io/checkpoint';
 import { parseEvalSet } from '../../src/io/eval-set';
 import { greyBatches } from '../../src/io/grey-images';
-import { traceCounts } from '../../src/measure/plan-flops';
+import { planFlops, traceCounts } from '../../src/measure/plan-flops';
+import { timeInterleaved } from '../../src/measure/timing';
 import { type BenchOptions, type BenchRow, benchPlans, benchRecordLevels, type RecordLevelRow } from '../../src/measure/bench';
 import { loadModelFromFiles } from '../../src/model/load';
 import { archConfig } from '../../src/model/config';
 import { runForward } from '../../src/model/run';
+import { setGpuPoolPolicy, type GpuPoolPolicy } from '../../src/model/gpu-memory';
 import { listWeights, randomWeights } from '../../src/model/weights';
 import { compilePlan } from '../../src/reduce/compile';
 import { planFromText } from '../../src/reduce/plan';
@@ -47,6 +49,14 @@ declare global {
       options: BenchOptions,
     ) => Promise<{ rows: RecordLevelRow[]; machine: Record<string, unknown> }>;
     tokenscopeBundledRun: (backend: BackendName, plans: string[], images: number) => Promise<BundledRun[]>;
+    /** Backend settings against each other: every (setting, plan) pair is one candidate of one interleaved run (tests/bench/backend-settings.ts). */
+    tokenscopeBenchSettings: (
+      backend: BackendName,
+      arch: string,
+      plans: string[],
+      settings: string[],
+      options: BenchOptions & { pool?: GpuPoolPolicy },
+    ) => Promise<SettingsRow[]>;
   }
 }
 
@@ -58,6 +68,34 @@ export interface BundledRun {
   /** Tokens entering each block and leaving the last, per image. */
   counts: number[][];
 }
+
+export interface SettingsRow {
+  setting: string;
+  plan: string;
+  ms: number;
+  ms_base: number;
+  speedup: number;
+  flop_ratio: number;
+  realized: number;
+  first_ms: number;
+}
+
+/**
+ * Named backend settings, applied before every forward of a candidate. 'tfjs' is TF.js 4.22's own
+ * WebGL TopK: below 100,000 values per row it reads the tensor back synchronously and sorts on the
+ * CPU (every ToMe, PiToMe, MCTF and ATS layer sorts). 'gpu-topk' keeps TopK on the GPU (TF.js's
+ * bitonic programs, ties to the lower index as on the CPU).
+ */
+const SETTINGS: Record<string, () => void> = {
+  tfjs: () => {
+    tf.env().set('TOPK_LAST_DIM_CPU_HANDOFF_SIZE_THRESHOLD', 100000);
+    tf.env().set('TOPK_K_CPU_HANDOFF_THRESHOLD', 128);
+  },
+  'gpu-topk': () => {
+    tf.env().set('TOPK_LAST_DIM_CPU_HANDOFF_SIZE_THRESHOLD', 0);
+    tf.env().set('TOPK_K_CPU_HANDOFF_THRESHOLD', Number.MAX_SAFE_INTEGER);
+  },
+};
 
 /** What the backend runs on: the WebGPU adapter, the WebGL renderer, or the CPU. */
 async function describe(backend: string): Promise<Record<string, unknown>> {
@@ -134,6 +172,43 @@ window.tokenscopeBundledRun = async (backend, plans, images) => {
   } finally {
     x.dispose();
     tf.dispose(listWeights(model.weights));
+  }
+};
+window.tokenscopeBenchSettings = async (backend, arch, plans, settings, { batch, runs, warmup, seed = 1, pool = 'keep-used' }) => {
+  await useBackend(backend);
+  setGpuPoolPolicy(pool);
+  const config = archConfig(arch);
+  const weights = randomWeights(config, 1);
+  const pixels = tf.randomNormal([batch, config.image_size, config.image_size, config.num_channels], 0, 1, 'float32', seed) as tf.Tensor4D;
+  const compiled = ['none', ...plans].map((text) => ({ text, plan: compilePlan(planFromText(text, config.num_hidden_layers), config) }));
+  const flops = new Map<string, number>();
+  try {
+    const candidates = settings.flatMap((setting) =>
+      compiled.map(({ text, plan }) => ({
+        name: `${setting} ${text}`,
+        run: async () => {
+          SETTINGS[setting]();
+          const { logits, traces } = await runForward({ config, weights }, pixels, plan);
+          await logits.data();
+          logits.dispose();
+          if (!flops.has(text)) flops.set(text, planFlops(config, plan, traceCounts(traces[0])).model);
+        },
+      })),
+    );
+    const timings = await timeInterleaved(candidates, { runs, warmup });
+    const ms = new Map(timings.map((t) => [t.name, t]));
+    return settings.flatMap((setting) =>
+      plans.map((plan) => {
+        const t = ms.get(`${setting} ${plan}`)!;
+        const base = ms.get(`${setting} none`)!;
+        const speedup = base.medianMs / t.medianMs;
+        const flopRatio = flops.get('none')! / flops.get(plan)!;
+        return { setting, plan, ms: t.medianMs, ms_base: base.medianMs, speedup, flop_ratio: flopRatio, realized: speedup / flopRatio, first_ms: t.firstMs };
+      }),
+    );
+  } finally {
+    SETTINGS.tfjs();
+    tf.dispose([pixels, ...listWeights(weights)]);
   }
 };
 window.tf = tf; // the page's TF.js, for scripts that drive it (tests/bench/sequence.ts)

@@ -223,6 +223,7 @@ describe('the playground', () => {
     await waitForRun(page, 'tome:r=4', { backend: 'cpu', timeout: 60_000 });
     expect(await page.getByTestId('backend').textContent()).toBe('cpu');
     expect((await shown(page)).counts).toEqual(want.counts);
+    expect(await page.getByTestId('gpu-memory').textContent()).toBe('GPU memory: not applicable on cpu (its tensors live in JavaScript memory).');
 
     await page.getByTestId('backend-select').selectOption('webgpu');
     await waitForRun(page, 'tome:r=4', { backend: 'webgpu', timeout: 120_000 });
@@ -230,6 +231,11 @@ describe('the playground', () => {
     const gpu = await shown(page);
     expect(gpu.counts).toEqual(want.counts);
     expect(gpu.gflops).toBe(want.gflops);
+    // What WebGPU holds: the weights and more are live tensors, and the pool is kept to one run's use.
+    const memory = (await page.getByTestId('gpu-memory').textContent()) ?? '';
+    const [, held, live] = memory.match(/^GPU memory held by WebGPU: ([\d.]+) MiB \(([\d.]+) MiB in live tensors, the rest buffers TF\.js keeps for reuse/) ?? [];
+    expect(Number(live)).toBeGreaterThan(0);
+    expect(Number(held)).toBeGreaterThanOrEqual(Number(live));
     await page.screenshot({ path: join(ARTIFACTS, 'playground-webgpu.png'), fullPage: true });
     expect(new URL(page.url()).searchParams.get('backend')).toBe('webgpu');
     await page.close();

@@ -9,6 +9,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { TokenScopeError } from '../../errors';
+import type { BackendName } from '../../model/backend';
+import { gpuMemory } from '../../model/gpu-memory';
 import { BackendSelector } from '../engine/backend-selector';
 import type { BackendProbe } from '../worker/protocol';
 import type { CompareReply, CompareRequest, WorkerStatus } from './protocol';
@@ -28,7 +30,14 @@ export function createCompareHost({ session, probeBackends, post }: CompareHostO
 
   const status = (): WorkerStatus => {
     const m = tf.memory();
-    return { tensors: m.numTensors, bytes: m.numBytes, busy: controllers.size };
+    const gpu = gpuMemory();
+    return {
+      tensors: m.numTensors,
+      bytes: m.numBytes,
+      backend: tf.getBackend() as BackendName,
+      gpuMemory: gpu && { heldBytes: gpu.heldBytes, inUseBytes: gpu.inUseBytes },
+      busy: controllers.size,
+    };
   };
 
   async function evaluate(req: Extract<CompareRequest, { type: 'sweep' | 'budget' }>): Promise<void> {

@@ -7,6 +7,7 @@
  * `cancel` naming their runId; the worker answers `cancelled`, then `status` with its tensor count,
  * so the page can show that a cancelled run left nothing behind.
  */
+import type { GpuMemoryShown } from '../gpu-memory-text';
 import type { ErrorCode } from '../../errors';
 import type { BackendName } from '../../model/backend';
 import type { Trace } from '../../model/run';
@@ -97,6 +98,9 @@ export interface WorkerStatus {
   /** tf.memory().numTensors and numBytes: flat from run to run when nothing leaks. */
   tensors: number;
   bytes: number;
+  /** The backend the worker computes on, and what it holds on the GPU (null on wasm and cpu). */
+  backend: BackendName;
+  gpuMemory: GpuMemoryShown | null;
   /** Evaluations in progress. */
   busy: number;
 }

@@ -12,6 +12,7 @@ import type { VitConfig } from '../../model/config';
 import type { Trace } from '../../model/run';
 import type { FlopReport } from '../../measure/flops';
 import type { BackendChoice } from '../state/url-fields';
+import type { GpuMemoryShown } from '../gpu-memory-text';
 
 /** Where a model came from, as the page names it (and, for the hub, links it). */
 export type ModelOrigin =
@@ -93,6 +94,8 @@ export interface RunResult {
   firstRunMs: number;
   /** tf.memory().numTensors after the run: constant from run to run when nothing leaks. */
   tensors: number;
+  /** What the GPU backend holds after the run (live tensors plus TF.js's free pool); null on wasm and cpu. */
+  gpuMemory: GpuMemoryShown | null;
   /** The backend as it stands after this run (a failing backend is replaced during the run). */
   backendReport: BackendReport;
 }

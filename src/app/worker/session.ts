@@ -11,6 +11,7 @@ import type { BackendName } from '../../model/backend';
 import { type Model, runForward } from '../../model/run';
 import { compilePlan, type Compiled } from '../../reduce/compile';
 import { formatPlan, planFromText } from '../../reduce/plan';
+import { gpuMemory } from '../../model/gpu-memory';
 import { inputTensor, ModelHolder, type ModelHolderOptions } from '../engine/model-holder';
 import type { ModelInfo, ModelSource, RunInput, RunResult, Timing } from './protocol';
 
@@ -114,11 +115,14 @@ export class EngineSession {
         baselineFlops: base.flops,
         firstRunMs,
         tensors: 0,
+        gpuMemory: null,
       };
     } finally {
       pixels.dispose();
     }
     result.tensors = tf.memory().numTensors;
+    const gpu = gpuMemory();
+    result.gpuMemory = gpu && { heldBytes: gpu.heldBytes, inUseBytes: gpu.inUseBytes };
     return result;
   }
 

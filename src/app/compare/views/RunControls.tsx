@@ -6,6 +6,7 @@
 import { METHOD_IDS, METHOD_SPECS } from '../../../reduce/plan';
 import type { MethodId } from '../../../reduce/types';
 import type { WorkerStatus } from '../protocol';
+import { gpuMemoryText } from '../../gpu-memory-text';
 import { METRIC_LABEL, type Metric } from '../rows';
 import type { Running, RunMessage } from '../use-compare';
 import { IMAGE_CHOICES } from '../url';
@@ -99,6 +100,12 @@ export function RunControls({ methods, images, metric, labelled, running, messag
       <p className="muted small">
         Worker: <span data-testid="worker-tensors">{status ? status.tensors : '…'}</span> tensors in memory
         {status ? ` (${(status.bytes / 1024).toFixed(0)} KiB)` : ''} — the model's weights; the count returns to this after every run, cancelled or not.
+        {status && (
+          <>
+            {' '}
+            <span data-testid="worker-gpu-memory">{gpuMemoryText(status.backend, status.gpuMemory)}</span>
+          </>
+        )}
       </p>
     </div>
   );
