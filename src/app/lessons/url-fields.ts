@@ -5,6 +5,7 @@
  */
 import type { UrlField } from '../state/url-codec';
 import { LESSONS } from './lessons';
+import { COMPARE_LESSONS } from './pareto';
 
 export const lessonField: UrlField<string | null> = {
   key: 'lesson',
@@ -13,7 +14,9 @@ export const lessonField: UrlField<string | null> = {
   parse: (raw) =>
     raw === 'index' || LESSONS.some((l) => l.id === raw)
       ? { ok: true, value: raw }
-      : { ok: false, reason: `not a lesson; the lessons are ${LESSONS.map((l) => l.id).join(', ')}` },
+      : COMPARE_LESSONS.some((l) => l.id === raw)
+        ? { ok: false, reason: `a lesson of the compare page: open compare.html?lesson=${raw}` }
+        : { ok: false, reason: `not a lesson; the lessons are ${LESSONS.map((l) => l.id).join(', ')}` },
   format: (v) => v ?? '',
   fallback: 'The list of lessons is shown instead.',
 };

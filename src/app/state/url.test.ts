@@ -102,6 +102,12 @@ describe('formatUrl', () => {
     }
   });
 
+  it('parseUrl sends a compare-page lesson to the compare page and refuses unknown lessons', () => {
+    expect(parseUrl('?lesson=pareto&step=2', ctx).problems[0]).toMatch(/^Ignored lesson .*a lesson of the compare page: open compare\.html\?lesson=pareto/);
+    expect(parseUrl('?lesson=nope', ctx).problems[0]).toMatch(/^Ignored lesson .*not a lesson; the lessons are /);
+    expect(parseUrl('?lesson=pareto', ctx).state.lesson).toBeNull();
+  });
+
   it('formatUrl writes the hub model first and leaves it out for the bundled model', () => {
     const state = { ...defaultUrlState(ctx), model: 'timm/deit_tiny_patch16_224.fb_in1k', plan: 'tome:r=4' };
     expect(formatUrl(state, ctx)).toBe('?v=1&model=timm/deit_tiny_patch16_224.fb_in1k&plan=tome:r=4');
