@@ -321,6 +321,8 @@ describe('lessons', () => {
     }
     // The last step's link, opened fresh: the same step and points (the sweep comes back from the cache).
     const last = await liveOnPage();
+    // the address bar follows the step after a short debounce (state/store.ts)
+    await expect.poll(() => new URL(page.url()).searchParams.get('step')).toBe(String(PARETO_LESSON.steps.length));
     await page.goto(page.url());
     await page.getByTestId('plot-provenance').waitFor({ timeout: 120_000 });
     expect(await page.getByTestId('lesson-step').textContent()).toBe(`${PARETO_LESSON.steps.length} / ${PARETO_LESSON.steps.length}`);
@@ -358,7 +360,7 @@ describe('lessons', () => {
     expect(await page.getByTestId('token-count-out').textContent()).not.toBe('50');
     await page.getByTestId('start-tour').click();
     await expect.poll(() => page.getByTestId('lesson-step').textContent()).toBe(`1 / ${LESSONS[0].steps.length}`);
-    expect(new URL(page.url()).searchParams.get('lesson')).toBe('tokens');
+    await expect.poll(() => new URL(page.url()).searchParams.get('lesson')).toBe('tokens'); // written after a short debounce
     await waitForRun('none');
     await expect.poll(() => page.getByTestId('same-as-unreduced').textContent(), { timeout: 60_000 }).toMatch(/it is the unreduced model, so there is no speed-up/);
   }, 180_000);

@@ -67,7 +67,27 @@ export function runProgram(spec: ProgramSpec, inputs: tf.Tensor[], dtype: 'float
   const backend = webgpuBackend();
   // one entry per scalar field
   const uniforms = [...ints.map((v) => ({ type: 'int32', data: [v] })), ...floats.map((v) => ({ type: 'float32', data: [v] }))];
-  const info = backend.runWebGPUProgram(program(spec), inputs, dtype, uniforms);
-  fusedRuns[spec.key] = (fusedRuns[spec.key] ?? 0) + 1;
-  return tf.engine().makeTensorFromTensorInfo(info);
+  // TF.js's WebGPU cast from bool/int32 to float32 keeps the integer buffer and only relabels the
+  // tensor; its own programs convert on read, ours read the array raw, so such an input would be
+  // declared array<i32> and fail to compile. Give it a real float buffer first.
+  const copies: tf.Tensor[] = [];
+  const real = inputs.map((t) => {
+    if (t.dtype !== 'float32' || storedDtype(t) === 'float32') return t;
+    const copy = tf.add(t, tf.scalar(0));
+    copies.push(copy);
+    return copy;
+  });
+  try {
+    const info = backend.runWebGPUProgram(program(spec), real, dtype, uniforms);
+    fusedRuns[spec.key] = (fusedRuns[spec.key] ?? 0) + 1;
+    return tf.engine().makeTensorFromTensorInfo(info);
+  } finally {
+    tf.dispose(copies);
+  }
+}
+
+/** The dtype the backend stores a tensor's data in (differs from `dtype` after a widening cast). */
+function storedDtype(t: tf.Tensor): string {
+  const backend = webgpuBackend() as unknown as { tensorMap: { get(id: object): { dtype: string } | undefined } };
+  return backend.tensorMap.get(t.dataId)?.dtype ?? t.dtype;
 }
