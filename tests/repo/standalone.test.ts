@@ -9,7 +9,7 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve, sep } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caseNameOf, listCaseFiles } from '../../src/cli/conformance';
 import { repoRoot } from '../helpers/conformance';
@@ -45,13 +45,8 @@ describe('no tracked file points outside the repository', () => {
       if (bytes.includes(0)) continue; // binary (images, weights, gzipped fixtures)
       const text = bytes.toString('utf8');
       for (const { what, pattern } of FORBIDDEN) {
-        for (const match of text.matchAll(new RegExp(pattern.source, 'g'))) {
-          // a relative import of a folder of this repository that happens to share the name (src/reduce/shared)
-          const target = resolve(repoRoot, dirname(file), '..', SHARED);
-          if (what === `../${SHARED}` && target.startsWith(repoRoot + sep) && existsSync(target)) continue;
-          offenders.push(`${file}:${text.slice(0, match.index).split('\n').length}: ${what}`);
-          break;
-        }
+        const at = text.search(pattern);
+        if (at >= 0) offenders.push(`${file}:${text.slice(0, at).split('\n').length}: ${what}`);
       }
     }
     expect(offenders).toEqual([]);
