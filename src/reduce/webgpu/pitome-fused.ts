@@ -9,7 +9,7 @@ import { weightedMeanCoeffs } from '../../tokens/assignment';
 import { checkOnDevice, sameValues } from '../../tokens/webgpu/check';
 import { registerFusedFamily } from '../../tokens/webgpu/kernel-status';
 import type { PitomeIndices, PitomeLayerParams, PitomeMatch, PitomeMatchOptions } from '../pitome';
-import { everyOther } from '../shared/matching';
+import { everyOther } from '../../reduce/shared/matching'; // spelled from src/: the repository's own reduce/shared, not a folder beside the clone
 import { PITOME_FAMILY, PITOME_MAX_TOKENS, pitomeEnergyRank } from './pitome-energy';
 import { pitomeMatchBest } from './pitome-match';
 import { pitomeDecide } from './pitome-decide';
