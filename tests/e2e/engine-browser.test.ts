@@ -3,7 +3,7 @@ import { useBackend } from '../../src/model/backend';
 import { PROBE_PLANS, runEngineProbe, type ProbeResult } from '../helpers/engine-probe';
 import { startBrowserSession, type BrowserSession } from '../helpers/browser';
 
-// A 12-block DeiT-Tiny-shaped model with seeded random weights runs every method in Node (wasm)
+// A model with DeiT-Tiny's 197-token grid and 12 blocks (tests/helpers/engine-probe.ts) and seeded random weights runs every method in Node (wasm)
 // and in headless Chromium (WebGPU on the software adapter, and wasm): token counts must agree
 // exactly and logits within 1e-3.
 describe('the engine in Chromium agrees with Node', () => {
