@@ -85,7 +85,7 @@ async function engineOnPage(plan: string): Promise<EngineRun> {
   const compiled = compilePlan(planFromText(plan, config.num_hidden_layers), config);
   const x = tf.tensor4d(normalizeU8(record.input.u8, config.image_mean!, config.image_std!), [1, config.image_size, config.image_size, config.num_channels]);
   try {
-    const out = await runForward(model, x, compiled, { record: 'fates' });
+    const out = await runForward(model, x, compiled, { record: 'evidence' });
     out.logits.dispose();
     const counts = traceCounts(out.traces[0]);
     const flops = planFlops(config, compiled, counts);
@@ -120,6 +120,12 @@ function fatesOf(layer: LayerTrace) {
   };
 }
 
+/** GTP: the graph links from the block's propagated tokens to its kept ones (non-zero weights the engine recorded). */
+function gtpPropagations(l: LayerTrace): number {
+  const wKp = (l.evidence?.fields.wKp ?? []) as number[][];
+  return wKp.flat().filter((w) => w !== 0).length;
+}
+
 /** The evidence numbers a step quotes, from the engine's assignments alone: merges, protected tokens, set A's edges, the largest merged group. */
 function evidenceCounts(trace: Trace, layer: number): Record<string, string> {
   const l = trace.layers[layer];
@@ -129,6 +135,7 @@ function evidenceCounts(trace: Trace, layer: number): Record<string, string> {
   if (['tome', 'pitome', 'atc'].includes(l.method)) out.r = String(merges);
   if (l.method === 'pitome') out.protected = String(l.nIn - 1 - 2 * merges);
   if (l.method === 'tome') out.edges = String(Math.ceil(l.nIn / 2) - 1);
+  if (l.method === 'gtp') out.edges = String(gtpPropagations(l));
   // sizes entering the block: how many patches each token stands for, through every earlier assignment
   let size = new Array<number>(trace.tokens).fill(1);
   for (const earlier of trace.layers.slice(0, layer)) {
@@ -201,7 +208,8 @@ function checkHighlight(step: LessonStep, layer: number, engine: EngineRun, shot
       expect(rows, where).toEqual(Array.from({ length: half }, (_, i) => 2 * (i + 1)));
       break;
     case 'all-edges':
-      expect(edges, where).toBe(l.method === 'atc' ? l.nIn - 2 : half); // ATC: the whole tree over the patch tokens
+      // ATC: the whole tree over the patch tokens; GTP: every propagation along the graph
+      expect(edges, where).toBe(l.method === 'atc' ? l.nIn - 2 : l.method === 'gtp' ? gtpPropagations(l) : half);
       break;
     case 'chosen-edges':
       expect(edges, where).toBe(merges);

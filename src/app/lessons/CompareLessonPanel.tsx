@@ -4,7 +4,7 @@
  * plot outlines the step's points.
  */
 import type { CompareLesson } from './pareto';
-import { announcement, Formula, StepText, useStepKeys } from './step-parts';
+import { Formula, LessonFrame, StepText } from './step-parts';
 
 interface Props {
   lesson: CompareLesson;
@@ -20,29 +20,29 @@ interface Props {
 
 export function CompareLessonPanel({ lesson, step, live, missing, onStep, onExit }: Props) {
   const current = lesson.steps[step];
-  const n = lesson.steps.length;
-  useStepKeys(step, n, onStep);
+  const context = (
+    <>
+      Lesson · numbers from the sweep below ·{' '}
+      <a href="index.html?lesson=index" className="text-button">
+        all lessons
+      </a>{' '}
+      ·{' '}
+      <button type="button" className="text-button" onClick={onExit}>
+        leave the lesson
+      </button>
+    </>
+  );
   return (
-    <section className="panel lesson-panel" aria-labelledby="lesson-title" data-testid="lesson-panel">
-      <p className="muted small">
-        Lesson · numbers from the sweep below ·{' '}
-        <a href="index.html?lesson=index" className="text-button">
-          all lessons
-        </a>{' '}
-        ·{' '}
-        <button type="button" className="text-button" onClick={onExit}>
-          leave the lesson
-        </button>
-      </p>
-      <h2 id="lesson-title" data-testid="lesson-title">
-        {lesson.title}
-      </h2>
-      <h3>
-        <span data-testid="lesson-step">
-          {step + 1} / {n}
-        </span>
-        : {current.title}
-      </h3>
+    <LessonFrame
+      lessonTitle={lesson.title}
+      stepTitle={current.title}
+      step={step}
+      steps={lesson.steps.length}
+      text={current.text}
+      live={live}
+      context={context}
+      onStep={onStep}
+    >
       <StepText text={current.text} live={live} />
       {current.formula && <Formula tex={current.formula} />}
       {live && missing.length > 0 && (
@@ -58,18 +58,6 @@ export function CompareLessonPanel({ lesson, step, live, missing, onStep, onExit
           </a>
         </p>
       )}
-      <div className="lesson-nav">
-        <button type="button" onClick={() => onStep(step - 1)} disabled={step === 0} data-testid="lesson-prev">
-          ← Previous
-        </button>
-        <button type="button" onClick={() => onStep(step + 1)} disabled={step === n - 1} data-testid="lesson-next">
-          Next →
-        </button>
-        <span className="muted small"> or the ← → keys</span>
-      </div>
-      <p className="visually-hidden" aria-live="polite">
-        {`Step ${step + 1} of ${n}: ${current.title}. ${announcement(current.text, live)}`}
-      </p>
-    </section>
+    </LessonFrame>
   );
 }

@@ -7,7 +7,7 @@
 import { METHOD_SPECS, type Plan } from '../../reduce/plan';
 import type { MethodId } from '../../reduce/types';
 import { setParam } from '../state/plan-edit';
-import { announcement, Formula, StepText, useStepKeys } from './step-parts';
+import { Formula, LessonFrame, StepText } from './step-parts';
 import type { Lesson, LessonStep, ModelShape } from './types';
 
 interface Props {
@@ -109,27 +109,25 @@ function embeddedWithoutIsolation(): boolean {
 export function LessonPanel(props: Props) {
   const { lesson, step, shape, modelName, live, plan, planNote, predictSlot, onStep, onExit } = props;
   const current = lesson.steps[step];
-  const n = lesson.steps.length;
-
-  useStepKeys(step, n, onStep);
-  const announce = announcement(current.text, live);
+  const context = (
+    <>
+      Lesson · on {modelName} ({shape.depth} blocks) ·{' '}
+      <button type="button" className="text-button" onClick={onExit}>
+        leave the lesson
+      </button>
+    </>
+  );
   return (
-    <section className="panel lesson-panel" aria-labelledby="lesson-title" data-testid="lesson-panel">
-      <p className="muted small">
-        Lesson · on {modelName} ({shape.depth} blocks) ·{' '}
-        <button type="button" className="text-button" onClick={onExit}>
-          leave the lesson
-        </button>
-      </p>
-      <h2 id="lesson-title" data-testid="lesson-title">
-        {lesson.title}
-      </h2>
-      <h3>
-        <span data-testid="lesson-step">
-          {step + 1} / {n}
-        </span>
-        : {current.title}
-      </h3>
+    <LessonFrame
+      lessonTitle={lesson.title}
+      stepTitle={current.title}
+      step={step}
+      steps={lesson.steps.length}
+      text={current.text}
+      live={live}
+      context={context}
+      onStep={onStep}
+    >
       {embeddedWithoutIsolation() && (
         <p className="muted small" data-testid="embed-note">
           Embedded in a page that is not cross-origin isolated: the model runs on one thread here (slower; the numbers are the same).
@@ -152,18 +150,6 @@ export function LessonPanel(props: Props) {
         onLayer={props.onLayer}
       />
       {predictSlot}
-      <div className="lesson-nav">
-        <button type="button" onClick={() => onStep(step - 1)} disabled={step === 0} data-testid="lesson-prev">
-          ← Previous
-        </button>
-        <button type="button" onClick={() => onStep(step + 1)} disabled={step === n - 1} data-testid="lesson-next">
-          Next →
-        </button>
-        <span className="muted small"> or the ← → keys</span>
-      </div>
-      <p className="visually-hidden" aria-live="polite">
-        {`Step ${step + 1} of ${n}: ${current.title}. ${announce}`}
-      </p>
-    </section>
+    </LessonFrame>
   );
 }

@@ -32,6 +32,12 @@ export const GRID_KINDS: readonly HighlightKind[] = [
   'cdf',
 ];
 
+/** What "every edge" is for the methods whose edges are not A→B best partners. */
+const ALL_EDGES: Partial<Record<string, string>> = {
+  atc: 'every merge of the tree',
+  gtp: 'every propagation: a leaving token to a kept graph neighbour',
+};
+
 const rowsWhere = (ev: LayerEvidence, keep: (t: LayerEvidence['tokens'][number]) => boolean) => ev.tokens.filter(keep).map((t) => t.row);
 
 /** The rows and edges of `kind` at this block; null where the block's evidence has nothing of the kind. */
@@ -95,7 +101,7 @@ export function tokenHighlight(ev: LayerEvidence, kind: HighlightKind): TokenHig
           )
         : null;
     case 'all-edges':
-      return firstDirection.length ? make([], firstDirection, ev.method === 'atc' ? 'every merge of the tree' : 'every A token’s best partner in B') : null;
+      return firstDirection.length ? make([], firstDirection, ALL_EDGES[ev.method] ?? 'every A token’s best partner in B') : null;
     case 'chosen-edges': {
       const taken = ev.edges.filter((e) => e.chosen);
       return taken.length ? make([], taken, 'the edges taken: these merges happen') : null;

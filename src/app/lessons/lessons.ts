@@ -14,6 +14,8 @@ const last = (m: ModelShape) => m.depth - 1;
 /** ToMe's r that takes about half the tokens away over the whole model. */
 const halfR = (m: ModelShape) => Math.max(1, Math.round(m.tokens / (2 * m.depth)));
 const tome = (m: ModelShape) => `tome:r=${halfR(m)}`;
+/** GTP's p that takes about half the patches away over the whole model (8 on DeiT, as its default). */
+const gtp = (m: ModelShape) => `gtp:p=${halfR(m)}`;
 const mixed = (m: ModelShape) => `evit:keep=0.7,layers=${quarter(m)}+tome:r=${halfR(m)},layers=${quarter(m) + 1}-${last(m)}`;
 
 const SNEAKER = { grey: 'fm-sneaker', rgb: 'chelsea' };
@@ -490,6 +492,56 @@ export const LESSONS: readonly Lesson[] = [
         layer: threeQuarters,
         highlight: 'flops-row',
         tryIt: { kind: 'param', method: 'ppt', param: 'r', label: 'Change r, the tokens removed per chosen block.' },
+      },
+    ],
+  },
+  {
+    id: 'gtp',
+    title: 'GTP: hand a token to its neighbours before it goes',
+    summary:
+      'A graph over the patches, built once per image: the least attended tokens leave every block, but first their features are spread over the kept tokens they are linked to.',
+    needs: 'any model',
+    steps: [
+      {
+        title: 'Who leaves',
+        text: 'GTP scores every patch token by how much attention it pays itself in its most self-attending head, times the most attention it receives in any head. The {removed} lowest of the {tokens-in} tokens entering block {layer}, outlined, leave it.',
+        formula: 's_j = \\max_h A^h_{jj} \\cdot \\max_h \\sum_i A^h_{ij}',
+        plan: gtp,
+        layer: quarter,
+        sample: SNEAKER,
+        highlight: 'removed',
+      },
+      {
+        title: 'A graph over the patches',
+        text: 'Before block zero GTP links every one of the {patches} patches to the patches touching it on the {grid}×{grid} grid and to those most like it. Each line is a leaving token handed to a kept neighbour: {edges} lines at block {layer}.',
+        formula: 'W_{ij} = \\frac{A_{ij}}{\\sqrt{d_i\\, d_j}}',
+        plan: gtp,
+        layer: quarter,
+        highlight: 'all-edges',
+      },
+      {
+        title: 'Propagation, not merging',
+        text: 'A kept token adds alpha times the weighted features of its leaving neighbours to its own, and stays itself: the {tokens-out} tokens leaving block {layer} are all kept ones, in descending score order.',
+        formula: 'x_k \\leftarrow x_k + \\alpha \\sum_{q\\,\\text{leaves}} W_{kq}\\, x_q',
+        plan: gtp,
+        layer: quarter,
+        highlight: 'kept',
+        tryIt: { kind: 'param', method: 'gtp', param: 'graph', label: 'Change the graph: spatial, semantic or mixed.' },
+      },
+      {
+        title: 'Predict: what stays itself?',
+        text: 'Mark the patches you expect to still be their own token after block {layer}.',
+        plan: gtp,
+        layer: middle,
+        predict: { fate: 'kept', question: 'Which patches are still their own token after this block?' },
+      },
+      {
+        title: 'The same number at every block',
+        text: 'GTP removes the same number at every block, so {tokens-final} tokens reach the head and the model costs {gflops-percent} of its unreduced FLOPs. GTP’s own work at block {layer}, the propagation, is {block-overhead} MFLOPs of it. It says {top1}.',
+        plan: gtp,
+        layer: threeQuarters,
+        highlight: 'flops-row',
+        tryIt: { kind: 'param', method: 'gtp', param: 'p', label: 'Slide p, the tokens removed per block.' },
       },
     ],
   },
