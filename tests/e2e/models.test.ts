@@ -16,6 +16,7 @@ import { deflateSync } from 'node:zlib';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LESSONS } from '../../src/app/lessons/lessons';
+import { splitSlots } from '../../src/app/lessons/live';
 import { fitPlan } from '../../src/app/state/plan-fit';
 import { predictCommand } from '../../src/cli/predict';
 import { hubFileUrl } from '../../src/io/catalog';
@@ -297,16 +298,31 @@ describe('real checkpoints in the pages', () => {
     await context.close();
   }, 400_000);
 
-  it('walks every lesson by keyboard on the DeiT-Tiny-shaped checkpoint: block numbers follow its 12 blocks, every live number matches the page’s engine run, every highlight is there', async () => {
+  it('walks every lesson by keyboard on the DeiT-Tiny-shaped checkpoint: block numbers follow its 12 blocks, every kind of live number matches the page’s engine run, every kind of highlight is there', async () => {
     const context = await newContext();
     const page = await openWithDeitFile(context);
     const shape = { depth: DEPTH, channels: 3, tokens: 197 };
+    // tests/e2e/lessons.test.ts checks every step on the bundled model. Here each lesson's first step
+    // is checked, and any later one that quotes a number or outlines something no checked step on
+    // this model has yet; the others are only passed through (the worker skips their runs).
+    const seen = new Set<string>();
+    const news = (step: (typeof LESSONS)[number]['steps'][number]) => {
+      const kinds = [...splitSlots(step.text).flatMap((p) => ('slot' in p ? [`slot ${p.slot}`] : [])), `highlight ${step.highlight ?? 'none'}`];
+      const fresh = kinds.some((k) => !seen.has(k));
+      for (const k of kinds) seen.add(k);
+      return fresh;
+    };
     for (const lesson of LESSONS) {
       const index = page.locator('details.lesson-index');
       if ((await index.getAttribute('open')) === null) await index.locator('summary').click();
       await page.getByTestId('lesson-index').getByRole('link', { name: lesson.title }).click();
       for (const [i, step] of lesson.steps.entries()) {
         const where = `${lesson.id} step ${i + 1}`;
+        if (!news(step) && i > 0) {
+          await expect.poll(() => page.getByTestId('lesson-step').textContent()).toBe(`${i + 1} / ${lesson.steps.length}`);
+          if (i < lesson.steps.length - 1) await page.locator('body').press('ArrowRight');
+          continue;
+        }
         const plan = fitPlan(step.plan(shape), DEPTH).plan;
         const layer = Math.min(step.layer(shape), DEPTH - 1);
         const input = step.sample ? `sample:${step.sample.rgb}` : '';
