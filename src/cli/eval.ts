@@ -8,8 +8,8 @@ import { warmUp } from '../model/run';
 import { listWeights } from '../model/weights';
 import { planHelp } from '../reduce/plan';
 import { DATA_HELP, DATA_OPTIONS, labelledData } from './eval-data';
-import { evaluateFolder, FOLDER_HELP, FOLDER_OPTIONS, printSummary } from './folder-options';
-import { isImageFolder, usageError } from './folder-run';
+import { FOLDER_HELP, FOLDER_OPTIONS, runFolderCommand } from './folder-options';
+import { isImageFolder } from './folder-run';
 import type { Command } from './main';
 import { ProgressBar } from './progress';
 
@@ -36,18 +36,7 @@ ${planHelp()}
 
 async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { ...DATA_OPTIONS, ...FOLDER_OPTIONS, plan: { type: 'string', default: 'none' } } });
-  if (values.data && isImageFolder(values.data)) {
-    try {
-      const summary = await evaluateFolder(values, [values.plan!]);
-      if (values.json) console.log(JSON.stringify(summary));
-      else printSummary(summary, `${values.model} on ${values.data}`);
-      return 0;
-    } catch (e) {
-      if (!usageError(e)) throw e;
-      console.error(`tokenscope eval: ${(e as Error).message}`);
-      return 2;
-    }
-  }
+  if (values.data && isImageFolder(values.data)) return runFolderCommand('eval', values, () => [values.plan!]);
   await useBackend('wasm');
   const model = loadModelDir(values.model!);
   try {

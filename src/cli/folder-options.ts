@@ -6,7 +6,7 @@ import { TokenScopeError } from '../errors';
 import type { LabelRule } from '../io/image-folder';
 import { parseShard, type Summary, summarise } from '../measure/results';
 import { positiveInt } from './eval-data';
-import { defaultWorkers, runFolder } from './folder-run';
+import { defaultWorkers, runFolder, usageError } from './folder-run';
 import { resolveModel } from './model-source';
 
 export const FOLDER_OPTIONS = {
@@ -83,6 +83,28 @@ export async function evaluateFolder(values: FolderValues, plans: string[], budg
   reportFailed(summary);
   if (shard.n > 1) process.stderr.write(`shard ${shard.k}/${shard.n}: ${run.records.length} images; combine every shard's --out file with tokenscope merge\n`);
   return summary;
+}
+
+/**
+ * `tokenscope <command> --data FOLDER`: scores the plans on the image folder and prints the summary
+ * (JSON with --json); 0, or 2 with the message on a usage error.
+ */
+export async function runFolderCommand(
+  command: string,
+  values: FolderValues & { json?: boolean },
+  plans: () => Promise<string[]> | string[],
+  budget?: string,
+): Promise<number> {
+  try {
+    const summary = await evaluateFolder(values, await plans(), budget);
+    if (values.json) console.log(JSON.stringify(summary));
+    else printSummary(summary, `${values.model} on ${values.data}`);
+    return 0;
+  } catch (e) {
+    if (!usageError(e)) throw e;
+    console.error(`tokenscope ${command}: ${(e as Error).message}`);
+    return 2;
+  }
 }
 
 export function reportFailed(summary: Summary): void {

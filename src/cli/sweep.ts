@@ -14,8 +14,8 @@ import { listWeights } from '../model/weights';
 import { formatPlan, METHOD_IDS, planFromText } from '../reduce/plan';
 import type { MethodId } from '../reduce/types';
 import { DATA_HELP, DATA_OPTIONS, labelledData, type LabelledData } from './eval-data';
-import { evaluateFolder, FOLDER_HELP, FOLDER_OPTIONS, printSummary } from './folder-options';
-import { isImageFolder, usageError } from './folder-run';
+import { FOLDER_HELP, FOLDER_OPTIONS, runFolderCommand } from './folder-options';
+import { isImageFolder } from './folder-run';
 import type { Command } from './main';
 import { resolveModel } from './model-source';
 import { readLocalCheckpoint } from './predict';
@@ -139,18 +139,7 @@ async function run(argv: string[]): Promise<number> {
     options: { ...DATA_OPTIONS, ...FOLDER_OPTIONS, methods: { type: 'string', default: METHOD_IDS.join(',') }, budget: { type: 'string' } },
   });
   const methods = parseMethods(values.methods!);
-  if (values.data && isImageFolder(values.data)) {
-    try {
-      const summary = await evaluateFolder(values, await folderPlans(values, methods), values.budget);
-      if (values.json) console.log(JSON.stringify(summary));
-      else printSummary(summary, `${values.model} on ${values.data}`);
-      return 0;
-    } catch (e) {
-      if (!usageError(e)) throw e;
-      console.error(`tokenscope sweep: ${(e as Error).message}`);
-      return 2;
-    }
-  }
+  if (values.data && isImageFolder(values.data)) return runFolderCommand('sweep', values, () => folderPlans(values, methods), values.budget);
   await useBackend('wasm');
   const model = loadModelDir(values.model!);
   try {
