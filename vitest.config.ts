@@ -18,7 +18,14 @@ export default defineConfig({
         // isolated and run wasm on every core, so two at once would only make each wait for the
         // other and time out.
         extends: true,
-        test: { name: 'browser', include: BROWSER_TESTS, fileParallelism: false, sequence: { groupOrder: 1 } },
+        test: {
+          name: 'browser',
+          include: BROWSER_TESTS,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+          // the production builds that several files serve are made once (tests/helpers/built-site.ts)
+          globalSetup: ['tests/helpers/built-sites.setup.ts'],
+        },
       },
     ],
   },

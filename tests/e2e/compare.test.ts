@@ -17,13 +17,11 @@
  * Uses the bundled model when models/fmnist-vit exists, else the page's seeded stand-in (written
  * to a temporary model directory for the CLI). One page is shared, in order, to keep the run short.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize } from 'node:path';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Page } from 'playwright-core';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { keptAgreement } from '../../src/app/compare/kept-iou';
 import type { SweepRow } from '../../src/app/compare/protocol';
@@ -46,6 +44,7 @@ import { METHOD_IDS, planFromText } from '../../src/reduce/plan';
 import { sweepPlans } from '../../src/measure/sweep';
 import { writeModelDir } from '../../src/train/export';
 import { ARTIFACTS, startBrowserSession, type BrowserSession } from '../helpers/browser';
+import { builtSite, hostInSubfolder } from '../helpers/built-site';
 
 const BUNDLED = 'models/fmnist-vit';
 const SET = 'public/data/fmnist-test-1000.bin';
@@ -417,30 +416,12 @@ describe('the compare page', () => {
   }, 120_000);
 
   it('builds a site whose compare page works from a sub-folder, restores a link with a budget, and reads the cache after a reload', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'tokenscope-compare-site-'));
-    const outDir = join(root, 'sub', 'tokenscope');
-    let server: Server | undefined;
+    const host = await hostInSubfolder(await builtSite('v1'));
     try {
-      await build({ configFile: 'vite.config.ts', logLevel: 'error', build: { outDir, emptyOutDir: true } });
-      const types: Record<string, string> = {
-        '.html': 'text/html',
-        '.js': 'text/javascript',
-        '.css': 'text/css',
-        '.wasm': 'application/wasm',
-        '.json': 'application/json',
-      };
-      server = createServer((req, res) => {
-        const path = normalize(decodeURIComponent(new URL(req.url!, 'http://x').pathname)).replace(/^([/\\])+/, '');
-        const file = join(root, path);
-        if (!file.startsWith(root) || !existsSync(file) || !statSync(file).isFile()) return void res.writeHead(404).end();
-        res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
-      });
-      await new Promise<void>((ok) => server!.listen(0, '127.0.0.1', ok));
-      const port = (server.address() as { port: number }).port;
       const site = await session.browser.newPage();
       const failures: string[] = [];
       site.on('response', (r) => r.status() >= 400 && failures.push(`${r.status()} ${r.url()}`));
-      await site.goto(`http://127.0.0.1:${port}/sub/tokenscope/compare.html?methods=tome,topk&n=40&backend=wasm&budget=50%25`);
+      await site.goto(`${host.url}compare.html?methods=tome,topk&n=40&backend=wasm&budget=50%25`);
       await waitForResult('bundled', 40, 120_000, site);
       await site.waitForSelector('[data-testid="budget-table"]', { timeout: 60_000 });
       expect(failures).toEqual([]);
@@ -464,8 +445,7 @@ describe('the compare page', () => {
       expect(await site.getByTestId('plot-provenance').textContent()).toMatch(/nothing evaluated, 9 from the cache/);
       await site.close();
     } finally {
-      server?.close();
-      rmSync(root, { recursive: true, force: true });
+      await host.close();
     }
   }, 150_000);
 });

@@ -7,13 +7,10 @@
  * Screenshots go to test-results/; with UPDATE_DOCS_SCREENSHOTS=1 one also goes to
  * docs/screenshots/playground.png for the README.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { extname, join, normalize } from 'node:path';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Page } from 'playwright-core';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEvalSet } from '../../src/io/eval-set';
 import { planFlops, traceCounts } from '../../src/measure/plan-flops';
@@ -27,6 +24,7 @@ import { formatPlan, METHOD_IDS, planFromText } from '../../src/reduce/plan';
 import { normalizeU8 } from '../../src/io/preprocess';
 import { FALLBACK_CONFIG_JSON, FALLBACK_SEED } from '../../src/app/model/fallback';
 import { ARTIFACTS, startBrowserSession, type BrowserSession } from '../helpers/browser';
+import { builtSite, hostInSubfolder } from '../helpers/built-site';
 
 const MODEL_DIR = 'models/fmnist-vit';
 const SCREENSHOTS = 'docs/screenshots';
@@ -321,43 +319,22 @@ describe('the playground', () => {
   }, 120_000);
 
   it('builds a static site that works from a sub-folder of any static host, model and wasm included', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'tokenscope-site-'));
-    const outDir = join(root, 'sub', 'tokenscope');
-    let server: Server | undefined;
+    const host = await hostInSubfolder(await builtSite('v1'));
     try {
-      await build({ configFile: 'vite.config.ts', logLevel: 'error', build: { outDir, emptyOutDir: true } });
-      const types: Record<string, string> = {
-        '.html': 'text/html',
-        '.js': 'text/javascript',
-        '.css': 'text/css',
-        '.wasm': 'application/wasm',
-        '.json': 'application/json',
-      };
-      const requested: string[] = [];
-      server = createServer((req, res) => {
-        const path = normalize(decodeURIComponent(new URL(req.url!, 'http://x').pathname)).replace(/^([/\\])+/, '');
-        const file = join(root, path.endsWith('/') || path === '' ? join(path, 'index.html') : path);
-        requested.push(path);
-        if (!file.startsWith(root) || !existsSync(file) || !statSync(file).isFile()) return void res.writeHead(404).end();
-        res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
-      });
-      await new Promise<void>((ok) => server!.listen(0, '127.0.0.1', ok));
-      const port = (server.address() as { port: number }).port;
       const page = await session.browser.newPage();
       const failures: string[] = [];
       page.on('response', (r) => r.status() >= 400 && failures.push(`${r.status()} ${r.url()}`));
-      await page.goto(`http://127.0.0.1:${port}/sub/tokenscope/?plan=tome:r=4&sample=chelsea`);
+      await page.goto(`${host.url}?plan=tome:r=4&sample=chelsea`);
       await waitForRun(page, 'tome:r=4', { input: 'sample:chelsea', backend: 'wasm', timeout: 60_000 });
       expect(failures).toEqual([]);
-      expect(requested.some((p) => p.endsWith('.wasm'))).toBe(true);
+      expect(host.requested.some((p) => p.endsWith('.wasm'))).toBe(true);
       const bundled = existsSync(join(MODEL_DIR, 'model.safetensors'));
-      expect(requested.some((p) => p.endsWith('.safetensors'))).toBe(bundled);
+      expect(host.requested.some((p) => p.endsWith('.safetensors'))).toBe(bundled);
       const { u8 } = await exportedInput(page);
       expect(await shown(page)).toEqual(await expected(u8, 'tome:r=4'));
       await page.close();
     } finally {
-      server?.close();
-      rmSync(root, { recursive: true, force: true });
+      await host.close();
     }
   }, 120_000);
 });

@@ -12,17 +12,17 @@
  *   build's cache, the old cache is gone, and checkpoints cached from the hub are kept.
  * - Service workers blocked and no headers: the page runs on one thread and says why.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_FLAGS, CHROMIUM_PATH } from '../../src/cli/chromium';
 import { MAX_WASM_THREADS } from '../../src/app/engine/threads';
 import { BROWSER_CACHE_NAME } from '../../src/io/hub';
 import type { SiteManifest } from '../../src/site/offline-plugin';
 import { startBrowserSession, type BrowserSession } from '../helpers/browser';
+import { builtSite } from '../helpers/built-site';
 import { serveStatic, type StaticServer } from '../helpers/static-server';
 
 const PLAN = 'tome:r=4';
@@ -83,25 +83,15 @@ describe('npm run dev', () => {
 describe('the built site on a static host that sets no headers', () => {
   const root = mkdtempSync(join(tmpdir(), 'tokenscope-site-'));
   const served = join(root, 'sub', 'tokenscope'); // a sub-folder, as on GitHub Pages
-  const v1 = join(root, 'v1');
-  const v2 = join(root, 'v2');
   let manifest1: SiteManifest;
   let manifest2: SiteManifest;
+  let v1Dir: string;
+  let v2Dir: string;
   let server: StaticServer;
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
   const base = () => `${server.base}/sub/tokenscope/`;
-
-  const buildAs = async (label: string, outDir: string): Promise<SiteManifest> => {
-    process.env.TOKENSCOPE_BUILD_ID = label;
-    try {
-      await build({ configFile: 'vite.config.ts', logLevel: 'error', build: { outDir, emptyOutDir: true } });
-    } finally {
-      delete process.env.TOKENSCOPE_BUILD_ID;
-    }
-    return JSON.parse(/^const MANIFEST = (.*);$/m.exec(readFileSync(join(outDir, 'sw.js'), 'utf8'))![1]) as SiteManifest;
-  };
 
   /** Replaces what the host serves by `dir`, as a deploy does (old files gone). */
   const deploy = (dir: string) => {
@@ -114,9 +104,11 @@ describe('the built site on a static host that sets no headers', () => {
   const shownBuild = () => page.evaluate(() => document.documentElement.dataset.build);
 
   beforeAll(async () => {
-    manifest1 = await buildAs('v1', v1);
-    manifest2 = await buildAs('v2', v2);
-    deploy(v1);
+    const [v1, v2] = [await builtSite('v1'), await builtSite('v2')]; // v1 is the one the playground and compare tests serve too
+    [manifest1, manifest2] = [v1.manifest, v2.manifest];
+    v1Dir = v1.dir;
+    v2Dir = v2.dir;
+    deploy(v1Dir);
     server = await serveStatic(root);
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_FLAGS });
     context = await browser.newContext();
@@ -177,7 +169,7 @@ describe('the built site on a static host that sets no headers', () => {
 
   it('refuses a half-finished deploy: the old build keeps serving, whole', async () => {
     // The host has the new sw.js but still the old files: the new worker's checks fail.
-    cpSync(join(v2, 'sw.js'), join(served, 'sw.js'));
+    cpSync(join(v2Dir, 'sw.js'), join(served, 'sw.js'));
     const before = server.requested.length;
     const v2Only = manifest2.files.filter((f) => !manifest1.files.some((g) => g.path === f.path)).map((f) => `sub/tokenscope/${f.path}`);
     const triedV2 = () => server.requested.slice(before).some((p) => v2Only.includes(p));
@@ -203,7 +195,7 @@ describe('the built site on a static host that sets no headers', () => {
     // A checkpoint downloaded from the hub earlier, in src/io/hub.ts's own cache: an update keeps it.
     const hubEntry = 'https://huggingface.co/facebook/deit-tiny-patch16-224/resolve/main/config.json';
     await page.evaluate(async ([name, url]) => (await caches.open(name)).put(url, new Response('{"hidden_size":192}')), [BROWSER_CACHE_NAME, hubEntry] as const);
-    deploy(v2);
+    deploy(v2Dir);
     await page.reload();
     // The browser finds the new sw.js, which installs and takes over; the page reloads onto it.
     await until(page, () => document.documentElement.dataset.build === 'v2', 90_000);

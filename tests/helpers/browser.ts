@@ -44,6 +44,7 @@ export async function startBrowserSession(): Promise<BrowserSession> {
     async newPage(path) {
       const page = await browser.newPage();
       page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
+      page.setDefaultNavigationTimeout(120_000); // the dev server's first transform of a page, on a busy machine
       await page.goto(`${baseUrl}${path}`);
       return page;
     },
