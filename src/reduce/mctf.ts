@@ -36,6 +36,11 @@
  * attnNext = probs (the attention of the unchanged tokens). Ties: the best match is the lowest index; sorted scores put the
  * lower index first (torch leaves both unspecified; the conformance cases avoid ties).
  *
+ * Paths: on the CPU backends the decision runs in host memory (below); on WebGPU, once the device
+ * has passed their check, as fused programs (webgpu/mctf-fused.ts: criteria, matching, coefficients,
+ * merged attention, a handful of dispatches a layer), except when evidence is asked for; elsewhere
+ * as generic TF.js ops, the reference the other two are checked against.
+ *
  * Documented in docs/METHODS.md#mctf (FLOPs: #flops). Official: mlvlab/MCTF utils/mctf.py@2004da0cad3231fa74cbd60b6042b0bd133aacde (mctf,
  * bipartite_soft_matching, merge_wavg, merge_source), models/modules/blocks.py for the slot.
  * Conformance: tests/fixtures/conformance/cases/mctf (runner: ./conformance/mctf.ts).

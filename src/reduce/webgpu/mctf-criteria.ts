@@ -81,6 +81,14 @@ export function mctfCriteria(x: tf.Tensor3D, probs: tf.Tensor4D, size: tf.Tensor
         }
       }`,
   };
-  const ints = [n, heads, channels, Number(infoExponent !== null), Number(infoExponent !== null && infoExponent !== 1), Number(sizeExponent !== null), Number(sizeExponent !== null && sizeExponent !== 1)];
+  const ints = [
+    n,
+    heads,
+    channels,
+    Number(infoExponent !== null),
+    Number(infoExponent !== null && infoExponent !== 1),
+    Number(sizeExponent !== null),
+    Number(sizeExponent !== null && sizeExponent !== 1),
+  ];
   return runProgram(spec, [x, probs, size], 'float32', ints, [infoExponent ?? 1, sizeExponent ?? 1]) as tf.Tensor2D;
 }
