@@ -91,8 +91,7 @@ describe('fused WebGPU kernels in Chromium', () => {
   }, 120_000);
 
   it('falls back to the generic ops, and says so, when the device rejects the ToMe and MCTF programs', async () => {
-    await page.evaluate(() => window.forceKernelFailure('tome', true));
-    await page.evaluate(() => window.forceKernelFailure('mctf', true));
+    await page.evaluate(() => window.forceKernelFailure(['tome', 'mctf'], true));
     try {
       const cases = loadCases('tome').slice(0, 3);
       const got = await run('tome', cases);
@@ -107,8 +106,7 @@ describe('fused WebGPU kernels in Chromium', () => {
       expect(Object.keys(mctf.runs).filter((k) => k.startsWith('mctf_') && mctf.runs[k] > 0)).toEqual([]);
       for (const [i, c] of mctfCases.entries()) expectCaseToConform(c, mctf.outputs[i]);
     } finally {
-      await page.evaluate(() => window.forceKernelFailure('tome', false));
-      await page.evaluate(() => window.forceKernelFailure('mctf', false));
+      await page.evaluate(() => window.forceKernelFailure(['tome', 'mctf'], false));
     }
     const again = await run('tome', loadCases('tome').slice(0, 1));
     expect(again.status).toMatchObject({ tome: 'on', mctf: 'on' });
