@@ -22,6 +22,8 @@ import { kernelsRunOnCpu } from '../tokens/kernel-paths';
 import { disposeEvidence } from '../tokens/evidence';
 import { APPLY_FAMILY, meanOverHeadsProgram } from '../tokens/webgpu/apply-assignment';
 import { fusedFamilyOn } from '../tokens/webgpu/kernel-status';
+import { MCTF_FAMILY } from '../reduce/webgpu/mctf-criteria';
+import { layerNormProgram } from '../reduce/webgpu/mctf-merge';
 import type { AttentionInfo, DeferredReduction, EvidenceTensors, HostValues, NeedsKey, ReduceInput, Reduction, Slot } from '../tokens/types';
 import { type VitConfig, headDim } from './config';
 import {
@@ -123,6 +125,16 @@ function qkv(config: VitConfig, b: BlockWeights, h: tf.Tensor3D): [tf.Tensor4D, 
   const all = linear(h, b.qkvW, b.qkvB); // [B, N, 3D]
   const [q, k, v] = tf.split(all, 3, 2) as tf.Tensor3D[];
   return [splitHeads(q, H), splitHeads(k, H), splitHeads(v, H)];
+}
+
+/**
+ * One of q (0), k (1), v (2) of the qkv linear's output [B, N, 3D], split into heads: the MCTF
+ * steps need two of them and then one, and each slice is a dispatch on the GPU backends.
+ */
+function qkvPart(config: VitConfig, all: tf.Tensor3D, part: 0 | 1 | 2): tf.Tensor4D {
+  const [B, N, width] = all.shape;
+  const D = width / 3;
+  return splitHeads(tf.slice(all, [0, 0, part * D], [B, N, D]), config.num_attention_heads);
 }
 
 function logSizeOf(size: tf.Tensor3D): tf.Tensor2D {
@@ -236,13 +248,16 @@ function attentionProbs(config: VitConfig, b: BlockWeights, x: tf.Tensor3D, logS
     const images = eachImage(h, logSize, (rows, sizes) => tf.stack(headProbs(rows, sizes)));
     return tf.reshape(images.length === 1 ? images[0] : tf.stack(images), [B, layout.q.length, N, N]) as tf.Tensor4D;
   }
-  const [q, k] = qkv(config, b, h);
-  return tf.softmax(attentionLogits(q, k, logSize)) as tf.Tensor4D;
+  const all = linear(h, b.qkvW, b.qkvB);
+  return tf.softmax(attentionLogits(qkvPart(config, all, 0), qkvPart(config, all, 1), logSize)) as tf.Tensor4D;
 }
 
 /** P'·V for a given attention P' [B, H, N, N] with V from LN1(x): [B, N, D] (MCTF one-step-ahead). */
 function attendWith(config: VitConfig, b: BlockWeights, x: tf.Tensor3D, probs: tf.Tensor4D): tf.Tensor3D {
-  const h = layerNorm(x, b.norm1.gamma, b.norm1.beta, config.layer_norm_eps);
+  // on WebGPU one program instead of LayerNorm's nine: MCTF's step adds this norm to the block
+  const h = fusedFamilyOn(MCTF_FAMILY)
+    ? layerNormProgram(x, b.norm1.gamma, b.norm1.beta, config.layer_norm_eps)
+    : layerNorm(x, b.norm1.gamma, b.norm1.beta, config.layer_norm_eps);
   const [B, N, D] = h.shape;
   if (b.heads && attentionRunsByHead()) {
     const layout = b.heads;
@@ -255,8 +270,7 @@ function attendWith(config: VitConfig, b: BlockWeights, x: tf.Tensor3D, probs: t
     });
     return tf.reshape(images.length === 1 ? images[0] : tf.concat(images, 0), [B, N, D]) as tf.Tensor3D;
   }
-  const [, , v] = qkv(config, b, h);
-  return mergeHeads(tf.matMul(probs, v));
+  return mergeHeads(tf.matMul(probs, qkvPart(config, linear(h, b.qkvW, b.qkvB), 2)));
 }
 
 interface BlockState {

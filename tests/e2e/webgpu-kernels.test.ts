@@ -60,6 +60,24 @@ describe('fused WebGPU kernels in Chromium', () => {
     for (const [i, c] of cases.entries()) expectCaseToConform(c, got.outputs[i]);
   }, 120_000);
 
+  it('runs every official MCTF case through the fused kernels and conforms', async () => {
+    const cases = loadCases('mctf');
+    const got = await run('mctf', cases);
+    expect(got.notes).toEqual([]);
+    expect(got.status).toMatchObject({ apply: 'on', mctf: 'on' });
+    expect(got.leaked).toBe(0);
+    const merging = cases.filter((_, i) => (got.outputs[i].r_effective as number) > 0);
+    expect(merging.length).toBeGreaterThan(0);
+    // per merging case: criteria, decision (with the indices the cases compare) and coefficients once;
+    // the merged attention for each one-step-ahead case, max pooling's program for each max-pooling case
+    expect(got.runs.mctf_criteria).toBe(merging.length);
+    expect(got.runs.mctf_decide_indices).toBe(merging.length);
+    expect(got.runs.mctf_coeff).toBe(merging.length);
+    expect(got.runs.mctf_attn_next).toBe(merging.filter((c) => Number(c.params.one_step_ahead) === 1).length);
+    expect(got.runs.mctf_max_pool).toBe(merging.filter((c) => Number(c.params.pooling_type) === 2).length);
+    for (const [i, c] of cases.entries()) expect(expectCaseToConform(c, got.outputs[i]).skipped, c.case).toBe(0);
+  }, 120_000);
+
   it('reads nothing back inside a block on WebGPU; ATS keeps its one asynchronous read per reducing block', async () => {
     const plans = ['tome:r=3', 'pitome:ratio=0.8', 'mctf:r=3', 'ats:k=8,layers=1/2'];
     const got = (await page.evaluate((p) => window.countReads(p), plans)) as ForwardReads[];
@@ -72,20 +90,25 @@ describe('fused WebGPU kernels in Chromium', () => {
     expect(got[3].asyncReads).toBe(2);
   }, 120_000);
 
-  it('falls back to the generic ops, and says so, when the device rejects the ToMe programs', async () => {
-    await page.evaluate(() => window.forceKernelFailure('tome', true));
+  it('falls back to the generic ops, and says so, when the device rejects the ToMe and MCTF programs', async () => {
+    await page.evaluate(() => window.forceKernelFailure(['tome', 'mctf'], true));
     try {
       const cases = loadCases('tome').slice(0, 3);
       const got = await run('tome', cases);
-      expect(got.status).toMatchObject({ apply: 'on', tome: 'off' });
-      expect(got.notes).toHaveLength(1);
+      expect(got.status).toMatchObject({ apply: 'on', tome: 'off', mctf: 'off' });
+      expect(got.notes).toHaveLength(2);
       expect(got.notes[0]).toMatch(/^WebGPU rejected the fused ToMe kernels \(.+\); ToMe runs on generic TF\.js ops instead\.$/);
+      expect(got.notes[1]).toMatch(/^WebGPU rejected the fused MCTF kernels \(.+\); MCTF runs on generic TF\.js ops instead\.$/);
       expect(got.runs.tome_bestmatch ?? 0).toBe(0);
       for (const [i, c] of cases.entries()) expectCaseToConform(c, got.outputs[i]);
+      const mctfCases = loadCases('mctf').slice(0, 3);
+      const mctf = await run('mctf', mctfCases);
+      expect(Object.keys(mctf.runs).filter((k) => k.startsWith('mctf_') && mctf.runs[k] > 0)).toEqual([]);
+      for (const [i, c] of mctfCases.entries()) expectCaseToConform(c, mctf.outputs[i]);
     } finally {
-      await page.evaluate(() => window.forceKernelFailure('tome', false));
+      await page.evaluate(() => window.forceKernelFailure(['tome', 'mctf'], false));
     }
     const again = await run('tome', loadCases('tome').slice(0, 1));
-    expect(again.status.tome).toBe('on');
-  }, 120_000);
+    expect(again.status).toMatchObject({ tome: 'on', mctf: 'on' });
+  }, 180_000);
 });

@@ -14,7 +14,7 @@ import { applyAssignment, sumInto } from '../../tokens/assignment';
 import { batchedField, readEvidenceSync } from '../../tokens/evidence';
 import { applyMatch, disposeMatch, mctfEvidence, mctfLayerR, mctfMatch, type MctfLayerParams, type MctfMatch, type MctfPooling } from '../mctf';
 import type { ReduceInput } from '../../tokens/types';
-import { floatTensor, toNested, type CaseOutputs, type SyncCaseRunner, type ConformanceCase, type Nested } from './case';
+import { floatTensor, readAhead, toNested, type CaseOutputs, type CaseRunner, type ConformanceCase, type Nested } from './case';
 
 function caseParams(c: ConformanceCase): MctfLayerParams {
   const p = c.params;
@@ -58,7 +58,7 @@ function matchFields(match: MctfMatch): CaseOutputs {
   return Object.fromEntries(names.map(([official, ours]) => [official, batchedField(evidence, ours)]));
 }
 
-export const runMctfCase: SyncCaseRunner = (c) => {
+export const runMctfCase: CaseRunner = async (c) => {
   const params = caseParams(c);
   const x = floatTensor(c.inputs.x) as tf.Tensor3D;
   const [batch, n] = x.shape;
@@ -68,21 +68,22 @@ export const runMctfCase: SyncCaseRunner = (c) => {
     return officialFailure(c, `official mctf fails for N = ${n} < 10 (r = ${r} < 0): AttributeError`);
   }
   const out: CaseOutputs = { r_effective: r, n_out: n - r };
-  tf.tidy(() => {
-    const probs = floatTensor(c.inputs.attn) as tf.Tensor4D;
-    const size = optionalTensor(c.inputs.size) as tf.Tensor3D | null;
-    const source = optionalTensor(c.inputs.source) as tf.Tensor3D | null;
-    const input: ReduceInput = {
-      x,
-      size: size ?? tf.ones([batch, n, 1]),
-      sizeIsTracked: size !== null,
-      attention: { probs },
-      layer: 0,
-      depth: 12,
-      classToken: numProtected(c) > 0,
-      distillToken: false,
-    };
-    const match = mctfMatch(input, params);
+  const probs = floatTensor(c.inputs.attn) as tf.Tensor4D;
+  const size = optionalTensor(c.inputs.size) as tf.Tensor3D | null;
+  const source = optionalTensor(c.inputs.source) as tf.Tensor3D | null;
+  const ones = tf.ones([batch, n, 1]) as tf.Tensor3D;
+  const input: ReduceInput = {
+    x,
+    size: size ?? ones,
+    sizeIsTracked: size !== null,
+    attention: { probs },
+    layer: 0,
+    depth: 12,
+    classToken: numProtected(c) > 0,
+    distillToken: false,
+  };
+  const match = mctfMatch(input, params);
+  try {
     if (!match) {
       Object.assign(out, {
         x_merged: toNested(x),
@@ -90,19 +91,32 @@ export const runMctfCase: SyncCaseRunner = (c) => {
         source_merged: source ? toNested(source) : null,
         attn_next: null,
       });
-      return;
+      return out;
     }
-    const { assignment, features, attnNext } = applyMatch(input, params, match);
-    const lineage = source ?? (tf.tile(tf.expandDims(tf.eye(n), 0), [batch, 1, 1]) as tf.Tensor3D);
+    const merged = tf.tidy(() => {
+      const { assignment, features, attnNext } = applyMatch(input, params, match);
+      const lineage = source ?? (tf.tile(tf.expandDims(tf.eye(n), 0), [batch, 1, 1]) as tf.Tensor3D);
+      return {
+        x_merged: features ?? applyAssignment(assignment, x),
+        size_merged: sumInto(assignment, input.size),
+        source_merged: sumInto(assignment, lineage),
+        attn_next: attnNext,
+      };
+    });
+    const indices = [match.unmIdx, match.srcIdx, match.dstIdx, match.second?.unmIdx, match.second?.srcIdx, match.second?.dstIdx];
+    // WebGPU: read asynchronously first (the software adapter's synchronous read returns zeros)
+    await readAhead([...Object.values(merged), ...indices]);
     Object.assign(out, {
-      x_merged: toNested(features ?? applyAssignment(assignment, x)),
-      size_merged: toNested(sumInto(assignment, input.size)),
-      source_merged: toNested(sumInto(assignment, lineage)),
-      attn_next: attnNext ? toNested(attnNext) : null,
+      x_merged: toNested(merged.x_merged),
+      size_merged: toNested(merged.size_merged),
+      source_merged: toNested(merged.source_merged),
+      attn_next: merged.attn_next ? toNested(merged.attn_next) : null,
       ...matchFields(match),
     });
-    disposeMatch(match);
-  });
-  x.dispose();
-  return out;
+    tf.dispose(Object.values(merged).filter((t) => t !== undefined) as tf.Tensor[]);
+    return out;
+  } finally {
+    if (match) disposeMatch(match);
+    tf.dispose([x, probs, size, source, ones].filter((t) => t !== null) as tf.Tensor[]);
+  }
 };

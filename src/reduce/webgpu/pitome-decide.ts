@@ -12,6 +12,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { runProgram } from '../../tokens/webgpu/program';
 import { PITOME_FAMILY } from './pitome-energy';
+import { descendingRankWgsl } from './rank';
 
 export interface PitomeDecideOptions {
   n: number;
@@ -50,15 +51,7 @@ export function pitomeDecide(ranked: tf.Tensor2D, best: tf.Tensor3D, { n, off, r
       fn scoreOf(b : i32, k : i32) -> f32 { return best[2 * (b * uniforms.nA + k)]; }
 
       // rank of A position k by best score (descending, ties lower position first)
-      fn scoreRank(b : i32, k : i32) -> i32 {
-        let s = scoreOf(b, k);
-        var rank = 0;
-        for (var q = 0; q < uniforms.nA; q++) {
-          let o = scoreOf(b, q);
-          if (o > s || (o == s && q < k)) { rank = rank + 1; }
-        }
-        return rank;
-      }
+      ${descendingRankWgsl('scoreRank', (q) => `scoreOf(b, ${q})`, 'uniforms.nA', 'b : i32, ')}
 
       fn main(index : i32) {
         if (index >= uniforms.total) { return; }

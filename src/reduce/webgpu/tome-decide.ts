@@ -17,6 +17,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { runProgram } from '../../tokens/webgpu/program';
 import { TOME_FAMILY } from './tome-best-match';
+import { descendingRankWgsl } from './rank';
 
 export interface TomeDecideOptions {
   r: number;
@@ -55,15 +56,7 @@ export function tomeDecide(best: tf.Tensor3D, n: number, { r, sortUnmerged, dist
     code: `
       fn scoreOf(b : i32, k : i32) -> f32 { return best[2 * (b * uniforms.nA + k)]; }
 
-      fn rankOf(b : i32, k : i32) -> i32 {
-        let s = scoreOf(b, k);
-        var rank = 0;
-        for (var q = 0; q < uniforms.nA; q++) {
-          let o = scoreOf(b, q);
-          if (o > s || (o == s && q < k)) { rank = rank + 1; }
-        }
-        return rank;
-      }
+      ${descendingRankWgsl('rankOf', (q) => `scoreOf(b, ${q})`, 'uniforms.nA', 'b : i32, ')}
 
       fn place(row : i32) -> i32 {
         if (uniforms.distill == 0 || row == 0) { return row; }

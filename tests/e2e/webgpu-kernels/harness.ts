@@ -34,7 +34,7 @@ export interface KernelRun {
 declare global {
   interface Window {
     runCases: (method: string, cases: ConformanceCase[]) => Promise<KernelRun>;
-    forceKernelFailure: (family: string, on: boolean) => Promise<void>;
+    forceKernelFailure: (families: string[], on: boolean) => Promise<void>;
     countReads: (plans: string[]) => Promise<ForwardReads[]>;
   }
 }
@@ -52,9 +52,9 @@ window.runCases = async (method, cases) => {
   return { backend: tf.getBackend(), outputs, runs, status, notes: fusedKernelNotes(), leaked: tf.memory().numTensors - tensors };
 };
 
-window.forceKernelFailure = async (family, on) => {
+window.forceKernelFailure = async (families, on) => {
   await useBackend('webgpu');
-  forceKernelFailure(family, on);
+  for (const family of families) forceKernelFailure(family, on);
   await verifyFusedKernels();
 };
 

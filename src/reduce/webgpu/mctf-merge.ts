@@ -1,0 +1,140 @@
+/**
+ * What MCTF builds from its decision on WebGPU, one program each: the pooling coefficients, the
+ * merged attention handed to the next step, the channel-wise max of max pooling, and the layer
+ * norm of the merged tokens the engine takes the values from. Each reads the output rows from
+ * mctf-decide.ts's rows of `width` columns directly (no slice).
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { runProgram } from '../../tokens/webgpu/program';
+import { MCTF_FAMILY } from './mctf-criteria';
+
+/**
+ * coeff[n] = w[n] / Σ w over the tokens sharing n's row, summed in token order (as groupmean); w is
+ * the size (pooling 0), received attention × size (1) or 1 (2, 3). [B, N].
+ */
+export function mctfCoeffs(decided: tf.Tensor2D, criteria: tf.Tensor2D, size: tf.Tensor3D, pooling: number): tf.Tensor2D {
+  const [batch, n] = size.shape;
+  const spec = {
+    key: 'mctf_coeff',
+    family: MCTF_FAMILY,
+    inputs: ['toRow', 'crit', 'size'],
+    outputShape: [batch, n],
+    uniforms: 'n : i32, width : i32, pooling : i32, total : i32,',
+    code: `
+      fn weightOf(b : i32, m : i32) -> f32 {
+        let s = size[b * uniforms.n + m];
+        if (uniforms.pooling == 0) { return s; }
+        if (uniforms.pooling == 1) { return crit[b * 4 * uniforms.n + m] * s; }
+        return 1.0;
+      }
+
+      fn main(index : i32) {
+        if (index >= uniforms.total) { return; }
+        let b = index / uniforms.n;
+        let first = b * uniforms.width;
+        let t = toRow[first + index % uniforms.n];
+        var sum = 0.0;
+        for (var m = 0; m < uniforms.n; m++) {
+          if (toRow[first + m] == t) { sum = sum + weightOf(b, m); }
+        }
+        result[index] = weightOf(b, index % uniforms.n) / sum;
+      }`,
+  };
+  return runProgram(spec, [decided, criteria, size], 'float32', [n, decided.shape[1], pooling, batch * n]) as tf.Tensor2D;
+}
+
+/**
+ * The one-step-ahead attention [B, H, N', N']: out[q', k'] = Σ over queries q in group q' of
+ * coeff[q] · (Σ over keys k in group k' of probs[q, k]), both in token order (the generic path's
+ * two apply steps, in one); for max pooling the max over q instead of the weighted sum.
+ */
+export function mctfAttnNext(probs: tf.Tensor4D, decided: tf.Tensor2D, coeff: tf.Tensor2D, nOut: number, maxPool: boolean): tf.Tensor4D {
+  const [batch, heads, n] = probs.shape;
+  const spec = {
+    key: 'mctf_attn_next',
+    family: MCTF_FAMILY,
+    inputs: ['probs', 'toRow', 'coeff'],
+    outputShape: [batch, heads, nOut, nOut],
+    uniforms: 'n : i32, heads : i32, nOut : i32, width : i32, maxPool : i32, total : i32,',
+    code: `
+      fn main(index : i32) {
+        if (index >= uniforms.total) { return; }
+        let N = uniforms.n;
+        let kOut = index % uniforms.nOut;
+        let qOut = (index / uniforms.nOut) % uniforms.nOut;
+        let bh = index / (uniforms.nOut * uniforms.nOut);
+        let b = bh / uniforms.heads;
+        let first = b * uniforms.width;
+        var acc = 0.0;
+        if (uniforms.maxPool == 1) { acc = -uniforms.INFINITY; }
+        for (var q = 0; q < N; q++) {
+          if (toRow[first + q] == qOut) {
+            let at = (bh * N + q) * N;
+            var s = 0.0;
+            for (var k = 0; k < N; k++) {
+              if (toRow[first + k] == kOut) { s = s + probs[at + k]; }
+            }
+            if (uniforms.maxPool == 1) { acc = max(acc, s); } else { acc = acc + coeff[b * N + q] * s; }
+          }
+        }
+        result[index] = acc;
+      }`,
+  };
+  return runProgram(spec, [probs, decided, coeff], 'float32', [n, heads, nOut, decided.shape[1], Number(maxPool), batch * heads * nOut * nOut]) as tf.Tensor4D;
+}
+
+/** Max pooling's features: the channel-wise max over each group, [B, N, C] -> [B, N', C]. */
+export function mctfMaxPool(x: tf.Tensor3D, decided: tf.Tensor2D, nOut: number): tf.Tensor3D {
+  const [batch, n, channels] = x.shape;
+  const spec = {
+    key: 'mctf_max_pool',
+    family: MCTF_FAMILY,
+    inputs: ['x', 'toRow'],
+    outputShape: [batch, nOut, channels],
+    uniforms: 'n : i32, nOut : i32, channels : i32, width : i32, total : i32,',
+    code: `
+      fn main(index : i32) {
+        if (index >= uniforms.total) { return; }
+        let c = index % uniforms.channels;
+        let t = (index / uniforms.channels) % uniforms.nOut;
+        let b = index / (uniforms.channels * uniforms.nOut);
+        var acc = -uniforms.INFINITY;
+        for (var m = 0; m < uniforms.n; m++) {
+          if (toRow[b * uniforms.width + m] == t) { acc = max(acc, x[(b * uniforms.n + m) * uniforms.channels + c]); }
+        }
+        result[index] = acc;
+      }`,
+  };
+  return runProgram(spec, [x, decided], 'float32', [n, nOut, channels, decided.shape[1], batch * nOut * channels]) as tf.Tensor3D;
+}
+
+/**
+ * LayerNorm over the last axis of [B, N, C] (biased variance, eps inside the root: ops.ts
+ * `layerNorm`'s formula), one invocation per token: what the engine needs of the merged tokens
+ * for MCTF's values, in one dispatch instead of nine.
+ */
+export function layerNormProgram(x: tf.Tensor3D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor3D {
+  const [batch, n, channels] = x.shape;
+  const spec = {
+    key: 'mctf_layer_norm',
+    family: MCTF_FAMILY,
+    inputs: ['x', 'gamma', 'beta'],
+    outputShape: [batch, n, channels],
+    invocations: batch * n,
+    uniforms: 'channels : i32, rows : i32, eps : f32,',
+    code: `
+      fn main(index : i32) {
+        if (index >= uniforms.rows) { return; }
+        let C = uniforms.channels;
+        let at = index * C;
+        var sum = 0.0;
+        for (var c = 0; c < C; c++) { sum = sum + x[at + c]; }
+        let mean = sum / f32(C);
+        var v = 0.0;
+        for (var c = 0; c < C; c++) { let d = x[at + c] - mean; v = v + d * d; }
+        let scale = inverseSqrt(v / f32(C) + uniforms.eps);
+        for (var c = 0; c < C; c++) { result[at + c] = (x[at + c] - mean) * scale * gamma[c] + beta[c]; }
+      }`,
+  };
+  return runProgram(spec, [x, gamma, beta], 'float32', [channels, batch * n], [eps]) as tf.Tensor3D;
+}
