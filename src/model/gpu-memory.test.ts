@@ -6,11 +6,13 @@ import { boundGpuMemory, gpuMemory, sizeClass, trimGpuPool } from './gpu-memory'
 useWasmBackend();
 
 describe('GPU memory policy', () => {
-  it('rounds buffer sizes up to a power of two up to 1 MiB, and to eighths of one above', () => {
+  it('rounds buffer sizes up to the next eighth of their power of two (tiny sizes as they are)', () => {
     expect(sizeClass(16)).toBe(16);
-    expect(sizeClass(17)).toBe(32);
-    expect(sizeClass(1088)).toBe(2048); // 17 tokens × 16 wide × 4 bytes
-    expect(sizeClass(896)).toBe(1024);
+    expect(sizeClass(36)).toBe(40); // octave 64, steps of 8
+    expect(sizeClass(1088)).toBe(1280); // 17 tokens × 16 wide × 4 bytes: octave 2048, steps of 256
+    expect(sizeClass(896)).toBe(896);
+    expect(sizeClass(900)).toBe(1024);
+    expect(sizeClass(181 * 192 * 4)).toBe(sizeClass(197 * 192 * 4)); // DeiT-T after MCTF r=16 shares the unreduced width's class
     expect(sizeClass(2 ** 20)).toBe(2 ** 20);
     expect(sizeClass(2 ** 20 + 4)).toBe(2 ** 20 + 2 ** 18); // 2 MiB / 8 steps
     expect(sizeClass(197 * 768 * 4 * 32)).toBe(20 * 2 ** 20); // DeiT-T MLP at batch 32: 18.5 MiB → 20 MiB

@@ -6,15 +6,17 @@
  * plan its own token counts, so every plan adds sizes that no later plan asks for, and the pool
  * grows without end (docs/PERFORMANCE.md#memory: 32 → 292 MB after seven DeiT-Tiny plans).
  *
- * The policy here: `boundGpuMemory(forward)` notes which pooled buffers the forward takes, and
- * when it ends frees every free-pool entry that the forward did not take. A plan run again reuses
- * everything (nothing is freed or created), a new plan keeps only what it used itself, so what is
- * held between forwards is the weights plus one forward's working set. Alternatives measured
- * (docs/PERFORMANCE.md#memory): emptying the whole pool after each forward (same bound, every
- * forward re-creates its buffers), WebGL's WEBGL_DELETE_TEXTURE_THRESHOLD (stale shapes stay in
- * the pool, and past the threshold every texture is re-created), rounding WebGPU buffer sizes to
- * size classes (TF.js reads a tensor back by its buffer's size, so a larger buffer returns wrong
- * data without further patching).
+ * The policy here, `boundGpuMemory(forward)`:
+ * - after the forward, every free-pool entry the forward did not take is freed: a plan run again
+ *   reuses everything, a new plan keeps only what it used itself;
+ * - on WebGPU, storage buffers taken inside the forward are rounded up to size classes, so blocks
+ *   and plans with nearby token counts share buffers (the slack past a tensor's end is zeroed:
+ *   see `clearSlack`), and a buffer created inside the forward replaces free entries once the
+ *   pool holds more than 1.25× the most bytes in use at once, so what is held follows what a plan
+ *   has in use rather than every size it ever asked for.
+ * Alternatives measured (docs/PERFORMANCE.md#memory): emptying the whole pool after each forward
+ * (every forward re-creates its buffers), WebGL's WEBGL_DELETE_TEXTURE_THRESHOLD (stale shapes stay
+ * in the pool, and past the threshold every texture is re-created), replacing on miss on WebGL.
  *
  * Freeing needs the backends' pool internals, which TF.js does not export. They are read through
  * the narrow shapes below and checked at run time: if a TF.js upgrade changes them, the policy
@@ -100,39 +102,78 @@ let depth = 0;
 /** The pools whose acquire is already wrapped (a backend re-created after a lost device gets a new one). */
 const watched = new WeakSet<object>();
 
-function watch(pool: { acquireBuffer?: unknown; acquireTexture?: unknown }, method: 'acquireBuffer' | 'acquireTexture'): void {
+function watchWebGl(pool: WebGlTextureManager): void {
   if (watched.has(pool)) return;
   watched.add(pool);
-  const original = (pool[method] as (...args: unknown[]) => object).bind(pool);
-  pool[method] = (...args: unknown[]) => {
-    const entry = original(...args);
+  const acquire = pool.acquireTexture.bind(pool);
+  pool.acquireTexture = (...args: unknown[]) => {
+    const entry = acquire(...args);
     taken?.add(entry);
+    peakHeld = Math.max(peakHeld, pool._numBytesAllocated);
     return entry;
   };
 }
 
 /**
- * Whether WebGPU storage buffers taken during a forward are rounded up to size classes (a power of
- * two up to 1 MiB, a quarter of a power of two above), so that blocks with different token counts
- * share buffers. 'exact' is TF.js's own keying, for measuring against.
+ * Whether a WebGPU storage buffer created during a forward replaces free pool entries (see
+ * `spareShare`): what the backend holds then stays near the most the forward has in use at once
+ * instead of every size class it ever asked for (docs/PERFORMANCE.md#memory). Entries the forward
+ * has not taken go first (the previous plan's), then its own released ones. Not on WebGL: a
+ * texture's key is its exact shape, so nearly every new plan misses, and replacing made 40
+ * random-plan forwards 2.9× slower there.
+ */
+let replaceOnMiss = true;
+export function setReplaceOnMiss(on: boolean): void {
+  replaceOnMiss = on;
+}
+
+/** The most held (bytes) at any buffer (texture) taken inside a forward since the last `takePeakHeldBytes`. */
+let peakHeld = 0;
+export function takePeakHeldBytes(): number {
+  const p = peakHeld;
+  peakHeld = 0;
+  return p;
+}
+
+/**
+ * What the pool may hold beyond the most bytes in use at once (in this forward or the previous
+ * one) before a created buffer replaces free ones: room for the class mix a plan needs, so that a
+ * plan run again mostly finds its buffers.
+ */
+let spareShare = 0.25;
+export function setSpareShare(x: number): void {
+  spareShare = x;
+}
+/** The most bytes in use at once in the previous forward and in this one so far (WebGPU). */
+let usedMark = { previous: 0, current: 0 };
+
+function replaceFree(pool: WebGpuBufferManager): void {
+  if (!replaceOnMiss || !taken) return;
+  const excess = pool.numBytesAllocated - Math.max(usedMark.previous, usedMark.current) * (1 + spareShare);
+  if (excess <= 0) return;
+  const mine = taken;
+  const freed = trimGpuPool((entry) => mine.has(entry), excess);
+  if (freed < excess) trimGpuPool(() => false, excess - freed);
+}
+
+/**
+ * Whether WebGPU storage buffers taken during a forward are rounded up to size classes (`sizeClass`),
+ * so that blocks with nearby token counts share buffers. 'exact' is TF.js's own keying, for
+ * measuring against.
  */
 export type BufferSizes = 'classes' | 'exact';
-// Off: with classes, DeiT-Tiny's MCTF gave NaN logits on WebGPU (SwiftShader) while the 4-block test model
-// matched bit for bit; not yet understood, so exact sizes until it is (docs/PERFORMANCE.md#memory).
-let sizes: BufferSizes = 'exact';
+let sizes: BufferSizes = 'classes';
 export function setBufferSizes(s: BufferSizes): void {
   sizes = s;
 }
 
 const STORAGE = 0x80; // GPUBufferUsage.STORAGE (the constant is not defined outside a WebGPU page)
 const MAP = 0x1 | 0x2; // MAP_READ | MAP_WRITE: staging buffers, read and written whole
-const MIB = 2 ** 20;
 
-/** The size class of a buffer of `bytes`: at most 2× (1.25× above 1 MiB) what was asked, a multiple of 4. */
+/** The size class of a buffer of `bytes`: the next eighth of its power of two (at most 1.25× what was asked), a multiple of 4. */
 export function sizeClass(bytes: number): number {
-  if (bytes <= 16) return bytes;
+  if (bytes <= 32) return bytes;
   const octave = 2 ** Math.ceil(Math.log2(bytes));
-  if (bytes <= MIB) return octave;
   const step = octave / 8;
   return Math.ceil(bytes / step) * step;
 }
@@ -140,16 +181,55 @@ export function sizeClass(bytes: number): number {
 /** The tensor bytes a rounded-up storage buffer was taken for: reads return only those. */
 const asked = new WeakMap<object, number>();
 
+interface WebGpuQueue {
+  writeBuffer(buffer: WebGpuBuffer, offset: number, data: Uint8Array, dataOffset: number, size: number): void;
+}
+
+/** Zeros written over a reused buffer's slack; grown to the largest slack met. */
+let zeros = new Uint8Array(0);
+
+/**
+ * Clears bytes [from, buffer.size) of a buffer taken from the pool: what an earlier tensor left
+ * past the new tensor's end. TF.js 4.22's WebGPU matmul reads B without a bounds check
+ * (`mm_readB` in matmul_packed_webgpu.ts: the tile rows past the inner dimension are read and
+ * multiplied by A's zero padding). In an exact-size buffer the read past the end is clamped to
+ * the tensor's own last value (WebGPU's robust buffer access), so 0 × finite = 0; in a rounded-up
+ * buffer it reads the slack, and a stale ±∞ or NaN there (MCTF's −∞ scores) made 0 × ∞ = NaN
+ * logits. Zeroed slack reads as 0 again. A queue write runs before the forward's pending
+ * commands, and a pooled buffer is in none of them (TF.js releases a buffer its queued commands
+ * use only after submitting them).
+ */
+function clearSlack(queue: WebGpuQueue, buffer: WebGpuBuffer, from: number): void {
+  const bytes = buffer.size - from;
+  if (zeros.length < bytes) zeros = new Uint8Array(sizeClass(bytes));
+  queue.writeBuffer(buffer, from, zeros, 0, bytes);
+}
+
+function webGpuQueue(backend: Record<string, unknown>): WebGpuQueue | null {
+  const q = backend.queue;
+  return isObject(q) && typeof q.writeBuffer === 'function' ? (q as unknown as WebGpuQueue) : null;
+}
+
 function watchWebGpu(backend: Record<string, unknown>, pool: WebGpuBufferManager): void {
   if (watched.has(pool)) return;
   watched.add(pool);
+  const queue = webGpuQueue(backend);
   const acquire = pool.acquireBuffer.bind(pool) as (size: number, usage: number, ...rest: unknown[]) => WebGpuBuffer;
   pool.acquireBuffer = ((size: number, usage: number, ...rest: unknown[]) => {
-    const rounded = taken && sizes === 'classes' && usage & STORAGE && !(usage & MAP) ? sizeClass(size) : size;
+    const storage = usage & STORAGE && !(usage & MAP); // not the staging buffers TF.js creates and destroys per upload
+    const rounded = taken && queue && sizes === 'classes' && storage ? sizeClass(size) : size;
+    const allocated = pool.numBytesAllocated;
     const buffer = acquire(rounded, usage, ...rest);
-    if (rounded !== size) asked.set(buffer, size);
-    else asked.delete(buffer);
+    const created = pool.numBytesAllocated - allocated;
+    if (taken) usedMark.current = Math.max(usedMark.current, pool.numBytesUsed);
+    if (rounded !== size) {
+      asked.set(buffer, size);
+      // a buffer created now is zero-filled by WebGPU (and may be mapped for its first upload)
+      if (!created) clearSlack(queue!, buffer, size);
+    } else asked.delete(buffer);
     taken?.add(buffer);
+    if (created > 0 && storage) replaceFree(pool);
+    peakHeld = Math.max(peakHeld, pool.numBytesAllocated);
     return buffer;
   }) as WebGpuBufferManager['acquireBuffer'];
   const read = (backend.getBufferData as (b: WebGpuBuffer) => Promise<ArrayBuffer>).bind(backend);
@@ -157,6 +237,18 @@ function watchWebGpu(backend: Record<string, unknown>, pool: WebGpuBufferManager
     const data = await read(buffer);
     const n = asked.get(buffer);
     return n === undefined ? data : data.slice(0, n);
+  };
+  // dataSync reads the whole buffer too (and caches what it read as the tensor's values)
+  const tensors = backend.tensorMap as { get(id: object): { resource?: unknown; values?: unknown } | undefined } | undefined;
+  const readSync = (backend.readSync as (dataId: object) => ArrayLike<number>).bind(backend);
+  backend.readSync = (dataId: object) => {
+    const entry = tensors?.get(dataId);
+    const n = isObject(entry?.resource) ? asked.get(entry.resource) : undefined;
+    const values = readSync(dataId);
+    if (n === undefined || !ArrayBuffer.isView(values) || values.byteLength <= n) return values;
+    const exact = (values as unknown as Float32Array).slice(0, n / (values as unknown as Float32Array).BYTES_PER_ELEMENT);
+    if (entry) entry.values = exact;
+    return exact;
   };
 }
 
@@ -172,16 +264,22 @@ function textureBytes(key: string): number {
   return texels * BYTES_PER_TEXEL[Number(type)];
 }
 
-/** Frees the free-pool entries `keep` does not hold (all of them without `keep`). Returns the bytes freed. */
-export function trimGpuPool(keep: (entry: object) => boolean = () => false): number {
+/**
+ * Frees the free-pool entries `keep` does not hold (all of them without `keep`), stopping once
+ * `limit` bytes are freed. Returns the bytes freed.
+ */
+export function trimGpuPool(keep: (entry: object) => boolean = () => false, limit = Infinity): number {
   const backend = tf.backend();
   let freed = 0;
   const gpu = tf.getBackend() === 'webgpu' ? webGpuPool(backend) : null;
   if (gpu) {
     for (const [key, buffers] of gpu.freeBuffers) {
-      const kept = buffers.filter(keep);
+      const kept: WebGpuBuffer[] = [];
       for (const b of buffers) {
-        if (kept.includes(b)) continue;
+        if (freed >= limit || keep(b)) {
+          kept.push(b);
+          continue;
+        }
         b.destroy();
         gpu.numBytesAllocated -= b.size;
         gpu.numFreeBuffers--;
@@ -193,10 +291,13 @@ export function trimGpuPool(keep: (entry: object) => boolean = () => false): num
   const gl = tf.getBackend() === 'webgl' ? webGlPool(backend) : null;
   if (gl?.freeTextures) {
     for (const [key, textures] of Object.entries(gl.freeTextures)) {
-      const kept = textures.filter(keep);
       const bytes = textureBytes(key);
+      const kept: WebGlTexture[] = [];
       for (const t of textures) {
-        if (kept.includes(t)) continue;
+        if (freed >= limit || keep(t)) {
+          kept.push(t);
+          continue;
+        }
         gl.gpgpu.deleteMatrixTexture(t.texture);
         gl._numBytesAllocated -= bytes;
         gl._numBytesFree -= bytes;
@@ -232,8 +333,11 @@ export async function boundGpuMemory<T>(work: () => Promise<T>): Promise<T> {
   const gl = name === 'webgl' ? webGlPool(backend) : null;
   if ((!gpu && !gl) || policy === 'keep-all') return work();
   if (gpu) watchWebGpu(backend as unknown as Record<string, unknown>, gpu);
-  if (gl) watch(gl, 'acquireTexture');
-  if (depth++ === 0) taken = new WeakSet();
+  if (gl) watchWebGl(gl);
+  if (depth++ === 0) {
+    taken = new WeakSet();
+    usedMark = { previous: usedMark.current, current: 0 };
+  }
   const usedHere = taken!;
   try {
     return await work();

@@ -6,7 +6,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { VitConfig } from '../../src/model/config';
-import { boundGpuMemory, gpuMemory, setBufferSizes, setGpuPoolPolicy, type BufferSizes, type GpuPoolPolicy } from '../../src/model/gpu-memory';
+import {
+  boundGpuMemory,
+  gpuMemory,
+  setBufferSizes,
+  setGpuPoolPolicy,
+  setReplaceOnMiss,
+  takePeakHeldBytes,
+  trimGpuPool,
+  type BufferSizes,
+  type GpuPoolPolicy,
+} from '../../src/model/gpu-memory';
 import { runForward } from '../../src/model/run';
 import { listWeights, randomWeights } from '../../src/model/weights';
 import { compilePlan } from '../../src/reduce/compile';
@@ -17,12 +27,14 @@ export interface GpuMemoryRun {
   backend: string;
   policy: GpuPoolPolicy;
   sizes: BufferSizes;
+  /** Whether a buffer created inside a forward replaced free pool entries (`setReplaceOnMiss`). */
+  replace: boolean;
   forwards: number;
   /** Held at the end of the first unreduced forward (weights plus its pool, before any trim): the reference the bound is relative to. */
   referenceBytes: number;
   /** Held after each forward (after the policy trimmed the pool), every `sampleEvery` forwards. */
   heldAfter: number[];
-  /** The most held at the end of any forward, before the trim (a forward's own pool included). */
+  /** The most held at any point of any forward, before its trim (a forward's own pool included). */
   peakBytes: number;
   /** The plan and record level of the forward that reached `peakBytes`. */
   peakPlan: string;
@@ -44,8 +56,9 @@ export async function randomPlanForwards(
     policy = 'keep-used',
     sampleEvery = 10,
     without = [],
-    sizes = 'exact',
-  }: { forwards: number; seed?: number; policy?: GpuPoolPolicy; sampleEvery?: number; without?: string[]; sizes?: BufferSizes },
+    sizes = 'classes',
+    replace = true,
+  }: { forwards: number; seed?: number; policy?: GpuPoolPolicy; sampleEvery?: number; without?: string[]; sizes?: BufferSizes; replace?: boolean },
 ): Promise<GpuMemoryRun> {
   const next = seededRandom(seed);
   const weights = randomWeights(config, 2);
@@ -62,14 +75,19 @@ export async function randomPlanForwards(
       logits.dispose();
       before = held();
     });
-    return before;
+    return Math.max(before, takePeakHeldBytes()); // the most held at any point of the forward
   };
   try {
-    // The reference as TF.js alone would need it: exact buffer sizes (nothing to trim after a first forward).
+    // The reference as TF.js alone would need it: exact buffer sizes, from an empty pool (what the
+    // backend's start-up checks left there is not this forward's).
     setBufferSizes('exact');
+    setReplaceOnMiss(false);
+    trimGpuPool();
+    takePeakHeldBytes();
     const referenceBytes = await once('none', 0);
     setGpuPoolPolicy(policy);
     setBufferSizes(sizes);
+    setReplaceOnMiss(replace);
     const tensors = tf.memory().numTensors;
     const heldAfter: number[] = [];
     let peakBytes = referenceBytes;
@@ -88,6 +106,7 @@ export async function randomPlanForwards(
       backend: tf.getBackend(),
       policy,
       sizes,
+      replace,
       forwards,
       referenceBytes,
       heldAfter,
@@ -102,34 +121,86 @@ export async function randomPlanForwards(
   } finally {
     tf.dispose([pixels, ...listWeights(weights)]);
     setGpuPoolPolicy('keep-used');
-    setBufferSizes('exact');
+    setBufferSizes('classes');
+    setReplaceOnMiss(true);
   }
 }
 
 /**
- * Each plan run twice on a batch of two, with TF.js's exact buffer sizes and with size classes:
- * the largest |Δ logit| and whether the traces (fates and evidence) are identical.
+ * Fills every WebGPU storage buffer released to TF.js's pool with NaN (int32 readers see
+ * 2143289344), the worst stale data a reused buffer can hold: a kernel that reads a pooled
+ * buffer past what its tensor wrote then returns NaN or a wild index instead of a plausible
+ * number. Returns the function that stops it. A buffer is released only once the commands that
+ * use it are submitted, so the queue write lands after them.
  */
-export async function sizeClassesAgree(config: VitConfig, plans: string[]): Promise<{ plan: string; maxDiff: number; tracesEqual: boolean }[]> {
+export function poisonReleasedBuffers(): () => void {
+  const backend = tf.backend() as unknown as {
+    bufferManager: { releaseBuffer(b: GpuBufferLike, reuse?: boolean): void; freeBuffers: Map<string, GpuBufferLike[]> };
+    queue: { writeBuffer(b: GpuBufferLike, offset: number, data: Float32Array): void };
+  };
+  const pool = backend.bufferManager;
+  const fill = (buffer: GpuBufferLike) => {
+    if (buffer.usage & 0x80 && !(buffer.usage & 0x3)) backend.queue.writeBuffer(buffer, 0, new Float32Array(buffer.size / 4).fill(NaN));
+  };
+  for (const free of pool.freeBuffers.values()) free.forEach(fill); // what earlier forwards left, too
+  const release = pool.releaseBuffer;
+  pool.releaseBuffer = (buffer: GpuBufferLike, reuse = true) => {
+    if (reuse) fill(buffer);
+    release.call(pool, buffer, reuse);
+  };
+  return () => {
+    pool.releaseBuffer = release;
+  };
+}
+interface GpuBufferLike {
+  size: number;
+  usage: number;
+}
+
+export interface SizesAgreement {
+  plan: string;
+  /** Largest |Δ logit| of size classes against exact sizes (0: bit for bit). */
+  maxDiff: number;
+  /** Whether the size-class run gave a NaN logit. */
+  nan: boolean;
+  tracesEqual: boolean;
+}
+
+/**
+ * Each plan run with TF.js's exact buffer sizes and then with size classes, on WebGPU: the largest
+ * |Δ logit| and whether the traces (fates and evidence) are identical. With `poison`, every
+ * buffer released to the pool during the size-class runs is filled with NaN first.
+ */
+export async function sizeClassesAgree(
+  config: VitConfig,
+  plans: string[],
+  { batch = 2, poison = true }: { batch?: number; poison?: boolean } = {},
+): Promise<SizesAgreement[]> {
   const weights = randomWeights(config, 2);
-  const pixels = tf.randomNormal([2, config.image_size, config.image_size, config.num_channels], 0, 1, 'float32', 3) as tf.Tensor4D;
+  const pixels = tf.randomNormal([batch, config.image_size, config.image_size, config.num_channels], 0, 1, 'float32', 3) as tf.Tensor4D;
   const run = async (text: string, sizes: BufferSizes) => {
     setBufferSizes(sizes);
-    const { logits, traces } = await runForward({ config, weights }, pixels, compilePlan(planFromText(text, config.num_hidden_layers), config), {
-      record: 'evidence',
-    });
-    const values = Array.from(await logits.data());
-    logits.dispose();
-    return { values, traces: JSON.stringify(traces) };
+    const stop = poison && sizes === 'classes' ? poisonReleasedBuffers() : () => {};
+    try {
+      const { logits, traces } = await runForward({ config, weights }, pixels, compilePlan(planFromText(text, config.num_hidden_layers), config), {
+        record: 'evidence',
+      });
+      const values = Array.from(await logits.data());
+      logits.dispose();
+      return { values, traces: JSON.stringify(traces) };
+    } finally {
+      stop();
+    }
   };
   try {
-    const out = [];
+    const out: SizesAgreement[] = [];
     for (const plan of plans) {
       const exact = await run(plan, 'exact');
       const classes = await run(plan, 'classes');
       out.push({
         plan,
         maxDiff: exact.values.length === classes.values.length ? Math.max(...exact.values.map((v, i) => Math.abs(v - classes.values[i]))) : Infinity,
+        nan: classes.values.some(Number.isNaN),
         tracesEqual: exact.traces === classes.traces,
       });
     }

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { useBackend, type BackendName } from '../../../src/app/engine/backends';
 import { runEngineProbe } from '../../helpers/engine-probe';
-import { randomPlanForwards, sizeClassesAgree, type GpuMemoryRun } from '../../helpers/gpu-memory-run';
+import { randomPlanForwards, sizeClassesAgree, type GpuMemoryRun, type SizesAgreement } from '../../helpers/gpu-memory-run';
 import type { BufferSizes, GpuPoolPolicy } from '../../../src/model/gpu-memory';
 import { TINY_VIT } from '../../helpers/tiny-vit';
 import { archConfig } from '../../../src/model/config';
@@ -11,13 +11,13 @@ declare global {
   interface Window {
     tf: typeof tf;
     tokenscopeProbe: (backend: BackendName, plans: string[]) => Promise<unknown>;
-    /** WebGPU: each plan with exact buffer sizes and with size classes (src/model/gpu-memory.ts). */
-    tokenscopeSizeClassesAgree: (plans: string[]) => Promise<{ plan: string; maxDiff: number; tracesEqual: boolean }[]>;
+    /** WebGPU: each plan with exact buffer sizes and with size classes (src/model/gpu-memory.ts), on 'tiny' or a reference architecture. */
+    tokenscopeSizeClassesAgree: (plans: string[], options?: { model?: string; batch?: number; poison?: boolean }) => Promise<SizesAgreement[]>;
     /** Forwards of random plans on a small model ('tiny', tests/helpers/tiny-vit.ts) or a reference architecture, with the GPU memory held. */
     tokenscopeGpuMemory: (
       backend: BackendName,
       model: string,
-      options: { forwards: number; policy?: GpuPoolPolicy; sampleEvery?: number; without?: string[]; sizes?: BufferSizes },
+      options: { forwards: number; policy?: GpuPoolPolicy; sampleEvery?: number; without?: string[]; sizes?: BufferSizes; replace?: boolean },
     ) => Promise<GpuMemoryRun>;
   }
 }
@@ -32,9 +32,9 @@ window.tokenscopeGpuMemory = async (backend, model, options) => {
   await useBackend(backend);
   return randomPlanForwards(model === 'tiny' ? TINY_VIT : archConfig(model), options);
 };
-window.tokenscopeSizeClassesAgree = async (plans) => {
+window.tokenscopeSizeClassesAgree = async (plans, { model = 'tiny', ...options } = {}) => {
   await useBackend('webgpu');
-  return sizeClassesAgree(TINY_VIT, plans);
+  return sizeClassesAgree(model === 'tiny' ? TINY_VIT : archConfig(model), plans, options);
 };
 window.tf = tf; // for ad-hoc debugging from the test driver
 document.getElementById('status')!.textContent = 'ready';
