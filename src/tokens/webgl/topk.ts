@@ -72,10 +72,16 @@ function pick(what: 'indices' | 'values') {
 const INDICES = pick('indices');
 const VALUES = pick('values');
 
-/** Whether `gpuTopK` takes this input (a float32 row of at most MAX_GPU_TOPK_ROW values, k ≥ 1, already on the GPU). */
+/**
+ * Whether `gpuTopK` takes this input: a float32 or int32 row of at most MAX_GPU_TOPK_ROW values,
+ * k ≥ 1, already on the GPU. (TF.js's WebGL backend stores int32 as float32 textures, so an int32
+ * tensor there holds exact integers only below 2^24 anyway; the programs compare them as stored.)
+ */
 function takes(backend: MathBackendWebGL, x: tf.TensorInfo, k: number): boolean {
   const n = x.shape[x.shape.length - 1];
-  return x.dtype === 'float32' && x.shape.length >= 1 && n >= 1 && n <= MAX_GPU_TOPK_ROW && k >= 1 && k <= n && !backend.shouldExecuteOnCPU([x]);
+  return (
+    (x.dtype === 'float32' || x.dtype === 'int32') && x.shape.length >= 1 && n >= 1 && n <= MAX_GPU_TOPK_ROW && k >= 1 && k <= n && !backend.shouldExecuteOnCPU([x])
+  );
 }
 
 /**
@@ -91,7 +97,7 @@ export function gpuTopK(backend: MathBackendWebGL, x: tf.TensorInfo, k: number):
   const view = { dataId: unpacked.dataId, shape: [rows, n], dtype: x.dtype };
   const rank = runGLProgramInfo({ ...RANK, outputShape: [rows, n] }, [view], 'float32', [n]);
   const indices = runGLProgramInfo({ ...INDICES, outputShape: [rows, k] }, [view, rank], 'int32', [n]);
-  const values = runGLProgramInfo({ ...VALUES, outputShape: [rows, k] }, [view, rank], 'float32', [n]);
+  const values = runGLProgramInfo({ ...VALUES, outputShape: [rows, k] }, [view, rank], x.dtype as 'float32' | 'int32', [n]);
   backend.disposeIntermediateTensorInfo(rank);
   if (packed) backend.disposeIntermediateTensorInfo(unpacked);
   const shape = [...x.shape.slice(0, -1), k];
@@ -127,7 +133,7 @@ function gpuTopKTensors(x: tf.Tensor, k: number): { values: tf.Tensor; indices: 
 
 /**
  * The device check: the GPU sort and TF.js's own on rows with ties, ±∞ and a repeated maximum, at
- * full length and at k < n, 2-D and 3-D; values and indices must be identical.
+ * full length and at k < n, 2-D and 3-D, float32 and int32; values and indices must be identical.
  */
 async function checkTopK(): Promise<string | null> {
   if (!tfjsTopK) return 'TF.js has no WebGL TopK kernel to replace';
@@ -139,12 +145,18 @@ async function checkTopK(): Promise<string | null> {
   data[2 * n + 5] = data[2 * n + 9] = 9; // a tied maximum
   const x = tf.tensor3d(data, [2, 3, n]);
   const flat = tf.reshape(x, [6, n]);
+  const ints = tf.tensor2d(
+    Int32Array.from({ length: 2 * n }, (_, i) => (i * 7) % 5),
+    [2, n],
+    'int32',
+  );
   try {
     for (const [input, k] of [
       [flat, n],
       [flat, 5],
       [x, 1],
       [x, n],
+      [ints, n],
     ] as const) {
       const mine = gpuTopKTensors(input, k);
       const theirs = tf.topk(input, k); // the family is not on during its check: TF.js's kernel
@@ -157,7 +169,7 @@ async function checkTopK(): Promise<string | null> {
     }
     return null;
   } finally {
-    tf.dispose([x, flat]);
+    tf.dispose([x, flat, ints]);
   }
 }
 

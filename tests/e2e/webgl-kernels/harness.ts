@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../../../src/app/engine/backends';
 import { caseRunners } from '../../../src/reduce/conformance';
 import type { CaseOutputs, ConformanceCase } from '../../../src/reduce/conformance/case';
-import { forceKernelFailure, fusedFamilyStatus, fusedKernelNotes, verifyFusedKernels } from '../../../src/tokens/webgpu/kernel-status';
+import { forceKernelFailure, fusedFamilyStatus, fusedKernelNotes, setFusedKernelsEnabled, verifyFusedKernels } from '../../../src/tokens/webgpu/kernel-status';
 import { glRuns } from '../../../src/tokens/webgl/program';
 import { runForward } from '../../../src/model/run';
 import { listWeights, randomWeights } from '../../../src/model/weights';
@@ -12,13 +12,16 @@ import { compilePlan } from '../../../src/reduce/compile';
 import { planFromText } from '../../../src/reduce/plan';
 import { TINY_VIT } from '../../helpers/tiny-vit';
 
-/** What one forward read back from the GPU while it ran (before its logits were read). */
-export interface ForwardReads {
+/** One forward with our programs: what it read back from the GPU while it ran, and how it compares with TF.js's own kernels. */
+export interface GLForward {
   plan: string;
   syncReads: number;
   asyncReads: number;
-  /** Tokens leaving the last block. */
-  tokensOut: number;
+  /** Tokens leaving each block, with our programs and with TF.js's kernels only. */
+  tokens: number[];
+  tokensGeneric: number[];
+  /** Largest |logit difference| between the two. */
+  maxLogitDiff: number;
 }
 
 export interface GLRun {
@@ -33,15 +36,15 @@ export interface GLRun {
 
 declare global {
   interface Window {
-    runCases: (method: string, cases: ConformanceCase[]) => Promise<GLRun>;
-    forceKernelFailure: (family: string, on: boolean) => Promise<void>;
-    countReads: (plans: string[]) => Promise<ForwardReads[]>;
+    glRunCases: (method: string, cases: ConformanceCase[]) => Promise<GLRun>;
+    glForceKernelFailure: (family: string, on: boolean) => Promise<void>;
+    glCompareForwards: (plans: string[]) => Promise<GLForward[]>;
   }
 }
 
 const FAMILIES = ['topk-webgl', 'tome-webgl', 'apply-webgl'];
 
-window.runCases = async (method, cases) => {
+window.glRunCases = async (method, cases) => {
   await useBackend('webgl');
   const before = { ...glRuns };
   const tensors = tf.memory().numTensors;
@@ -52,13 +55,13 @@ window.runCases = async (method, cases) => {
   return { backend: tf.getBackend(), outputs, runs, status, notes: fusedKernelNotes(), leaked: tf.memory().numTensors - tensors };
 };
 
-window.forceKernelFailure = async (family, on) => {
+window.glForceKernelFailure = async (family, on) => {
   await useBackend('webgl');
   forceKernelFailure(family, on);
   await verifyFusedKernels();
 };
 
-window.countReads = async (plans) => {
+window.glCompareForwards = async (plans) => {
   await useBackend('webgl');
   const backend = tf.backend() as unknown as Record<string, (...args: unknown[]) => unknown>;
   const weights = randomWeights(TINY_VIT, 3);
@@ -73,14 +76,23 @@ window.countReads = async (plans) => {
       return originals[name].apply(this, args);
     };
   }
-  const out: ForwardReads[] = [];
+  const forward = async (plan: string) => {
+    const { logits, traces } = await runForward({ config: TINY_VIT, weights }, pixels, compilePlan(planFromText(plan, 4), TINY_VIT));
+    const values = await logits.data();
+    logits.dispose();
+    return { values, tokens: traces[0].layers.map((l) => l.nOut) };
+  };
+  const out: GLForward[] = [];
   try {
     for (const plan of plans) {
       counts.readSync = 0;
       counts.read = 0;
-      const { logits, traces } = await runForward({ config: TINY_VIT, weights }, pixels, compilePlan(planFromText(plan, 4), TINY_VIT));
-      out.push({ plan, syncReads: counts.readSync, asyncReads: counts.read, tokensOut: traces[0].layers.at(-1)!.nOut });
-      logits.dispose();
+      const mine = await forward(plan);
+      const reads = { syncReads: counts.readSync, asyncReads: counts.read - 1 }; // less the logits' own read
+      setFusedKernelsEnabled(false);
+      const generic = await forward(plan).finally(() => setFusedKernelsEnabled(true));
+      const maxLogitDiff = Math.max(...Array.from(mine.values, (v, i) => Math.abs(v - generic.values[i])));
+      out.push({ plan, ...reads, tokens: mine.tokens, tokensGeneric: generic.tokens, maxLogitDiff });
     }
   } finally {
     Object.assign(backend, originals);
