@@ -59,7 +59,7 @@ Options:
   --threads LIST    with --browser: run wasm once per thread count (comma-separated; default: one
                     per core, capped at 8), print each count's speed-up over the first, and check
                     that the bundled model's logits and token counts agree across the counts
-  --fused MODE      with --browser, on WebGPU: the fused decision kernels 'on' (default), 'off'
+  --fused MODE      with --browser, on WebGPU and WebGL: the fused kernels 'on' (default), 'off'
                     (the generic TF.js ops), or 'compare': every plan both ways, interleaved
                     against the same unreduced baseline
 

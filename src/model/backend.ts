@@ -8,6 +8,8 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { TokenScopeError } from '../errors';
 import '../tokens/webgpu/apply-check';
+import '../tokens/webgl/topk';
+import '../tokens/webgl/apply-check';
 import { resetFusedKernels, verifyFusedKernels } from '../tokens/webgpu/kernel-status';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -30,7 +32,7 @@ export async function useBackend(name: BackendName): Promise<void> {
   }
   if (!ok) throw new TokenScopeError('backend-unavailable', `TF.js backend '${name}' is not available here`);
   await tf.ready();
-  // The fused WebGPU programs run only once this device has compiled them and they agree with the
-  // generic ops (src/tokens/webgpu/kernel-status.ts); a family that fails stays on the generic ops.
-  if (name === 'webgpu') await verifyFusedKernels();
+  // The fused WebGPU and WebGL programs run only once this device has compiled them and they agree
+  // with the generic ops (src/tokens/webgpu/kernel-status.ts); a family that fails stays on the generic ops.
+  if (name === 'webgpu' || name === 'webgl') await verifyFusedKernels();
 }

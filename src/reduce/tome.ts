@@ -28,6 +28,8 @@ import { evidenceOf } from '../tokens/evidence';
 import { fusedFamilyOn } from '../tokens/webgpu/kernel-status';
 import { TOME_FAMILY } from './webgpu/tome-best-match';
 import { tomeMatchFused } from './webgpu/tome-fused';
+import { TOME_GL_FAMILY } from './webgl/tome-best-match';
+import { tomeMatchGL } from './webgl/tome-fused';
 import type { Assignment, EvidenceTensors, Reduction } from '../tokens/types';
 import type { Dims, Reducer } from './types';
 
@@ -103,6 +105,7 @@ export function bipartiteSoftMatching(metric: tf.Tensor3D, r: number, options: T
   const nOut = n - rEff;
   if (kernelsRunOnCpu()) return matchOnHost(metric, rEff, options);
   if (fusedFamilyOn(TOME_FAMILY)) return tomeMatchFused(metric, rEff, options);
+  if (fusedFamilyOn(TOME_GL_FAMILY)) return tomeMatchGL(metric, rEff, options);
   const [unmIdx, srcIdx, dstIdx, target, coeff, bestScore, bestPartner, edgeOrder] = tf.tidy(() => {
     const [a, b] = splitAlternate(l2Normalize(metric)); // [B, ⌈N/2⌉, C'], [B, ⌊N/2⌋, C']; no epsilon, as upstream
     const scores = protectScores(rowDots(a, b), classToken, distillToken);

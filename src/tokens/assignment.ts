@@ -14,7 +14,8 @@
  *   the same sums of the same products, in input order.
  * - WebGPU, once the device has passed the check (webgpu/kernel-status.ts): one fused program per
  *   tensor (webgpu/apply-assignment.ts), the coefficients folded in.
- * - WebGL (and WebGPU without the fused programs): the matmul with R [nOut, N], built by one
+ * - WebGL, once the device has passed the check: the same as GLSL programs (webgl/apply-assignment.ts).
+ * - WebGL and WebGPU without those programs: the matmul with R [nOut, N], built by one
  *   broadcast comparison (every op is one dispatch there), and `applySelection` gathers rows.
  * All functions return new tensors the caller owns; run them inside tf.tidy.
  */
@@ -23,6 +24,7 @@ import { kernelsRunOnCpu } from './kernel-paths';
 import { disposeEvidence } from './evidence';
 import { APPLY_FAMILY, applyAssignmentProgram, groupMeanProgram } from './webgpu/apply-assignment';
 import { fusedFamilyOn } from './webgpu/kernel-status';
+import { APPLY_GL_FAMILY, applyAssignmentGL, groupMeanGL } from './webgl/apply-assignment';
 import type { Assignment, Reduction } from './types';
 
 /** [B, nOut, N] matrix R with R[b, t, n] = coeff[b, n] where target[b, n] = t. */
@@ -130,6 +132,12 @@ export function applyAndSum(
         sums: summed.map((v) => applyAssignmentProgram(v, target, null, nOut)),
       } as unknown as tf.TensorContainer;
     }
+    if (fusedFamilyOn(APPLY_GL_FAMILY)) {
+      return {
+        applied: weighted.map((v) => applyAssignmentGL(v, target, assignment.coeff, nOut)),
+        sums: summed.map((v) => applyAssignmentGL(v, target, null, nOut)),
+      } as unknown as tf.TensorContainer;
+    }
     const coeff = tf.expandDims(assignment.coeff, 2); // [B, N, 1]
     const scaled = weighted.map((v) => tf.mul(v, coeff) as tf.Tensor3D);
     if (kernelsRunOnCpu()) {
@@ -192,6 +200,7 @@ export function weightedMeanCoeffs(
   { everyInputKept = false }: { everyInputKept?: boolean } = {},
 ): tf.Tensor2D {
   if (fusedFamilyOn(APPLY_FAMILY)) return groupMeanProgram(target, weights);
+  if (fusedFamilyOn(APPLY_GL_FAMILY)) return groupMeanGL(target, weights);
   return tf.tidy(() => {
     const [batch, n] = target.shape;
     let perInput: tf.Tensor2D; // [B, N]: the sum of n's group

@@ -133,7 +133,7 @@ window.tokenscopeBench = async (backend, arch, plans, options) => {
   try {
     const rows = await benchPlans({ config, weights }, plans, {
       ...rest,
-      variants: fused === 'compare' && tf.getBackend() === 'webgpu' ? FUSED_VARIANTS : undefined,
+      variants: fused === 'compare' && ['webgpu', 'webgl'].includes(tf.getBackend()) ? FUSED_VARIANTS : undefined,
     });
     return { rows, machine: await describe(tf.getBackend()) };
   } finally {

@@ -59,8 +59,8 @@ export class BackendSelector {
         await this.options.useBackend(name);
         this.fallbacks = order.slice(i + 1);
         const { threads, note } = (this.options.threads ?? currentThreadReport)(name);
-        // a method whose fused WebGPU kernels failed their check runs on the generic ops: say so
-        const kernels = name === 'webgpu' ? (this.options.kernelNotes ?? fusedKernelNotes)() : [];
+        // a method whose fused WebGPU/WebGL kernels failed their check runs on the generic ops: say so
+        const kernels = name === 'webgpu' || name === 'webgl' ? (this.options.kernelNotes ?? fusedKernelNotes)() : [];
         this.current = { choice, active: name, notes: [...notes, ...kernels], probes: this.probes ?? [], threads, threadsNote: note };
         return this.current;
       } catch (e) {

@@ -25,7 +25,7 @@ describe('fused kernel families', () => {
 
   it('a family that fails its check is off, with a note that names it and why', async () => {
     verdict = 'shader rejected';
-    await verifyFusedKernels();
+    await verifyFusedKernels('webgpu');
     expect(fusedFamilyStatus('test-family')).toEqual({ state: 'off', reason: 'shader rejected' });
     expect(fusedFamilyStatus('throwing-family')).toEqual({ state: 'off', reason: 'device lost' });
     expect(fusedKernelNotes()).toContain('WebGPU rejected the fused Test kernels (shader rejected); Test runs on generic TF.js ops instead.');
@@ -34,13 +34,24 @@ describe('fused kernel families', () => {
 
   it('a family that passes is on, but runs only on WebGPU; a backend change forgets the check', async () => {
     verdict = null;
-    await verifyFusedKernels();
+    await verifyFusedKernels('webgpu');
     expect(fusedFamilyStatus('test-family')).toEqual({ state: 'on' });
     expect(fusedKernelNotes().some((n) => n.includes('Test kernels'))).toBe(false);
     expect(tf.getBackend()).toBe('wasm');
     expect(fusedFamilyOn('test-family')).toBe(false); // not WebGPU
     resetFusedKernels();
     expect(fusedFamilyStatus('test-family')).toEqual({ state: 'unchecked' });
+  });
+
+  it('a WebGL family is checked only for WebGL, and its note names WebGL', async () => {
+    registerFusedFamily('webgl-family', 'GL', async () => 'program rejected', 'webgl');
+    await verifyFusedKernels('webgpu');
+    expect(fusedFamilyStatus('webgl-family')).toEqual({ state: 'unchecked' });
+    await verifyFusedKernels('webgl');
+    expect(fusedFamilyStatus('webgl-family')).toEqual({ state: 'off', reason: 'program rejected' });
+    expect(fusedFamilyStatus('test-family')).toEqual({ state: 'unchecked' });
+    expect(fusedKernelNotes()).toContain('WebGL rejected the fused GL kernels (program rejected); GL runs on generic TF.js ops instead.');
+    resetFusedKernels();
   });
 
   it('forcing a failure is a switch the programs read', () => {

@@ -1,5 +1,5 @@
 /**
- * Which fused WebGPU program families may run, and why not.
+ * Which fused program families (WebGPU compute programs, WebGL GPGPU programs) may run, and why not.
  *
  * A family (the shared apply step, ToMe's decision, …) runs only after it has passed its check on
  * the current device: `verifyFusedKernels` (called by `useBackend('webgpu')`) runs each registered
@@ -10,6 +10,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+/** The backend a family's programs are written for. */
+export type FusedBackend = 'webgpu' | 'webgl';
+
+const BACKEND_LABELS: Record<FusedBackend, string> = { webgpu: 'WebGPU', webgl: 'WebGL' };
+
 export type FamilyState = { state: 'unchecked' } | { state: 'on' } | { state: 'off'; reason: string };
 
 /** A family's self-check: resolves to null when the fused path agrees, or says what went wrong. */
@@ -17,6 +22,7 @@ export type FusedCheck = () => Promise<string | null>;
 
 interface Family {
   label: string;
+  backend: FusedBackend;
   check: FusedCheck;
   status: FamilyState;
 }
@@ -31,13 +37,14 @@ export function setFusedKernelsEnabled(on: boolean): void {
 }
 
 /** Registers a family and its check (each method's fused module does this when loaded). */
-export function registerFusedFamily(name: string, label: string, check: FusedCheck): void {
-  if (!families.has(name)) families.set(name, { label, check, status: { state: 'unchecked' } });
+export function registerFusedFamily(name: string, label: string, check: FusedCheck, backend: FusedBackend = 'webgpu'): void {
+  if (!families.has(name)) families.set(name, { label, backend, check, status: { state: 'unchecked' } });
 }
 
-/** Whether the family's programs may run now: WebGPU is active and they passed their check on this device. */
+/** Whether the family's programs may run now: its backend is active and they passed their check on this device. */
 export function fusedFamilyOn(name: string): boolean {
-  return enabled && families.get(name)?.status.state === 'on' && tf.getBackend() === 'webgpu';
+  const family = families.get(name);
+  return enabled && family?.status.state === 'on' && tf.getBackend() === family.backend;
 }
 
 export function fusedFamilyStatus(name: string): FamilyState {
@@ -57,10 +64,14 @@ export function kernelFailureForced(name: string): boolean {
   return forcedFailures.has(name);
 }
 
-/** Runs every registered family's check (again), in registration order. */
-export async function verifyFusedKernels(): Promise<void> {
+/**
+ * Runs the check of every family registered for `backend` (default: the active one) again, in
+ * registration order; the other families stay unchecked.
+ */
+export async function verifyFusedKernels(backend: string = tf.getBackend()): Promise<void> {
   for (const family of families.values()) {
     family.status = { state: 'unchecked' };
+    if (family.backend !== backend) continue;
     let problem: string | null;
     try {
       problem = await family.check();
@@ -71,7 +82,7 @@ export async function verifyFusedKernels(): Promise<void> {
   }
 }
 
-/** Forgets every check (a backend other than WebGPU is active: nothing fused may run). */
+/** Forgets every check (the backend changes: nothing fused may run until its families are checked). */
 export function resetFusedKernels(): void {
   for (const family of families.values()) family.status = { state: 'unchecked' };
 }
@@ -80,5 +91,8 @@ export function resetFusedKernels(): void {
 export function fusedKernelNotes(): string[] {
   return [...families.values()]
     .filter((f) => f.status.state === 'off')
-    .map((f) => `WebGPU rejected the fused ${f.label} kernels (${(f.status as { reason: string }).reason}); ${f.label} runs on generic TF.js ops instead.`);
+    .map(
+      (f) =>
+        `${BACKEND_LABELS[f.backend]} rejected the fused ${f.label} kernels (${(f.status as { reason: string }).reason}); ${f.label} runs on generic TF.js ops instead.`,
+    );
 }

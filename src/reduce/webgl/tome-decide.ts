@@ -1,0 +1,110 @@
+/**
+ * ToMe's edge choice and output rows as one WebGL program, the GLSL twin of
+ * ../webgpu/tome-decide.ts, from each A token's best match (tome-best-match.ts): the r best edges
+ * become sources, every token gets its output row in [unmerged A, all of B] order (moved to
+ * [unm[0], B[0], unm[1:], B[1:]] with a distillation token). Replaces the sort of the scores, the
+ * inverse permutation, the cumulative count of the unmerged, the wheres and the interleave.
+ *
+ * An A token's rank is the number of A tokens with a higher best score, or the same score and a
+ * lower index (ties lower index first, as tf.topk); it is a source when its rank is below r. A
+ * fragment shader writes only its own element, so each output element finds what it needs by
+ * counting: O(|A|) for a target, O(|A|²) for one of the decision's indices, which for the token
+ * counts of a ViT (|A| ≤ a few hundred) is far cheaper than the dispatches it replaces.
+ *
+ * With `withIndices` each image's row also carries the decision's indices after the N targets:
+ * [targets N | edge order |A| | unmerged A (output order) |A| − r | sources r | destinations r].
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { runGLProgram } from '../../tokens/webgl/program';
+import { TOME_GL_FAMILY } from './tome-best-match';
+
+export interface TomeDecideOptions {
+  r: number;
+  sortUnmerged: boolean;
+  distillToken: boolean;
+  withIndices: boolean;
+}
+
+const DECIDE = {
+  key: 'tome_decide_gl',
+  family: TOME_GL_FAMILY,
+  inputs: ['best'],
+  ints: ['n', 'nA', 'r', 'sortUnmerged', 'distill'],
+  code: `
+    int rankOf(int b, int k) {
+      float s = getBest(b, k, 0);
+      int rank = 0;
+      for (int q = 0; q < nA; q++) {
+        float o = getBest(b, q, 0);
+        if (o > s || (o == s && q < k)) { rank++; }
+      }
+      return rank;
+    }
+
+    // the A token whose rank is q
+    int ranked(int b, int q) {
+      for (int k = 0; k < nA; k++) { if (rankOf(b, k) == q) { return k; } }
+      return 0;
+    }
+
+    int place(int row) {
+      int nUnm = nA - r;
+      if (distill == 0 || row == 0) { return row; }
+      if (row == nUnm) { return 1; }
+      if (row < nUnm) { return row + 1; }
+      return row;
+    }
+
+    // the output row of token p (the assignment's target)
+    int targetOf(int b, int p) {
+      int nUnm = nA - r;
+      if (p % 2 == 1) { return place(nUnm + p / 2); }
+      int i = p / 2;
+      int rank = rankOf(b, i);
+      if (rank < r) { return place(nUnm + int(getBest(b, i, 1))); }
+      if (sortUnmerged == 0) { return place(rank - r); }
+      int row = 0;
+      for (int k = 0; k < i; k++) { if (rankOf(b, k) >= r) { row++; } }
+      return place(row);
+    }
+
+    // the u-th unmerged A token in output order
+    int unmerged(int b, int u) {
+      if (sortUnmerged == 0) { return ranked(b, r + u); }
+      int seen = 0;
+      for (int k = 0; k < nA; k++) {
+        if (rankOf(b, k) >= r) {
+          if (seen == u) { return k; }
+          seen++;
+        }
+      }
+      return 0;
+    }
+
+    void main() {
+      ivec2 c = getOutputCoords();
+      int b = c.x;
+      int col = c.y;
+      int nUnm = nA - r;
+      int value;
+      if (col < n) { value = targetOf(b, col); }
+      else if (col < n + nA) { value = ranked(b, col - n); }
+      else if (col < n + nA + nUnm) { value = unmerged(b, col - n - nA); }
+      else if (col < n + nA + nUnm + r) { value = ranked(b, col - n - nA - nUnm); }
+      else { value = int(getBest(b, ranked(b, col - n - nA - nUnm - r), 1)); }
+      setOutput(float(value));
+    }`,
+};
+
+/** Columns of each image's row in the output. */
+export function tomeDecideWidthGL(n: number, r: number, withIndices: boolean): number {
+  const nA = Math.ceil(n / 2);
+  return withIndices ? n + 2 * nA + r : n;
+}
+
+/** best [B, |A|, 2] for N tokens -> int32 [B, width] (targets first). */
+export function tomeDecideGL(best: tf.Tensor3D, n: number, { r, sortUnmerged, distillToken, withIndices }: TomeDecideOptions): tf.Tensor2D {
+  const [batch, nA] = best.shape;
+  const width = tomeDecideWidthGL(n, r, withIndices);
+  return runGLProgram({ ...DECIDE, outputShape: [batch, width] }, [best], 'int32', [n, nA, r, Number(sortUnmerged), Number(distillToken)]) as tf.Tensor2D;
+}

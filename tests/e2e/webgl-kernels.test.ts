@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import type { ConformanceCase } from '../../src/reduce/conformance/case';
+import { startBrowserSession, type BrowserSession } from '../helpers/browser';
+import { expectCaseToConform, loadCases } from '../helpers/conformance';
+import type { GLForward, GLRun } from './webgl-kernels/harness';
+
+// Our WebGL GPGPU programs (src/tokens/webgl, src/reduce/webgl) against the official cases, in
+// headless Chromium on WebGL2 (ANGLE over SwiftShader): the same rules as on wasm (1e-4, exact
+// indices), with the programs counted so a silent fallback to TF.js's kernels cannot pass.
+// One page for the whole file.
+describe('WebGL GPGPU programs in Chromium', () => {
+  let session: BrowserSession;
+  let page: Page;
+
+  beforeAll(async () => {
+    session = await startBrowserSession();
+    page = await session.browser.newPage();
+    page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
+    page.on('console', (m) => m.type() === 'error' && console.error(`[page console] ${m.text()}`));
+    await page.goto(`${session.baseUrl}/tests/e2e/webgl-kernels/index.html`, { timeout: 120_000 });
+    await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, { timeout: 120_000 });
+  }, 180_000);
+
+  afterAll(async () => {
+    await session?.close();
+  });
+
+  // (the cases cross as plain JSON; typed loosely here, their nested arrays are too deep for evaluate's types)
+  const run = (method: string, cases: ConformanceCase[]): Promise<GLRun> =>
+    page.evaluate(([m, c]) => window.glRunCases(m, c as never), [method, cases as unknown[]] as [string, unknown[]]);
+
+  it('runs every official ToMe case through the WebGL programs and conforms', async () => {
+    const cases = loadCases('tome');
+    const got = await run('tome', cases);
+    expect(got.backend).toBe('webgl');
+    expect(got.notes).toEqual([]);
+    expect(got.status).toEqual({ 'topk-webgl': 'on', 'tome-webgl': 'on', 'apply-webgl': 'on' });
+    expect(got.leaked).toBe(0);
+    const merging = cases.filter((_, i) => (got.outputs[i].r_effective as number) > 0).length;
+    expect(merging).toBeGreaterThan(0);
+    // one best-match and one decision per merging case, and the shared apply step for its outputs
+    expect(got.runs.tome_bestmatch_gl).toBe(merging);
+    expect(got.runs.tome_decide_gl).toBe(merging);
+    expect(got.runs.groupmean_gl).toBeGreaterThanOrEqual(merging);
+    expect(got.runs.apply_weighted_gl).toBeGreaterThan(0);
+    for (const [i, c] of cases.entries()) expect(expectCaseToConform(c, got.outputs[i]).skipped, c.case).toBe(0);
+  }, 180_000);
+
+  // Every sort of these methods (their decisions, the apply step's selection) goes through the GPU
+  // sort, and PiToMe and MCTF through the apply programs; the first cases of each here (every case
+  // of every method passed when this was written; the forward comparison below covers the rest).
+  it('runs official ATS, EViT, PiToMe and MCTF cases with the GPU sort and conforms', async () => {
+    for (const method of ['ats', 'evit', 'pitome', 'mctf']) {
+      const cases = loadCases(method).slice(0, 3);
+      const got = await run(method, cases);
+      expect(got.notes).toEqual([]);
+      expect(got.leaked, method).toBe(0);
+      expect(got.runs.topk_rank, method).toBeGreaterThan(0);
+      expect(got.runs.topk_indices, method).toBe(got.runs.topk_rank);
+      for (const [i, c] of cases.entries()) expectCaseToConform(c, got.outputs[i]);
+    }
+  }, 300_000);
+
+  it("runs every method on WebGL with no synchronous read and the results of TF.js's own kernels", async () => {
+    const plans = [
+      'tome:r=3',
+      'pitome:ratio=0.8',
+      'mctf:r=3',
+      'ats:k=8,layers=1/2',
+      'evit:keep=0.7,layers=1/2',
+      'topk:keep=0.7,layers=1/2',
+      'diffrate:target_flops=0.8',
+      'ppt',
+      'atc:keep=0.7',
+      'gtp:p=2,sparsity=0.7,scale=1',
+    ];
+    const got = (await page.evaluate((p) => window.glCompareForwards(p), plans)) as GLForward[];
+    expect(got.map((g) => g.plan)).toEqual(plans);
+    for (const g of got) {
+      expect(g.tokens, g.plan).toEqual(g.tokensGeneric);
+      expect(g.tokens.at(-1), g.plan).toBeLessThan(17);
+      expect(g.maxLogitDiff, g.plan).toBeLessThan(1e-4);
+      expect(g.syncReads, g.plan).toBe(0);
+      // ATS reads its kept count once per reducing block (asynchronously), ATC its distances; no other method reads
+      if (!g.plan.startsWith('atc')) expect(g.asyncReads, g.plan).toBe(g.plan.startsWith('ats') ? 2 : 0);
+    }
+  }, 180_000);
+
+  it('falls back to the generic ops, and says so, when the device rejects the ToMe programs', async () => {
+    await page.evaluate(() => window.glForceKernelFailure('tome-webgl', true));
+    try {
+      const cases = loadCases('tome').slice(0, 3);
+      const got = await run('tome', cases);
+      expect(got.status).toMatchObject({ 'topk-webgl': 'on', 'tome-webgl': 'off' });
+      expect(got.notes).toHaveLength(1);
+      expect(got.notes[0]).toMatch(/^WebGL rejected the fused ToMe kernels \(.+\); ToMe runs on generic TF\.js ops instead\.$/);
+      expect(got.runs.tome_bestmatch_gl ?? 0).toBe(0);
+      for (const [i, c] of cases.entries()) expectCaseToConform(c, got.outputs[i]);
+    } finally {
+      await page.evaluate(() => window.glForceKernelFailure('tome-webgl', false));
+    }
+    const again = await run('tome', loadCases('tome').slice(0, 1));
+    expect(again.status['tome-webgl']).toBe('on');
+  }, 120_000);
+});
