@@ -22,8 +22,7 @@ import { kernelsRunOnCpu } from '../tokens/kernel-paths';
 import { disposeEvidence } from '../tokens/evidence';
 import { APPLY_FAMILY, meanOverHeadsProgram } from '../tokens/webgpu/apply-assignment';
 import { fusedFamilyOn } from '../tokens/webgpu/kernel-status';
-import { MCTF_FAMILY } from '../reduce/webgpu/mctf-criteria';
-import { layerNormProgram } from '../reduce/webgpu/mctf-merge';
+import { LAYER_NORM_FAMILY, layerNormProgram } from './webgpu/layer-norm';
 import type { AttentionInfo, DeferredReduction, EvidenceTensors, HostValues, NeedsKey, ReduceInput, Reduction, Slot } from '../tokens/types';
 import { type VitConfig, headDim } from './config';
 import {
@@ -255,7 +254,7 @@ function attentionProbs(config: VitConfig, b: BlockWeights, x: tf.Tensor3D, logS
 /** P'·V for a given attention P' [B, H, N, N] with V from LN1(x): [B, N, D] (MCTF one-step-ahead). */
 function attendWith(config: VitConfig, b: BlockWeights, x: tf.Tensor3D, probs: tf.Tensor4D): tf.Tensor3D {
   // on WebGPU one program instead of LayerNorm's nine: MCTF's step adds this norm to the block
-  const h = fusedFamilyOn(MCTF_FAMILY)
+  const h = fusedFamilyOn(LAYER_NORM_FAMILY)
     ? layerNormProgram(x, b.norm1.gamma, b.norm1.beta, config.layer_norm_eps)
     : layerNorm(x, b.norm1.gamma, b.norm1.beta, config.layer_norm_eps);
   const [B, N, D] = h.shape;

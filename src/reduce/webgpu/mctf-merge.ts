@@ -1,8 +1,8 @@
 /**
  * What MCTF builds from its decision on WebGPU, one program each: the pooling coefficients, the
- * merged attention handed to the next step, the channel-wise max of max pooling, and the layer
- * norm of the merged tokens the engine takes the values from. Each reads the output rows from
- * mctf-decide.ts's rows of `width` columns directly (no slice).
+ * merged attention handed to the next step and the channel-wise max of max pooling (the layer norm
+ * of the merged tokens, which the engine takes the values from, is src/model/webgpu/layer-norm.ts).
+ * Each reads the output rows from mctf-decide.ts's rows of `width` columns directly (no slice).
  */
 import type * as tf from '@tensorflow/tfjs';
 import { runProgram } from '../../tokens/webgpu/program';
@@ -106,35 +106,4 @@ export function mctfMaxPool(x: tf.Tensor3D, decided: tf.Tensor2D, nOut: number):
       }`,
   };
   return runProgram(spec, [x, decided], 'float32', [n, nOut, channels, decided.shape[1], batch * nOut * channels]) as tf.Tensor3D;
-}
-
-/**
- * LayerNorm over the last axis of [B, N, C] (biased variance, eps inside the root: ops.ts
- * `layerNorm`'s formula), one invocation per token: what the engine needs of the merged tokens
- * for MCTF's values, in one dispatch instead of nine.
- */
-export function layerNormProgram(x: tf.Tensor3D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor3D {
-  const [batch, n, channels] = x.shape;
-  const spec = {
-    key: 'mctf_layer_norm',
-    family: MCTF_FAMILY,
-    inputs: ['x', 'gamma', 'beta'],
-    outputShape: [batch, n, channels],
-    invocations: batch * n,
-    uniforms: 'channels : i32, rows : i32, eps : f32,',
-    code: `
-      fn main(index : i32) {
-        if (index >= uniforms.rows) { return; }
-        let C = uniforms.channels;
-        let at = index * C;
-        var sum = 0.0;
-        for (var c = 0; c < C; c++) { sum = sum + x[at + c]; }
-        let mean = sum / f32(C);
-        var v = 0.0;
-        for (var c = 0; c < C; c++) { let d = x[at + c] - mean; v = v + d * d; }
-        let scale = inverseSqrt(v / f32(C) + uniforms.eps);
-        for (var c = 0; c < C; c++) { result[at + c] = (x[at + c] - mean) * scale * gamma[c] + beta[c]; }
-      }`,
-  };
-  return runProgram(spec, [x, gamma, beta], 'float32', [channels, batch * n], [eps]) as tf.Tensor3D;
 }
