@@ -153,10 +153,12 @@ export function applyAndSum(
  * backends those rows are gathered (the same numbers as 1·x plus zeros) and EViT's fused row is one
  * row of the matrix; which input lands in which row comes from sorting the targets, as the selected
  * inputs' targets are 0..nSel−1, each once. On wasm/cpu the scatter of `applyAndSum` already costs
- * what a gather does.
+ * what a gather does, and so does WebGPU's fused apply program when there is no fused row.
  */
 export function applySelection(assignment: Assignment, weighted: tf.Tensor3D[], summed: tf.Tensor3D[]): { applied: tf.Tensor3D[]; sums: tf.Tensor3D[] } {
-  if (kernelsRunOnCpu()) return applyAndSum(assignment, weighted, summed);
+  // the fused apply takes a selection as it is (one program per tensor, 1 · x exactly) where the
+  // gather below costs a sort of the targets and ~10 dispatches
+  if (kernelsRunOnCpu() || (fusedFamilyOn(APPLY_FAMILY) && assignment.fusedRow === undefined)) return applyAndSum(assignment, weighted, summed);
   return tf.tidy(() => {
     const { target, coeff, nOut, fusedRow } = assignment;
     const [batch, n] = target.shape;
