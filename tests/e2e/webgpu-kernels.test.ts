@@ -109,10 +109,9 @@ describe('fused WebGPU kernels in Chromium', () => {
       const [reads] = await page.evaluate((p) => window.countReads(p), [plan]);
       const after = await page.evaluate(() => window.fusedRunCounts());
       const ran = (key: string) => (after[key] ?? 0) - (before[key] ?? 0);
-      // two reducing blocks: a decision, a count, a selection and the apply of x and sizes in each
+      // two reducing blocks: a decision, a count, a selection and its apply to x and sizes in each
       expect(['ats_sample', 'ats_count', 'ats_target', 'ats_coeff'].map(ran)).toEqual([2, 2, 2, 2]);
-      expect(ran('apply_weighted')).toBe(2);
-      expect(ran('apply_summed')).toBe(2);
+      expect(ran('select_rows')).toBe(4); // x and sizes
       expect(reads.syncReads).toBe(0);
       expect(reads.asyncReads).toBe(2);
 
