@@ -1,6 +1,7 @@
 /**
  * ATS on WebGPU in four dispatches (the decision, the kept count, the selection's targets and
- * coefficients) instead of the generic path's ~100; the generic path in ats.ts stays the reference
+ * coefficients) instead of most of the generic path's 245 per reducing block (docs/PERFORMANCE.md,
+ * "ATS on WebGPU"); the generic path in ats.ts stays the reference
  * and the path of every other backend. The kept count is still the one number read back, once per
  * reducing block, asynchronously (DeferredReduction). The check registered here runs both paths on
  * the same inputs (tied scores, padded, cropped and whole CDFs, with and without the eps terms)
