@@ -35,6 +35,10 @@
  * depend on batch composition, docs/METHODS.md#ats); for B > 1 `reduce` pads to the largest count and
  * leaves the surplus rows of an image empty (no input token goes there).
  *
+ * Paths: on wasm/cpu the decision runs in host memory (`atsSampleHost`); on WebGPU, once the device
+ * passed their check, as four fused programs (webgpu/ats-fused.ts); elsewhere on generic TF.js ops
+ * (`atsInverseTransformSample`), the reference the other two are tested against.
+ *
  * Distillation token: not supported (the ATS ViT has none; the official code would score and
  * possibly drop it like a patch), so `reduce` refuses a model that has one.
  *
@@ -46,6 +50,8 @@ import * as tf from '@tensorflow/tfjs';
 import { invariant, TokenScopeError } from '../errors';
 import { mergeHeads, valueNorms } from '../model/ops';
 import { kernelsRunOnCpu } from '../tokens/kernel-paths';
+import { fusedFamilyOn } from '../tokens/webgpu/kernel-status';
+import { ATS_FAMILY, atsDecideFused, atsFusedAssignment, atsFusedCount, atsFusedFields, atsFusedFits } from './webgpu/ats-fused';
 import { selectionAssignment } from '../tokens/assignment';
 import { clsAttentionRow } from './shared/cls-attention';
 import { disposeEvidence, evidenceOf, stackImages } from '../tokens/evidence';
@@ -294,6 +300,36 @@ export function atsInverseTransformSample(scores: tf.Tensor2D, sampling: AtsSamp
   return result;
 }
 
+/**
+ * Significance and inverse transform sampling of one block from the CLS rows [B, H, N] and the
+ * value norms [B, N]: one fused WebGPU program where the device passed its check
+ * (webgpu/ats-fused.ts), else `atsSignificanceOfNorms` and `atsInverseTransformSample`. `epsTerms`
+ * applies `atsEpsTerms` to rows of a plain softmax (the engine's); off for rows that come from the
+ * ATS softmax already. Caller disposes every tensor of the result.
+ */
+export function atsSignificanceAndSample(
+  clsRows: tf.Tensor3D,
+  norms: tf.Tensor2D,
+  sampling: AtsSampling,
+  epsTerms: boolean,
+): { significance: tf.Tensor2D; sample: AtsSample } {
+  if (fusedDecision(clsRows, sampling)) {
+    return tf.tidy(() => atsFusedFields(atsDecideFused(clsRows, norms, sampling, epsTerms, ATS_SOFTMAX_EPS)) as unknown as tf.TensorContainer) as unknown as {
+      significance: tf.Tensor2D;
+      sample: AtsSample;
+    };
+  }
+  const significance = tf.tidy(() => atsSignificanceOfNorms(epsTerms ? atsEpsTerms(clsRows) : clsRows, norms));
+  return { significance, sample: atsInverseTransformSample(significance, sampling) };
+}
+
+/** Whether this decision runs as the fused WebGPU programs. */
+function fusedDecision(clsRows: tf.Tensor3D, sampling: AtsSampling): boolean {
+  const [, heads, n] = clsRows.shape;
+  invariant(sampling.samples >= 2 && n >= 2, `ATS needs at least 2 samples and 1 scored token, got M = ${sampling.samples}, T = ${n - 1}`);
+  return fusedFamilyOn(ATS_FAMILY) && atsFusedFits(heads);
+}
+
 export function disposeAtsSample(sample: AtsSample): void {
   tf.dispose(Object.values(sample));
 }
@@ -329,7 +365,10 @@ function reduceAtsDeferred(input: ReduceInput, params: AtsLayerParams): Deferred
   }
   const sampling = atsSampling(n, params);
   if (kernelsRunOnCpu()) return sampledOnHost(input, norms, sampling);
-  const scores = tf.tidy(() => atsSignificanceOfNorms(atsEpsTerms(clsAttentionRow(input)), norms));
+  const rows = clsAttentionRow(input);
+  if (fusedDecision(rows, sampling)) return sampledFused(input, rows, norms, sampling);
+  const scores = tf.tidy(() => atsSignificanceOfNorms(atsEpsTerms(rows), norms));
+  if (rows !== input.attention.clsAttn) rows.dispose();
   const sample = atsInverseTransformSample(scores, sampling);
   const keptTokens = tf.keep(tf.clone(sample.keptTokens));
   const count = tf.keep(tf.tidy(() => tf.max(tf.sum(tf.cast(tf.greaterEqual(keptTokens, tf.scalar(0, 'int32')), 'int32'), 1)) as tf.Scalar));
@@ -355,6 +394,38 @@ function reduceAtsDeferred(input: ReduceInput, params: AtsLayerParams): Deferred
     },
     dispose: () => {
       tf.dispose([keptTokens, count]);
+      disposeEvidence(evidence);
+    },
+  };
+}
+
+/**
+ * The deferred decision on WebGPU's fused programs: the packed decision and the kept count at once,
+ * the selection once the count is back; the packed tensor lives until dispose(). Evidence, when
+ * asked for, is cut from the packed tensor (a few slices more).
+ */
+function sampledFused(input: ReduceInput, rows: tf.Tensor3D, norms: tf.Tensor2D, sampling: AtsSampling): DeferredReduction {
+  const n = input.x.shape[1];
+  const decision = atsDecideFused(rows, norms, sampling, true, ATS_SOFTMAX_EPS);
+  if (rows !== input.attention.clsAttn) rows.dispose();
+  tf.keep(decision.packed); // outlives the engine's tidy until dispose()
+  const count = tf.keep(atsFusedCount(decision));
+  let evidence: EvidenceTensors | undefined;
+  if (input.evidence) {
+    const { significance, sample } = atsFusedFields(decision);
+    evidence = atsEvidence(significance, sample, sampling);
+    Object.values(evidence.fields).forEach((t) => tf.keep(t));
+  }
+  return {
+    read: count,
+    complete([nOut]) {
+      const reduction: Reduction = { assignment: atsFusedAssignment(decision, n, nOut) };
+      if (evidence) reduction.evidence = evidence;
+      evidence = undefined;
+      return reduction;
+    },
+    dispose: () => {
+      tf.dispose([decision.packed, count]);
       disposeEvidence(evidence);
     },
   };

@@ -25,6 +25,7 @@ import { disposeEvidence } from './evidence';
 import { APPLY_FAMILY, applyAssignmentProgram, groupMeanProgram } from './webgpu/apply-assignment';
 import { fusedFamilyOn } from './webgpu/kernel-status';
 import { APPLY_GL_FAMILY, applyAssignmentGL, groupMeanGL } from './webgl/apply-assignment';
+import { SELECT_FAMILY, selectRowsProgram } from './webgpu/select-rows';
 import type { Assignment, Reduction } from './types';
 
 /** [B, nOut, N] matrix R with R[b, t, n] = coeff[b, n] where target[b, n] = t. */
@@ -161,10 +162,16 @@ export function applyAndSum(
  * backends those rows are gathered (the same numbers as 1·x plus zeros) and EViT's fused row is one
  * row of the matrix; which input lands in which row comes from sorting the targets, as the selected
  * inputs' targets are 0..nSel−1, each once. On wasm/cpu the scatter of `applyAndSum` already costs
- * what a gather does.
+ * what a gather does. On WebGPU without a fused row, once the device passed its check: one
+ * program per tensor (webgpu/select-rows.ts).
  */
 export function applySelection(assignment: Assignment, weighted: tf.Tensor3D[], summed: tf.Tensor3D[]): { applied: tf.Tensor3D[]; sums: tf.Tensor3D[] } {
   if (kernelsRunOnCpu()) return applyAndSum(assignment, weighted, summed);
+  if (fusedFamilyOn(SELECT_FAMILY) && assignment.fusedRow === undefined) {
+    // one program per tensor where the gather below costs a sort of the targets and ~10 dispatches
+    const { target, nOut } = assignment;
+    return { applied: weighted.map((v) => selectRowsProgram(v, target, nOut)), sums: summed.map((v) => selectRowsProgram(v, target, nOut)) };
+  }
   return tf.tidy(() => {
     const { target, coeff, nOut, fusedRow } = assignment;
     const [batch, n] = target.shape;

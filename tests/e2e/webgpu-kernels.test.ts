@@ -111,4 +111,58 @@ describe('fused WebGPU kernels in Chromium', () => {
     const again = await run('tome', loadCases('tome').slice(0, 1));
     expect(again.status).toMatchObject({ tome: 'on', mctf: 'on' });
   }, 180_000);
+
+  // ATS's decision as fused programs (src/reduce/webgpu/ats-*.ts), on the same page.
+  describe('ATS', () => {
+    it('runs every official ATS case through the fused kernels and conforms', async () => {
+      const cases = loadCases('ats');
+      const got = await run('ats', cases);
+      expect(got.backend).toBe('webgpu');
+      expect(got.notes).toEqual([]);
+      expect(got.status).toMatchObject({ apply: 'on', ats: 'on' });
+      expect(got.leaked).toBe(0);
+      // every case samples (N ≥ 6), once: one decision program each
+      expect(got.runs.ats_sample).toBe(cases.length);
+      for (const [i, c] of cases.entries()) expectCaseToConform(c, got.outputs[i]);
+    }, 120_000);
+
+    it('decides in the engine through the fused programs, with the tokens and logits of the generic path and one asynchronous read per block', async () => {
+      const plan = 'ats:layers=1/2';
+      const before = await page.evaluate(() => window.fusedRunCounts());
+      const [reads] = await page.evaluate((p) => window.countReads(p), [plan]);
+      const after = await page.evaluate(() => window.fusedRunCounts());
+      const ran = (key: string) => (after[key] ?? 0) - (before[key] ?? 0);
+      // two reducing blocks: a decision, a count, a selection and its apply to x and sizes in each
+      expect(['ats_sample', 'ats_count', 'ats_target', 'ats_coeff'].map(ran)).toEqual([2, 2, 2, 2]);
+      expect(ran('select_rows')).toBe(4); // x and sizes
+      expect(reads.syncReads).toBe(0);
+      expect(reads.asyncReads).toBe(2);
+
+      const { fused, generic, leaked } = await page.evaluate((p) => window.fusedVersusGeneric(p), plan);
+      expect(leaked).toBe(0);
+      expect(fused.runs.ats_sample).toBe(2);
+      expect(generic.runs.ats_sample ?? 0).toBe(0);
+      expect(fused.tokens[1]).toBeLessThan(17); // block 1 dropped tokens
+      expect(fused.tokens).toEqual(generic.tokens);
+      const worst = Math.max(...fused.logits.map((v, i) => Math.abs(v - generic.logits[i])));
+      expect(worst).toBeLessThan(1e-4);
+    }, 120_000);
+
+    it('falls back to the generic ops, and says so, when the device rejects the ATS programs', async () => {
+      await page.evaluate(() => window.forceKernelFailure(['ats'], true));
+      try {
+        const cases = loadCases('ats').slice(0, 3);
+        const got = await run('ats', cases);
+        expect(got.status).toMatchObject({ apply: 'on', ats: 'off' });
+        expect(got.notes).toHaveLength(1);
+        expect(got.notes[0]).toMatch(/^WebGPU rejected the fused ATS kernels \(.+\); ATS runs on generic TF\.js ops instead\.$/);
+        expect(got.runs.ats_sample ?? 0).toBe(0);
+        for (const [i, c] of cases.entries()) expectCaseToConform(c, got.outputs[i]);
+      } finally {
+        await page.evaluate(() => window.forceKernelFailure(['ats'], false));
+      }
+      const again = await run('ats', loadCases('ats').slice(0, 1));
+      expect(again.status.ats).toBe('on');
+    }, 120_000);
+  });
 });

@@ -6,18 +6,18 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { batchedField, readEvidenceSync } from '../../tokens/evidence';
-import { atsEvidence, atsInverseTransformSample, atsSampling, atsSignificance, batchGather } from '../ats';
-import { floatTensor, toNested, type CaseOutputs, type SyncCaseRunner, type Nested } from './case';
+import { mergeHeads, valueNorms } from '../../model/ops';
+import { atsEvidence, atsSampling, atsSignificanceAndSample, batchGather } from '../ats';
+import type { EvidenceTensors } from '../../tokens/types';
+import { floatTensor, readAhead, toNested, type CaseOutputs, type CaseRunner, type Nested } from './case';
 
 /** Cases this large omit the duplicate-size intermediates (conformance README, "Large cases"). */
 const LARGE_N = 100;
 
-export const runAtsCase: SyncCaseRunner = (c) => {
+export const runAtsCase: CaseRunner = async (c) => {
   const p = c.params;
   const dropTokens = Boolean(p.drop_tokens);
-  let out: CaseOutputs = {};
-  // Everything is read back inside the tidy, which then disposes every tensor made here.
-  tf.tidy(() => {
+  const made = tf.tidy(() => {
     const x = floatTensor(c.inputs.x as Nested) as tf.Tensor3D; // [B, N, C]
     const v = floatTensor(c.inputs.v as Nested) as tf.Tensor4D; // [B, H, N, dh]
     const attn = floatTensor(c.inputs.attn as Nested) as tf.Tensor4D; // [B, H, N, N]
@@ -31,11 +31,10 @@ export const runAtsCase: SyncCaseRunner = (c) => {
     // The official forward multiplies q, k, v by the incoming policy: padded tokens have v = 0.
     const values = tf.mul(v, tf.reshape(policyIn, [batch, 1, n, 1])) as tf.Tensor4D;
     const clsAttn = tf.reshape(tf.slice(attn, [0, 0, 0, 0], [batch, heads, 1, n]), [batch, heads, n]) as tf.Tensor3D;
-    const significance = atsSignificance(clsAttn, values);
-    const sample = atsInverseTransformSample(significance, sampling);
+    // the rows come from the ATS softmax already: no eps terms to add (fused on WebGPU, as the engine runs)
+    const { significance, sample } = atsSignificanceAndSample(clsAttn, valueNorms(mergeHeads(values)), sampling, false);
     // the sampling's numbers as the trace records them (the evidence the why view shows)
-    const evidence = readEvidenceSync(atsEvidence(significance, sample, sampling), batch);
-    const field = (name: string) => batchedField(evidence, name);
+    const evidence = atsEvidence(significance, sample, sampling);
     const k = sample.keptTokens.shape[1];
 
     // Pre-drop tensors: one slot per sample, empty slots zero.
@@ -44,22 +43,33 @@ export const runAtsCase: SyncCaseRunner = (c) => {
     const queryRows = tf.transpose(batchGather(tf.transpose(attn, [0, 2, 1, 3]), rows), [0, 2, 1, 3]); // [B, H, K, N]
     const attnSel = tf.mul(queryRows, tf.reshape(live, [batch, 1, k, 1])) as tf.Tensor4D;
     const perHead = tf.matMul(attnSel, values); // [B, H, K, dh]
-    const liveRows = tf.expandDims(live, 2); // [B, K, 1]
-    const xOut = tf.mul(tf.reshape(tf.transpose(perHead, [0, 2, 1, 3]), [batch, k, width]), liveRows);
-    const selectedX = tf.mul(batchGather(x, rows), liveRows);
-
+    const liveRows = tf.expandDims(live, 2) as tf.Tensor3D; // [B, K, 1]
+    const xOut = tf.mul(tf.reshape(tf.transpose(perHead, [0, 2, 1, 3]), [batch, k, width]), liveRows) as tf.Tensor3D;
+    const selectedX = tf.mul(batchGather(x, rows), liveRows) as tf.Tensor3D;
+    return { evidence, xOut, selectedX, liveRows, attnSel, n, nTokens: sampling.nTokens } as unknown as tf.TensorContainer;
+  }) as unknown as { evidence: EvidenceTensors; xOut: tf.Tensor3D; selectedX: tf.Tensor3D; liveRows: tf.Tensor3D; attnSel: tf.Tensor4D; n: number; nTokens: number };
+  const tensors = [...Object.values(made.evidence.fields), made.xOut, made.selectedX, made.liveRows, made.attnSel];
+  try {
+    // read asynchronously first: the synchronous reads below then come from TF.js's copy (case.ts readAhead)
+    await readAhead(tensors);
+    const batch = made.xOut.shape[0];
+    const evidence = readEvidenceSync(made.evidence, batch);
+    const field = (name: string) => batchedField(evidence, name);
     const kept = field('keptTokens') as number[][];
     const nKept = kept.map((r) => r.filter((t) => t >= 0).length);
     const nonzero = kept.flatMap((r, b) => r.flatMap((t, slot) => (t >= 0 ? [[b, slot, 0]] : [])));
     const nOut = Math.max(...nKept);
-    const cut = (t: tf.Tensor) => (dropTokens ? tf.slice(t, [0, 0, 0], [batch, nOut, t.shape[2] as number]) : t);
-
-    out = {
-      n_tokens_effective: sampling.nTokens,
-      x_out: toNested(cut(xOut)),
-      selected_x: toNested(cut(selectedX)),
-      policy: toNested(cut(liveRows)),
-      sampler: dropTokens ? nonzero.map(([b, slot]) => b * sampling.nTokens + slot) : nonzero,
+    // with drop_tokens every image is cut to the batch's largest kept count (on the host: exact)
+    const cut = (t: tf.Tensor) => {
+      const nested = toNested(t) as unknown[][];
+      return dropTokens ? nested.map((image) => image.slice(0, nOut)) : nested;
+    };
+    const out: CaseOutputs = {
+      n_tokens_effective: made.nTokens,
+      x_out: cut(made.xOut),
+      selected_x: cut(made.selectedX),
+      policy: cut(made.liveRows),
+      sampler: dropTokens ? nonzero.map(([b, slot]) => b * made.nTokens + slot) : nonzero,
       n_kept: nKept,
       kept_token_indices: kept,
       sorted_scores: field('sortedScores'),
@@ -68,13 +78,15 @@ export const runAtsCase: SyncCaseRunner = (c) => {
       ys: field('ys'),
       tokens_to_pick_ind: field('picks'),
       unique_indices: field('uniqueIndices'),
-      pre_drop_policy: toNested(liveRows),
+      pre_drop_policy: toNested(made.liveRows),
       pre_drop_sampler: nonzero,
     };
-    if (n < LARGE_N) {
-      out.pre_drop_selected_x = toNested(selectedX);
-      out.pre_drop_attn = toNested(attnSel);
+    if (made.n < LARGE_N) {
+      out.pre_drop_selected_x = toNested(made.selectedX);
+      out.pre_drop_attn = toNested(made.attnSel);
     }
-  });
-  return out;
+    return out;
+  } finally {
+    tf.dispose(tensors);
+  }
 };

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../../../src/app/engine/backends';
 import { caseRunners } from '../../../src/reduce/conformance';
 import type { CaseOutputs, ConformanceCase } from '../../../src/reduce/conformance/case';
-import { forceKernelFailure, fusedFamilyStatus, fusedKernelNotes, verifyFusedKernels } from '../../../src/tokens/webgpu/kernel-status';
+import { forceKernelFailure, fusedFamilyStatus, fusedKernelNotes, setFusedKernelsEnabled, verifyFusedKernels } from '../../../src/tokens/webgpu/kernel-status';
 import { fusedRuns } from '../../../src/tokens/webgpu/program';
 import { runForward } from '../../../src/model/run';
 import { listWeights, randomWeights } from '../../../src/model/weights';
@@ -36,6 +36,8 @@ declare global {
     runCases: (method: string, cases: ConformanceCase[]) => Promise<KernelRun>;
     forceKernelFailure: (families: string[], on: boolean) => Promise<void>;
     countReads: (plans: string[]) => Promise<ForwardReads[]>;
+    fusedRunCounts: () => Record<string, number>;
+    fusedVersusGeneric: (plan: string) => Promise<{ fused: ForwardOutcome; generic: ForwardOutcome; leaked: number }>;
   }
 }
 
@@ -87,6 +89,42 @@ window.countReads = async (plans) => {
     tf.dispose([pixels, ...listWeights(weights)]);
   }
   return out;
+};
+
+window.fusedRunCounts = () => ({ ...fusedRuns });
+
+/** Tokens leaving each block, the logits, and the fused programs run, of one forward. */
+export interface ForwardOutcome {
+  tokens: number[];
+  logits: number[];
+  runs: Record<string, number>;
+}
+
+/** One forward of `plan` on the tiny ViT with the fused kernels, and one on the generic ops. */
+window.fusedVersusGeneric = async (plan) => {
+  await useBackend('webgpu');
+  const tensors = tf.memory().numTensors;
+  const weights = randomWeights(TINY_VIT, 3);
+  const pixels = tf.randomNormal([1, 16, 16, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
+  const once = async (fused: boolean): Promise<ForwardOutcome> => {
+    setFusedKernelsEnabled(fused);
+    const before = { ...fusedRuns };
+    const { logits, traces } = await runForward({ config: TINY_VIT, weights }, pixels, compilePlan(planFromText(plan, 4), TINY_VIT));
+    const values = Array.from(await logits.data());
+    logits.dispose();
+    const runs = Object.fromEntries(Object.entries(fusedRuns).map(([k, v]) => [k, v - (before[k] ?? 0)]));
+    return { tokens: traces[0].layers.map((l) => l.nOut), logits: values, runs };
+  };
+  let fused: ForwardOutcome;
+  let generic: ForwardOutcome;
+  try {
+    fused = await once(true);
+    generic = await once(false);
+  } finally {
+    setFusedKernelsEnabled(true);
+    tf.dispose([pixels, ...listWeights(weights)]);
+  }
+  return { fused, generic, leaked: tf.memory().numTensors - tensors };
 };
 
 document.getElementById('status')!.textContent = 'ready';
