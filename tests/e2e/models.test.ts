@@ -304,7 +304,7 @@ describe('real checkpoints in the pages', () => {
     const shape = { depth: DEPTH, channels: 3, tokens: 197 };
     // tests/e2e/lessons.test.ts checks every step on the bundled model. Here each lesson's first step
     // is checked, and any later one that quotes a number or outlines something no checked step on
-    // this model has yet; the others are only passed through (the worker skips their runs).
+    // this model has yet; the others are only passed through.
     const seen = new Set<string>();
     const news = (step: (typeof LESSONS)[number]['steps'][number]) => {
       const kinds = [...splitSlots(step.text).flatMap((p) => ('slot' in p ? [`slot ${p.slot}`] : [])), `highlight ${step.highlight ?? 'none'}`];
