@@ -14,16 +14,10 @@
  * With `withIndices` each image's row also carries the decision's indices after the N targets:
  * [targets N | edge order |A| | unmerged A (output order) |A| − r | sources r | destinations r].
  */
+import { tomeDecideWidth, type TomeDecideOptions } from '../shared/tome-programs';
 import type * as tf from '@tensorflow/tfjs';
 import { runGLProgram } from '../../tokens/webgl/program';
 import { TOME_GL_FAMILY } from './tome-best-match';
-
-export interface TomeDecideOptions {
-  r: number;
-  sortUnmerged: boolean;
-  distillToken: boolean;
-  withIndices: boolean;
-}
 
 const DECIDE = {
   key: 'tome_decide_gl',
@@ -96,15 +90,9 @@ const DECIDE = {
     }`,
 };
 
-/** Columns of each image's row in the output. */
-export function tomeDecideWidthGL(n: number, r: number, withIndices: boolean): number {
-  const nA = Math.ceil(n / 2);
-  return withIndices ? n + 2 * nA + r : n;
-}
-
 /** best [B, |A|, 2] for N tokens -> int32 [B, width] (targets first). */
 export function tomeDecideGL(best: tf.Tensor3D, n: number, { r, sortUnmerged, distillToken, withIndices }: TomeDecideOptions): tf.Tensor2D {
   const [batch, nA] = best.shape;
-  const width = tomeDecideWidthGL(n, r, withIndices);
+  const width = tomeDecideWidth(n, r, withIndices);
   return runGLProgram({ ...DECIDE, outputShape: [batch, width] }, [best], 'int32', [n, nA, r, Number(sortUnmerged), Number(distillToken)]) as tf.Tensor2D;
 }

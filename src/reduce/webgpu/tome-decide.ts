@@ -14,23 +14,11 @@
  * With `withIndices` each image's row also carries the decision's indices after the N targets:
  * [targets N | edge order |A| | unmerged A (output order) |A| − r | sources r | destinations r].
  */
+import { tomeDecideWidth, type TomeDecideOptions } from '../shared/tome-programs';
 import type * as tf from '@tensorflow/tfjs';
 import { runProgram } from '../../tokens/webgpu/program';
 import { TOME_FAMILY } from './tome-best-match';
 import { descendingRankWgsl } from './rank';
-
-export interface TomeDecideOptions {
-  r: number;
-  sortUnmerged: boolean;
-  distillToken: boolean;
-  withIndices: boolean;
-}
-
-/** Columns of each image's row in the output. */
-export function tomeDecideWidth(n: number, r: number, withIndices: boolean): number {
-  const nA = Math.ceil(n / 2);
-  return withIndices ? n + 2 * nA + r : n;
-}
 
 /** best [B, |A|, 2] for N tokens -> int32 [B, width] (targets first). */
 export function tomeDecide(best: tf.Tensor3D, n: number, { r, sortUnmerged, distillToken, withIndices }: TomeDecideOptions): tf.Tensor2D {
