@@ -5,13 +5,9 @@
  *   npx tsx tests/bench/backend-settings.ts [--backend webgl] [--arch deit-t] [--settings tfjs,gpu-topk]
  *        [--pool keep-used|keep-all] [--runs 3] [--warmup 0] PLAN...
  */
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { chromium } from 'playwright-core';
-import { createServer } from 'vite';
-import { CHROMIUM_FLAGS, CHROMIUM_PATH } from '../../src/cli/chromium';
+import { startBrowserSession } from '../helpers/browser';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
@@ -25,19 +21,9 @@ const { values, positionals } = parseArgs({
 });
 const plans = positionals.length ? positionals : ['tome:r=13', 'pitome:ratio=0.9', 'mctf:r=16', 'ats', 'evit:keep=0.7,layers=3/6/9', 'topk:keep=0.7,layers=3/6/9'];
 
-const server = await createServer({
-  root: ROOT,
-  configFile: resolve(ROOT, 'vite.config.ts'),
-  server: { port: 0, host: '127.0.0.1', hmr: false },
-  logLevel: 'error',
-});
-await server.listen();
-const port = (server.httpServer!.address() as { port: number }).port;
-const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_FLAGS });
+const session = await startBrowserSession();
 try {
-  const page = await browser.newPage();
-  page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
-  await page.goto(`http://127.0.0.1:${port}/tests/bench/index.html`, { timeout: 180_000 });
+  const page = await session.newPage('/tests/bench/index.html', 180_000);
   await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, { timeout: 120_000 });
   const rows = await page.evaluate(([b, a, p, s, o]) => window.tokenscopeBenchSettings(b as never, a as string, p as string[], s as string[], o as never), [
     values.backend,
@@ -54,6 +40,5 @@ try {
       `| ${r.setting} | \`${r.plan}\` | ${r.ms_base.toFixed(0)} | ${r.ms.toFixed(0)} | ${r.speedup.toFixed(2)} | ${r.flop_ratio.toFixed(2)} | ${r.realized.toFixed(2)} | ${r.first_ms.toFixed(0)} |`,
     );
 } finally {
-  await browser.close();
-  await server.close();
+  await session.close();
 }

@@ -6,14 +6,10 @@
  * Prints, per backend and policy: the reference (held after the first unreduced forward), the most
  * held after any forward, the most held at any point of a forward (before its trim), and the time.
  */
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { chromium } from 'playwright-core';
-import { createServer } from 'vite';
-import { CHROMIUM_FLAGS, CHROMIUM_PATH } from '../../src/cli/chromium';
+import { startBrowserSession } from '../helpers/browser';
 import type { GpuMemoryRun } from '../helpers/gpu-memory-run';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const { values } = parseArgs({
   options: {
     backends: { type: 'string', default: 'webgpu,webgl' },
@@ -25,15 +21,7 @@ const { values } = parseArgs({
   },
 });
 
-const server = await createServer({
-  root: ROOT,
-  configFile: resolve(ROOT, 'vite.config.ts'),
-  server: { port: 0, host: '127.0.0.1', hmr: false },
-  logLevel: 'error',
-});
-await server.listen();
-const port = (server.httpServer!.address() as { port: number }).port;
-const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_FLAGS });
+const session = await startBrowserSession();
 const mib = (b: number) => (b / 2 ** 20).toFixed(3);
 try {
   console.log(
@@ -44,10 +32,8 @@ try {
     for (const policy of values.policies.split(','))
       for (const replace of values.replace.split(',')) {
         // a fresh page per run: each starts from an empty pool
-        const page = await browser.newPage();
+        const page = await session.newPage('/tests/e2e/harness/index.html', 180_000);
         try {
-          page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
-          await page.goto(`http://127.0.0.1:${port}/tests/e2e/harness/index.html`, { timeout: 180_000 });
           await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, { timeout: 120_000 });
           const r = (await page.evaluate(
             ([b, m, f, p, c, r]) =>
@@ -72,6 +58,5 @@ try {
       }
   }
 } finally {
-  await browser.close();
-  await server.close();
+  await session.close();
 }

@@ -17,7 +17,8 @@ export interface BrowserSession {
   server: ViteDevServer;
   browser: Browser;
   baseUrl: string;
-  newPage(path: string): Promise<Page>;
+  /** A page at `path`, navigation allowed `navigationTimeout` ms (the dev server's first transform, on a busy machine). */
+  newPage(path: string, navigationTimeout?: number): Promise<Page>;
   close(): Promise<void>;
 }
 
@@ -41,10 +42,10 @@ export async function startBrowserSession(): Promise<BrowserSession> {
     server,
     browser,
     baseUrl,
-    async newPage(path) {
+    async newPage(path, navigationTimeout = 120_000) {
       const page = await browser.newPage();
       page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
-      page.setDefaultNavigationTimeout(120_000); // the dev server's first transform of a page, on a busy machine
+      page.setDefaultNavigationTimeout(navigationTimeout);
       await page.goto(`${baseUrl}${path}`);
       return page;
     },
