@@ -1,14 +1,14 @@
 /**
  * ToMe's bipartite soft matching on WebGL in two programs (best match, decision) plus the mean
  * coefficients, instead of ~40 generic ops; the twin of ../webgpu/tome-fused.ts, with which it shares
- * ../shared/tome-programs.ts. The generic path in tome.ts stays the reference; the check registered
+ * src/reduce/shared/tome-programs.ts. The generic path in tome.ts stays the reference; the check registered
  * here runs both on the same inputs (ties included) before the programs are switched on for a device.
  */
 import type * as tf from '@tensorflow/tfjs';
 import { registerFusedFamily } from '../../tokens/webgpu/kernel-status';
 import { checkOnWebGL, sameValues } from '../../tokens/webgl/check';
 import type { TomeMatch, TomeMatchOptions } from '../tome';
-import { checkTomePrograms, tomeMatchByPrograms, type TomePrograms } from '../shared/tome-programs';
+import { checkTomePrograms, tomeMatchByPrograms, type TomePrograms } from '../../reduce/shared/tome-programs';
 import { TOME_GL_FAMILY, tomeBestMatchGL } from './tome-best-match';
 import { tomeDecideGL } from './tome-decide';
 

@@ -14,7 +14,7 @@
  * With `withIndices` each image's row also carries the decision's indices after the N targets:
  * [targets N | edge order |A| | unmerged A (output order) |A| − r | sources r | destinations r].
  */
-import { tomeDecideWidth, type TomeDecideOptions } from '../shared/tome-programs';
+import { tomeDecideWidth, type TomeDecideOptions } from '../../reduce/shared/tome-programs';
 import type * as tf from '@tensorflow/tfjs';
 import { runProgram } from '../../tokens/webgpu/program';
 import { TOME_FAMILY } from './tome-best-match';

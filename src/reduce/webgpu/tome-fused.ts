@@ -3,13 +3,13 @@
  * coefficients) instead of ~40 generic ops; the generic path in tome.ts stays the reference and
  * the path of every other backend. Same assignment, token for token: the check registered here
  * runs both on the same inputs (ties included) before the fused path is switched on for a device.
- * What this shares with the WebGL twin (../webgl/tome-fused.ts) is ../shared/tome-programs.ts.
+ * What this shares with the WebGL twin (../webgl/tome-fused.ts) is src/reduce/shared/tome-programs.ts.
  */
 import type * as tf from '@tensorflow/tfjs';
 import { registerFusedFamily } from '../../tokens/webgpu/kernel-status';
 import { checkOnDevice, sameValues } from '../../tokens/webgpu/check';
 import type { TomeMatch, TomeMatchOptions } from '../tome';
-import { checkTomePrograms, tomeMatchByPrograms, type TomePrograms } from '../shared/tome-programs';
+import { checkTomePrograms, tomeMatchByPrograms, type TomePrograms } from '../../reduce/shared/tome-programs';
 import { TOME_FAMILY, tomeBestMatch } from './tome-best-match';
 import { tomeDecide } from './tome-decide';
 
