@@ -22,22 +22,54 @@ function firstIsolationReload(): boolean {
   }
 }
 
+/** True the first time this script asks for a reload in this tab: a worker that never lists it (a misconfigured host) must not make the page loop. */
+function firstReloadFor(script: string): boolean {
+  const key = `tokenscope-reloaded-stale:${script}`;
+  try {
+    if (sessionStorage.getItem(key) !== null) return false;
+    sessionStorage.setItem(key, '1');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function startSite(): void {
   document.documentElement.dataset.build = __TOKENSCOPE_BUILD__;
   if (!__TOKENSCOPE_SERVICE_WORKER__ || !('serviceWorker' in navigator)) return;
   const container = navigator.serviceWorker;
   const hadController = container.controller !== null;
   let reloading = false;
-  container.addEventListener('controllerchange', () => {
+  const reload = () => {
     if (reloading) return;
+    reloading = true;
+    location.reload();
+  };
+  container.addEventListener('controllerchange', () => {
     // At most one reload per tab for isolation: if the worker's headers did not isolate the page
     // (a browser that ignores them), the page stays up on one thread with a note instead of looping.
     const update = hadController;
     if (!update && (self.crossOriginIsolated || !firstIsolationReload())) return;
-    reloading = true;
-    location.reload();
+    reload();
   });
   container.register(new URL('sw.js', document.baseURI), { updateViaCache: 'none' }).catch((e: Error) => {
     console.warn(`TokenScope works online only: its service worker did not register (${e.message}).`);
   });
+  if (hadController) reloadIfStale(container, reload);
+}
+
+/**
+ * A new worker can take control before this script has run (the old worker served the page, the
+ * browser's update check installed the new build while the page was still loading, and its
+ * `controllerchange` fired before anyone listened). The page would then run old code against the
+ * new build. So ask the worker in control whether this very script belongs to its build.
+ */
+function reloadIfStale(container: ServiceWorkerContainer, reload: () => void): void {
+  const controller = container.controller;
+  if (controller === null) return;
+  const channel = new MessageChannel();
+  channel.port1.onmessage = (event: MessageEvent<{ serves?: boolean }>) => {
+    if (event.data?.serves === false && firstReloadFor(import.meta.url)) reload();
+  };
+  controller.postMessage({ serves: import.meta.url }, [channel.port2]);
 }

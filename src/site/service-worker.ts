@@ -106,5 +106,13 @@ sw.addEventListener('fetch', (event) => {
 });
 
 sw.addEventListener('message', (event) => {
-  if (event.data === 'build') event.source?.postMessage({ build: MANIFEST.build, cache: MANIFEST.cache });
+  const data: unknown = event.data;
+  if (data === 'build') event.source?.postMessage({ build: MANIFEST.build, cache: MANIFEST.cache });
+  // A page asks whether its script is one of this build's files (register.ts: a page left behind by a new deploy reloads).
+  if (typeof data === 'object' && data !== null && typeof (data as { serves?: unknown }).serves === 'string') {
+    const url = new URL((data as { serves: string }).serves);
+    url.search = '';
+    url.hash = '';
+    event.ports[0]?.postMessage({ serves: precached.has(url.href) });
+  }
 });

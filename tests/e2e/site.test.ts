@@ -212,6 +212,20 @@ describe('the built site on a static host that sets no headers', () => {
     const own = loaded.filter((u) => u.startsWith(base()) && !u.endsWith('sw.js'));
     expect(own.length).toBeGreaterThan(0);
     expect(own.filter((u) => !v2Urls.has(u.split('?')[0]))).toEqual([]);
+    // A page whose worker changed before its script ran asks the worker whether that script is of
+    // its build, and reloads if not (src/site/register.ts): the new worker knows only its own files.
+    const serves = (path: string) =>
+      page.evaluate(async (url) => {
+        const channel = new MessageChannel();
+        const reply = new Promise<unknown>((resolve) => (channel.port1.onmessage = (e) => resolve(e.data)));
+        navigator.serviceWorker.controller!.postMessage({ serves: url }, [channel.port2]);
+        return reply;
+      }, new URL(path, base()).href);
+    const scripts = (m: SiteManifest) => m.files.map((f) => f.path).filter((p) => p.endsWith('.js') && p !== 'sw.js');
+    const v1Only = scripts(manifest1).filter((p) => !scripts(manifest2).includes(p));
+    expect(v1Only.length).toBeGreaterThan(0);
+    expect(await serves(v1Only[0])).toEqual({ serves: false });
+    expect(await serves(`${scripts(manifest2)[0]}?v=1`)).toEqual({ serves: true });
   }, 120_000);
 
   it('without isolation (no headers, service workers blocked) runs on one thread and says why', async () => {
