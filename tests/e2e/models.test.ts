@@ -125,6 +125,32 @@ function expectSamePrediction(page: Predicted, cli: Predicted, what: string): vo
   expect(worst, `${what}: largest logit difference`).toBeLessThan(1e-3);
 }
 
+type EvidenceJson = { layer: number; idle?: string; tokens: { row: number; score: number | null }[] }[];
+
+/** The why view at a reducing block (the third, or the last if fewer): every token's score equals the CLI's evidence. */
+async function expectWhyMatches(page: Page, plan: string, method: string, evidence: EvidenceJson): Promise<void> {
+  const records = evidence.filter((r) => !r.idle);
+  const record = records[Math.min(2, records.length - 1)];
+  await page.getByRole('button', { name: new RegExp(`^Show block ${record.layer}\\b`) }).click();
+  await page.waitForSelector(`[data-testid="decision-view"][data-layer="${record.layer}"] [data-testid="evidence-token"]`);
+  const shown = await page.$$eval('[data-testid="decision-view"] [data-testid="evidence-token"]', (els) =>
+    els.map((el) => ({ row: Number(el.getAttribute('data-row')), score: el.hasAttribute('data-score') ? Number(el.getAttribute('data-score')) : null })),
+  );
+  const byRow = new Map(record.tokens.map((t) => [t.row, t.score]));
+  expect(shown.length, plan).toBe(record.tokens.length);
+  for (const t of shown) {
+    const cli = byRow.get(t.row);
+    if (cli === null || cli === undefined) expect(t.score, `${plan} row ${t.row}`).toBeNull();
+    // GTP (scores above 1: a column sum over 197 queries times a diagonal): at block 2 the page and
+    // the CLI were measured 1.2e-5 apart (relative) after two propagations; the cause is not traced
+    // yet, so GTP gets 1e-4 relative here, the others 1e-5
+    else
+      expect(Math.abs(t.score! - cli), `${plan} row ${t.row}: page ${t.score}, CLI ${cli}`).toBeLessThanOrEqual(
+        (method === 'gtp' ? 1e-4 : 1e-5) * Math.max(1, Math.abs(cli)),
+      );
+  }
+}
+
 async function openPage(context: BrowserContext, path: string): Promise<Page> {
   const page = await context.newPage();
   await page.setViewportSize({ width: 1400, height: 1000 });
@@ -194,7 +220,7 @@ describe('real checkpoints in the pages', () => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  it('loads a DeiT-Tiny-shaped timm checkpoint from files, runs every method on a photo exactly as `tokenscope predict`, and switches back without tensor growth', async () => {
+  it('loads a DeiT-Tiny-shaped timm checkpoint from files, runs every method on a photo exactly as `tokenscope predict` (the why view’s scores as its `--evidence`), and switches back without tensor growth', async () => {
     const context = await newContext();
     const page = await openPage(context, '/?backend=wasm');
     await waitForRun(page, 'none', { timeout: 90_000 });
@@ -225,9 +251,15 @@ describe('real checkpoints in the pages', () => {
 
     for (const method of METHOD_IDS) {
       const plan = formatPlan(planFromText(method, DEPTH));
+      const cli = await predictJson(deitFile, plan, ['--evidence']);
       await page.getByTestId('plan-text').fill(plan);
       await waitForRun(page, plan, { input: 'upload:' });
-      expectSamePrediction(await shownOnPage(page), await predict(deitFile, plan), plan);
+      expectSamePrediction(await shownOnPage(page), { top1: cli.top5[0].label, tokens: cli.tokens, logits: cli.logits }, plan);
+      // ATC's why view is left out here: its merge tree turns last-bit differences between the
+      // page's threaded wasm and Node's single-threaded wasm into a different merge order on 197
+      // random tokens, so its per-token heights cannot match to 1e-5 on this model. It is checked
+      // against the CLI on the bundled model (tests/e2e/why.test.ts), where both sides agree.
+      if (method !== 'atc') await expectWhyMatches(page, plan, method, cli.evidence);
     }
     // The README's picture: ToMe on a bundled photo, a 14×14 grid, block 6 selected.
     await page.getByTestId('sample-chelsea').click();
@@ -256,45 +288,6 @@ describe('real checkpoints in the pages', () => {
       }
     }
     expect(await page.getByTestId('tensor-count').textContent()).toBe(bundledTensors);
-    await context.close();
-  }, 400_000);
-
-  it('the why view on a 14×14 DeiT grid: every token’s score equals `predict --evidence` on the same photo, for every method', async () => {
-    const context = await newContext();
-    const page = await openWithDeitFile(context);
-    await page.getByTestId('image-file').setInputFiles(photo);
-    await waitForRun(page, 'none', { input: 'upload:' });
-    // ATC is left out here: its merge tree turns last-bit differences between the page's threaded
-    // wasm and Node's single-threaded wasm into a different merge order on 197 random tokens, so its
-    // per-token heights cannot match to 1e-5 on this model. Its why view is checked against the CLI
-    // on the bundled model (tests/e2e/why.test.ts), where both sides agree.
-    for (const method of METHOD_IDS.filter((m) => m !== 'atc')) {
-      const plan = formatPlan(planFromText(method, DEPTH));
-      const records = (
-        (await predictJson(deitFile, plan, ['--evidence'])).evidence as { layer: number; idle?: string; tokens: { row: number; score: number | null }[] }[]
-      ).filter((r) => !r.idle);
-      const record = records[Math.min(2, records.length - 1)];
-      await page.getByTestId('plan-text').fill(plan);
-      await waitForRun(page, plan, { input: 'upload:' });
-      await page.getByRole('button', { name: new RegExp(`^Show block ${record.layer}\\b`) }).click();
-      await page.waitForSelector(`[data-testid="decision-view"][data-layer="${record.layer}"] [data-testid="evidence-token"]`);
-      const shown = await page.$$eval('[data-testid="decision-view"] [data-testid="evidence-token"]', (els) =>
-        els.map((el) => ({ row: Number(el.getAttribute('data-row')), score: el.hasAttribute('data-score') ? Number(el.getAttribute('data-score')) : null })),
-      );
-      const byRow = new Map(record.tokens.map((t) => [t.row, t.score]));
-      expect(shown.length, plan).toBe(record.tokens.length);
-      for (const t of shown) {
-        const cli = byRow.get(t.row);
-        if (cli === null || cli === undefined) expect(t.score, `${plan} row ${t.row}`).toBeNull();
-        // GTP (scores above 1: a column sum over 197 queries times a diagonal): at block 2 the page and
-        // the CLI were measured 1.2e-5 apart (relative) after two propagations; the cause is not traced
-        // yet, so GTP gets 1e-4 relative here, the others 1e-5
-        else
-          expect(Math.abs(t.score! - cli), `${plan} row ${t.row}: page ${t.score}, CLI ${cli}`).toBeLessThanOrEqual(
-            (method === 'gtp' ? 1e-4 : 1e-5) * Math.max(1, Math.abs(cli)),
-          );
-      }
-    }
     await context.close();
   }, 400_000);
 

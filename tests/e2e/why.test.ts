@@ -26,6 +26,8 @@ const MODEL_DIR = 'models/fmnist-vit';
 const SAMPLE = 305;
 
 let session: BrowserSession;
+/** The one page every method's test types its plan into. */
+let shared: Page | undefined;
 let dir: string;
 let png: string;
 let depth: number;
@@ -75,8 +77,10 @@ describe('the why view', () => {
       const records = (await cliEvidence(plan)).filter((r) => !r.idle);
       expect(records.length, 'a block that decided').toBeGreaterThan(0);
       const record = records[Math.min(1, records.length - 1)];
-      const page = await session.newPage(`/?plan=${encodeURIComponent(plan)}&sample=eval-${SAMPLE}&layer=${record.layer}&backend=wasm`);
+      // One page for every method (each a plan typed into it), as a user compares them.
+      const page = (shared ??= await session.newPage(`/?sample=eval-${SAMPLE}&backend=wasm`));
       await page.setViewportSize({ width: 1400, height: 1000 });
+      await page.getByTestId('plan-text').fill(plan);
       await page.waitForFunction(
         ([p]) => {
           const el = document.querySelector('[data-testid="run-status"]') as HTMLElement | null;
@@ -85,6 +89,7 @@ describe('the why view', () => {
         [plan] as const,
         { timeout: 90_000 },
       );
+      await page.getByRole('button', { name: new RegExp(`^Show block ${record.layer}\\b`) }).click();
       await page.waitForSelector(`[data-testid="decision-view"][data-layer="${record.layer}"] [data-testid="evidence-token"]`);
       const shown = await pageTokens(page);
       const byRow = new Map(record.tokens.map((t) => [t.row, t.score]));
@@ -105,18 +110,17 @@ describe('the why view', () => {
       const view = page.getByTestId('decision-view');
       await view.screenshot({ path: join(ARTIFACTS, `why-${method}.png`) });
       if (process.env.UPDATE_DOCS_SCREENSHOTS) await view.screenshot({ path: `docs/screenshots/why-${method}.png` });
-      await page.close();
     }, 150_000);
   }
 
-  it('a block without a method says that nothing was decided there, and why', async () => {
+  it('a block without a method says that nothing was decided there, and why (a block opened from the link)', async () => {
     const plan = formatPlan(planFromText('evit:keep=0.7,layers=1', depth));
-    const page = await session.newPage(`/?plan=${encodeURIComponent(plan)}&sample=eval-${SAMPLE}&layer=0&backend=wasm`);
-    await page.waitForFunction(() => (document.querySelector('[data-testid="run-status"]') as HTMLElement | null)?.dataset.state === 'done', null, {
+    const linked = await session.newPage(`/?plan=${encodeURIComponent(plan)}&sample=eval-${SAMPLE}&layer=0&backend=wasm`);
+    await linked.waitForFunction(() => (document.querySelector('[data-testid="run-status"]') as HTMLElement | null)?.dataset.state === 'done', null, {
       timeout: 90_000,
     });
-    await expect.poll(() => page.getByTestId('evidence-sentence').textContent()).toMatch(/Nothing was decided here: block 0 is not in the plan/);
-    expect(await page.locator('[data-testid="evidence-token"]').count()).toBe(0);
-    await page.close();
+    await expect.poll(() => linked.getByTestId('evidence-sentence').textContent()).toMatch(/Nothing was decided here: block 0 is not in the plan/);
+    expect(await linked.locator('[data-testid="evidence-token"]').count()).toBe(0);
+    await linked.close();
   }, 120_000);
 });
