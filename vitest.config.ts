@@ -23,8 +23,8 @@ export default defineConfig({
           include: BROWSER_TESTS,
           fileParallelism: false,
           sequence: { groupOrder: 1 },
-          // the production builds that several files serve are made once (tests/helpers/built-site.ts)
-          globalSetup: ['tests/helpers/built-sites.setup.ts'],
+          // made once per run and shared by every file: the production builds several files serve (tests/helpers/built-site.ts), one dev server
+          globalSetup: ['tests/helpers/built-sites.setup.ts', 'tests/helpers/dev-server.setup.ts'],
         },
       },
     ],
