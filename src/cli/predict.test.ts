@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { encodeCheckpoint, hfConfigJson, randomTimmArrays, renameTo } from '../../tests/helpers/checkpoints';
+import { encodeCheckpoint, hfConfigJson, randomTimmArrays, renameTo, smallVitConfig } from '../../tests/helpers/checkpoints';
 import { referenceForward } from '../../tests/helpers/reference-vit';
 import { useWasmBackend } from '../../tests/helpers/tf';
 import { encodePng } from '../io/png';
-import type { VitConfig } from '../model/config';
 import { main } from './main';
 import { parseNpy, predictCommand, topK } from './predict';
 import type { EvidenceRecord } from '../reduce/evidence';
@@ -19,18 +18,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 afterEach(() => vi.restoreAllMocks());
 
 const id2label = Object.fromEntries(Array.from({ length: 7 }, (_, i) => [String(i), `thing ${i}`]));
-const config: VitConfig = {
-  hidden_size: 64,
-  num_hidden_layers: 2,
-  num_attention_heads: 1,
-  intermediate_size: 96,
-  image_size: 8,
-  patch_size: 4,
-  num_channels: 3,
-  layer_norm_eps: 1e-6,
-  id2label,
-  distilled: false,
-};
+const config = smallVitConfig(id2label);
 const timm = randomTimmArrays(config, 21);
 const modelDir = join(root, 'vit');
 const single = join(root, 'deit.safetensors');

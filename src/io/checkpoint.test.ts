@@ -10,6 +10,7 @@ import {
   renameTo,
   timmConfigJson,
   timmNamesOf,
+  smallVitConfig,
   type Layout,
 } from '../../tests/helpers/checkpoints';
 import { referenceForward } from '../../tests/helpers/reference-vit';
@@ -25,18 +26,7 @@ useWasmBackend();
 const labels = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [String(i), `class ${i}`]));
 
 /** Two small models whose head width is 64, so inference can recover every number. */
-const PLAIN: VitConfig = {
-  hidden_size: 64,
-  num_hidden_layers: 2,
-  num_attention_heads: 1,
-  intermediate_size: 96,
-  image_size: 8,
-  patch_size: 4,
-  num_channels: 3,
-  layer_norm_eps: 1e-6,
-  id2label: labels(5),
-  distilled: false,
-};
+const PLAIN = smallVitConfig(labels(5));
 const DISTILLED: VitConfig = {
   hidden_size: 128,
   num_hidden_layers: 3,

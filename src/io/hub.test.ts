@@ -1,26 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeCheckpoint, hfConfigJson, randomTimmArrays, renameTo, timmConfigJson } from '../../tests/helpers/checkpoints';
+import { encodeCheckpoint, hfConfigJson, randomTimmArrays, renameTo, timmConfigJson, smallVitConfig } from '../../tests/helpers/checkpoints';
 import { startServer, type Route, type TestServer } from '../../tests/helpers/http-server';
 import { useWasmBackend } from '../../tests/helpers/tf';
-import type { VitConfig } from '../model/config';
 import { CATALOG, catalogUrls, hubFileUrl, type CatalogEntry } from './catalog';
 import { disposeCheckpoint } from './checkpoint';
 import { downloadBytes, downloadCatalogModel, MemoryCache, type DownloadProgress } from './hub';
 
 useWasmBackend();
 
-const config: VitConfig = {
-  hidden_size: 64,
-  num_hidden_layers: 2,
-  num_attention_heads: 1,
-  intermediate_size: 96,
-  image_size: 8,
-  patch_size: 4,
-  num_channels: 3,
-  layer_norm_eps: 1e-6,
-  id2label: { 0: 'a', 1: 'b', 2: 'c' },
-  distilled: false,
-};
+const config = smallVitConfig({ 0: 'a', 1: 'b', 2: 'c' });
 const CHECKPOINT = encodeCheckpoint(renameTo(randomTimmArrays(config, 1), 'hf-vit'), 'F32');
 const FILE = Uint8Array.from({ length: 40_000 }, (_, i) => (i * 7919) % 251);
 

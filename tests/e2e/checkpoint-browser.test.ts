@@ -7,7 +7,7 @@ import { preprocessImage, resolvePreprocess } from '../../src/io/preprocess';
 import type { VitConfig } from '../../src/model/config';
 import { forwardTensors } from '../../src/model/vit';
 import { startBrowserSession, type BrowserSession } from '../helpers/browser';
-import { encodeCheckpoint, hfConfigJson, randomTimmArrays, renameTo } from '../helpers/checkpoints';
+import { encodeCheckpoint, hfConfigJson, randomTimmArrays, renameTo, smallVitConfig } from '../helpers/checkpoints';
 import { startServer, type TestServer } from '../helpers/http-server';
 import { useWasmBackend } from '../helpers/tf';
 import * as tf from '@tensorflow/tfjs';
@@ -16,18 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 // cancel, offline reuse; and the browser image decoder against the Node PNG decoder.
 useWasmBackend();
 
-const config: VitConfig = {
-  hidden_size: 64,
-  num_hidden_layers: 2,
-  num_attention_heads: 1,
-  intermediate_size: 96,
-  image_size: 8,
-  patch_size: 4,
-  num_channels: 3,
-  layer_norm_eps: 1e-6,
-  id2label: { 0: 'a', 1: 'b', 2: 'c' },
-  distilled: false,
-};
+const config = smallVitConfig({ 0: 'a', 1: 'b', 2: 'c' });
 const weights = encodeCheckpoint(renameTo(randomTimmArrays(config, 3), 'hf-vit'), 'BF16');
 const configJson = hfConfigJson(config, 'hf-vit');
 

@@ -18,6 +18,25 @@ export type Layout = 'timm' | 'hf-vit' | 'hf-deit';
 export const LAYOUTS: readonly Layout[] = ['timm', 'hf-vit', 'hf-deit'];
 export const DTYPES: readonly SafetensorsDtype[] = ['F32', 'F16', 'BF16'];
 
+/**
+ * The small ViT most checkpoint tests write: 2 blocks, width 64 in one head (a head width of 64 is
+ * what lets a loader infer the head count from the weights alone), 8×8 px in 4×4 patches, RGB.
+ */
+export function smallVitConfig(id2label: Record<string, string>): VitConfig {
+  return {
+    hidden_size: 64,
+    num_hidden_layers: 2,
+    num_attention_heads: 1,
+    intermediate_size: 96,
+    image_size: 8,
+    patch_size: 4,
+    num_channels: 3,
+    layer_norm_eps: 1e-6,
+    id2label,
+    distilled: false,
+  };
+}
+
 /** mulberry32 normal-ish values: same seed, same checkpoint. */
 export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;

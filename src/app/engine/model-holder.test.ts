@@ -1,27 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeCheckpoint, hfConfigJson, randomTimmArrays, renameTo } from '../../../tests/helpers/checkpoints';
+import { encodeCheckpoint, hfConfigJson, randomTimmArrays, renameTo, smallVitConfig } from '../../../tests/helpers/checkpoints';
 import { useWasmBackend } from '../../../tests/helpers/tf';
 import { TokenScopeError } from '../../errors';
 import { MAX_CHECKPOINT_BYTES, readCheckpointFiles } from '../../io/checkpoint';
 import { useBackend } from '../../model/backend';
-import type { VitConfig } from '../../model/config';
 import { asLoadError, ModelHolder } from './model-holder';
 
 useWasmBackend();
 
-const small: VitConfig = {
-  hidden_size: 64,
-  num_hidden_layers: 2,
-  num_attention_heads: 1,
-  intermediate_size: 96,
-  image_size: 8,
-  patch_size: 4,
-  num_channels: 3,
-  layer_norm_eps: 1e-6,
-  id2label: { 0: 'a', 1: 'b' },
-  distilled: false,
-};
+const small = smallVitConfig({ 0: 'a', 1: 'b' });
 const weights = encodeCheckpoint(renameTo(randomTimmArrays(small, 4), 'hf-vit'), 'F32');
 const origin = { kind: 'files' as const, names: ['model.safetensors'] };
 
