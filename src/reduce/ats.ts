@@ -37,7 +37,7 @@
  *
  * Paths: on wasm/cpu the decision runs in host memory (`atsSampleHost`); on WebGPU and WebGL, once
  * the device passed their check, as programs of our own (webgpu/ats-fused.ts: four WGSL programs;
- * webgl/ats-fused.ts: eight GLSL programs); elsewhere on generic TF.js ops
+ * webgl/ats-fused.ts: nine GLSL programs); elsewhere on generic TF.js ops
  * (`atsInverseTransformSample`), the reference the others are tested against.
  *
  * Distillation token: not supported (the ATS ViT has none; the official code would score and

@@ -1,7 +1,7 @@
 /**
  * ATS on WebGL as GLSL programs of our own (ats-sample.ts) instead of ~270 generic TF.js programs
- * per reducing block: six for the decision and the count before the engine's one asynchronous read
- * of the kept count, two for the selection after it. The twin of ../webgpu/ats-fused.ts, with
+ * per reducing block: six for the decision and one for the kept count before the engine's one
+ * asynchronous read of it, two for the selection after it. The twin of ../webgpu/ats-fused.ts, with
  * which it shares ../shared/ats-programs.ts (interface and device check); the generic path in
  * ats.ts stays the reference.
  */
