@@ -35,9 +35,10 @@
  * depend on batch composition, docs/METHODS.md#ats); for B > 1 `reduce` pads to the largest count and
  * leaves the surplus rows of an image empty (no input token goes there).
  *
- * Paths: on wasm/cpu the decision runs in host memory (`atsSampleHost`); on WebGPU, once the device
- * passed their check, as four fused programs (webgpu/ats-fused.ts); elsewhere on generic TF.js ops
- * (`atsInverseTransformSample`), the reference the other two are tested against.
+ * Paths: on wasm/cpu the decision runs in host memory (`atsSampleHost`); on WebGPU and WebGL, once
+ * the device passed their check, as programs of our own (webgpu/ats-fused.ts: four WGSL programs;
+ * webgl/ats-fused.ts: nine GLSL programs); elsewhere on generic TF.js ops
+ * (`atsInverseTransformSample`), the reference the others are tested against.
  *
  * Distillation token: not supported (the ATS ViT has none; the official code would score and
  * possibly drop it like a patch), so `reduce` refuses a model that has one.
@@ -51,7 +52,9 @@ import { invariant, TokenScopeError } from '../errors';
 import { mergeHeads, valueNorms } from '../model/ops';
 import { kernelsRunOnCpu } from '../tokens/kernel-paths';
 import { fusedFamilyOn } from '../tokens/webgpu/kernel-status';
-import { ATS_FAMILY, atsDecideFused, atsFusedAssignment, atsFusedCount, atsFusedFields, atsFusedFits } from './webgpu/ats-fused';
+import { ATS_FAMILY, ATS_WGSL_PROGRAMS, atsFusedFits } from './webgpu/ats-fused';
+import { ATS_GL_FAMILY, ATS_GL_PROGRAMS } from './webgl/ats-fused';
+import type { AtsPrograms } from './shared/ats-programs';
 import { selectionAssignment } from '../tokens/assignment';
 import { clsAttentionRow } from './shared/cls-attention';
 import { disposeEvidence, evidenceOf, stackImages } from '../tokens/evidence';
@@ -302,8 +305,8 @@ export function atsInverseTransformSample(scores: tf.Tensor2D, sampling: AtsSamp
 
 /**
  * Significance and inverse transform sampling of one block from the CLS rows [B, H, N] and the
- * value norms [B, N]: one fused WebGPU program where the device passed its check
- * (webgpu/ats-fused.ts), else `atsSignificanceOfNorms` and `atsInverseTransformSample`. `epsTerms`
+ * value norms [B, N]: our own programs where the device passed their check (webgpu/ats-fused.ts,
+ * webgl/ats-fused.ts), else `atsSignificanceOfNorms` and `atsInverseTransformSample`. `epsTerms`
  * applies `atsEpsTerms` to rows of a plain softmax (the engine's); off for rows that come from the
  * ATS softmax already. Caller disposes every tensor of the result.
  */
@@ -313,8 +316,9 @@ export function atsSignificanceAndSample(
   sampling: AtsSampling,
   epsTerms: boolean,
 ): { significance: tf.Tensor2D; sample: AtsSample } {
-  if (fusedDecision(clsRows, sampling)) {
-    return tf.tidy(() => atsFusedFields(atsDecideFused(clsRows, norms, sampling, epsTerms, ATS_SOFTMAX_EPS)) as unknown as tf.TensorContainer) as unknown as {
+  const programs = atsPrograms(clsRows, sampling);
+  if (programs) {
+    return tf.tidy(() => programs.fields(programs.decide(clsRows, norms, sampling, epsTerms, ATS_SOFTMAX_EPS)) as unknown as tf.TensorContainer) as unknown as {
       significance: tf.Tensor2D;
       sample: AtsSample;
     };
@@ -323,11 +327,13 @@ export function atsSignificanceAndSample(
   return { significance, sample: atsInverseTransformSample(significance, sampling) };
 }
 
-/** Whether this decision runs as the fused WebGPU programs. */
-function fusedDecision(clsRows: tf.Tensor3D, sampling: AtsSampling): boolean {
+/** The programs of our own this decision runs as (WebGPU or WebGL, checked on this device), or null for the generic ops. */
+function atsPrograms(clsRows: tf.Tensor3D, sampling: AtsSampling): AtsPrograms<unknown> | null {
   const [, heads, n] = clsRows.shape;
   invariant(sampling.samples >= 2 && n >= 2, `ATS needs at least 2 samples and 1 scored token, got M = ${sampling.samples}, T = ${n - 1}`);
-  return fusedFamilyOn(ATS_FAMILY) && atsFusedFits(heads);
+  if (fusedFamilyOn(ATS_FAMILY) && atsFusedFits(heads)) return ATS_WGSL_PROGRAMS as AtsPrograms<unknown>;
+  if (fusedFamilyOn(ATS_GL_FAMILY)) return ATS_GL_PROGRAMS as AtsPrograms<unknown>;
+  return null;
 }
 
 export function disposeAtsSample(sample: AtsSample): void {
@@ -366,7 +372,8 @@ function reduceAtsDeferred(input: ReduceInput, params: AtsLayerParams): Deferred
   const sampling = atsSampling(n, params);
   if (kernelsRunOnCpu()) return sampledOnHost(input, norms, sampling);
   const rows = clsAttentionRow(input);
-  if (fusedDecision(rows, sampling)) return sampledFused(input, rows, norms, sampling);
+  const programs = atsPrograms(rows, sampling);
+  if (programs) return sampledByPrograms(programs, input, rows, norms, sampling);
   const scores = tf.tidy(() => atsSignificanceOfNorms(atsEpsTerms(rows), norms));
   if (rows !== input.attention.clsAttn) rows.dispose();
   const sample = atsInverseTransformSample(scores, sampling);
@@ -400,32 +407,33 @@ function reduceAtsDeferred(input: ReduceInput, params: AtsLayerParams): Deferred
 }
 
 /**
- * The deferred decision on WebGPU's fused programs: the packed decision and the kept count at once,
- * the selection once the count is back; the packed tensor lives until dispose(). Evidence, when
- * asked for, is cut from the packed tensor (a few slices more).
+ * The deferred decision by our own programs: the decision and the kept count at once, the
+ * selection once the count is back; the decision's tensors live until dispose(). Evidence, when
+ * asked for, is cut from them (a few programs more).
  */
-function sampledFused(input: ReduceInput, rows: tf.Tensor3D, norms: tf.Tensor2D, sampling: AtsSampling): DeferredReduction {
+function sampledByPrograms<D>(programs: AtsPrograms<D>, input: ReduceInput, rows: tf.Tensor3D, norms: tf.Tensor2D, sampling: AtsSampling): DeferredReduction {
   const n = input.x.shape[1];
-  const decision = atsDecideFused(rows, norms, sampling, true, ATS_SOFTMAX_EPS);
+  const decision = programs.decide(rows, norms, sampling, true, ATS_SOFTMAX_EPS);
   if (rows !== input.attention.clsAttn) rows.dispose();
-  tf.keep(decision.packed); // outlives the engine's tidy until dispose()
-  const count = tf.keep(atsFusedCount(decision));
+  const kept = programs.tensors(decision);
+  kept.forEach((t) => tf.keep(t)); // outlive the engine's tidy until dispose()
+  const count = tf.keep(programs.count(decision));
   let evidence: EvidenceTensors | undefined;
   if (input.evidence) {
-    const { significance, sample } = atsFusedFields(decision);
+    const { significance, sample } = programs.fields(decision);
     evidence = atsEvidence(significance, sample, sampling);
     Object.values(evidence.fields).forEach((t) => tf.keep(t));
   }
   return {
     read: count,
     complete([nOut]) {
-      const reduction: Reduction = { assignment: atsFusedAssignment(decision, n, nOut) };
+      const reduction: Reduction = { assignment: programs.assignment(decision, n, nOut) };
       if (evidence) reduction.evidence = evidence;
       evidence = undefined;
       return reduction;
     },
     dispose: () => {
-      tf.dispose([decision.packed, count]);
+      tf.dispose([...kept, count]);
       disposeEvidence(evidence);
     },
   };

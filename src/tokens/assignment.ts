@@ -26,6 +26,7 @@ import { APPLY_FAMILY, applyAssignmentProgram, groupMeanProgram } from './webgpu
 import { fusedFamilyOn } from './webgpu/kernel-status';
 import { APPLY_GL_FAMILY, applyAssignmentGL, groupMeanGL } from './webgl/apply-assignment';
 import { SELECT_FAMILY, selectRowsProgram } from './webgpu/select-rows';
+import { SELECT_GL_FAMILY, selectRowsGL, selectSourceGL } from './webgl/select-rows';
 import type { Assignment, Reduction } from './types';
 
 /** [B, nOut, N] matrix R with R[b, t, n] = coeff[b, n] where target[b, n] = t. */
@@ -163,7 +164,8 @@ export function applyAndSum(
  * row of the matrix; which input lands in which row comes from sorting the targets, as the selected
  * inputs' targets are 0..nSel−1, each once. On wasm/cpu the scatter of `applyAndSum` already costs
  * what a gather does. On WebGPU without a fused row, once the device passed its check: one
- * program per tensor (webgpu/select-rows.ts).
+ * program per tensor (webgpu/select-rows.ts); on WebGL one program for the rows' sources and one
+ * per tensor (webgl/select-rows.ts).
  */
 export function applySelection(assignment: Assignment, weighted: tf.Tensor3D[], summed: tf.Tensor3D[]): { applied: tf.Tensor3D[]; sums: tf.Tensor3D[] } {
   if (kernelsRunOnCpu()) return applyAndSum(assignment, weighted, summed);
@@ -171,6 +173,13 @@ export function applySelection(assignment: Assignment, weighted: tf.Tensor3D[], 
     // one program per tensor where the gather below costs a sort of the targets and ~10 dispatches
     const { target, nOut } = assignment;
     return { applied: weighted.map((v) => selectRowsProgram(v, target, nOut)), sums: summed.map((v) => selectRowsProgram(v, target, nOut)) };
+  }
+  if (fusedFamilyOn(SELECT_GL_FAMILY) && assignment.fusedRow === undefined) {
+    // on WebGL: each output row's input found once (webgl/select-rows.ts), then one copy per tensor
+    const source = selectSourceGL(assignment.target, assignment.nOut);
+    const picked = { applied: weighted.map((v) => selectRowsGL(v, source)), sums: summed.map((v) => selectRowsGL(v, source)) };
+    source.dispose();
+    return picked;
   }
   return tf.tidy(() => {
     const { target, coeff, nOut, fusedRow } = assignment;

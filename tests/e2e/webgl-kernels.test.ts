@@ -48,10 +48,10 @@ describe('WebGL GPGPU programs in Chromium', () => {
   }, 180_000);
 
   // Every sort of these methods (their decisions, the apply step's selection) goes through the GPU
-  // sort, and PiToMe and MCTF through the apply programs; the first cases of each here (every case
+  // sort, and PiToMe and MCTF through the apply programs (ATS sorts inside its own programs, below); the first cases of each here (every case
   // of every method passed when this was written; the forward comparison below covers the rest).
-  it('runs official ATS, EViT, PiToMe and MCTF cases with the GPU sort and conforms', async () => {
-    for (const method of ['ats', 'evit', 'pitome', 'mctf']) {
+  it('runs official EViT, PiToMe and MCTF cases with the GPU sort and conforms', async () => {
+    for (const method of ['evit', 'pitome', 'mctf']) {
       const cases = loadCases(method).slice(0, 3);
       const got = await run(method, cases);
       expect(got.notes).toEqual([]);
@@ -86,6 +86,49 @@ describe('WebGL GPGPU programs in Chromium', () => {
       if (!g.plan.startsWith('atc')) expect(g.asyncReads, g.plan).toBe(g.plan.startsWith('ats') ? 2 : 0);
     }
   }, 180_000);
+
+  const ATS_DECISION = ['ats_score_gl', 'ats_rank_gl', 'ats_sorted_gl', 'ats_cdf_gl', 'ats_pick_gl', 'ats_survive_gl'];
+
+  it("runs every official ATS case through the WebGL ATS programs, and the engine's ATS and selections through them", async () => {
+    const cases = loadCases('ats');
+    const got = await run('ats', cases);
+    expect(got.notes).toEqual([]);
+    expect(await page.evaluate(() => window.glFamilyStates(['ats-webgl', 'select-webgl']))).toEqual({ 'ats-webgl': 'on', 'select-webgl': 'on' });
+    expect(got.leaked).toBe(0);
+    // one decision and one set of evidence programs per case; no generic sort
+    for (const key of [...ATS_DECISION, 'ats_sig_gl', 'ats_unique_gl', 'ats_kept_gl']) expect(got.runs[key], key).toBe(cases.length);
+    expect(got.runs.topk_rank ?? 0).toBe(0);
+    for (const [i, c] of cases.entries()) expectCaseToConform(c, got.outputs[i]);
+
+    // the engine on the test model: two reducing blocks, each its decision, one read of the count, the selection, its apply
+    const [forward] = (await page.evaluate((p) => window.glCompareForwards(p), ['ats:k=8,layers=1/2'])) as GLForward[];
+    expect(forward.tokens).toEqual(forward.tokensGeneric);
+    expect(forward.tokens.at(-1)).toBeLessThan(17);
+    expect(forward.maxLogitDiff).toBe(0);
+    expect(forward.syncReads).toBe(0);
+    expect(forward.asyncReads).toBe(2);
+    for (const key of [...ATS_DECISION, 'ats_count_gl', 'ats_target_gl', 'ats_coeff_gl', 'select_source_gl']) expect(forward.runs[key], key).toBe(2);
+    expect(forward.runs.ats_unique_gl ?? 0).toBe(0); // evidence programs only when evidence is asked for
+    expect(forward.runs.select_rows_gl).toBeGreaterThanOrEqual(4); // x and the sizes, at least
+    expect(forward.runs.topk_rank ?? 0).toBe(0);
+  }, 240_000);
+
+  it('falls back to the generic ops, and says so, when the device rejects the ATS programs', async () => {
+    await page.evaluate(() => window.glForceKernelFailure('ats-webgl', true));
+    try {
+      const cases = loadCases('ats').slice(0, 3);
+      const got = await run('ats', cases);
+      expect(await page.evaluate(() => window.glFamilyStates(['ats-webgl', 'select-webgl']))).toEqual({ 'ats-webgl': 'off', 'select-webgl': 'on' });
+      expect(got.notes).toHaveLength(1);
+      expect(got.notes[0]).toMatch(/^WebGL rejected the fused ATS kernels \(.+\); ATS runs on generic TF\.js ops instead\.$/);
+      for (const key of ATS_DECISION) expect(got.runs[key] ?? 0, key).toBe(0);
+      expect(got.runs.topk_rank).toBeGreaterThan(0); // the generic path's sorts
+      for (const [i, c] of cases.entries()) expectCaseToConform(c, got.outputs[i]);
+    } finally {
+      await page.evaluate(() => window.glForceKernelFailure('ats-webgl', false));
+    }
+    expect(await page.evaluate(() => window.glFamilyStates(['ats-webgl']))).toEqual({ 'ats-webgl': 'on' });
+  }, 120_000);
 
   it('falls back to the generic ops, and says so, when the device rejects the ToMe programs', async () => {
     await page.evaluate(() => window.glForceKernelFailure('tome-webgl', true));

@@ -22,6 +22,8 @@ export interface GLForward {
   tokensGeneric: number[];
   /** Largest |logit difference| between the two. */
   maxLogitDiff: number;
+  /** Runs of each of our programs during the forward with them. */
+  runs: Record<string, number>;
 }
 
 export interface GLRun {
@@ -39,6 +41,7 @@ declare global {
     glRunCases: (method: string, cases: ConformanceCase[]) => Promise<GLRun>;
     glForceKernelFailure: (family: string, on: boolean) => Promise<void>;
     glCompareForwards: (plans: string[]) => Promise<GLForward[]>;
+    glFamilyStates: (families: string[]) => Record<string, string>;
   }
 }
 
@@ -87,12 +90,14 @@ window.glCompareForwards = async (plans) => {
     for (const plan of plans) {
       counts.readSync = 0;
       counts.read = 0;
+      const before = { ...glRuns };
       const mine = await forward(plan);
+      const runs = Object.fromEntries(Object.entries(glRuns).map(([k, v]) => [k, v - (before[k] ?? 0)]));
       const reads = { syncReads: counts.readSync, asyncReads: counts.read - 1 }; // less the logits' own read
       setFusedKernelsEnabled(false);
       const generic = await forward(plan).finally(() => setFusedKernelsEnabled(true));
       const maxLogitDiff = Math.max(...Array.from(mine.values, (v, i) => Math.abs(v - generic.values[i])));
-      out.push({ plan, ...reads, tokens: mine.tokens, tokensGeneric: generic.tokens, maxLogitDiff });
+      out.push({ plan, ...reads, tokens: mine.tokens, tokensGeneric: generic.tokens, maxLogitDiff, runs });
     }
   } finally {
     Object.assign(backend, originals);
@@ -100,5 +105,7 @@ window.glCompareForwards = async (plans) => {
   }
   return out;
 };
+
+window.glFamilyStates = (families) => Object.fromEntries(families.map((f) => [f, fusedFamilyStatus(f).state]));
 
 document.getElementById('status')!.textContent = 'ready';
