@@ -22,6 +22,8 @@ export interface GLForward {
   tokensGeneric: number[];
   /** Largest |logit difference| between the two. */
   maxLogitDiff: number;
+  /** Runs of each of our programs in the forward with them. */
+  runs: Record<string, number>;
 }
 
 export interface GLRun {
@@ -42,7 +44,7 @@ declare global {
   }
 }
 
-const FAMILIES = ['topk-webgl', 'tome-webgl', 'apply-webgl'];
+const FAMILIES = ['topk-webgl', 'tome-webgl', 'apply-webgl', 'mctf-webgl'];
 
 window.glRunCases = async (method, cases) => {
   await useBackend('webgl');
@@ -87,12 +89,14 @@ window.glCompareForwards = async (plans) => {
     for (const plan of plans) {
       counts.readSync = 0;
       counts.read = 0;
+      const before = { ...glRuns };
       const mine = await forward(plan);
+      const runs = Object.fromEntries(Object.entries(glRuns).map(([k, v]) => [k, v - (before[k] ?? 0)]));
       const reads = { syncReads: counts.readSync, asyncReads: counts.read - 1 }; // less the logits' own read
       setFusedKernelsEnabled(false);
       const generic = await forward(plan).finally(() => setFusedKernelsEnabled(true));
       const maxLogitDiff = Math.max(...Array.from(mine.values, (v, i) => Math.abs(v - generic.values[i])));
-      out.push({ plan, ...reads, tokens: mine.tokens, tokensGeneric: generic.tokens, maxLogitDiff });
+      out.push({ plan, ...reads, tokens: mine.tokens, tokensGeneric: generic.tokens, maxLogitDiff, runs });
     }
   } finally {
     Object.assign(backend, originals);
