@@ -36,10 +36,11 @@
  * attnNext = probs (the attention of the unchanged tokens). Ties: the best match is the lowest index; sorted scores put the
  * lower index first (torch leaves both unspecified; the conformance cases avoid ties).
  *
- * Paths: on the CPU backends the decision runs in host memory (below); on WebGPU, once the device
- * has passed their check, as fused programs (webgpu/mctf-fused.ts: criteria, matching, coefficients,
- * merged attention, a handful of dispatches a layer), except when evidence is asked for; elsewhere
- * as generic TF.js ops, the reference the other two are checked against.
+ * Paths: on the CPU backends the decision runs in host memory (below); on WebGPU and WebGL, once the
+ * device has passed their check, as our own programs (webgpu/mctf-fused.ts, webgl/mctf-fused.ts,
+ * sharing shared/mctf-programs.ts: criteria, matching, coefficients, merged attention, a handful of
+ * dispatches a layer on WebGPU, about a dozen on WebGL), except when evidence is asked for;
+ * elsewhere as generic TF.js ops, the reference the others are checked against.
  *
  * Documented in docs/METHODS.md#mctf (FLOPs: #flops). Official: mlvlab/MCTF utils/mctf.py@2004da0cad3231fa74cbd60b6042b0bd133aacde (mctf,
  * bipartite_soft_matching, merge_wavg, merge_source), models/modules/blocks.py for the slot.
@@ -55,8 +56,17 @@ import type { Assignment, EvidenceTensors, ReduceInput, Reduction } from '../tok
 import type { Dims, Reducer } from './types';
 import { fail } from '../errors';
 import { fusedFamilyOn } from '../tokens/webgpu/kernel-status';
-import { MCTF_FAMILY } from './webgpu/mctf-criteria';
-import { applyDeviceDecision, matchFromDevice, mctfDecideFused, mctfFusedFits, reduceFused, type MctfDeviceDecision } from './webgpu/mctf-fused';
+import { MCTF_WGSL_PROGRAMS } from './webgpu/mctf-fused';
+import { MCTF_GL_PROGRAMS } from './webgl/mctf-fused';
+import {
+  applyDecision,
+  matchFromDecision,
+  mctfDecideByPrograms,
+  mctfProgramsFit,
+  reduceByPrograms,
+  type MctfDeviceDecision,
+  type MctfPrograms,
+} from './shared/mctf-programs';
 
 /** 0 size-weighted mean, 1 attention × size weighted mean, 2 channel-wise max, 3 plain mean. */
 export type MctfPooling = 0 | 1 | 2 | 3;
@@ -149,7 +159,7 @@ export interface MctfMatch {
   };
   /** The same decision in host memory (CPU backends), which `applyMatch` then builds on. */
   host?: HostDecision;
-  /** The same decision as the fused WebGPU programs left it (webgpu/mctf-fused.ts), which `applyMatch` then builds on. */
+  /** The same decision as our WebGPU or WebGL programs left it (shared/mctf-programs.ts), which `applyMatch` then builds on. */
   device?: MctfDeviceDecision;
   /** What the decision rested on, when asked for (`ReduceInput.evidence`; see `mctfEvidence`). */
   scores?: MctfScoreEvidence;
@@ -705,7 +715,8 @@ export function mctfMatch(input: ReduceInput, p: MctfLayerParams): MctfMatch | n
   const { r, numProtected } = layerR(input, p);
   if (r <= 0) return null;
   if (kernelsRunOnCpu()) return matchFromHost(decideOnHost(input, p, r, numProtected));
-  if (runsFused(input)) return matchFromDevice(mctfDecideFused(input, p, r, numProtected, true), p, r, input.x.shape[1]);
+  const programs = fusedPrograms(input);
+  if (programs) return matchFromDecision(mctfDecideByPrograms(programs, input, p, r, numProtected, true), p, r, input.x.shape[1]);
   return tf.tidy(() => {
     const parts = matchScores(input, p, numProtected);
     const { scores, ...m } = bipartiteMatch(parts.scores, r, p.bidirection, numProtected);
@@ -722,9 +733,13 @@ export function mctfMatch(input: ReduceInput, p: MctfLayerParams): MctfMatch | n
   }) as unknown as MctfMatch;
 }
 
-/** Whether the fused WebGPU programs decide: they passed their device check, and no evidence is asked for (the generic path reports it). */
-function runsFused(input: ReduceInput): boolean {
-  return fusedFamilyOn(MCTF_FAMILY) && !input.evidence && mctfFusedFits(input);
+/**
+ * Our own programs for the active backend, when they decide: they passed their device check, and
+ * no evidence is asked for (the generic path reports it).
+ */
+function fusedPrograms(input: ReduceInput): MctfPrograms | null {
+  if (input.evidence) return null;
+  return [MCTF_WGSL_PROGRAMS, MCTF_GL_PROGRAMS].find((programs) => fusedFamilyOn(programs.family) && mctfProgramsFit(programs, input)) ?? null;
 }
 
 function dropUndefined<T extends object>(o: T): T {
@@ -749,7 +764,7 @@ export function disposeMatch(match: MctfMatch): void {
 /** Assignment, features (max pooling only) and attnNext (one-step-ahead only) of a decided match. */
 export function applyMatch(input: ReduceInput, p: MctfLayerParams, match: MctfMatch): Reduction {
   if (match.host) return applyHostDecision(input, p, match.host, match);
-  if (match.device) return applyDeviceDecision(input, p, match.device, match.r);
+  if (match.device) return applyDecision(input, p, match.device, match.r);
   const n = input.x.shape[1];
   const nOut = n - match.r;
   const out = tf.tidy(() => {
@@ -788,7 +803,8 @@ function reduce(input: ReduceInput, p: MctfLayerParams): Reduction {
     if (input.evidence) reduction.evidence = mctfEvidence(matchFromHost(host));
     return reduction;
   }
-  if (runsFused(input)) return reduceFused(input, p, r, numProtected);
+  const programs = fusedPrograms(input);
+  if (programs) return reduceByPrograms(programs, input, p, r, numProtected);
   const match = mctfMatch(input, p)!;
   let handedOn = false;
   try {

@@ -35,7 +35,7 @@ describe('WebGL GPGPU programs in Chromium', () => {
     const got = await run('tome', cases);
     expect(got.backend).toBe('webgl');
     expect(got.notes).toEqual([]);
-    expect(got.status).toEqual({ 'topk-webgl': 'on', 'tome-webgl': 'on', 'apply-webgl': 'on' });
+    expect(got.status).toMatchObject({ 'topk-webgl': 'on', 'tome-webgl': 'on', 'apply-webgl': 'on' });
     expect(got.leaked).toBe(0);
     const merging = cases.filter((_, i) => (got.outputs[i].r_effective as number) > 0).length;
     expect(merging).toBeGreaterThan(0);
@@ -47,11 +47,34 @@ describe('WebGL GPGPU programs in Chromium', () => {
     for (const [i, c] of cases.entries()) expect(expectCaseToConform(c, got.outputs[i]).skipped, c.case).toBe(0);
   }, 180_000);
 
+  it('runs every official MCTF case through the WebGL programs and conforms', async () => {
+    const cases = loadCases('mctf');
+    const got = await run('mctf', cases);
+    expect(got.notes).toEqual([]);
+    expect(got.status).toMatchObject({ 'mctf-webgl': 'on', 'apply-webgl': 'on' });
+    expect(got.leaked).toBe(0);
+    const merging = cases.filter((_, i) => (got.outputs[i].r_effective as number) > 0);
+    expect(merging.length).toBeGreaterThan(0);
+    const count = (flag: (c: ConformanceCase) => boolean) => merging.filter(flag).length;
+    // each merging case once through the decision, its B→A step when bidirectional, the merged
+    // attention when one-step-ahead and the max pooling when asked for; MCTF sorts nothing any more
+    expect(got.runs.mctf_token_gl).toBe(merging.length);
+    expect(got.runs.mctf_scores_gl).toBe(merging.length);
+    expect(got.runs.mctf_rows_gl).toBe(merging.length);
+    expect(got.runs.mctf_coeff_gl).toBe(merging.length);
+    expect(got.runs.mctf_best_b_gl ?? 0).toBe(count((c) => Boolean(c.params.bidirection)));
+    expect(got.runs.mctf_attn_next_gl ?? 0).toBe(count((c) => Boolean(c.params.one_step_ahead)));
+    expect(got.runs.mctf_max_pool_gl ?? 0).toBe(count((c) => Number(c.params.pooling_type) === 2));
+    expect(got.runs.topk_rank ?? 0).toBe(0);
+    for (const [i, c] of cases.entries()) expect(expectCaseToConform(c, got.outputs[i]).skipped, c.case).toBe(0);
+  }, 180_000);
+
   // Every sort of these methods (their decisions, the apply step's selection) goes through the GPU
-  // sort, and PiToMe and MCTF through the apply programs (ATS sorts inside its own programs, below); the first cases of each here (every case
-  // of every method passed when this was written; the forward comparison below covers the rest).
-  it('runs official EViT, PiToMe and MCTF cases with the GPU sort and conforms', async () => {
-    for (const method of ['evit', 'pitome', 'mctf']) {
+  // sort, and PiToMe through the apply programs (ATS and MCTF decide in their own programs, below
+  // and above); the first cases of each here (every case of every method passed when this was
+  // written; the forward comparison below covers the rest).
+  it('runs official EViT and PiToMe cases with the GPU sort and conforms', async () => {
+    for (const method of ['evit', 'pitome']) {
       const cases = loadCases(method).slice(0, 3);
       const got = await run(method, cases);
       expect(got.notes).toEqual([]);
@@ -82,6 +105,7 @@ describe('WebGL GPGPU programs in Chromium', () => {
       expect(g.tokens.at(-1), g.plan).toBeLessThan(17);
       expect(g.maxLogitDiff, g.plan).toBeLessThan(1e-4);
       expect(g.syncReads, g.plan).toBe(0);
+      if (g.plan.startsWith('mctf')) expect(g.runs.mctf_rows_gl, g.plan).toBeGreaterThan(0);
       // ATS reads its kept count once per reducing block (asynchronously), ATC its distances; no other method reads
       if (!g.plan.startsWith('atc')) expect(g.asyncReads, g.plan).toBe(g.plan.startsWith('ats') ? 2 : 0);
     }
@@ -145,5 +169,22 @@ describe('WebGL GPGPU programs in Chromium', () => {
     }
     const again = await run('tome', loadCases('tome').slice(0, 1));
     expect(again.status['tome-webgl']).toBe('on');
+  }, 120_000);
+
+  it('falls back to the generic ops, and says so, when the device rejects the MCTF programs', async () => {
+    await page.evaluate(() => window.glForceKernelFailure('mctf-webgl', true));
+    try {
+      const cases = loadCases('mctf').slice(0, 3);
+      const got = await run('mctf', cases);
+      expect(got.status).toMatchObject({ 'apply-webgl': 'on', 'mctf-webgl': 'off' });
+      expect(got.notes).toHaveLength(1);
+      expect(got.notes[0]).toMatch(/^WebGL rejected the fused MCTF kernels \(.+\); MCTF runs on generic TF\.js ops instead\.$/);
+      expect(Object.keys(got.runs).filter((k) => k.startsWith('mctf_') && got.runs[k] > 0)).toEqual([]);
+      for (const [i, c] of cases.entries()) expectCaseToConform(c, got.outputs[i]);
+    } finally {
+      await page.evaluate(() => window.glForceKernelFailure('mctf-webgl', false));
+    }
+    const again = await run('mctf', loadCases('mctf').slice(0, 1));
+    expect(again.status['mctf-webgl']).toBe('on');
   }, 120_000);
 });

@@ -10,18 +10,12 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { runProgram } from '../../tokens/webgpu/program';
+import type { MctfCriteriaOptions } from '../../reduce/shared/mctf-programs';
 
 export const MCTF_FAMILY = 'mctf';
 /** Tokens per image the fused MCTF programs take (their workgroup memory is fixed); DeiT at 384 px has 577. */
 export const MCTF_MAX_TOKENS = 768;
 export const MCTF_WORKGROUP = 256;
-
-export interface MctfCriteriaOptions {
-  /** 1/τ of the informativeness criterion, or null when it is off. */
-  infoExponent: number | null;
-  /** 1/τ of the size criterion, or null when it is off. */
-  sizeExponent: number | null;
-}
 
 /** x [B, N, D], probs [B, H, N, N], size [B, N, 1] -> [B, 4N]. */
 export function mctfCriteria(x: tf.Tensor3D, probs: tf.Tensor4D, size: tf.Tensor3D, { infoExponent, sizeExponent }: MctfCriteriaOptions): tf.Tensor2D {

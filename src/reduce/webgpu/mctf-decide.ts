@@ -11,32 +11,16 @@
  * A tokens left) rather than stored: the [t1, t2] matrix does not fit in workgroup memory. Ties: the
  * lowest index in every maximum and ranking (rank.ts), as tf.argMax and tf.topk.
  *
- * Output int32 [B, width]: the N output rows, then with `withIndices` the decision's indices in
- * `MctfMatch`'s form: unmIdx (t1 − r1) | srcIdx r1 | dstIdx r1 [| unmIdx2 (t2 − r2) | srcIdx2 r2 |
- * dstIdx2 r2 when bidirectional].
+ * Output int32 [B, width] in the layout of src/reduce/shared/mctf-programs.ts: the N output rows, then with
+ * `withIndices` the decision's indices.
  */
 import type * as tf from '@tensorflow/tfjs';
 import { runProgram } from '../../tokens/webgpu/program';
 import { MCTF_FAMILY, MCTF_MAX_TOKENS, MCTF_WORKGROUP } from './mctf-criteria';
 import { descendingRankWgsl } from './rank';
+import { mctfDecideWidth, type MctfDecideOptions } from '../../reduce/shared/mctf-programs';
 
 const HALF = MCTF_MAX_TOKENS / 2;
-
-export interface MctfDecideOptions {
-  r1: number;
-  r2: number;
-  bidirection: boolean;
-  numProtected: number;
-  /** 1/τ_sim, or null when the similarity criterion is off. */
-  simExponent: number | null;
-  withIndices: boolean;
-}
-
-export function mctfDecideWidth(n: number, { r1, r2, bidirection, withIndices }: MctfDecideOptions): number {
-  if (!withIndices) return n;
-  const t1 = Math.ceil(n / 2);
-  return n + t1 + r1 + (bidirection ? n - t1 + r2 : 0);
-}
 
 /** x [B, N, D], criteria [B, 4N] -> int32 [B, width]. */
 export function mctfDecide(x: tf.Tensor3D, criteria: tf.Tensor2D, o: MctfDecideOptions): tf.Tensor2D {

@@ -23,6 +23,8 @@ export interface GLProgramSpec {
   outputShape: number[];
   /** Names of the program's own int uniforms, in the order of the values passed. */
   ints?: string[];
+  /** Names of its float uniforms, passed after the ints. */
+  floats?: string[];
   /** GLSL defining `void main()`, plus any helpers. */
   code: string;
 }
@@ -33,7 +35,7 @@ function program(spec: GLProgramSpec): GPGPUProgram {
     variableNames: spec.inputs,
     outputShape: spec.outputShape,
     enableShapeUniforms: true,
-    customUniforms: (spec.ints ?? []).map((name) => ({ name, type: 'int' as const })),
+    customUniforms: [...(spec.ints ?? []).map((name) => ({ name, type: 'int' as const })), ...(spec.floats ?? []).map((name) => ({ name, type: 'float' as const }))],
     // what a device that rejects the program sees (fault-handling tests): invalid GLSL
     userCode: `// tokenscope_${spec.key}\n${spec.code}${broken ? '\n this is not GLSL;' : ''}`,
   };
@@ -48,18 +50,24 @@ export function webglBackend(): MathBackendWebGL {
 export const glRuns: Record<string, number> = {};
 
 /** The program's output as a TensorInfo the caller frees (kernels return these). */
-export function runGLProgramInfo(spec: GLProgramSpec, inputs: tf.TensorInfo[], dtype: 'float32' | 'int32', ints: number[] = []): tf.TensorInfo {
+export function runGLProgramInfo(
+  spec: GLProgramSpec,
+  inputs: tf.TensorInfo[],
+  dtype: 'float32' | 'int32',
+  ints: number[] = [],
+  floats: number[] = [],
+): tf.TensorInfo {
   const info = webglBackend().compileAndRun(
     program(spec),
     inputs,
     dtype,
-    ints.map((v) => [v]),
+    [...ints, ...floats].map((v) => [v]),
   );
   glRuns[spec.key] = (glRuns[spec.key] ?? 0) + 1;
   return info;
 }
 
-/** Runs one program with its int uniforms; the result is a tensor owned by the caller (or the enclosing tidy). */
-export function runGLProgram(spec: GLProgramSpec, inputs: tf.Tensor[], dtype: 'float32' | 'int32', ints: number[] = []): tf.Tensor {
-  return tf.engine().makeTensorFromTensorInfo(runGLProgramInfo(spec, inputs, dtype, ints));
+/** Runs one program with its int (and float) uniforms; the result is a tensor owned by the caller (or the enclosing tidy). */
+export function runGLProgram(spec: GLProgramSpec, inputs: tf.Tensor[], dtype: 'float32' | 'int32', ints: number[] = [], floats: number[] = []): tf.Tensor {
+  return tf.engine().makeTensorFromTensorInfo(runGLProgramInfo(spec, inputs, dtype, ints, floats));
 }

@@ -45,7 +45,7 @@ declare global {
   }
 }
 
-const FAMILIES = ['topk-webgl', 'tome-webgl', 'apply-webgl'];
+const FAMILIES = ['topk-webgl', 'tome-webgl', 'apply-webgl', 'mctf-webgl'];
 
 window.glRunCases = async (method, cases) => {
   await useBackend('webgl');
