@@ -1,6 +1,6 @@
 /**
- * MCTF on WebGPU in a handful of dispatches: criteria (mctf-criteria.ts), matching and output rows
- * (mctf-decide.ts), pooling coefficients and the merged attention (mctf-merge.ts), where the
+ * MCTF on WebGPU in a handful of dispatches: criteria (mctf-criteria.ts), the score matrix
+ * (mctf-scores.ts), matching and output rows (mctf-decide.ts), pooling coefficients and the merged attention (mctf-merge.ts), where the
  * generic path runs ~160 small ops per layer; the generic path in mctf.ts stays the reference and
  * the path of every other backend. The check registered here runs both on the same inputs (tied
  * tokens included), in every pooling mode, one- and bidirectional, before the fused path is
@@ -14,6 +14,7 @@ import type { MctfLayerParams, MctfMatch } from '../mctf';
 import { MCTF_FAMILY, MCTF_MAX_TOKENS, mctfCriteria } from './mctf-criteria';
 import { mctfDecide, type MctfDecideOptions } from './mctf-decide';
 import { mctfAttnNext, mctfCoeffs, mctfMaxPool } from './mctf-merge';
+import { mctfScores } from './mctf-scores';
 
 /** What the fused decision leaves for the apply step (owned by the match, or by the caller's tidy). */
 export interface MctfDeviceDecision {
@@ -32,7 +33,7 @@ const exponent = (tau: number) => 1 / tau;
 
 function decideOptions(p: MctfLayerParams, r: number, numProtected: number, withIndices: boolean): MctfDecideOptions {
   const r1 = p.bidirection ? Math.floor(r / 2) : r;
-  return { r1, r2: r - r1, bidirection: p.bidirection, numProtected, simExponent: p.tauSim ? exponent(p.tauSim) : null, withIndices };
+  return { r1, r2: r - r1, bidirection: p.bidirection, numProtected, withIndices };
 }
 
 /** The decision for r ≥ 1 (already by the official rule) by the fused programs. */
@@ -42,7 +43,8 @@ export function mctfDecideFused(input: ReduceInput, p: MctfLayerParams, r: numbe
       infoExponent: p.tauInfo > 0 ? exponent(p.tauInfo) : null,
       sizeExponent: p.tauSize && input.sizeIsTracked ? exponent(p.tauSize) : null,
     });
-    const decided = mctfDecide(input.x, criteria, decideOptions(p, r, numProtected, withIndices));
+    const scores = mctfScores(input.x, criteria, { numProtected, simExponent: p.tauSim ? exponent(p.tauSim) : null });
+    const decided = mctfDecide(scores, input.x.shape[1], decideOptions(p, r, numProtected, withIndices));
     return { decided, criteria } as unknown as tf.TensorContainer;
   }) as unknown as MctfDeviceDecision;
 }
