@@ -68,9 +68,10 @@ describe('fused WebGPU kernels in Chromium', () => {
     expect(got.leaked).toBe(0);
     const merging = cases.filter((_, i) => (got.outputs[i].r_effective as number) > 0);
     expect(merging.length).toBeGreaterThan(0);
-    // per merging case: criteria, decision (with the indices the cases compare) and coefficients once;
+    // per merging case: criteria, scores, decision (with the indices the cases compare) and coefficients once;
     // the merged attention for each one-step-ahead case, max pooling's program for each max-pooling case
     expect(got.runs.mctf_criteria).toBe(merging.length);
+    expect(got.runs.mctf_scores).toBe(merging.length);
     expect(got.runs.mctf_decide_indices).toBe(merging.length);
     expect(got.runs.mctf_coeff).toBe(merging.length);
     expect(got.runs.mctf_attn_next).toBe(merging.filter((c) => Number(c.params.one_step_ahead) === 1).length);

@@ -1,15 +1,13 @@
 /**
- * MCTF's matching as one WebGPU program, one workgroup per image, from the criteria of
- * mctf-criteria.ts: the multi-criteria score of each (A, B) pair (A = even tokens, B = odd),
- * each A token's best B, the r1 best edges (A→B), then each B token's best among the A tokens left
- * and the r2 best of those (B→A), and every token's output row. Replaces the cosine matmul, the
- * score products, the row and column maxima, three sorts, the gathers and the one-hot scatters of
- * the generic path (src/reduce/mctf.ts `bipartiteMatch`, `matchTargets`).
+ * MCTF's matching as one WebGPU program, one workgroup per image, from the score matrix of
+ * mctf-scores.ts: each A token's best B (A = even tokens, B = odd), the r1 best edges (A→B), then
+ * each B token's best among the A tokens left and the r2 best of those (B→A), and every token's
+ * output row. Replaces the row and column maxima, three sorts, the gathers and the one-hot scatters
+ * of the generic path (src/reduce/mctf.ts `bipartiteMatch`, `matchTargets`). Only these O(t1 · t2)
+ * reads and the rankings run in the one workgroup; the cosines, O(t1 · t2 · C), run in parallel
+ * before it.
  *
- * Score: ((cos + 1)/2)^(1/τ_sim) · (info_a · info_b) · (size_a · size_b), multiplied in that order as
- * the generic path does; CLS's row −∞. The scores are computed again for the B→A step (only for the
- * A tokens left) rather than stored: the [t1, t2] matrix does not fit in workgroup memory. Ties: the
- * lowest index in every maximum and ranking (rank.ts), as tf.argMax and tf.topk.
+ * Ties: the lowest index in every maximum and ranking (rank.ts), as tf.argMax and tf.topk.
  *
  * Output int32 [B, width] in the layout of src/reduce/shared/mctf-programs.ts: the N output rows, then with
  * `withIndices` the decision's indices.
@@ -22,19 +20,17 @@ import { mctfDecideWidth, type MctfDecideOptions } from '../../reduce/shared/mct
 
 const HALF = MCTF_MAX_TOKENS / 2;
 
-/** x [B, N, D], criteria [B, 4N] -> int32 [B, width]. */
-export function mctfDecide(x: tf.Tensor3D, criteria: tf.Tensor2D, o: MctfDecideOptions): tf.Tensor2D {
-  const [batch, n, channels] = x.shape;
-  const t1 = Math.ceil(n / 2);
+/** scores [B, ⌈N/2⌉, ⌊N/2⌋] (mctf-scores.ts) for N tokens -> int32 [B, width]. */
+export function mctfDecide(scores: tf.Tensor3D, n: number, o: MctfDecideOptions): tf.Tensor2D {
+  const [batch, t1, t2] = scores.shape;
   const width = mctfDecideWidth(n, o);
   const spec = {
     key: `mctf_decide${o.withIndices ? '_indices' : ''}`,
     family: MCTF_FAMILY,
-    inputs: ['x', 'crit'],
+    inputs: ['scores'],
     outputShape: [batch, width],
     workgroupPerImage: { images: batch, size: MCTF_WORKGROUP },
-    uniforms:
-      'n : i32, t1 : i32, t2 : i32, channels : i32, r1 : i32, r2 : i32, nUnm : i32, prot : i32, bidir : i32, useSim : i32, powSim : i32, width : i32, eSim : f32,',
+    uniforms: 'n : i32, t1 : i32, t2 : i32, r1 : i32, r2 : i32, nUnm : i32, prot : i32, bidir : i32, width : i32,',
     code: `
       var<workgroup> nodeMax : array<f32, ${HALF}>;
       var<workgroup> nodeIdx : array<i32, ${HALF}>;
@@ -45,26 +41,7 @@ export function mctfDecide(x: tf.Tensor3D, criteria: tf.Tensor2D, o: MctfDecideO
       var<workgroup> nodeIdx2 : array<i32, ${HALF}>;
       var<workgroup> targetB : array<i32, ${HALF}>;
 
-      fn score(b : i32, i : i32, j : i32) -> f32 {
-        if (i < uniforms.prot) { return -uniforms.INFINITY; }
-        let N = uniforms.n;
-        let C = uniforms.channels;
-        let a = 2 * i;
-        let o = 2 * j + 1;
-        let cb = b * 4 * N;
-        var s = 1.0;
-        if (uniforms.useSim == 1) {
-          let na = crit[cb + 3 * N + a];
-          let no = crit[cb + 3 * N + o];
-          var dot = 0.0;
-          for (var c = 0; c < C; c++) { dot = dot + (x[(b * N + a) * C + c] / na) * (x[(b * N + o) * C + c] / no); }
-          s = (dot + 1.0) / 2.0;
-          if (uniforms.powSim == 1) { s = pow(s, uniforms.eSim); }
-        }
-        s = s * (crit[cb + N + a] * crit[cb + N + o]);
-        s = s * (crit[cb + 2 * N + a] * crit[cb + 2 * N + o]);
-        return s;
-      }
+      fn score(b : i32, i : i32, j : i32) -> f32 { return scores[(b * uniforms.t1 + i) * uniforms.t2 + j]; }
       ${descendingRankWgsl('rankOfA', (q) => `nodeMax[${q}]`, 'uniforms.t1')}
       ${descendingRankWgsl('rankOfB', (q) => `nodeMax2[${q}]`, 'uniforms.t2')}
 
@@ -160,19 +137,6 @@ export function mctfDecide(x: tf.Tensor3D, criteria: tf.Tensor2D, o: MctfDecideO
         }
       }`,
   };
-  const ints = [
-    n,
-    t1,
-    n - t1,
-    channels,
-    o.r1,
-    o.r2,
-    t1 - o.r1,
-    o.numProtected,
-    Number(o.bidirection),
-    Number(o.simExponent !== null),
-    Number(o.simExponent !== null && o.simExponent !== 1),
-    width,
-  ];
-  return runProgram(spec, [x, criteria], 'int32', ints, [o.simExponent ?? 1]) as tf.Tensor2D;
+  const ints = [n, t1, t2, o.r1, o.r2, t1 - o.r1, o.numProtected, Number(o.bidirection), width];
+  return runProgram(spec, [scores], 'int32', ints) as tf.Tensor2D;
 }

@@ -1,6 +1,6 @@
 /**
- * MCTF on WebGPU in a handful of dispatches: criteria (mctf-criteria.ts), matching and output rows
- * (mctf-decide.ts), pooling coefficients and the merged attention (mctf-merge.ts), where the
+ * MCTF on WebGPU in a handful of dispatches: criteria (mctf-criteria.ts), the score matrix
+ * (mctf-scores.ts), matching and output rows (mctf-decide.ts), pooling coefficients and the merged attention (mctf-merge.ts), where the
  * generic path runs ~160 small ops per layer; the generic path in mctf.ts stays the reference and
  * the path of every other backend. What the WebGPU and WebGL programs share (the decision's
  * layout, the apply step, the device check run before the programs are switched on for a device)
@@ -13,13 +13,15 @@ import { checkMctfPrograms, type MctfPrograms } from '../../reduce/shared/mctf-p
 import { MCTF_FAMILY, MCTF_MAX_TOKENS, mctfCriteria } from './mctf-criteria';
 import { mctfDecide } from './mctf-decide';
 import { mctfAttnNext, mctfCoeffs, mctfMaxPool } from './mctf-merge';
+import { mctfScores } from './mctf-scores';
 
 export const MCTF_WGSL_PROGRAMS: MctfPrograms = {
   family: MCTF_FAMILY,
   maxTokens: MCTF_MAX_TOKENS,
   decide(x, probs, size, criteriaOptions, options) {
     const criteria = mctfCriteria(x, probs, size, criteriaOptions);
-    return { decided: mctfDecide(x, criteria, options), criteria };
+    const scores = mctfScores(x, criteria, options);
+    return { decided: mctfDecide(scores, x.shape[1], options), criteria };
   },
   coeffs: (decided, criteria, size, pooling) => mctfCoeffs(decided, criteria as tf.Tensor2D, size, pooling),
   merged(x, probs, decided, coeff, nOut, want) {

@@ -6,7 +6,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { runProgram } from '../../tokens/webgpu/program';
-import { MCTF_FAMILY } from './mctf-criteria';
+import { MCTF_FAMILY, MCTF_MAX_TOKENS } from './mctf-criteria';
 
 /**
  * coeff[n] = w[n] / Σ w over the tokens sharing n's row, summed in token order (as groupmean); w is
@@ -47,6 +47,12 @@ export function mctfCoeffs(decided: tf.Tensor2D, criteria: tf.Tensor2D, size: tf
  * The one-step-ahead attention [B, H, N', N']: out[q', k'] = Σ over queries q in group q' of
  * coeff[q] · (Σ over keys k in group k' of probs[q, k]), both in token order (the generic path's
  * two apply steps, in one); for max pooling the max over q instead of the weighted sum.
+ *
+ * One invocation per output row (image, head, q'): it finds the queries of its group, sums each
+ * one's attention row into the N' key groups in one pass over the keys (a private array of
+ * MCTF_MAX_TOKENS), and folds that into its row. O(N) per query, so O(H · N²) in all: a program with
+ * one invocation per output element had to scan the rows for the members of both groups, O(H · N³),
+ * and cost more than the rest of the block on a software adapter.
  */
 export function mctfAttnNext(probs: tf.Tensor4D, decided: tf.Tensor2D, coeff: tf.Tensor2D, nOut: number, maxPool: boolean): tf.Tensor4D {
   const [batch, heads, n] = probs.shape;
@@ -55,32 +61,45 @@ export function mctfAttnNext(probs: tf.Tensor4D, decided: tf.Tensor2D, coeff: tf
     family: MCTF_FAMILY,
     inputs: ['probs', 'toRow', 'coeff'],
     outputShape: [batch, heads, nOut, nOut],
+    invocations: batch * heads * nOut,
     uniforms: 'n : i32, heads : i32, nOut : i32, width : i32, maxPool : i32, total : i32,',
     code: `
       fn main(index : i32) {
         if (index >= uniforms.total) { return; }
         let N = uniforms.n;
-        let kOut = index % uniforms.nOut;
-        let qOut = (index / uniforms.nOut) % uniforms.nOut;
-        let bh = index / (uniforms.nOut * uniforms.nOut);
+        let nOut = uniforms.nOut;
+        let qOut = index % nOut;
+        let bh = index / nOut;
         let b = bh / uniforms.heads;
         let first = b * uniforms.width;
-        var acc = 0.0;
-        if (uniforms.maxPool == 1) { acc = -uniforms.INFINITY; }
+        let out = index * nOut;
+        var keysMerged : array<f32, ${MCTF_MAX_TOKENS}>;
+        var seen = false;
         for (var q = 0; q < N; q++) {
-          if (toRow[first + q] == qOut) {
-            let at = (bh * N + q) * N;
-            var s = 0.0;
-            for (var k = 0; k < N; k++) {
-              if (toRow[first + k] == kOut) { s = s + probs[at + k]; }
-            }
-            if (uniforms.maxPool == 1) { acc = max(acc, s); } else { acc = acc + coeff[b * N + q] * s; }
+          if (toRow[first + q] != qOut) { continue; }
+          for (var t = 0; t < nOut; t++) { keysMerged[t] = 0.0; }
+          let at = (bh * N + q) * N;
+          for (var k = 0; k < N; k++) {
+            let t = toRow[first + k];
+            keysMerged[t] = keysMerged[t] + probs[at + k];
           }
+          let w = coeff[b * N + q];
+          for (var t = 0; t < nOut; t++) {
+            var v = keysMerged[t];
+            if (uniforms.maxPool == 0) { v = w * v; }
+            if (!seen) {
+              result[out + t] = v;
+            } else if (uniforms.maxPool == 1) {
+              result[out + t] = max(result[out + t], v);
+            } else {
+              result[out + t] = result[out + t] + v;
+            }
+          }
+          seen = true;
         }
-        result[index] = acc;
       }`,
   };
-  return runProgram(spec, [probs, decided, coeff], 'float32', [n, heads, nOut, decided.shape[1], Number(maxPool), batch * heads * nOut * nOut]) as tf.Tensor4D;
+  return runProgram(spec, [probs, decided, coeff], 'float32', [n, heads, nOut, decided.shape[1], Number(maxPool), batch * heads * nOut]) as tf.Tensor4D;
 }
 
 /** Max pooling's features: the channel-wise max over each group, [B, N, C] -> [B, N', C]. */
