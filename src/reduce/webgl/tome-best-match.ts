@@ -10,16 +10,17 @@
  * Every pair's cosine is computed by the same operations in the same order, so identical tokens
  * give bit-identical scores and the tie rule applies.
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
+import { l2Normalize, rowDots, splitAlternate } from '../shared/matching';
 import { runGLProgram } from '../../tokens/webgl/program';
 
 export const TOME_GL_FAMILY = 'tome-webgl';
 
-const BEST_MATCH = {
+const BEST_OF_ROWS = {
   key: 'tome_bestmatch_gl',
   family: TOME_GL_FAMILY,
-  inputs: ['metric'],
-  ints: ['channels', 'nB', 'skipRow0', 'skipCol0'],
+  inputs: ['scores'],
+  ints: ['nB', 'skipRow0', 'skipCol0'],
   code: `
     void main() {
       ivec3 c = getOutputCoords();
@@ -28,16 +29,9 @@ const BEST_MATCH = {
       float best = uintBitsToFloat(0xff800000u); // -infinity
       int partner = 0;
       if (!(skipRow0 == 1 && i == 0)) {
-        float sa = 0.0;
-        for (int k = 0; k < channels; k++) { float v = getMetric(b, 2 * i, k); sa += v * v; }
-        float na = sqrt(sa);
         for (int j = skipCol0; j < nB; j++) {
-          float sb = 0.0;
-          for (int k = 0; k < channels; k++) { float v = getMetric(b, 2 * j + 1, k); sb += v * v; }
-          float nb = sqrt(sb);
-          float dot = 0.0;
-          for (int k = 0; k < channels; k++) { dot += (getMetric(b, 2 * i, k) / na) * (getMetric(b, 2 * j + 1, k) / nb); }
-          if (dot > best) { best = dot; partner = j; }
+          float s = getScores(b, i, j);
+          if (s > best) { best = s; partner = j; }
         }
       }
       setOutput(c.z == 0 ? best : float(partner));
@@ -46,12 +40,14 @@ const BEST_MATCH = {
 
 /** metric [B, N, C] -> [B, ⌈N/2⌉, 2] (best cosine, partner). */
 export function tomeBestMatchGL(metric: tf.Tensor3D, classToken: boolean, distillToken: boolean): tf.Tensor3D {
-  const [batch, n, channels] = metric.shape;
+  const [batch, n] = metric.shape;
   const nA = Math.ceil(n / 2);
-  return runGLProgram({ ...BEST_MATCH, outputShape: [batch, nA, 2] }, [metric], 'float32', [
-    channels,
+  const scores = tf.tidy(() => rowDots(...splitAlternate(l2Normalize(metric)))); // [B, |A|, |B|], the generic path's ops
+  const best = runGLProgram({ ...BEST_OF_ROWS, outputShape: [batch, nA, 2] }, [scores], 'float32', [
     n - nA,
     Number(classToken),
     Number(distillToken),
   ]) as tf.Tensor3D;
+  scores.dispose();
+  return best;
 }
