@@ -82,6 +82,23 @@ try {
                 ? Array.from({ length: rounds as number }, () => names).flat()
                 : names.flatMap((n) => Array.from({ length: rounds as number }, () => n));
             const times: Record<string, number[]> = {};
+            // textures the pool had to create (its bytes grew) and the time spent in those acquires
+            const pool = (tf.backend() as unknown as { textureManager: { acquireTexture: (...a: unknown[]) => unknown; _numBytesAllocated: number } })
+              .textureManager;
+            const acquire = pool.acquireTexture;
+            const created = { count: 0, bytes: 0, ms: 0 };
+            pool.acquireTexture = function (...args: unknown[]) {
+              const bytes = pool._numBytesAllocated;
+              const start = performance.now();
+              const t = acquire.apply(pool, args);
+              if (pool._numBytesAllocated > bytes) {
+                created.count++;
+                created.bytes += pool._numBytesAllocated - bytes;
+                created.ms += performance.now() - start;
+              }
+              return t;
+            };
+            const made: Record<string, string[]> = {};
             const compiled: Record<string, number[]> = {};
             // one untimed forward of each first, so no order starts from an empty pool or cold shaders
             for (const n of names) {
@@ -91,14 +108,22 @@ try {
             }
             for (const n of sequence) {
               const before = Object.keys(cache).length;
+              created.count = 0;
+              created.bytes = 0;
+              created.ms = 0;
               const start = performance.now();
               const { logits } = await runForward(model, pixels, plans[n]);
               await logits.data();
               logits.dispose();
               (times[n] ??= []).push(Math.round(performance.now() - start));
               (compiled[n] ??= []).push(Object.keys(cache).length - before);
+              (made[n] ??= []).push(`${created.count}/${(created.bytes / 2 ** 20).toFixed(1)}MiB/${created.ms.toFixed(0)}ms`);
             }
-            for (const n of names) out.push(`forward ${policy} ${order} ${n}: ms ${times[n].join(' ')}; programs compiled ${compiled[n].join(' ')}`);
+            pool.acquireTexture = acquire;
+            for (const n of names)
+              out.push(
+                `forward ${policy} ${order} ${n}: ms ${times[n].join(' ')}; programs compiled ${compiled[n].join(' ')}; textures created ${made[n].join(' ')}`,
+              );
           }
         }
         setGpuPoolPolicy('keep-used');

@@ -43,6 +43,7 @@ describe('WebGL GPGPU programs in Chromium', () => {
     expect(got.runs.tome_bestmatch_gl).toBe(merging);
     expect(got.runs.tome_decide_gl).toBe(merging);
     expect(got.runs.tome_rank_gl).toBe(merging);
+    expect(got.runs.tome_norms_gl).toBe(merging);
     expect(got.runs.groupmean_gl).toBeGreaterThanOrEqual(merging);
     expect(got.runs.apply_weighted_gl).toBeGreaterThan(0);
     // every apply walks the per-row lists of its assignment

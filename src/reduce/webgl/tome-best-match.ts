@@ -1,20 +1,51 @@
 /**
- * ToMe's similarity step as one WebGL program, the GLSL twin of ../webgpu/tome-best-match.ts: for
- * each A token (even positions) its best cosine against the B tokens (odd positions) and which B
- * token that is. Replaces l2-normalise (square, sum, sqrt, div), the A/B gathers, the A·Bᵀ matmul,
- * the −∞ protection adds, max and argMax.
+ * ToMe's similarity step on WebGL, the GLSL twin of ../webgpu/tome-best-match.ts: for each A token
+ * (even positions) its best cosine against the B tokens (odd positions) and which B token that is.
+ * The cosines are the generic path's own ops (l2-normalise, the A/B gathers, A·Bᵀ on TF.js's packed
+ * matmul), so scores are bit for bit those of the reference; one program of ours then replaces the
+ * −∞ protection adds, max and argMax.
+ *
+ * Why not all in one program (as before): a fragment shader computes one output element, so each
+ * of the |A| × 2 outputs recomputed its row's |B| cosines with unpacked reads, ~6× the matmul's
+ * work: ~30 ms per DeiT-T block on SwiftShader against ~10 ms this way (tests/bench/webgl-tome-profile.ts).
  *
  * Output [B, ⌈N/2⌉, 2]: (best score, partner index as a float; exact below 2^24); each output
  * element runs the scan and keeps its half. CLS's row is −∞ with partner 0 (never a source); with a
  * distillation token B column 0 is never a partner. Ties: the first (lowest) B index, as tf.argMax.
- * Every pair's cosine is computed by the same operations in the same order, so identical tokens
- * give bit-identical scores and the tie rule applies.
  */
 import * as tf from '@tensorflow/tfjs';
-import { l2Normalize, rowDots, splitAlternate } from '../shared/matching';
 import { runGLProgram } from '../../tokens/webgl/program';
 
 export const TOME_GL_FAMILY = 'tome-webgl';
+
+/** Each token's L2 norm, [B, N]: the sum of squares in channel order, then sqrt. */
+const NORMS = {
+  key: 'tome_norms_gl',
+  family: TOME_GL_FAMILY,
+  inputs: ['metric'],
+  ints: ['channels'],
+  code: `
+    void main() {
+      ivec2 c = getOutputCoords();
+      float s = 0.0;
+      for (int k = 0; k < channels; k++) { float v = getMetric(c.x, c.y, k); s += v * v; }
+      setOutput(sqrt(s));
+    }`,
+};
+
+/** The normalised tokens split by parity, [B, N, C]: A (even positions) in rows [0, |A|), then B. */
+const SPLIT_NORMALISED = {
+  key: 'tome_split_gl',
+  family: TOME_GL_FAMILY,
+  inputs: ['metric', 'norms'],
+  ints: ['nA'],
+  code: `
+    void main() {
+      ivec3 c = getOutputCoords();
+      int p = c.y < nA ? 2 * c.y : 2 * (c.y - nA) + 1;
+      setOutput(getMetric(c.x, p, c.z) / getNorms(c.x, p));
+    }`,
+};
 
 const BEST_OF_ROWS = {
   key: 'tome_bestmatch_gl',
@@ -40,9 +71,15 @@ const BEST_OF_ROWS = {
 
 /** metric [B, N, C] -> [B, ⌈N/2⌉, 2] (best cosine, partner). */
 export function tomeBestMatchGL(metric: tf.Tensor3D, classToken: boolean, distillToken: boolean): tf.Tensor3D {
-  const [batch, n] = metric.shape;
+  const [batch, n, channels] = metric.shape;
   const nA = Math.ceil(n / 2);
-  const scores = tf.tidy(() => rowDots(...splitAlternate(l2Normalize(metric)))); // [B, |A|, |B|], the generic path's ops
+  const scores = tf.tidy(() => {
+    const norms = runGLProgram({ ...NORMS, outputShape: [batch, n] }, [metric], 'float32', [channels]);
+    const split = runGLProgram({ ...SPLIT_NORMALISED, outputShape: [batch, n, channels] }, [metric, norms], 'float32', [nA]);
+    const a = tf.slice(split, [0, 0, 0], [batch, nA, channels]);
+    const b = tf.slice(split, [0, nA, 0], [batch, n - nA, channels]);
+    return tf.matMul(a, b, false, true); // [B, |A|, |B|] on TF.js's packed matmul
+  });
   const best = runGLProgram({ ...BEST_OF_ROWS, outputShape: [batch, nA, 2] }, [scores], 'float32', [
     n - nA,
     Number(classToken),
