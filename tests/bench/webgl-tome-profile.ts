@@ -73,6 +73,24 @@ try {
       const cache = (tf.backend() as unknown as { binaryCache: object }).binaryCache;
       const out: string[] = [];
       if ((parts as string[]).includes('forwards')) {
+        const first = await runForward(model, pixels, plans.none);
+        first.logits.dispose();
+        // textures the pool had to create (its bytes grew) and the time spent in those acquires;
+        // wrapped once, over the pool policy's own wrapper (which the forward just run installed), never restored
+        const pool = (tf.backend() as unknown as { textureManager: { acquireTexture: (...a: unknown[]) => unknown; _numBytesAllocated: number } }).textureManager;
+        const acquire = pool.acquireTexture;
+        const created = { count: 0, bytes: 0, ms: 0 };
+        pool.acquireTexture = function (...args: unknown[]) {
+          const bytes = pool._numBytesAllocated;
+          const start = performance.now();
+          const t = acquire.apply(pool, args);
+          if (pool._numBytesAllocated > bytes) {
+            created.count++;
+            created.bytes += pool._numBytesAllocated - bytes;
+            created.ms += performance.now() - start;
+          }
+          return t;
+        };
         for (const policy of ['keep-used', 'keep-all']) {
           setGpuPoolPolicy(policy);
           for (const order of ['interleaved', 'warm']) {
@@ -82,22 +100,6 @@ try {
                 ? Array.from({ length: rounds as number }, () => names).flat()
                 : names.flatMap((n) => Array.from({ length: rounds as number }, () => n));
             const times: Record<string, number[]> = {};
-            // textures the pool had to create (its bytes grew) and the time spent in those acquires
-            const pool = (tf.backend() as unknown as { textureManager: { acquireTexture: (...a: unknown[]) => unknown; _numBytesAllocated: number } })
-              .textureManager;
-            const acquire = pool.acquireTexture;
-            const created = { count: 0, bytes: 0, ms: 0 };
-            pool.acquireTexture = function (...args: unknown[]) {
-              const bytes = pool._numBytesAllocated;
-              const start = performance.now();
-              const t = acquire.apply(pool, args);
-              if (pool._numBytesAllocated > bytes) {
-                created.count++;
-                created.bytes += pool._numBytesAllocated - bytes;
-                created.ms += performance.now() - start;
-              }
-              return t;
-            };
             const made: Record<string, string[]> = {};
             const compiled: Record<string, number[]> = {};
             // one untimed forward of each first, so no order starts from an empty pool or cold shaders
@@ -119,7 +121,6 @@ try {
               (compiled[n] ??= []).push(Object.keys(cache).length - before);
               (made[n] ??= []).push(`${created.count}/${(created.bytes / 2 ** 20).toFixed(1)}MiB/${created.ms.toFixed(0)}ms`);
             }
-            pool.acquireTexture = acquire;
             for (const n of names)
               out.push(
                 `forward ${policy} ${order} ${n}: ms ${times[n].join(' ')}; programs compiled ${compiled[n].join(' ')}; textures created ${made[n].join(' ')}`,
