@@ -24,7 +24,7 @@ import { kernelsRunOnCpu } from './kernel-paths';
 import { disposeEvidence } from './evidence';
 import { APPLY_FAMILY, applyAssignmentProgram, groupMeanProgram } from './webgpu/apply-assignment';
 import { fusedFamilyOn } from './webgpu/kernel-status';
-import { APPLY_GL_FAMILY, applyAssignmentGL, groupMeanGL } from './webgl/apply-assignment';
+import { APPLY_GL_FAMILY, applyAssignmentGL, assignmentLinksGL, groupMeanGL } from './webgl/apply-assignment';
 import { SELECT_FAMILY, selectRowsProgram } from './webgpu/select-rows';
 import { SELECT_GL_FAMILY, selectRowsGL, selectSourceGL } from './webgl/select-rows';
 import type { Assignment, Reduction } from './types';
@@ -135,9 +135,10 @@ export function applyAndSum(
       } as unknown as tf.TensorContainer;
     }
     if (fusedFamilyOn(APPLY_GL_FAMILY)) {
+      const links = assignmentLinksGL(target, nOut); // one list of each row's inputs for every tensor
       return {
-        applied: weighted.map((v) => applyAssignmentGL(v, target, assignment.coeff, nOut)),
-        sums: summed.map((v) => applyAssignmentGL(v, target, null, nOut)),
+        applied: weighted.map((v) => applyAssignmentGL(v, target, assignment.coeff, nOut, links)),
+        sums: summed.map((v) => applyAssignmentGL(v, target, null, nOut, links)),
       } as unknown as tf.TensorContainer;
     }
     const coeff = tf.expandDims(assignment.coeff, 2); // [B, N, 1]

@@ -42,8 +42,12 @@ describe('WebGL GPGPU programs in Chromium', () => {
     // one best-match and one decision per merging case, and the shared apply step for its outputs
     expect(got.runs.tome_bestmatch_gl).toBe(merging);
     expect(got.runs.tome_decide_gl).toBe(merging);
+    expect(got.runs.tome_rank_gl).toBe(merging);
+    expect(got.runs.tome_norms_gl).toBe(merging);
     expect(got.runs.groupmean_gl).toBeGreaterThanOrEqual(merging);
     expect(got.runs.apply_weighted_gl).toBeGreaterThan(0);
+    // every apply walks the per-row lists of its assignment
+    expect(got.runs.apply_links_gl).toBeGreaterThan(0);
     for (const [i, c] of cases.entries()) expect(expectCaseToConform(c, got.outputs[i]).skipped, c.case).toBe(0);
   }, 180_000);
 

@@ -6,10 +6,11 @@
  * inverse permutation, the cumulative count of the unmerged, the wheres and the interleave.
  *
  * An A token's rank is the number of A tokens with a higher best score, or the same score and a
- * lower index (ties lower index first, as tf.topk); it is a source when its rank is below r. A
- * fragment shader writes only its own element, so each output element finds what it needs by
- * counting: O(|A|) for a target, O(|A|²) for one of the decision's indices, which for the token
- * counts of a ViT (|A| ≤ a few hundred) is far cheaper than the dispatches it replaces.
+ * lower index (ties lower index first, as tf.topk); it is a source when its rank is below r. The
+ * ranks come first, one program (`tome_rank_gl`, O(|A|) per A token); a fragment shader writes
+ * only its own element, so each of the decision's elements then finds what it needs by scanning
+ * the ranks: O(|A|) per element. (Counting ranks inside the decision made it O(|A|²) per element,
+ * ~20 ms per DeiT-T block on SwiftShader.)
  *
  * With `withIndices` each image's row also carries the decision's indices after the N targets:
  * [targets N | edge order |A| | unmerged A (output order) |A| − r | sources r | destinations r].
@@ -19,21 +20,32 @@ import type * as tf from '@tensorflow/tfjs';
 import { runGLProgram } from '../../tokens/webgl/program';
 import { TOME_GL_FAMILY } from './tome-best-match';
 
+/** Each A token's rank among the edges, [B, |A|]: O(|A|) per element, once per decision. */
+const RANK = {
+  key: 'tome_rank_gl',
+  family: TOME_GL_FAMILY,
+  inputs: ['best'],
+  ints: ['nA'],
+  code: `
+    void main() {
+      ivec2 c = getOutputCoords();
+      float s = getBest(c.x, c.y, 0);
+      int rank = 0;
+      for (int q = 0; q < nA; q++) {
+        float o = getBest(c.x, q, 0);
+        if (o > s || (o == s && q < c.y)) { rank++; }
+      }
+      setOutput(float(rank));
+    }`,
+};
+
 const DECIDE = {
   key: 'tome_decide_gl',
   family: TOME_GL_FAMILY,
-  inputs: ['best'],
+  inputs: ['best', 'ranks'],
   ints: ['n', 'nA', 'r', 'sortUnmerged', 'distill'],
   code: `
-    int rankOf(int b, int k) {
-      float s = getBest(b, k, 0);
-      int rank = 0;
-      for (int q = 0; q < nA; q++) {
-        float o = getBest(b, q, 0);
-        if (o > s || (o == s && q < k)) { rank++; }
-      }
-      return rank;
-    }
+    int rankOf(int b, int k) { return round(getRanks(b, k)); }
 
     // the A token whose rank is q
     int ranked(int b, int q) {
@@ -94,5 +106,14 @@ const DECIDE = {
 export function tomeDecideGL(best: tf.Tensor3D, n: number, { r, sortUnmerged, distillToken, withIndices }: TomeDecideOptions): tf.Tensor2D {
   const [batch, nA] = best.shape;
   const width = tomeDecideWidth(n, r, withIndices);
-  return runGLProgram({ ...DECIDE, outputShape: [batch, width] }, [best], 'int32', [n, nA, r, Number(sortUnmerged), Number(distillToken)]) as tf.Tensor2D;
+  const ranks = runGLProgram({ ...RANK, outputShape: [batch, nA] }, [best], 'int32', [nA]);
+  const decided = runGLProgram({ ...DECIDE, outputShape: [batch, width] }, [best, ranks], 'int32', [
+    n,
+    nA,
+    r,
+    Number(sortUnmerged),
+    Number(distillToken),
+  ]) as tf.Tensor2D;
+  ranks.dispose();
+  return decided;
 }

@@ -1,6 +1,6 @@
 /**
- * ToMe's bipartite soft matching on WebGL in two programs (best match, decision) plus the mean
- * coefficients, instead of ~40 generic ops; the twin of ../webgpu/tome-fused.ts, with which it shares
+ * ToMe's bipartite soft matching on WebGL by our programs (best match: norms, split, row max around
+ * TF.js's matmul; decision: ranks, rows) plus the mean coefficients, instead of ~40 generic ops; the twin of ../webgpu/tome-fused.ts, with which it shares
  * src/reduce/shared/tome-programs.ts. The generic path in tome.ts stays the reference; the check registered
  * here runs both on the same inputs (ties included) before the programs are switched on for a device.
  */

@@ -4,8 +4,10 @@
  *
  * - `apply_*_gl`: out[b, t, :] = Σ over inputs n with target n = t of coeff[n] · values[b, n, :],
  *   added in input order. One program per tensor instead of building the [nOut, N] matrix R (range,
- *   equal, where, ones, zeros), scaling and a matmul on the generic path; each output element scans
- *   the N targets of its image, the work of the matmul with R without materialising R.
+ *   equal, where, ones, zeros), scaling and a matmul on the generic path. Each output element walks
+ *   only its own inputs, listed once per assignment by `apply_links_gl`: scanning all N targets in
+ *   every element (the work of the matmul with R) cost DeiT-T's ToMe ~0.2 s per reducing block on
+ *   SwiftShader, more than the merge saved (docs/PERFORMANCE.md, WebGL ToMe).
  * - `groupmean_gl`: coeff[n] = w[n] / Σ w over the inputs sharing n's target (input order); 0 for a
  *   dropped input (target −1).
  *
@@ -16,20 +18,52 @@ import { runGLProgram } from './program';
 
 export const APPLY_GL_FAMILY = 'apply-webgl';
 
+/**
+ * Each output row's inputs as linked lists in input order: columns [0, nOut) hold the first input
+ * whose target is that row (−1 if none), columns nOut + n the next input after n with n's target
+ * (−1 after the last). O(N) per element, computed once per assignment.
+ */
+const LINKS = {
+  key: 'apply_links_gl',
+  family: APPLY_GL_FAMILY,
+  inputs: ['toRow'],
+  ints: ['nIn', 'nOut'],
+  code: `
+    void main() {
+      ivec2 c = getOutputCoords();
+      int t = c.y;
+      int from = 0;
+      if (c.y >= nOut) {
+        from = c.y - nOut + 1;
+        t = round(getToRow(c.x, c.y - nOut));
+      }
+      int found = -1;
+      if (t >= 0) {
+        for (int m = from; m < nIn; m++) {
+          if (round(getToRow(c.x, m)) == t) { found = m; break; }
+        }
+      }
+      setOutput(float(found));
+    }`,
+};
+
 function applySpec(weighted: boolean) {
   return {
     key: `apply_${weighted ? 'weighted' : 'summed'}_gl`,
     family: APPLY_GL_FAMILY,
-    inputs: weighted ? ['rows', 'toRow', 'rowCoeff'] : ['rows', 'toRow'],
-    ints: ['nIn'],
+    inputs: weighted ? ['rows', 'links', 'rowCoeff'] : ['rows', 'links'],
+    ints: ['nIn', 'nOut'],
+    // walks the output row's list: the same sum in the same (input) order as scanning all N
+    // targets, for the cost of the row's own inputs
     code: `
       void main() {
         ivec3 c = getOutputCoords();
         float acc = 0.0;
-        for (int n = 0; n < nIn; n++) {
-          if (round(getToRow(c.x, n)) == c.y) {
-            acc += ${weighted ? 'getRowCoeff(c.x, n) * ' : ''}getRows(c.x, n, c.z);
-          }
+        int n = round(getLinks(c.x, c.y));
+        for (int i = 0; i < nIn; i++) {
+          if (n < 0) { break; }
+          acc += ${weighted ? 'getRowCoeff(c.x, n) * ' : ''}getRows(c.x, n, c.z);
+          n = round(getLinks(c.x, nOut + n));
         }
         setOutput(acc);
       }`,
@@ -56,11 +90,23 @@ const GROUP_MEAN = {
     }`,
 };
 
-/** values [B, N, C] through target [B, N] (−1 = dropped) into [B, nOut, C], scaled by coeff [B, N] when given. */
-export function applyAssignmentGL(values: tf.Tensor3D, target: tf.Tensor2D, coeff: tf.Tensor2D | null, nOut: number): tf.Tensor3D {
+/** target [B, N] (−1 = dropped) into nOut rows -> the lists `applyAssignmentGL` walks, [B, nOut + N]; shared by every tensor applied by one assignment. */
+export function assignmentLinksGL(target: tf.Tensor2D, nOut: number): tf.Tensor2D {
+  const [batch, nIn] = target.shape;
+  return runGLProgram({ ...LINKS, outputShape: [batch, nOut + nIn] }, [target], 'int32', [nIn, nOut]) as tf.Tensor2D;
+}
+
+/**
+ * values [B, N, C] through target [B, N] (−1 = dropped) into [B, nOut, C], scaled by coeff [B, N]
+ * when given; pass `links` (assignmentLinksGL) when applying several tensors by one assignment.
+ */
+export function applyAssignmentGL(values: tf.Tensor3D, target: tf.Tensor2D, coeff: tf.Tensor2D | null, nOut: number, links?: tf.Tensor2D): tf.Tensor3D {
   const [batch, nIn, channels] = values.shape;
   const spec = { ...(coeff ? WEIGHTED : SUMMED), outputShape: [batch, nOut, channels] };
-  return runGLProgram(spec, coeff ? [values, target, coeff] : [values, target], 'float32', [nIn]) as tf.Tensor3D;
+  const lists = links ?? assignmentLinksGL(target, nOut);
+  const out = runGLProgram(spec, coeff ? [values, lists, coeff] : [values, lists], 'float32', [nIn, nOut]) as tf.Tensor3D;
+  if (!links) lists.dispose();
+  return out;
 }
 
 /** The weighted-mean coefficients of target [B, N] and weights [B, N]. */
