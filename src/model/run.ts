@@ -10,7 +10,7 @@ import type { VitConfig } from './config';
 import { kernelsRunOnCpu } from '../tokens/kernel-paths';
 import { readEvidence, type Evidence } from '../tokens/evidence';
 import { type BlockOutput, type LayerHook, disposeBlockOutputs, forwardTensorsAsync } from './vit';
-import { addHeadLayout, type VitWeights } from './weights';
+import { addHeadLayout, addQkvSplit, type VitWeights } from './weights';
 import { boundGpuMemory } from './gpu-memory';
 
 export interface Model {
@@ -134,7 +134,8 @@ async function forward(model: Model, pixels: tf.Tensor4D, plan: CompiledPlan, { 
 /**
  * Gets a model ready for interactive use on the current backend, so the first click is not the slow
  * one: adds the per-head attention layout where the backend uses it (wasm, cpu; owned by the
- * weights from then on, see `addHeadLayout`), then runs every plan once on seeded random pixels,
+ * weights from then on, see `addHeadLayout`) or, on WebGL and WebGPU, the q|k and v column blocks
+ * of the qkv projection (`addQkvSplit`), then runs every plan once on seeded random pixels,
  * which makes WebGL and WebGPU compile their shader programs for each plan's token counts (ATS's
  * counts depend on the image: the warm-up covers the ones this input produces). Leaves no other
  * tensors behind.
@@ -142,6 +143,7 @@ async function forward(model: Model, pixels: tf.Tensor4D, plan: CompiledPlan, { 
 export async function warmUp(model: Model, plans: CompiledPlan[], { batch = 1, seed = 0 }: { batch?: number; seed?: number } = {}): Promise<void> {
   const { config, weights } = model;
   if (kernelsRunOnCpu()) addHeadLayout(config, weights);
+  else addQkvSplit(weights);
   const pixels = tf.randomNormal([batch, config.image_size, config.image_size, config.num_channels], 0, 1, 'float32', seed) as tf.Tensor4D;
   try {
     for (const plan of plans) {

@@ -127,12 +127,13 @@ function qkv(config: VitConfig, b: BlockWeights, h: tf.Tensor3D): [tf.Tensor4D, 
 }
 
 /**
- * One of q (0), k (1), v (2) of the qkv linear's output [B, N, 3D], split into heads: the MCTF
- * steps need two of them and then one, and each slice is a dispatch on the GPU backends.
+ * Part `part` of `parts` equal column blocks of a projection's output [B, N, parts·D] (q, k, v of
+ * the qkv linear, or q, k of its q|k split), split into heads: each slice is a dispatch on the GPU
+ * backends.
  */
-function qkvPart(config: VitConfig, all: tf.Tensor3D, part: 0 | 1 | 2): tf.Tensor4D {
+function qkvPart(config: VitConfig, all: tf.Tensor3D, part: number, parts: number): tf.Tensor4D {
   const [B, N, width] = all.shape;
-  const D = width / 3;
+  const D = width / parts;
   return splitHeads(tf.slice(all, [0, 0, part * D], [B, N, D]), config.num_attention_heads);
 }
 
@@ -247,8 +248,10 @@ function attentionProbs(config: VitConfig, b: BlockWeights, x: tf.Tensor3D, logS
     const images = eachImage(h, logSize, (rows, sizes) => tf.stack(headProbs(rows, sizes)));
     return tf.reshape(images.length === 1 ? images[0] : tf.stack(images), [B, layout.q.length, N, N]) as tf.Tensor4D;
   }
-  const all = linear(h, b.qkvW, b.qkvB);
-  return tf.softmax(attentionLogits(qkvPart(config, all, 0), qkvPart(config, all, 1), logSize)) as tf.Tensor4D;
+  // q and k only (the values come after merging): the q|k columns where prepared (`addQkvSplit`)
+  const parts = b.qkvSplit ? 2 : 3;
+  const all = b.qkvSplit ? linear(h, b.qkvSplit.qkW, b.qkvSplit.qkB) : linear(h, b.qkvW, b.qkvB);
+  return tf.softmax(attentionLogits(qkvPart(config, all, 0, parts), qkvPart(config, all, 1, parts), logSize)) as tf.Tensor4D;
 }
 
 /** P'·V for a given attention P' [B, H, N, N] with V from LN1(x): [B, N, D] (MCTF one-step-ahead). */
@@ -269,7 +272,8 @@ function attendWith(config: VitConfig, b: BlockWeights, x: tf.Tensor3D, probs: t
     });
     return tf.reshape(images.length === 1 ? images[0] : tf.concat(images, 0), [B, N, D]) as tf.Tensor3D;
   }
-  return mergeHeads(tf.matMul(probs, qkvPart(config, linear(h, b.qkvW, b.qkvB), 2)));
+  const v = b.qkvSplit ? splitHeads(linear(h, b.qkvSplit.vW, b.qkvSplit.vB), config.num_attention_heads) : qkvPart(config, linear(h, b.qkvW, b.qkvB), 2, 3);
+  return mergeHeads(tf.matMul(probs, v));
 }
 
 interface BlockState {

@@ -27,6 +27,20 @@ export interface BlockWeights {
   fc2B: tf.Tensor1D;
   /** The same q/k/v projection split per head, when prepared (`addHeadLayout`). */
   heads?: HeadLayout;
+  /** The same q/k/v projection as q|k and v column blocks, when prepared (`addQkvSplit`). */
+  qkvSplit?: QkvSplit;
+}
+
+/**
+ * One block's qkv projection cut into its q|k columns and its v columns, for a step that needs only
+ * q and k or only v (MCTF's attention on the N tokens, then its values on the merged ones): each a
+ * matmul of just the columns it needs, with no slice of the full output.
+ */
+export interface QkvSplit {
+  qkW: tf.Tensor2D; // [D, 2D] (q | k columns)
+  qkB: tf.Tensor1D; // [2D]
+  vW: tf.Tensor2D; // [D, D]
+  vB: tf.Tensor1D; // [D]
 }
 
 /**
@@ -183,7 +197,8 @@ export async function weightsToTimm(config: VitConfig, w: VitWeights): Promise<N
 
 /**
  * Every tensor of the weights, for disposal or as trainable variables: the checkpoint's tensors in
- * a fixed order, then the derived per-head layouts where `addHeadLayout` made them.
+ * a fixed order, then the derived per-head layouts where `addHeadLayout` made them and the q|k, v
+ * splits where `addQkvSplit` made them.
  */
 export function listWeights(w: VitWeights): tf.Tensor[] {
   const ln = (n: LayerNormWeights) => [n.gamma, n.beta];
@@ -199,6 +214,7 @@ export function listWeights(w: VitWeights): tf.Tensor[] {
     ...(w.distToken ? [w.distToken] : []),
     ...(w.headDistW && w.headDistB ? [w.headDistW, w.headDistB] : []),
     ...w.blocks.flatMap((b) => (b.heads ? headLayoutTensors(b.heads) : [])),
+    ...w.blocks.flatMap((b) => (b.qkvSplit ? [b.qkvSplit.qkW, b.qkvSplit.qkB, b.qkvSplit.vW, b.qkvSplit.vB] : [])),
   ];
 }
 
@@ -232,6 +248,27 @@ export function addHeadLayout(config: VitConfig, w: VitWeights): void {
       };
       return layout as unknown as tf.TensorContainer;
     }) as unknown as HeadLayout;
+  }
+}
+
+/**
+ * Adds each block's q|k and v column blocks (`BlockWeights.qkvSplit`) for inference on the GPU
+ * backends; idempotent. Like `addHeadLayout`'s, the new tensors belong to the weights (`listWeights`)
+ * and trainable weights are left alone.
+ */
+export function addQkvSplit(w: VitWeights): void {
+  for (const b of w.blocks) {
+    if (b.qkvSplit || b.qkvW instanceof tf.Variable) continue;
+    const D = b.qkvW.shape[1] / 3;
+    b.qkvSplit = tf.tidy(() => {
+      const split: QkvSplit = {
+        qkW: tf.slice(b.qkvW, [0, 0], [-1, 2 * D]),
+        qkB: tf.slice(b.qkvB, [0], [2 * D]),
+        vW: tf.slice(b.qkvW, [0, 2 * D], [-1, D]),
+        vB: tf.slice(b.qkvB, [2 * D], [D]),
+      };
+      return split as unknown as tf.TensorContainer;
+    }) as unknown as QkvSplit;
   }
 }
 

@@ -8,7 +8,7 @@ import { ATS_SOFTMAX_EPS, atsMaskedSoftmax } from './ats';
 import { attentionByHead, attentionRunsByHead } from '../model/ops';
 import { withDevicePaths } from '../tokens/kernel-paths';
 import { runForward } from '../model/run';
-import { addHeadLayout, listWeights, randomWeights } from '../model/weights';
+import { addHeadLayout, addQkvSplit, listWeights, randomWeights } from '../model/weights';
 
 useWasmBackend();
 
@@ -50,6 +50,45 @@ describe('attention by head (the wasm fast path)', () => {
       tf.dispose([a.logits, b.logits]);
     }
     tf.dispose([pixels, ...listWeights(plain), ...listWeights(split)]);
+  });
+
+  it("runForward gives the full qkv projection's counts and logits with the q|k, v split (the GPU backends' layout), MCTF's steps and the rest", async () => {
+    const plain = randomWeights(config, 5);
+    const split = randomWeights(config, 5);
+    addQkvSplit(split); // no per-head layout: the batched path, as on WebGL and WebGPU
+    const pixels = tf.randomNormal([2, 24, 24, 3], 0, 1, 'float32', 6) as tf.Tensor4D;
+    for (const text of ['none', 'mctf:r=4', 'mctf:r=3,pool=0,prop=0', 'mctf:r=4,layers=1-2+tome:r=2,layers=3']) {
+      const plan = compilePlan(planFromText(text, 4), config);
+      const a = await runForward({ config, weights: plain }, pixels, plan);
+      const b = await runForward({ config, weights: split }, pixels, plan);
+      expect(
+        b.traces.map((t) => t.layers.map((l) => l.nOut)),
+        text,
+      ).toEqual(a.traces.map((t) => t.layers.map((l) => l.nOut)));
+      const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(a.logits, b.logits))).dataSync()[0]);
+      expect(diff, text).toBeLessThan(1e-5);
+      tf.dispose([a.logits, b.logits]);
+    }
+    tf.dispose([pixels, ...listWeights(plain), ...listWeights(split)]);
+  });
+
+  it('addQkvSplit adds tensors that listWeights then frees, and leaves trainable weights alone', async () => {
+    const w = randomWeights(config, 1);
+    const before = listWeights(w).length;
+    await expectNoLeak(() => addQkvSplit(w), { returned: 4 * 4 });
+    expect(listWeights(w).length).toBe(before + 4 * 4);
+    addQkvSplit(w); // idempotent
+    expect(listWeights(w).length).toBe(before + 4 * 4);
+    expect(w.blocks[0].qkvSplit!.qkW.shape).toEqual([32, 64]);
+    expect(w.blocks[0].qkvSplit!.vW.shape).toEqual([32, 32]);
+    tf.dispose(listWeights(w));
+    const trainable = randomWeights(config, 1);
+    const plainQkv = trainable.blocks[0].qkvW;
+    trainable.blocks[0].qkvW = tf.variable(plainQkv);
+    addQkvSplit(trainable);
+    expect(trainable.blocks[0].qkvSplit).toBeUndefined();
+    expect(trainable.blocks[1].qkvSplit).toBeDefined();
+    tf.dispose([plainQkv, ...listWeights(trainable)]);
   });
 
   it("the block's P·v (plain softmax) stays within 2·eps·max|v| of ATS's masked softmax, which ATS applies only to the row it decides by", () => {

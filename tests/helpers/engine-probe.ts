@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { archConfig, type VitConfig } from '../../src/model/config';
 import { runForward } from '../../src/model/run';
-import { addHeadLayout, listWeights, randomWeights } from '../../src/model/weights';
+import { addHeadLayout, addQkvSplit, listWeights, randomWeights } from '../../src/model/weights';
 import { compilePlan } from '../../src/reduce/compile';
 import { planFromText } from '../../src/reduce/plan';
 
@@ -31,6 +31,7 @@ export async function runEngineProbe(plans: string[], seed = 1): Promise<ProbeRe
   const config = probeConfig();
   const weights = randomWeights(config, seed);
   addHeadLayout(config, weights); // the per-head attention layout where the backend uses it (wasm)
+  addQkvSplit(weights); // the q|k and v projections where the backend uses them (WebGPU, WebGL: MCTF)
   const pixels = tf.randomNormal([1, 224, 224, 3], 0, 1, 'float32', seed + 1000) as tf.Tensor4D;
   try {
     const results: ProbeResult[] = [];
