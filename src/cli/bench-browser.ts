@@ -62,7 +62,7 @@ export async function benchInBrowser(
             console.error(
               `bench: ${args.arch} in Chromium on ${backend}${t === null ? '' : ` (${t} thread(s) asked)`}, batch ${batch}, ${args.plans.length} plan(s)...`,
             );
-          const options = { batch, runs: args.runs ?? 3, warmup: args.warmup ?? 1, fused };
+          const options = { batch, runs: args.runs ?? 3, warmup: args.warmup ?? 1, settled: args.settled, fused };
           const got = await page.evaluate(([b, a, p, o]) => window.tokenscopeBench(b as never, a as string, p as string[], o as never), [
             backend,
             args.arch,

@@ -28,7 +28,7 @@ export const DEFAULT_PLANS = [
 ];
 
 const HELP = `usage: tokenscope bench [--arch deit-t|deit-s|DIR] [--plan PLAN]... [--backend wasm|cpu]
-                       [--batch 1,32] [--runs N] [--warmup N] [--json]
+                       [--batch 1,32] [--runs N] [--warmup N] [--settled] [--json]
        tokenscope bench --browser [--backends webgpu,webgl,wasm] [--threads 1,2] [same options]
 
 Wall-clock latency of token-reduction plans against the unreduced model, measured in the same run
@@ -49,6 +49,9 @@ Options:
   --batch LIST      comma-separated batch sizes (default 1)
   --runs N          timed rounds (default 10 at batch 1, 3 above)
   --warmup N        discarded rounds (default 2 at batch 1, 1 above)
+  --settled         time each forward right after an untimed forward of the same plan: what a
+                    plan costs run again and again, without what switching between plans costs the
+                    backend (on WebGL, re-creating the textures the previous plan released)
   --json            print JSON: one result {ms_base, ms_plan, speedup, flop_ratio, realized, ...,
                     machine}, or {machine, results: [...]} for several
   --record-levels   instead: the cost of recording the trace, per plan the median forward with
@@ -73,6 +76,8 @@ export interface BenchArgs {
   batches: number[];
   runs?: number;
   warmup?: number;
+  /** Time each forward right after an untimed one of the same plan. */
+  settled?: boolean;
 }
 
 function positiveInt(flag: string, v: string, min = 1): number {
@@ -126,7 +131,7 @@ export function formatTable(rows: BenchRow[]): string {
   return [line(head), ...body.map(line)].join('\n');
 }
 
-export function parseBenchArgs(values: { arch?: string; plan?: string[]; batch?: string; runs?: string; warmup?: string }): BenchArgs {
+export function parseBenchArgs(values: { arch?: string; plan?: string[]; batch?: string; runs?: string; warmup?: string; settled?: boolean }): BenchArgs {
   const batches = (values.batch ?? '1').split(',').map((b) => positiveInt('--batch', b.trim()));
   return {
     arch: values.arch ?? 'deit-t',
@@ -134,6 +139,7 @@ export function parseBenchArgs(values: { arch?: string; plan?: string[]; batch?:
     batches,
     runs: values.runs === undefined ? undefined : positiveInt('--runs', values.runs),
     warmup: values.warmup === undefined ? undefined : positiveInt('--warmup', values.warmup, 0),
+    settled: values.settled ?? false,
   };
 }
 
@@ -147,6 +153,7 @@ async function run(argv: string[]): Promise<number> {
       batch: { type: 'string' },
       runs: { type: 'string' },
       warmup: { type: 'string' },
+      settled: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       browser: { type: 'boolean', default: false },
       'record-levels': { type: 'boolean', default: false },
@@ -185,7 +192,14 @@ async function run(argv: string[]): Promise<number> {
     const rows: BenchRow[] = [];
     for (const batch of args.batches) {
       if (!values.json) console.error(`bench: ${args.arch}, ${backend}, batch ${batch}, ${args.plans.length} plan(s) against the unreduced model...`);
-      rows.push(...(await benchPlans(model, args.plans, { batch, runs: args.runs ?? (batch > 1 ? 3 : 10), warmup: args.warmup ?? (batch > 1 ? 1 : 2) })));
+      rows.push(
+        ...(await benchPlans(model, args.plans, {
+          batch,
+          runs: args.runs ?? (batch > 1 ? 3 : 10),
+          warmup: args.warmup ?? (batch > 1 ? 1 : 2),
+          settled: args.settled,
+        })),
+      );
     }
     const info = machine(backend);
     if (values.json) {

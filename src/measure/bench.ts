@@ -24,6 +24,8 @@ export interface BenchOptions {
   warmup: number;
   /** Seed of the random input pixels. */
   seed?: number;
+  /** Time each forward right after an untimed forward of the same plan (timing.ts `settled`). */
+  settled?: boolean;
   /**
    * Runs each plan once per variant (e.g. the generic ops against the fused WebGPU kernels), all
    * interleaved in the same rounds against one unreduced baseline; `use` switches to the variant.
@@ -109,7 +111,7 @@ export async function benchPlans(model: Model, planTexts: readonly string[], opt
           return forward(p.compiled);
         },
       })),
-      { runs, warmup },
+      { runs, warmup, settled: options.settled },
     );
     const peaks: number[] = [];
     const dispatches: number[] = [];

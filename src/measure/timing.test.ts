@@ -28,4 +28,29 @@ describe('timing', () => {
     // first and second call of each, then rounds a,b / b,a / a,b / b,a (warm-up round included)
     expect(order).toEqual(['a', 'a', 'b', 'b', 'a', 'b', 'b', 'a', 'a', 'b', 'b', 'a']);
   });
+
+  it('settled times each call right after an untimed call of the same candidate, so a cost of switching candidates drops out', async () => {
+    let clock = 0;
+    let last = '';
+    // a call costs its own 10 ms, plus 50 ms when the call before it was another candidate's
+    const make = (name: string) => ({
+      name,
+      run: async () => {
+        clock += 10 + (last === name ? 0 : 50);
+        last = name;
+      },
+    });
+    const interleaved = await timeInterleaved([make('a'), make('b')], { warmup: 0, runs: 2, now: () => clock });
+    // rounds a,b then b,a: only b's second sample follows b
+    expect(interleaved.map((t) => t.samplesMs)).toEqual([
+      [60, 60],
+      [60, 10],
+    ]);
+    last = '';
+    const settled = await timeInterleaved([make('a'), make('b')], { warmup: 0, runs: 2, now: () => clock, settled: true });
+    expect(settled.map((t) => t.samplesMs)).toEqual([
+      [10, 10],
+      [10, 10],
+    ]);
+  });
 });

@@ -9,6 +9,9 @@
  * - Then `warmup` rounds are discarded, and `runs` rounds are timed. Every round runs each
  *   candidate once, in an order rotated from round to round, so a slow stretch of a shared machine
  *   falls on all candidates alike. Ratios of medians from one such run are the reported numbers.
+ * - With `settled`, each timed call comes right after an untimed call of the same candidate: the
+ *   time of a plan run again and again, without what switching from another candidate costs the
+ *   backend (WebGL re-creates the textures of the shapes the previous plan released, src/model/gpu-memory.ts).
  *
  * Browser-safe (no Node imports): the CLI and the bench page use the same code.
  */
@@ -26,6 +29,8 @@ export interface TimingOptions {
   runs?: number;
   /** Clock in milliseconds (default performance.now). */
   now?: () => number;
+  /** Time each call after an untimed call of the same candidate (default false). */
+  settled?: boolean;
 }
 
 export interface Timing {
@@ -47,7 +52,7 @@ export function median(values: readonly number[]): number {
 
 /** Times the candidates interleaved (see the module comment). Names must be unique. */
 export async function timeInterleaved(candidates: readonly Candidate[], options: TimingOptions = {}): Promise<Timing[]> {
-  const { warmup = 2, runs = 10, now = () => performance.now() } = options;
+  const { warmup = 2, runs = 10, now = () => performance.now(), settled = false } = options;
   const timeOne = async (c: Candidate) => {
     const start = now();
     await c.run();
@@ -63,6 +68,7 @@ export async function timeInterleaved(candidates: readonly Candidate[], options:
   for (let round = 0; round < warmup + runs; round++) {
     for (let k = 0; k < candidates.length; k++) {
       const i = (k + round) % candidates.length;
+      if (settled) await candidates[i].run();
       const ms = await timeOne(candidates[i]);
       if (round >= warmup) samples[i].push(ms);
     }
