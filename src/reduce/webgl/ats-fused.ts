@@ -2,14 +2,14 @@
  * ATS on WebGL as GLSL programs of our own (ats-sample.ts) instead of ~270 generic TF.js programs
  * per reducing block: six for the decision and one for the kept count before the engine's one
  * asynchronous read of it, two for the selection after it. The twin of ../webgpu/ats-fused.ts, with
- * which it shares ../shared/ats-programs.ts (interface and device check); the generic path in
+ * which it shares src/reduce/shared/ats-programs.ts (interface and device check); the generic path in
  * ats.ts stays the reference.
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerFusedFamily } from '../../tokens/webgpu/kernel-status';
 import { checkOnWebGL, sameValues } from '../../tokens/webgl/check';
 import type { AtsSample } from '../ats';
-import { checkAtsPrograms, type AtsPrograms } from '../shared/ats-programs';
+import { checkAtsPrograms, type AtsPrograms } from '../../reduce/shared/ats-programs';
 import {
   ATS_GL_FAMILY,
   atsCoeffGL,

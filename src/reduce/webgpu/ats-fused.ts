@@ -4,14 +4,14 @@
  * "ATS on WebGPU"); the generic path in ats.ts stays the reference
  * and the path of every other backend. The kept count is still the one number read back, once per
  * reducing block, asynchronously (DeferredReduction). The check registered here
- * (../shared/ats-programs.ts) runs both paths on the same inputs before the fused path is switched
+ * (src/reduce/shared/ats-programs.ts) runs both paths on the same inputs before the fused path is switched
  * on for a device.
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkOnDevice, sameValues } from '../../tokens/webgpu/check';
 import { registerFusedFamily } from '../../tokens/webgpu/kernel-status';
 import type { AtsSample, AtsSampling } from '../ats';
-import { checkAtsPrograms, type AtsPrograms } from '../shared/ats-programs';
+import { checkAtsPrograms, type AtsPrograms } from '../../reduce/shared/ats-programs';
 import { ATS_FAMILY, ATS_MAX_HEADS, atsPackedLayout, atsSamplePacked, type AtsPackedLayout } from './ats-sample';
 import { atsKeptCount, atsSelectionCoeff, atsSelectionTarget } from './ats-select';
 
@@ -65,7 +65,7 @@ export function atsFusedFields({ packed, layout }: AtsFusedDecision): { signific
   }) as unknown as { significance: tf.Tensor2D; sample: AtsSample };
 }
 
-/** The WGSL programs as ATS's shared interface (../shared/ats-programs.ts). */
+/** The WGSL programs as ATS's shared interface (src/reduce/shared/ats-programs.ts). */
 export const ATS_WGSL_PROGRAMS: AtsPrograms<AtsFusedDecision> = {
   decide: atsDecideFused,
   tensors: (decision) => [decision.packed],
