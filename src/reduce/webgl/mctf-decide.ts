@@ -26,6 +26,7 @@ import * as tf from '@tensorflow/tfjs';
 import { runGLProgram } from '../../tokens/webgl/program';
 import { mctfDecideWidth, type MctfDecideOptions } from '../../reduce/shared/mctf-programs';
 import { MCTF_GL_FAMILY } from './mctf-criteria';
+import { descendingRankGlsl } from './rank';
 
 const NEG_INF = 'uintBitsToFloat(0xff800000u)';
 
@@ -91,17 +92,7 @@ const RANK_A = {
   family: MCTF_GL_FAMILY,
   inputs: ['bestA'],
   ints: ['t1'],
-  code: `
-    void main() {
-      ivec2 c = getOutputCoords();
-      float s = getBestA(c.x, c.y, 0);
-      int rank = 0;
-      for (int q = 0; q < t1; q++) {
-        float o = getBestA(c.x, q, 0);
-        if (o > s || (o == s && q < c.y)) { rank++; }
-      }
-      setOutput(float(rank));
-    }`,
+  code: descendingRankGlsl('bestA', 't1'),
 };
 
 const BEST_B = {

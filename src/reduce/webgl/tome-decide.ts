@@ -19,6 +19,7 @@ import { tomeDecideWidth, type TomeDecideOptions } from '../../reduce/shared/tom
 import type * as tf from '@tensorflow/tfjs';
 import { runGLProgram } from '../../tokens/webgl/program';
 import { TOME_GL_FAMILY } from './tome-best-match';
+import { descendingRankGlsl } from './rank';
 
 /** Each A token's rank among the edges, [B, |A|]: O(|A|) per element, once per decision. */
 const RANK = {
@@ -26,17 +27,7 @@ const RANK = {
   family: TOME_GL_FAMILY,
   inputs: ['best'],
   ints: ['nA'],
-  code: `
-    void main() {
-      ivec2 c = getOutputCoords();
-      float s = getBest(c.x, c.y, 0);
-      int rank = 0;
-      for (int q = 0; q < nA; q++) {
-        float o = getBest(c.x, q, 0);
-        if (o > s || (o == s && q < c.y)) { rank++; }
-      }
-      setOutput(float(rank));
-    }`,
+  code: descendingRankGlsl('best', 'nA'),
 };
 
 const DECIDE = {
