@@ -4,7 +4,8 @@ import { useWasmBackend } from '../../../tests/helpers/tf';
 import { selectionAssignment } from '../../tokens/assignment';
 import { sameValues } from '../../tokens/webgpu/check';
 import { atsEpsTerms, atsInverseTransformSample, atsSignificanceOfNorms, type AtsSample } from '../ats';
-import { checkAtsPrograms, type AtsPrograms, type CheckOn } from './ats-programs';
+import type { CheckOn } from '../../tokens/device-check';
+import { checkAtsPrograms, type AtsPrograms } from './ats-programs';
 
 useWasmBackend();
 

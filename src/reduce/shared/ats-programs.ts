@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { AtsSample, AtsSampling } from '../ats';
+import type { CheckOn, SameValues } from '../../tokens/device-check';
 
 /** One backend's programs; `D` is its decision (tensors the caller frees through `tensors`). */
 export interface AtsPrograms<D> {
@@ -21,16 +22,6 @@ export interface AtsPrograms<D> {
   /** The significance and every step of the sampling, as the generic path returns them. */
   fields(decision: D): { significance: tf.Tensor2D; sample: AtsSample };
 }
-
-/** Runs a backend's programs and the generic path; a problem as a sentence, agreement as null (check.ts of either backend). */
-export type CheckOn = <T>(
-  fused: () => T,
-  generic: () => T,
-  compare: (fused: T, generic: T) => Promise<string | null>,
-  dispose: (result: T) => void,
-) => Promise<string | null>;
-
-type SameValues = (a: tf.Tensor, b: tf.Tensor, tolerance: number) => Promise<string | null>;
 
 /** CLS rows [2, H = 2, N = 12] (softmax rows) and norms [2, 12] with tokens 3 = 7 and 5 = 9 in image 0: tied scores. */
 function checkInputs(): { clsRows: tf.Tensor3D; norms: tf.Tensor2D } {

@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ReduceInput, Reduction } from '../../tokens/types';
 import type { MctfLayerParams, MctfMatch, MctfPooling } from '../mctf';
+import type { CheckOn, SameValues } from '../../tokens/device-check';
 
 export interface MctfCriteriaOptions {
   /** 1/τ of the informativeness criterion, or null when it is off. */
@@ -159,15 +160,6 @@ export function reduceByPrograms(programs: MctfPrograms, input: ReduceInput, p: 
     tf.dispose([decision.decided, decision.criteria]);
   }
 }
-
-type CheckOn = <T>(
-  fused: () => T,
-  generic: () => T,
-  compare: (fused: T, generic: T) => Promise<string | null>,
-  dispose: (result: T) => void,
-) => Promise<string | null>;
-
-type SameValues = (a: tf.Tensor, b: tf.Tensor, tolerance: number) => Promise<string | null>;
 
 /** Deterministic values in [−0.5, 0.5). */
 function noise(length: number, seed: number): Float32Array {

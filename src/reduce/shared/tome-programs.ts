@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { weightedMeanCoeffs } from '../../tokens/assignment';
 import type { TomeMatch, TomeMatchOptions } from '../tome';
+import type { CheckOn, SameValues } from '../../tokens/device-check';
 
 export interface TomeDecideOptions {
   r: number;
@@ -58,15 +59,6 @@ export function tomeMatchByPrograms(programs: TomePrograms, metric: tf.Tensor3D,
     return { r: rEff, indices, assignment } as unknown as tf.TensorContainer;
   }) as unknown as TomeMatch;
 }
-
-type CheckOn = <T>(
-  fused: () => T,
-  generic: () => T,
-  compare: (fused: T, generic: T) => Promise<string | null>,
-  dispose: (result: T) => void,
-) => Promise<string | null>;
-
-type SameValues = (a: tf.Tensor, b: tf.Tensor, tolerance: number) => Promise<string | null>;
 
 /**
  * The device check: a backend's programs and the generic matching on a small metric with tied

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { checkOnWebGL, sameValues } from './check';
 import { registerFusedFamily } from '../webgpu/kernel-status';
 import { runGLProgram } from './program';
+import { checkSelection } from '../device-check';
 
 export const SELECT_GL_FAMILY = 'select-webgl';
 
@@ -53,27 +54,7 @@ export function selectRowsGL(values: tf.Tensor3D, source: tf.Tensor2D): tf.Tenso
   return runGLProgram({ ...ROWS, outputShape: [batch, nOut, values.shape[2]] }, [values, source], 'float32') as tf.Tensor3D;
 }
 
-/** The device check: two images' selections (with dropped inputs) against the generic gather path, exactly. */
-async function checkSelect(): Promise<string | null> {
-  const { applySelection } = await import('../assignment');
-  const n = 7;
-  const nOut = 4;
-  const target = tf.tensor2d([2, -1, 0, 3, -1, 1, -1, -1, 3, 1, -1, 0, 2, -1], [2, n], 'int32');
-  const coeff = tf.tidy(() => tf.cast(tf.greaterEqual(target, 0), 'float32') as tf.Tensor2D);
-  const values = tf.tensor3d(
-    Float32Array.from({ length: 2 * n * 5 }, (_, i) => Math.sin(i * 1.3) * 7),
-    [2, n, 5],
-  );
-  try {
-    return await checkOnWebGL(
-      () => tf.tidy(() => selectRowsGL(values, selectSourceGL(target, nOut))),
-      () => applySelection({ target, coeff, nOut }, [values], []).applied[0],
-      (fused, generic) => sameValues(fused, generic, 0),
-      (t) => t.dispose(),
-    );
-  } finally {
-    tf.dispose([target, coeff, values]);
-  }
-}
+/** The device check: two images' selections against the generic gather path, exactly. */
+const checkSelect = () => checkSelection(checkOnWebGL, sameValues, (values, target, nOut) => tf.tidy(() => selectRowsGL(values, selectSourceGL(target, nOut))));
 
 registerFusedFamily(SELECT_GL_FAMILY, 'selection-apply', checkSelect, 'webgl');
