@@ -10,6 +10,7 @@ import { TokenScopeError } from '../errors';
 import '../tokens/webgpu/apply-check';
 import '../tokens/webgl/topk';
 import '../tokens/webgl/apply-check';
+import './webgl/family';
 import { resetFusedKernels, verifyFusedKernels } from '../tokens/webgpu/kernel-status';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';

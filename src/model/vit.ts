@@ -23,6 +23,10 @@ import { disposeEvidence } from '../tokens/evidence';
 import { APPLY_FAMILY, meanOverHeadsProgram } from '../tokens/webgpu/apply-assignment';
 import { fusedFamilyOn } from '../tokens/webgpu/kernel-status';
 import { LAYER_NORM_FAMILY, layerNormProgram } from './webgpu/layer-norm';
+import { BLOCK_GL_FAMILY } from './webgl/family';
+import { clsRowsGL, meanOverHeadsGL, mergeHeadsGL, splitHeadsGL } from './webgl/heads';
+import { layerNormGL } from './webgl/layer-norm';
+import { softmaxGL } from './webgl/softmax';
 import type { AttentionInfo, DeferredReduction, EvidenceTensors, HostValues, NeedsKey, ReduceInput, Reduction, Slot } from '../tokens/types';
 import { type VitConfig, headDim } from './config';
 import {
@@ -113,8 +117,28 @@ export function embed(config: VitConfig, w: VitWeights, pixels: tf.Tensor4D): tf
   });
 }
 
+/**
+ * Whether the block runs its WebGL programs (./webgl/family.ts): one shader for every token count
+ * where TF.js's LayerNorm, softmax, slices and transposes compile one per count.
+ */
+const blockOnWebGL = () => fusedFamilyOn(BLOCK_GL_FAMILY);
+
+/** LayerNorm of a block (norm1 or norm2) or the final norm, on [B, N, D]. */
+function norm(config: VitConfig, x: tf.Tensor3D, params: { gamma: tf.Tensor1D; beta: tf.Tensor1D }): tf.Tensor3D {
+  return blockOnWebGL() ? layerNormGL(x, params.gamma, params.beta, config.layer_norm_eps) : layerNorm(x, params.gamma, params.beta, config.layer_norm_eps);
+}
+
+/** softmax over the keys of attention logits [B, H, N, N], plus the log size of each key [B, N] when given. */
+function attentionSoftmax(q: tf.Tensor4D, k: tf.Tensor4D, logSize: tf.Tensor2D | undefined): tf.Tensor4D {
+  return blockOnWebGL() ? softmaxGL(attentionLogits(q, k), logSize) : (tf.softmax(attentionLogits(q, k, logSize)) as tf.Tensor4D);
+}
+
+function mergeBlockHeads(x: tf.Tensor4D): tf.Tensor3D {
+  return blockOnWebGL() ? mergeHeadsGL(x) : mergeHeads(x);
+}
+
 function mlp(config: VitConfig, b: BlockWeights, x: tf.Tensor3D): tf.Tensor3D {
-  const h = layerNorm(x, b.norm2.gamma, b.norm2.beta, config.layer_norm_eps);
+  const h = norm(config, x, b.norm2);
   return linear(gelu(linear(h, b.fc1W, b.fc1B)), b.fc2W, b.fc2B);
 }
 
@@ -122,6 +146,7 @@ function mlp(config: VitConfig, b: BlockWeights, x: tf.Tensor3D): tf.Tensor3D {
 function qkv(config: VitConfig, b: BlockWeights, h: tf.Tensor3D): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
   const H = config.num_attention_heads;
   const all = linear(h, b.qkvW, b.qkvB); // [B, N, 3D]
+  if (blockOnWebGL()) return [0, 1, 2].map((part) => qkvPart(config, all, part, 3)) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
   const [q, k, v] = tf.split(all, 3, 2) as tf.Tensor3D[];
   return [splitHeads(q, H), splitHeads(k, H), splitHeads(v, H)];
 }
@@ -134,6 +159,8 @@ function qkv(config: VitConfig, b: BlockWeights, h: tf.Tensor3D): [tf.Tensor4D, 
 function qkvPart(config: VitConfig, all: tf.Tensor3D, part: number, parts: number): tf.Tensor4D {
   const [B, N, width] = all.shape;
   const D = width / parts;
+  const H = config.num_attention_heads;
+  if (blockOnWebGL()) return splitHeadsGL(all, part * D, H, D / H);
   return splitHeads(tf.slice(all, [0, 0, part * D], [B, N, D]), config.num_attention_heads);
 }
 
@@ -152,7 +179,7 @@ interface Attended {
  * head with 2-D matmuls where that is the fast path (ops.ts `attentionRunsByHead`), else batched.
  */
 function blockAttention(config: VitConfig, b: BlockWeights, state: BlockState, hook: LayerHook | null, propAttn: boolean): Attended {
-  const h = layerNorm(state.x, b.norm1.gamma, b.norm1.beta, config.layer_norm_eps);
+  const h = norm(config, state.x, b.norm1);
   const logSize = propAttn && state.sizeIsTracked ? logSizeOf(state.size) : undefined;
   const needs = hook?.needs ?? [];
   const sparsity = hook?.attentionSparsity;
@@ -200,14 +227,14 @@ function blockAttention(config: VitConfig, b: BlockWeights, state: BlockState, h
     };
   }
   const [q, k, v] = qkv(config, b, h);
-  const logits = attentionLogits(q, k, logSize);
-  const dense = tf.softmax(logits) as tf.Tensor4D;
+  const dense = attentionSoftmax(q, k, logSize);
   const probs = sparsity !== undefined && sparsity < 1 ? sparsifyAttention(dense, sparsity) : dense;
   if (needs.includes('probs')) info.probs = probs;
-  if (needs.includes('clsAttn')) info.clsAttn = tf.reshape(tf.slice(probs, [0, 0, 0, 0], [B, -1, 1, N]), [B, probs.shape[1], N]);
-  if (needs.includes('valueNorms')) info.valueNorms = valueNorms(mergeHeads(v));
-  if (needs.includes('keysMean')) info.keysMean = fusedFamilyOn(APPLY_FAMILY) ? meanOverHeadsProgram(k) : (tf.mean(k, 1) as tf.Tensor3D);
-  return { info, out: mergeHeads(tf.matMul(probs, v)) };
+  if (needs.includes('clsAttn')) info.clsAttn = blockOnWebGL() ? clsRowsGL(probs) : tf.reshape(tf.slice(probs, [0, 0, 0, 0], [B, -1, 1, N]), [B, probs.shape[1], N]);
+  if (needs.includes('valueNorms')) info.valueNorms = valueNorms(mergeBlockHeads(v));
+  if (needs.includes('keysMean'))
+    info.keysMean = fusedFamilyOn(APPLY_FAMILY) ? meanOverHeadsProgram(k) : blockOnWebGL() ? meanOverHeadsGL(k) : (tf.mean(k, 1) as tf.Tensor3D);
+  return { info, out: mergeBlockHeads(tf.matMul(probs, v)) };
 }
 
 /**
@@ -235,7 +262,7 @@ function eachImage<T>(h: tf.Tensor3D, logSize: tf.Tensor2D | undefined, fn: (row
 
 /** MCTF's step: q·kᵀ attention of the block input [B, H, N, N] (no values: they come after merging). */
 function attentionProbs(config: VitConfig, b: BlockWeights, x: tf.Tensor3D, logSize: tf.Tensor2D | undefined): tf.Tensor4D {
-  const h = layerNorm(x, b.norm1.gamma, b.norm1.beta, config.layer_norm_eps);
+  const h = norm(config, x, b.norm1);
   const [B, N] = h.shape;
   if (b.heads && attentionRunsByHead()) {
     const layout = b.heads;
@@ -251,15 +278,13 @@ function attentionProbs(config: VitConfig, b: BlockWeights, x: tf.Tensor3D, logS
   // q and k only (the values come after merging): the q|k columns where prepared (`addQkvSplit`)
   const parts = b.qkvSplit ? 2 : 3;
   const all = b.qkvSplit ? linear(h, b.qkvSplit.qkW, b.qkvSplit.qkB) : linear(h, b.qkvW, b.qkvB);
-  return tf.softmax(attentionLogits(qkvPart(config, all, 0, parts), qkvPart(config, all, 1, parts), logSize)) as tf.Tensor4D;
+  return attentionSoftmax(qkvPart(config, all, 0, parts), qkvPart(config, all, 1, parts), logSize);
 }
 
 /** P'·V for a given attention P' [B, H, N, N] with V from LN1(x): [B, N, D] (MCTF one-step-ahead). */
 function attendWith(config: VitConfig, b: BlockWeights, x: tf.Tensor3D, probs: tf.Tensor4D): tf.Tensor3D {
   // on WebGPU one program instead of LayerNorm's nine: MCTF's step adds this norm to the block
-  const h = fusedFamilyOn(LAYER_NORM_FAMILY)
-    ? layerNormProgram(x, b.norm1.gamma, b.norm1.beta, config.layer_norm_eps)
-    : layerNorm(x, b.norm1.gamma, b.norm1.beta, config.layer_norm_eps);
+  const h = fusedFamilyOn(LAYER_NORM_FAMILY) ? layerNormProgram(x, b.norm1.gamma, b.norm1.beta, config.layer_norm_eps) : norm(config, x, b.norm1);
   const [B, N, D] = h.shape;
   if (b.heads && attentionRunsByHead()) {
     const layout = b.heads;
@@ -273,7 +298,7 @@ function attendWith(config: VitConfig, b: BlockWeights, x: tf.Tensor3D, probs: t
     return tf.reshape(images.length === 1 ? images[0] : tf.concat(images, 0), [B, N, D]) as tf.Tensor3D;
   }
   const v = b.qkvSplit ? splitHeads(linear(h, b.qkvSplit.vW, b.qkvSplit.vB), config.num_attention_heads) : qkvPart(config, linear(h, b.qkvW, b.qkvB), 2, 3);
-  return mergeHeads(tf.matMul(probs, v));
+  return mergeBlockHeads(tf.matMul(probs, v));
 }
 
 interface BlockState {
@@ -386,7 +411,7 @@ function block(
 export function head(config: VitConfig, w: VitWeights, x: tf.Tensor3D): tf.Tensor2D {
   return tf.tidy(() => {
     const [B, , D] = x.shape;
-    const normed = layerNorm(x, w.norm.gamma, w.norm.beta, config.layer_norm_eps);
+    const normed = norm(config, x, w.norm);
     const cls = tf.reshape(tf.slice(normed, [0, 0, 0], [B, 1, D]), [B, D]) as tf.Tensor2D;
     const logits = tf.add(tf.matMul(cls, w.headW), w.headB) as tf.Tensor2D;
     if (!w.headDistW || !w.headDistB) return logits;

@@ -42,6 +42,19 @@ const ROWS = {
     }`,
 };
 
+const GATHER = {
+  key: 'gather_rows_gl',
+  family: SELECT_GL_FAMILY,
+  inputs: ['rows', 'indices'],
+  ints: ['count'],
+  code: `
+    void main() {
+      ivec3 c = getOutputCoords();
+      int row = int(round(getIndices(c.x, c.y)));
+      setOutput(row >= 0 && row < count ? getRows(c.x, row, c.z) : 0.0);
+    }`,
+};
+
 /** target [B, N] -> int32 [B, nOut]: the input row of every output row (−1: none). */
 export function selectSourceGL(target: tf.Tensor2D, nOut: number): tf.Tensor2D {
   const [batch, nIn] = target.shape;
@@ -54,7 +67,51 @@ export function selectRowsGL(values: tf.Tensor3D, source: tf.Tensor2D): tf.Tenso
   return runGLProgram({ ...ROWS, outputShape: [batch, nOut, values.shape[2]] }, [values, source], 'float32') as tf.Tensor3D;
 }
 
+/**
+ * values [B, K, …] at rows indices [B, M] -> [B, M, …] (../gather-rows.ts `gatherRows`): one shader
+ * for every K and M, where TF.js's gather compiles one per shape; a row out of range reads zeros, as there.
+ */
+export function gatherRowsGL<T extends tf.Tensor>(values: T, indices: tf.Tensor2D): T {
+  const [batch, k, ...rest] = values.shape;
+  const width = rest.reduce((a, b) => a * b, 1);
+  const m = indices.shape[1];
+  return tf.tidy(() => {
+    const rows = runGLProgram(
+      { ...GATHER, outputShape: [batch, m, width] },
+      [tf.reshape(values, [batch, k, width]), indices],
+      values.dtype === 'int32' ? 'int32' : 'float32',
+      [k],
+    );
+    return tf.reshape(rows, [batch, m, ...rest]) as T;
+  });
+}
+
 /** The device check: two images' selections against the generic gather path, exactly. */
 const checkSelect = () => checkSelection(checkOnWebGL, sameValues, (values, target, nOut) => tf.tidy(() => selectRowsGL(values, selectSourceGL(target, nOut))));
 
-registerFusedFamily(SELECT_GL_FAMILY, 'selection-apply', checkSelect, 'webgl');
+/** `gatherRowsGL` against TF.js's gather on two images of [5, 2, 3] rows, repeats and an out-of-range index included. */
+async function checkGather(): Promise<string | null> {
+  const values = tf.tensor4d(
+    Float32Array.from({ length: 2 * 5 * 6 }, (_, i) => Math.cos(i) * 3),
+    [2, 5, 2, 3],
+  );
+  const indices = tf.tensor2d([4, 0, 0, 2, 1, 3, 3, 7], [2, 4], 'int32');
+  try {
+    return await checkOnWebGL(
+      () => gatherRowsGL(values, indices),
+      () =>
+        tf.tidy(() => {
+          const flat = tf.add(indices, tf.tensor2d([[0], [5]], [2, 1], 'int32'));
+          const inRange = tf.reshape(tf.less(indices, 5), [2, 4, 1, 1]);
+          const rows = tf.reshape(tf.gather(tf.reshape(values, [10, 2, 3]), tf.reshape(tf.minimum(flat, tf.scalar(9, 'int32')), [8]), 0), [2, 4, 2, 3]);
+          return tf.where(tf.broadcastTo(inRange, [2, 4, 2, 3]), rows, tf.zerosLike(rows));
+        }),
+      (a, b) => sameValues(a, b, 0),
+      (t) => t.dispose(),
+    );
+  } finally {
+    tf.dispose([values, indices]);
+  }
+}
+
+registerFusedFamily(SELECT_GL_FAMILY, 'selection-apply', async () => (await checkSelect()) ?? (await checkGather()), 'webgl');

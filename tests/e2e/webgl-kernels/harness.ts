@@ -42,6 +42,7 @@ declare global {
     glForceKernelFailure: (family: string, on: boolean) => Promise<void>;
     glCompareForwards: (plans: string[]) => Promise<GLForward[]>;
     glFamilyStates: (families: string[]) => Record<string, string>;
+    glShaders: () => Record<string, number>;
   }
 }
 
@@ -104,6 +105,17 @@ window.glCompareForwards = async (plans) => {
     tf.dispose([pixels, ...listWeights(weights)]);
   }
   return out;
+};
+
+/** Shaders TF.js has compiled so far for each of our programs (its binary cache, one entry per distinct shader). */
+window.glShaders = () => {
+  const cache = (tf.backend() as unknown as { binaryCache: Record<string, unknown> }).binaryCache;
+  const counts: Record<string, number> = {};
+  for (const key of Object.keys(cache)) {
+    const name = /\/\/ tokenscope_(\w+)/.exec(key)?.[1];
+    if (name) counts[name] = (counts[name] ?? 0) + 1;
+  }
+  return counts;
 };
 
 window.glFamilyStates = (families) => Object.fromEntries(families.map((f) => [f, fusedFamilyStatus(f).state]));
