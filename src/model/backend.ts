@@ -11,6 +11,7 @@ import '../tokens/webgpu/apply-check';
 import '../tokens/webgl/topk';
 import '../tokens/webgl/apply-check';
 import './webgl/family';
+import '../tokens/webgl/row-norms';
 import { resetFusedKernels, verifyFusedKernels } from '../tokens/webgpu/kernel-status';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';

@@ -15,6 +15,7 @@
  * (Block_ATC, agglomerative_clustering, merge_wavg). Conformance: tests/fixtures/conformance/cases/atc.
  */
 import * as tf from '@tensorflow/tfjs';
+import { rowNorms } from '../tokens/row-norms';
 import { invariant } from '../errors';
 import { weightedMeanCoeffs } from '../tokens/assignment';
 import { evidenceOf } from '../tokens/evidence';
@@ -59,7 +60,7 @@ export function atcDistances(metric: tf.Tensor3D, protectedCount: number): tf.Te
   const [batch, n] = metric.shape;
   invariant(n - protectedCount >= 1, 'atc: nothing to cluster');
   return tf.tidy(() => {
-    const unit = tf.div(metric, tf.norm(metric, 'euclidean', 2, true)); // no eps, as upstream
+    const unit = tf.div(metric, rowNorms(metric)); // no eps, as upstream
     const scored = tf.slice(unit, [0, protectedCount, 0], [batch, n - protectedCount, -1]);
     return tf.sub(1, tf.matMul(scored, scored, false, true)) as tf.Tensor3D;
   });

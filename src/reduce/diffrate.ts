@@ -22,6 +22,7 @@
  * tests/fixtures/conformance/cases/diffrate and diffrate_schedule.
  */
 import * as tf from '@tensorflow/tfjs';
+import { rowNorms } from '../tokens/row-norms';
 import { invariant } from '../errors';
 import { diffrateCounts, type DiffrateLayerParams } from './diffrate-schedules';
 import { gatherRows } from '../tokens/gather-rows';
@@ -68,7 +69,7 @@ export function diffrateDecide(x: tf.Tensor3D, clsAttn: tf.Tensor3D, params: Dif
     let nodeMax: tf.Tensor2D | null = null;
     if (merges) {
       const kept = gatherRows(x, tf.slice(idx, [0, 0], [batch, nPruned]) as tf.Tensor2D); // [B, n_p, D]
-      const unit = tf.div(kept, tf.norm(kept, 'euclidean', 2, true)); // no eps, as upstream
+      const unit = tf.div(kept, rowNorms(kept)); // no eps, as upstream
       const dst = tf.slice(unit, [0, 0, 0], [batch, m, -1]);
       const src = tf.slice(unit, [0, m, 0], [batch, ns, -1]);
       const sim = tf.matMul(src, dst, false, true); // [B, n_s, M]

@@ -20,12 +20,18 @@
  * Conformance: tests/fixtures/conformance/cases/gtp.
  */
 import * as tf from '@tensorflow/tfjs';
+import { rowNorms } from '../tokens/row-norms';
 import { TokenScopeError, invariant } from '../errors';
 import { selectionAssignment } from '../tokens/assignment';
 import { evidenceOf } from '../tokens/evidence';
 import { gatherRows } from '../tokens/gather-rows';
 import type { Assignment, ReduceInput, Reduction } from '../tokens/types';
 import type { Dims, Reducer } from './types';
+import { fusedFamilyOn } from '../tokens/webgpu/kernel-status';
+import { mixedAttnMax } from './gtp-scores';
+import { GTP_GL_FAMILY, mixedAttnMaxGL } from './webgl/gtp-scores';
+
+export { mixedAttnMax };
 
 export const GTP_GRAPHS = ['spatial', 'semantic', 'mixed'] as const;
 export type GtpGraphType = (typeof GTP_GRAPHS)[number];
@@ -97,7 +103,7 @@ export function gtpGraph(x: tf.Tensor3D, { graph, neighbours }: GtpGraphParams, 
         throw new TokenScopeError('plan-invalid', `gtp neighbours=${neighbours} with ${t} patch tokens: the k-NN threshold needs 0 ≤ neighbours ≤ ${n - 2}`);
       }
       const patches = classToken ? tf.slice(x, [0, 1, 0], [batch, t, d]) : x;
-      const unit = tf.div(patches, tf.norm(patches, 'euclidean', 2, true)); // no eps, as the official code
+      const unit = tf.div(patches, rowNorms(patches)); // no eps, as the official code
       // [B, T, T] cosines, image by image with plain 2-D matmuls (a batched or transposed matmul is the slow path on wasm)
       const images = tf.unstack(unit) as tf.Tensor2D[];
       const cosine = tf.stack(images.map((u) => tf.matMul(u, tf.transpose(u)))) as tf.Tensor3D;
@@ -112,22 +118,6 @@ export function gtpGraph(x: tf.Tensor3D, { graph, neighbours }: GtpGraphParams, 
     }
     const inverseRoot = tf.pow(tf.sum(adjacency, 2), -0.5); // [B, T], d^-½
     return tf.mul(tf.mul(tf.expandDims(inverseRoot, 2), adjacency), tf.expandDims(inverseRoot, 1)) as tf.Tensor3D;
-  });
-}
-
-/** MixedAttnMax [B, T]: max over heads of A[j, j] times max over heads of Σ_i A[i, j], for the patch columns. */
-export function mixedAttnMax(probs: tf.Tensor4D, classToken = true): tf.Tensor2D {
-  return tf.tidy(() => {
-    const [batch, heads, n] = probs.shape;
-    const off = classToken ? 1 : 0;
-    const onDiagonal = tf.tensor1d(
-      Int32Array.from({ length: n }, (_, i) => i * (n + 1)),
-      'int32',
-    );
-    const diagonal = tf.reshape(tf.gather(tf.reshape(probs, [batch * heads, n * n]), onDiagonal, 1), [batch, heads, n]); // A[h, j, j]
-    const columns = tf.sum(probs, 2); // [B, H, N]: over every query row, the class token's included
-    const rank = tf.mul(tf.max(diagonal, 1), tf.max(columns, 1)) as tf.Tensor2D;
-    return off ? (tf.slice(rank, [0, off], [batch, n - off]) as tf.Tensor2D) : rank;
   });
 }
 
@@ -173,7 +163,7 @@ export function gtpDecide(
   const kept = gtpKeptPatches(t, p);
   const gone = t - kept;
   const [scores, order, wKp, graphNext, xOut, scalesOut, rows] = tf.tidy(() => {
-    const scores = mixedAttnMax(probs, classToken);
+    const scores = fusedFamilyOn(GTP_GL_FAMILY) ? mixedAttnMaxGL(probs, classToken) : mixedAttnMax(probs, classToken);
     const order = tf.topk(scores, t).indices as tf.Tensor2D; // descending; torch's unstable argsort leaves exact ties open
     const keptIdx = tf.slice(order, [0, 0], [batch, kept]) as tf.Tensor2D;
     const propIdx = tf.slice(order, [0, kept], [batch, gone]) as tf.Tensor2D;

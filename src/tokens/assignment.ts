@@ -26,7 +26,7 @@ import { APPLY_FAMILY, applyAssignmentProgram, groupMeanProgram } from './webgpu
 import { fusedFamilyOn } from './webgpu/kernel-status';
 import { APPLY_GL_FAMILY, applyAssignmentGL, assignmentLinksGL, groupMeanGL } from './webgl/apply-assignment';
 import { SELECT_FAMILY, selectRowsProgram } from './webgpu/select-rows';
-import { SELECT_GL_FAMILY, selectRowsGL, selectSourceGL } from './webgl/select-rows';
+import { SELECT_GL_FAMILY, selectRowsGL, selectSourceGL, selectionTargetGL } from './webgl/select-rows';
 import type { Assignment, Reduction } from './types';
 
 /** [B, nOut, N] matrix R with R[b, t, n] = coeff[b, n] where target[b, n] = t. */
@@ -242,6 +242,11 @@ export function weightedMeanCoeffs(
 /** Assignment that keeps `rows` ([B, K] int32 indices into N, in output order) with coefficient 1. */
 export function selectionAssignment(rows: tf.Tensor2D, n: number): Assignment {
   const [batch, nOut] = rows.shape;
+  // on WebGL one shader for every count, where the one-hot sum below compiles a set per shape
+  if (fusedFamilyOn(SELECT_GL_FAMILY)) {
+    const [target, coeff] = selectionTargetGL(rows, n);
+    return { target, coeff, nOut };
+  }
   const [target, coeff] = tf.tidy(() => {
     let target: tf.Tensor2D; // target[b, rows[b, k]] = k, else -1
     if (kernelsRunOnCpu()) {

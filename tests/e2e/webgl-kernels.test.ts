@@ -118,6 +118,10 @@ describe('WebGL GPGPU programs in Chromium', () => {
       expect((g.runs.softmax_gl ?? 0) + (g.runs.softmax_sized_gl ?? 0), g.plan).toBeGreaterThanOrEqual(4);
       // rows picked by index (src/tokens/gather-rows.ts) through one program, not TF.js's per-shape gather
       if (/^(diffrate|gtp)/.test(g.plan)) expect(g.runs.gather_rows_gl, g.plan).toBeGreaterThan(0);
+      // and the other per-token steps the methods share, each one shader for every count
+      if (/^(evit|topk|gtp)/.test(g.plan)) expect(g.runs.selection_target_gl, g.plan).toBeGreaterThan(0);
+      if (/^(pitome|diffrate|gtp|atc)/.test(g.plan)) expect(g.runs.row_norms_gl, g.plan).toBeGreaterThan(0);
+      if (g.plan.startsWith('gtp')) expect(g.runs.gtp_scores_gl, g.plan).toBe(4); // GTP acts at each of the test model's 4 blocks
     }
     // the block programs' shaders do not multiply with the token counts of these ten plans: TF.js keys
     // a shader with shape uniforms only on a few flags (rank, whether a dimension is 1), so at most
@@ -125,7 +129,17 @@ describe('WebGL GPGPU programs in Chromium', () => {
     const counts = new Set(got.flatMap((g) => g.tokens));
     expect(counts.size).toBeGreaterThan(8);
     const shaders = await page.evaluate(() => window.glShaders());
-    for (const key of ['layer_norm_stats_gl', 'layer_norm_gl', 'softmax_stats_gl', 'softmax_gl', 'softmax_sized_gl', 'split_heads_gl', 'merge_heads_gl']) {
+    for (const key of [
+      'layer_norm_stats_gl',
+      'layer_norm_gl',
+      'softmax_stats_gl',
+      'softmax_gl',
+      'softmax_sized_gl',
+      'split_heads_gl',
+      'merge_heads_gl',
+      'gtp_scores_gl',
+      'selection_target_gl',
+    ]) {
       expect(shaders[key], key).toBeGreaterThanOrEqual(1);
       expect(shaders[key], key).toBeLessThanOrEqual(2);
     }

@@ -13,12 +13,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { kernelsRunOnCpu } from '../../tokens/kernel-paths';
 import { gatherRows } from '../../tokens/gather-rows';
+import { fusedFamilyOn } from '../../tokens/webgpu/kernel-status';
+import { ROW_NORMS_GL_FAMILY, rowNormsGL } from '../../tokens/webgl/row-norms';
 import type { Assignment } from '../../tokens/types';
 
 /** Rows divided by their L2 norm. `eps` = 0: no guard (ToMe); > 0: max(norm, eps) (F.normalize). */
 export function l2Normalize(x: tf.Tensor3D, eps = 0): tf.Tensor3D {
   return tf.tidy(() => {
-    const norm = tf.sqrt(tf.sum(tf.square(x), -1, true));
+    // on WebGL one program for every token count (src/tokens/webgl/row-norms.ts)
+    const norm = fusedFamilyOn(ROW_NORMS_GL_FAMILY) ? rowNormsGL(x) : tf.sqrt(tf.sum(tf.square(x), -1, true));
     return tf.div(x, eps > 0 ? tf.maximum(norm, eps) : norm) as tf.Tensor3D;
   });
 }

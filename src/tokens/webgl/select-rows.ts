@@ -55,6 +55,44 @@ const GATHER = {
     }`,
 };
 
+const TARGET = {
+  key: 'selection_target_gl',
+  family: SELECT_GL_FAMILY,
+  inputs: ['rows'],
+  ints: ['kept'],
+  code: `
+    void main() {
+      ivec2 c = getOutputCoords();
+      int slot = -1;
+      for (int k = 0; k < kept; k++) {
+        if (int(round(getRows(c.x, k))) == c.y) { slot = k; break; }
+      }
+      setOutput(float(slot));
+    }`,
+};
+
+const KEPT = {
+  key: 'selection_kept_gl',
+  family: SELECT_GL_FAMILY,
+  inputs: ['target'],
+  code: `
+    void main() {
+      ivec2 c = getOutputCoords();
+      setOutput(getTarget(c.x, c.y) >= 0.0 ? 1.0 : 0.0);
+    }`,
+};
+
+/**
+ * The assignment of a selection (../assignment.ts `selectionAssignment`): rows [B, K] kept in
+ * output order -> target int32 [B, n] (the output slot of each input, −1 if none) and coeff [B, n]
+ * (1 where kept), one shader for every n and K.
+ */
+export function selectionTargetGL(rows: tf.Tensor2D, n: number): [tf.Tensor2D, tf.Tensor2D] {
+  const [batch, kept] = rows.shape;
+  const target = runGLProgram({ ...TARGET, outputShape: [batch, n] }, [rows], 'int32', [kept]) as tf.Tensor2D;
+  return [target, runGLProgram({ ...KEPT, outputShape: [batch, n] }, [target], 'float32') as tf.Tensor2D];
+}
+
 /** target [B, N] -> int32 [B, nOut]: the input row of every output row (−1: none). */
 export function selectSourceGL(target: tf.Tensor2D, nOut: number): tf.Tensor2D {
   const [batch, nIn] = target.shape;
@@ -114,4 +152,25 @@ async function checkGather(): Promise<string | null> {
   }
 }
 
-registerFusedFamily(SELECT_GL_FAMILY, 'selection-apply', async () => (await checkSelect()) ?? (await checkGather()), 'webgl');
+/** `selectionTargetGL` against the generic path's one-hot sum, on two images with an empty slot (−1). */
+async function checkSelectionTarget(): Promise<string | null> {
+  const rows = tf.tensor2d([0, 3, 5, 2, 4, -1], [2, 3], 'int32');
+  const generic = (): [tf.Tensor2D, tf.Tensor2D] =>
+    tf.tidy(() => {
+      const slot = tf.reshape(tf.range(1, 4, 1, 'float32'), [1, 3, 1]);
+      const target = tf.cast(tf.sub(tf.sum(tf.mul(tf.cast(tf.oneHot(rows, 6), 'float32'), slot), 1), 1), 'int32') as tf.Tensor2D;
+      return [target, tf.cast(tf.greaterEqual(target, 0), 'float32') as tf.Tensor2D];
+    });
+  try {
+    return await checkOnWebGL(
+      () => selectionTargetGL(rows, 6),
+      generic,
+      async (a, b) => (await sameValues(a[0], b[0], 0)) ?? (await sameValues(a[1], b[1], 0)),
+      (t) => tf.dispose(t),
+    );
+  } finally {
+    rows.dispose();
+  }
+}
+
+registerFusedFamily(SELECT_GL_FAMILY, 'selection-apply', async () => (await checkSelect()) ?? (await checkGather()) ?? (await checkSelectionTarget()), 'webgl');
