@@ -14,6 +14,8 @@ import { DEFAULT_PLANS } from '../../src/cli/bench';
 const ROOT = resolve(import.meta.dirname, '../..');
 const PLANS = process.env.PLANS ? process.env.PLANS.split(';') : DEFAULT_PLANS;
 const ROUNDS = Number(process.env.ROUNDS ?? 0);
+/** TF.js flags to set once WebGL runs, as JSON (e.g. FLAGS='{"USE_SETTIMEOUTCUSTOM":true}'). */
+const FLAGS = JSON.parse(process.env.FLAGS ?? '{}') as Record<string, unknown>;
 
 const server = await createServer({
   root: ROOT,
@@ -42,7 +44,7 @@ try {
   await page.goto(`http://127.0.0.1:${port}/tests/bench/index.html`, { timeout: 120_000 });
   await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, { timeout: 120_000 });
   const lines = await page.evaluate(
-    async ([planTexts, rounds]) => {
+    async ([planTexts, rounds, flags]) => {
       // no named helpers in here: tsx would wrap them in a __name() call the page does not have
       const tf = window.tf;
       const { useBackend } = await import(/* @vite-ignore */ '/src/app/engine/backends.ts' as string);
@@ -52,6 +54,7 @@ try {
       const { compilePlan } = await import(/* @vite-ignore */ '/src/reduce/compile.ts' as string);
       const { planFromText } = await import(/* @vite-ignore */ '/src/reduce/plan.ts' as string);
       await useBackend('webgl');
+      for (const [flag, value] of Object.entries(flags as Record<string, number | boolean>)) tf.env().set(flag, value);
       const config = archConfig('deit-t');
       const model = { config, weights: randomWeights(config, 1) };
       await warmUp(model, []);
@@ -108,7 +111,7 @@ try {
       tf.dispose([pixels, ...listWeights(model.weights)]);
       return out;
     },
-    [PLANS, ROUNDS] as const,
+    [PLANS, ROUNDS, FLAGS] as const,
   );
   console.log(lines.join('\n'));
 } finally {
