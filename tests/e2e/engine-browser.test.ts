@@ -4,8 +4,8 @@ import { PROBE_PLANS, runEngineProbe, type ProbeResult } from '../helpers/engine
 import { startBrowserSession, type BrowserSession } from '../helpers/browser';
 
 // A model with DeiT-Tiny's 197-token grid and 12 blocks (tests/helpers/engine-probe.ts) and seeded random weights runs every method in Node (wasm)
-// and in headless Chromium (WebGPU on the software adapter, and wasm): token counts must agree
-// exactly and logits within 1e-3.
+// and in headless Chromium (WebGPU on the software adapter, WebGL2 on SwiftShader, and wasm): token
+// counts must agree exactly and logits within 1e-3.
 describe('the engine in Chromium agrees with Node', () => {
   let session: BrowserSession;
   let node: ProbeResult[];
@@ -20,11 +20,14 @@ describe('the engine in Chromium agrees with Node', () => {
     await session?.close();
   });
 
-  for (const backend of ['webgpu', 'wasm'] as const) {
+  for (const backend of ['webgpu', 'webgl', 'wasm'] as const) {
     it(`runs every method on ${backend} with Node's token counts and logits`, async () => {
       const page = await session.newPage('/tests/e2e/harness/index.html');
       await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, { timeout: 120_000 });
-      const got = (await page.evaluate(([b, plans]) => window.tokenscopeProbe(b as 'webgpu' | 'wasm', plans as string[]), [backend, PROBE_PLANS] as const)) as {
+      const got = (await page.evaluate(([b, plans]) => window.tokenscopeProbe(b as 'webgpu' | 'webgl' | 'wasm', plans as string[]), [
+        backend,
+        PROBE_PLANS,
+      ] as const)) as {
         backend: string;
         results: ProbeResult[];
         leaked: number;
