@@ -153,15 +153,15 @@ function qkv(config: VitConfig, b: BlockWeights, h: tf.Tensor3D): [tf.Tensor4D, 
 
 /**
  * Part `part` of `parts` equal column blocks of a projection's output [B, N, parts·D] (q, k, v of
- * the qkv linear, or q, k of its q|k split), split into heads: each slice is a dispatch on the GPU
- * backends.
+ * the qkv linear, q, k of its q|k split, or v of it as the one part), split into heads: each slice
+ * is a dispatch on the GPU backends, and on WebGL one program reads the heads from the columns.
  */
 function qkvPart(config: VitConfig, all: tf.Tensor3D, part: number, parts: number): tf.Tensor4D {
   const [B, N, width] = all.shape;
   const D = width / parts;
   const H = config.num_attention_heads;
   if (blockOnWebGL()) return splitHeadsGL(all, part * D, H, D / H);
-  return splitHeads(tf.slice(all, [0, 0, part * D], [B, N, D]), config.num_attention_heads);
+  return splitHeads(parts === 1 ? all : tf.slice(all, [0, 0, part * D], [B, N, D]), H);
 }
 
 function logSizeOf(size: tf.Tensor3D): tf.Tensor2D {
@@ -297,7 +297,7 @@ function attendWith(config: VitConfig, b: BlockWeights, x: tf.Tensor3D, probs: t
     });
     return tf.reshape(images.length === 1 ? images[0] : tf.concat(images, 0), [B, N, D]) as tf.Tensor3D;
   }
-  const v = b.qkvSplit ? splitHeads(linear(h, b.qkvSplit.vW, b.qkvSplit.vB), config.num_attention_heads) : qkvPart(config, linear(h, b.qkvW, b.qkvB), 2, 3);
+  const v = b.qkvSplit ? qkvPart(config, linear(h, b.qkvSplit.vW, b.qkvSplit.vB), 0, 1) : qkvPart(config, linear(h, b.qkvW, b.qkvB), 2, 3);
   return mergeBlockHeads(tf.matMul(probs, v));
 }
 
