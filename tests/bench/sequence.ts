@@ -4,41 +4,13 @@
  * plans in between, plus how the pool grows. Usage:
  *   npx tsx tests/bench/sequence.ts webgpu none tome:r=13 ats      (backend, then plans; 4 runs each)
  */
-import { resolve } from 'node:path';
-import { chromium } from 'playwright-core';
-import { createServer } from 'vite';
+import { openBenchPage } from './bench-page-session';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const [backend = 'webgpu', ...plans] = process.argv.slice(2);
 const RUNS = Number(process.env.RUNS ?? 4);
 
-const server = await createServer({
-  root: ROOT,
-  configFile: resolve(ROOT, 'vite.config.ts'),
-  server: { port: 0, host: '127.0.0.1', hmr: false },
-  logLevel: 'error',
-});
-await server.listen();
-const port = (server.httpServer!.address() as { port: number }).port;
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--enable-unsafe-webgpu',
-    '--enable-unsafe-swiftshader',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const { page, close } = await openBenchPage();
 try {
-  const page = await browser.newPage();
-  // generous: on a loaded machine the first load's module transforms take longer than Playwright's 30 s
-  await page.goto(`http://127.0.0.1:${port}/tests/bench/index.html`, { timeout: 120_000 });
-  await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, { timeout: 120_000 });
   const lines = await page.evaluate(
     async ([name, texts, runs]) => {
       // modules served by Vite, imported in the page (no named helpers in here: tsx would wrap them
@@ -76,6 +48,5 @@ try {
   );
   console.log(lines.join('\n'));
 } finally {
-  await browser.close();
-  await server.close();
+  await close();
 }

@@ -6,43 +6,17 @@
  *
  * Usage: nice npx tsx tests/bench/webgl-programs.ts   (PLANS='tome:r=13;ats' ROUNDS=2; default: the bench suite)
  */
-import { resolve } from 'node:path';
-import { chromium } from 'playwright-core';
-import { createServer } from 'vite';
+import { openBenchPage } from './bench-page-session';
 import { DEFAULT_PLANS } from '../../src/cli/bench';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const PLANS = process.env.PLANS ? process.env.PLANS.split(';') : DEFAULT_PLANS;
 const ROUNDS = Number(process.env.ROUNDS ?? 0);
 /** TF.js flags to set once WebGL runs, as JSON (e.g. FLAGS='{"USE_SETTIMEOUTCUSTOM":true}'). */
 const FLAGS = JSON.parse(process.env.FLAGS ?? '{}') as Record<string, unknown>;
 
-const server = await createServer({
-  root: ROOT,
-  configFile: resolve(ROOT, 'vite.config.ts'),
-  server: { port: 0, host: '127.0.0.1', hmr: false },
-  logLevel: 'error',
-});
-await server.listen();
-const port = (server.httpServer!.address() as { port: number }).port;
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--enable-unsafe-swiftshader',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const { page, close } = await openBenchPage();
+page.setDefaultTimeout(1_200_000);
 try {
-  const page = await browser.newPage();
-  page.setDefaultTimeout(1_200_000);
-  await page.goto(`http://127.0.0.1:${port}/tests/bench/index.html`, { timeout: 120_000 });
-  await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, { timeout: 120_000 });
   const lines = await page.evaluate(
     async ([planTexts, rounds, flags]) => {
       // no named helpers in here: tsx would wrap them in a __name() call the page does not have
@@ -115,6 +89,5 @@ try {
   );
   console.log(lines.join('\n'));
 } finally {
-  await browser.close();
-  await server.close();
+  await close();
 }

@@ -11,42 +11,16 @@
  *
  * Usage: nice npx tsx tests/bench/webgl-tome-profile.ts   (ROUNDS=3 REPS=10 PLAN=tome:r=13)
  */
-import { resolve } from 'node:path';
-import { chromium } from 'playwright-core';
-import { createServer } from 'vite';
+import { openBenchPage } from './bench-page-session';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const REPS = Number(process.env.REPS ?? 10);
 const PLAN = process.env.PLAN ?? 'tome:r=13';
 const PARTS = (process.env.PARTS ?? 'forwards,programs').split(',');
 
-const server = await createServer({
-  root: ROOT,
-  configFile: resolve(ROOT, 'vite.config.ts'),
-  server: { port: 0, host: '127.0.0.1', hmr: false },
-  logLevel: 'error',
-});
-await server.listen();
-const port = (server.httpServer!.address() as { port: number }).port;
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--enable-unsafe-swiftshader',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const { page, close } = await openBenchPage();
+page.setDefaultTimeout(600_000);
 try {
-  const page = await browser.newPage();
-  page.setDefaultTimeout(600_000);
-  await page.goto(`http://127.0.0.1:${port}/tests/bench/index.html`, { timeout: 120_000 });
-  await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, { timeout: 120_000 });
   const lines = await page.evaluate(
     async ([rounds, reps, planText, parts]) => {
       // no named helpers in here: tsx would wrap them in a __name() call the page does not have
@@ -175,6 +149,5 @@ try {
   );
   console.log(lines.join('\n'));
 } finally {
-  await browser.close();
-  await server.close();
+  await close();
 }
