@@ -5,6 +5,10 @@
  * target it is (−1 if none); `select_rows_gl` then copies one element per fragment, once per tensor.
  * Replaces the generic path's sort of the targets (three GPU-sort programs), where, logicalAnd,
  * range, add and gathers. Its own family, checked against that path.
+ *
+ * The family also holds the other row picks the methods share, as programs whose shaders serve
+ * every token count (src/model/webgl/family.ts says why that matters on WebGL): a selection's
+ * assignment from its kept rows (`selectionTargetGL`) and `gatherRows` (`gatherRowsGL`).
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkOnWebGL, sameValues } from './check';
