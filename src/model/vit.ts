@@ -172,6 +172,8 @@ function logSizeOf(size: tf.Tensor3D): tf.Tensor2D {
 interface Attended {
   info: AttentionInfo;
   out: tf.Tensor3D;
+  /** x + proj(out) for every row, when queued ahead (`forwardSteps`, while a decision's values are read). */
+  residual?: tf.Tensor3D;
 }
 
 /**
@@ -389,7 +391,7 @@ function block(
     attnOut = attended.out;
     if (hook?.slot === 'insideAttention') reduction = hook.reduce(reduceInput(attention));
   }
-  x = tf.add(x, linear(attnOut, b.projW, b.projB));
+  x = precomputed?.residual ?? tf.add(x, linear(attnOut, b.projW, b.projB));
 
   if (hook?.slot === 'insideAttention') {
     // Only the kept query rows go on. Selected after the residual add, once, rather than from both
@@ -420,13 +422,25 @@ export function head(config: VitConfig, w: VitWeights, x: tf.Tensor3D): tf.Tenso
   });
 }
 
+/** What `forwardSteps` yields once the read it asked for must be finished: the driver resumes it with the values. */
+const FINISH_READ = Symbol('finish read');
+
 /**
- * The forward pass as steps: each block runs in its own tidy, and a block whose method decides a
- * decision needs host values (ATS's kept count, ATC's distances) yields the tensor to read and
- * waits for its values. The sync driver reads with dataSync, the async one with data(): WebGPU
- * reads synchronously only through a slow canvas round trip that stalls the queue.
+ * The forward pass as steps: each block runs in its own tidy, and a block whose method's decision
+ * needs host values (ATS's kept count, ATC's distances) yields the tensor to read, queues the work
+ * that does not depend on the values, then yields FINISH_READ and waits for them. The sync driver
+ * reads with dataSync, the async one with data(): WebGPU reads synchronously only through a slow
+ * canvas round trip that stalls the queue. On the GPU backends `data()` puts its fence in the queue
+ * at once, so the work queued after it (the block's projection and residual over every row, which
+ * the block computes before selecting anyway) runs while the read's signal comes back (about 17 ms
+ * a read on WebGL: docs/PERFORMANCE.md).
  */
-function* forwardSteps(config: VitConfig, w: VitWeights, pixels: tf.Tensor4D, options: ForwardOptions): Generator<tf.Tensor, ForwardTensors, HostValues> {
+function* forwardSteps(
+  config: VitConfig,
+  w: VitWeights,
+  pixels: tf.Tensor4D,
+  options: ForwardOptions,
+): Generator<tf.Tensor | typeof FINISH_READ, ForwardTensors, HostValues | undefined> {
   const { hooks, propAttn, keepAssignments, keepEvidence = false, initCarried } = options;
   invariant(hooks.length === config.num_hidden_layers, `plan has ${hooks.length} layers, model has ${config.num_hidden_layers}`);
   const blocks: BlockOutput[] = [];
@@ -460,7 +474,12 @@ function* forwardSteps(config: VitConfig, w: VitWeights, pixels: tf.Tensor4D, op
           });
           return attended as unknown as tf.TensorContainer;
         }) as unknown as Attended;
-        const values = yield deferred!.read;
+        yield deferred!.read;
+        if (deferredHook.slot !== 'beforeAttention') {
+          const { out } = precomputed;
+          precomputed.residual = tf.tidy(() => tf.add(current.x, linear(out, b.projW, b.projB)) as tf.Tensor3D);
+        }
+        const values = (yield FINISH_READ) as HostValues;
         const decided = deferred!;
         hook = { ...deferredHook, reduceDeferred: undefined, reduce: () => decided.complete(values) };
       }
@@ -514,16 +533,34 @@ export function disposeBlockOutputs(blocks: BlockOutput[]): void {
  */
 export function forwardTensors(config: VitConfig, w: VitWeights, pixels: tf.Tensor4D, options: ForwardOptions): ForwardTensors {
   const steps = forwardSteps(config, w, pixels, options);
+  let reading: tf.Tensor | null = null;
   let step = steps.next();
-  while (!step.done) step = steps.next(step.value.dataSync() as HostValues);
+  while (!step.done) {
+    if (step.value === FINISH_READ) {
+      step = steps.next(reading!.dataSync() as HostValues);
+      reading = null;
+    } else {
+      reading = step.value;
+      step = steps.next(undefined);
+    }
+  }
   return step.value;
 }
 
 /** The same forward pass, reading data-dependent counts asynchronously (required on WebGPU). */
 export async function forwardTensorsAsync(config: VitConfig, w: VitWeights, pixels: tf.Tensor4D, options: ForwardOptions): Promise<ForwardTensors> {
   const steps = forwardSteps(config, w, pixels, options);
+  let reading: Promise<unknown> | null = null;
   let step = steps.next();
-  while (!step.done) step = steps.next((await step.value.data()) as HostValues);
+  while (!step.done) {
+    if (step.value === FINISH_READ) {
+      step = steps.next((await reading!) as HostValues);
+      reading = null;
+    } else {
+      reading = step.value.data(); // starts the read now; the generator queues more work before it is awaited
+      step = steps.next(undefined);
+    }
+  }
   return step.value;
 }
 
