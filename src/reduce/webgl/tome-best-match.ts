@@ -15,23 +15,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { runGLProgram } from '../../tokens/webgl/program';
+import { rowNormsProgram } from '../../tokens/webgl/row-norms';
 
 export const TOME_GL_FAMILY = 'tome-webgl';
 
-/** Each token's L2 norm, [B, N]: the sum of squares in channel order, then sqrt. */
-const NORMS = {
-  key: 'tome_norms_gl',
-  family: TOME_GL_FAMILY,
-  inputs: ['metric'],
-  ints: ['channels'],
-  code: `
-    void main() {
-      ivec2 c = getOutputCoords();
-      float s = 0.0;
-      for (int k = 0; k < channels; k++) { float v = getMetric(c.x, c.y, k); s += v * v; }
-      setOutput(sqrt(s));
-    }`,
-};
+/** Each token's L2 norm, [B, N]: the shared row-norm program under ToMe's key and family. */
+const NORMS = rowNormsProgram('tome_norms_gl', TOME_GL_FAMILY);
 
 /** The normalised tokens split by parity, [B, N, C]: A (even positions) in rows [0, |A|), then B. */
 const SPLIT_NORMALISED = {

@@ -11,23 +11,31 @@ import { runGLProgram } from './program';
 
 export const ROW_NORMS_GL_FAMILY = 'row-norms-webgl';
 
-const NORMS = {
-  key: 'row_norms_gl',
-  family: ROW_NORMS_GL_FAMILY,
+/**
+ * The program: output [B, N], each token's sum of squares over its C channels in channel order,
+ * then sqrt. Also ToMe's `tome_norms_gl` (src/reduce/webgl/tome-best-match.ts), under its own key
+ * and family.
+ */
+export const rowNormsProgram = (key: string, family: string) => ({
+  key,
+  family,
   inputs: ['x'],
   ints: ['channels'],
   code: `
     void main() {
-      ivec3 c = getOutputCoords();
+      ivec2 c = getOutputCoords();
       float sum = 0.0;
       for (int k = 0; k < channels; k++) { float v = getX(c.x, c.y, k); sum += v * v; }
       setOutput(sqrt(sum));
     }`,
-};
+});
 
+const NORMS = rowNormsProgram('row_norms_gl', ROW_NORMS_GL_FAMILY);
+
+/** [B, N, C] -> [B, N, 1]. */
 export function rowNormsGL(x: tf.Tensor3D): tf.Tensor3D {
   const [batch, n, channels] = x.shape;
-  return runGLProgram({ ...NORMS, outputShape: [batch, n, 1] }, [x], 'float32', [channels]) as tf.Tensor3D;
+  return tf.tidy(() => tf.reshape(runGLProgram({ ...NORMS, outputShape: [batch, n] }, [x], 'float32', [channels]), [batch, n, 1]) as tf.Tensor3D);
 }
 
 /** Against TF.js's norm on 2 × 5 rows of 6, one of them zero. */

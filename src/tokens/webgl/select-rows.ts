@@ -18,36 +18,35 @@ import { checkSelection } from '../device-check';
 
 export const SELECT_GL_FAMILY = 'select-webgl';
 
-const SOURCE = {
-  key: 'select_source_gl',
+/**
+ * An index list inverted: output [B, n] whose entry y is the first position j < positions with
+ * list[b, j] = y, or −1. `select_source_gl` (each output row's input, from the targets) and
+ * `selection_target_gl` (each input's slot, from the kept rows) are this one search under two names,
+ * so the run counts tell them apart.
+ */
+const firstPosition = (key: string) => ({
+  key,
   family: SELECT_GL_FAMILY,
-  inputs: ['toRow'],
-  ints: ['nIn'],
+  inputs: ['list'],
+  ints: ['positions'],
   code: `
     void main() {
       ivec2 c = getOutputCoords();
-      int source = -1;
-      for (int n = 0; n < nIn; n++) {
-        if (int(round(getToRow(c.x, n))) == c.y) { source = n; break; }
+      int found = -1;
+      for (int j = 0; j < positions; j++) {
+        if (int(round(getList(c.x, j))) == c.y) { found = j; break; }
       }
-      setOutput(float(source));
+      setOutput(float(found));
     }`,
-};
+});
 
-const ROWS = {
-  key: 'select_rows_gl',
-  family: SELECT_GL_FAMILY,
-  inputs: ['rows', 'source'],
-  code: `
-    void main() {
-      ivec3 c = getOutputCoords();
-      int source = int(round(getSource(c.x, c.y)));
-      setOutput(source >= 0 ? getRows(c.x, source, c.z) : 0.0);
-    }`,
-};
-
-const GATHER = {
-  key: 'gather_rows_gl',
+/**
+ * Rows picked by index: output [B, M, C] whose row m is row indices[b, m] of rows [B, count, C], or
+ * zeros where the index is outside [0, count). `select_rows_gl` (a selection's apply) and
+ * `gather_rows_gl` (`gatherRows`) are this one copy under two names.
+ */
+const rowsAt = (key: string) => ({
+  key,
   family: SELECT_GL_FAMILY,
   inputs: ['rows', 'indices'],
   ints: ['count'],
@@ -57,23 +56,12 @@ const GATHER = {
       int row = int(round(getIndices(c.x, c.y)));
       setOutput(row >= 0 && row < count ? getRows(c.x, row, c.z) : 0.0);
     }`,
-};
+});
 
-const TARGET = {
-  key: 'selection_target_gl',
-  family: SELECT_GL_FAMILY,
-  inputs: ['rows'],
-  ints: ['kept'],
-  code: `
-    void main() {
-      ivec2 c = getOutputCoords();
-      int slot = -1;
-      for (int k = 0; k < kept; k++) {
-        if (int(round(getRows(c.x, k))) == c.y) { slot = k; break; }
-      }
-      setOutput(float(slot));
-    }`,
-};
+const SOURCE = firstPosition('select_source_gl');
+const TARGET = firstPosition('selection_target_gl');
+const ROWS = rowsAt('select_rows_gl');
+const GATHER = rowsAt('gather_rows_gl');
 
 const KEPT = {
   key: 'selection_kept_gl',
@@ -106,7 +94,7 @@ export function selectSourceGL(target: tf.Tensor2D, nOut: number): tf.Tensor2D {
 /** values [B, N, C] -> [B, nOut, C]: row t is input row source[t] (zeros if none). */
 export function selectRowsGL(values: tf.Tensor3D, source: tf.Tensor2D): tf.Tensor3D {
   const [batch, nOut] = source.shape;
-  return runGLProgram({ ...ROWS, outputShape: [batch, nOut, values.shape[2]] }, [values, source], 'float32') as tf.Tensor3D;
+  return runGLProgram({ ...ROWS, outputShape: [batch, nOut, values.shape[2]] }, [values, source], 'float32', [values.shape[1]]) as tf.Tensor3D;
 }
 
 /**
