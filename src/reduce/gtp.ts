@@ -31,8 +31,6 @@ import { fusedFamilyOn } from '../tokens/webgpu/kernel-status';
 import { mixedAttnMax } from './gtp-scores';
 import { GTP_GL_FAMILY, mixedAttnMaxGL } from './webgl/gtp-scores';
 
-export { mixedAttnMax };
-
 export const GTP_GRAPHS = ['spatial', 'semantic', 'mixed'] as const;
 export type GtpGraphType = (typeof GTP_GRAPHS)[number];
 
