@@ -20,11 +20,11 @@ import { applyAndSum, applySelection, disposeReduction, disposeReductionExtras }
 import { gatherRows } from '../tokens/gather-rows';
 import { kernelsRunOnCpu } from '../tokens/kernel-paths';
 import { disposeEvidence } from '../tokens/evidence';
-import { APPLY_FAMILY, meanOverHeadsProgram } from '../tokens/webgpu/apply-assignment';
+import { APPLY_FAMILY, meanOverHeadsProgram, valueNormsProgram } from '../tokens/webgpu/apply-assignment';
 import { fusedFamilyOn } from '../tokens/webgpu/kernel-status';
 import { LAYER_NORM_FAMILY, layerNormProgram } from './webgpu/layer-norm';
 import { BLOCK_GL_FAMILY } from './webgl/family';
-import { clsRowsGL, meanOverHeadsGL, mergeHeadsGL, splitHeadsGL } from './webgl/heads';
+import { clsRowsGL, meanOverHeadsGL, mergeHeadsGL, splitHeadsGL, valueNormsGL } from './webgl/heads';
 import { layerNormGL } from './webgl/layer-norm';
 import { softmaxGL } from './webgl/softmax';
 import type { AttentionInfo, DeferredReduction, EvidenceTensors, HostValues, NeedsKey, ReduceInput, Reduction, Slot } from '../tokens/types';
@@ -233,10 +233,17 @@ function blockAttention(config: VitConfig, b: BlockWeights, state: BlockState, h
   const probs = sparsity !== undefined && sparsity < 1 ? sparsifyAttention(dense, sparsity) : dense;
   if (needs.includes('probs')) info.probs = probs;
   if (needs.includes('clsAttn')) info.clsAttn = blockOnWebGL() ? clsRowsGL(probs) : tf.reshape(tf.slice(probs, [0, 0, 0, 0], [B, -1, 1, N]), [B, probs.shape[1], N]);
-  if (needs.includes('valueNorms')) info.valueNorms = valueNorms(mergeBlockHeads(v));
+  if (needs.includes('valueNorms')) info.valueNorms = valuesNorms(v);
   if (needs.includes('keysMean'))
     info.keysMean = fusedFamilyOn(APPLY_FAMILY) ? meanOverHeadsProgram(k) : blockOnWebGL() ? meanOverHeadsGL(k) : (tf.mean(k, 1) as tf.Tensor3D);
   return { info, out: mergeBlockHeads(tf.matMul(probs, v)) };
+}
+
+/** ‖v_n‖₂ over all heads of v [B, H, N, dh] (ATS): one program on WebGPU and WebGL, else the generic ops. */
+function valuesNorms(v: tf.Tensor4D): tf.Tensor2D {
+  if (fusedFamilyOn(APPLY_FAMILY)) return valueNormsProgram(v);
+  if (blockOnWebGL()) return valueNormsGL(v);
+  return valueNorms(mergeBlockHeads(v));
 }
 
 /**

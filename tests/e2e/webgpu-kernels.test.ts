@@ -135,6 +135,7 @@ describe('fused WebGPU kernels in Chromium', () => {
       const ran = (key: string) => (after[key] ?? 0) - (before[key] ?? 0);
       // two reducing blocks: a decision, a count, a selection and its apply to x and sizes in each
       expect(['ats_sample', 'ats_count', 'ats_target', 'ats_coeff'].map(ran)).toEqual([2, 2, 2, 2]);
+      expect(ran('valuenorms')).toBe(2); // ATS's value norms in one program, not the generic ops
       expect(ran('select_rows')).toBe(4); // x and sizes
       expect(reads.syncReads).toBe(0);
       expect(reads.asyncReads).toBe(2);

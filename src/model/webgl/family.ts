@@ -17,8 +17,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkOnWebGL, sameValues } from '../../tokens/webgl/check';
 import { registerFusedFamily } from '../../tokens/webgpu/kernel-status';
-import { layerNorm, mergeHeads, splitHeads } from '../ops';
-import { clsRowsGL, meanOverHeadsGL, mergeHeadsGL, splitHeadsGL } from './heads';
+import { layerNorm, mergeHeads, splitHeads, valueNorms } from '../ops';
+import { clsRowsGL, meanOverHeadsGL, mergeHeadsGL, splitHeadsGL, valueNormsGL } from './heads';
 import { BLOCK_GL_FAMILY, layerNormGL } from './layer-norm';
 import { softmaxGL } from './softmax';
 
@@ -62,6 +62,7 @@ async function checkBlockPrograms(): Promise<string | null> {
     ],
     ['CLS rows', () => clsRowsGL(logits), () => tf.reshape(tf.slice(logits, [0, 0, 0, 0], [B, H, 1, N]), [B, H, N])],
     ['mean over heads', () => meanOverHeadsGL(logits), () => tf.mean(logits, 1)],
+    ['value norms', () => valueNormsGL(logits), () => valueNorms(mergeHeads(logits))],
   ];
   try {
     for (const [name, fused, generic] of cases) {

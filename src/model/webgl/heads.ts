@@ -2,7 +2,8 @@
  * Moving between tokens and attention heads on WebGL with one program each whose shader does not
  * depend on the token count, where TF.js's slice, transpose and mean compile one per shape (see
  * ./family.ts): q, k or v per head straight from the columns of the qkv projection, the heads
- * merged back, the CLS query row of every head's attention, and the keys averaged over heads.
+ * merged back, the CLS query row of every head's attention, the keys averaged over heads and the
+ * values' norms over all heads.
  */
 import type * as tf from '@tensorflow/tfjs';
 import { runGLProgram } from '../../tokens/webgl/program';
@@ -58,6 +59,25 @@ const MEAN_OVER_HEADS = {
     }`,
 };
 
+const VALUE_NORMS = {
+  key: 'value_norms_gl',
+  family: BLOCK_GL_FAMILY,
+  inputs: ['values'],
+  ints: ['heads', 'headDim'],
+  code: `
+    void main() {
+      ivec2 c = getOutputCoords();
+      float sum = 0.0;
+      for (int h = 0; h < heads; h++) {
+        for (int d = 0; d < headDim; d++) {
+          float x = getValues(c.x, h, c.y, d);
+          sum += x * x;
+        }
+      }
+      setOutput(sqrt(sum));
+    }`,
+};
+
 /**
  * Columns [offset, offset + heads·headDim) of `columns` [B, N, W] as heads [B, heads, N, headDim]:
  * ops.ts `splitHeads` of that slice.
@@ -83,4 +103,10 @@ export function clsRowsGL(probs: tf.Tensor4D): tf.Tensor3D {
 export function meanOverHeadsGL(keys: tf.Tensor4D): tf.Tensor3D {
   const [batch, h, n, headDim] = keys.shape;
   return runGLProgram({ ...MEAN_OVER_HEADS, outputShape: [batch, n, headDim] }, [keys], 'float32', [h]) as tf.Tensor3D;
+}
+
+/** ‖v_n‖₂ over every head's channels of v [B, H, N, dh]: [B, N] (ops.ts `valueNorms` of the merged heads). */
+export function valueNormsGL(values: tf.Tensor4D): tf.Tensor2D {
+  const [batch, h, n, headDim] = values.shape;
+  return runGLProgram({ ...VALUE_NORMS, outputShape: [batch, n] }, [values], 'float32', [h, headDim]) as tf.Tensor2D;
 }

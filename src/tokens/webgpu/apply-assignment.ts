@@ -103,3 +103,32 @@ export function meanOverHeadsProgram(k: tf.Tensor4D): tf.Tensor3D {
   };
   return runProgram(spec, [k], 'float32', [heads, n * dh, batch * n * dh]) as tf.Tensor3D;
 }
+
+/**
+ * v [B, H, N, dh] -> [B, N], ‖v_n‖₂ over every head's channels (heads in order, channels in order
+ * within a head): ATS's value norms. One dispatch where the generic path merges the heads (a
+ * transpose) and runs square, sum and sqrt.
+ */
+export function valueNormsProgram(v: tf.Tensor4D): tf.Tensor2D {
+  const [batch, heads, n, dh] = v.shape;
+  const spec: ProgramSpec = {
+    key: 'valuenorms',
+    family: APPLY_FAMILY,
+    inputs: ['values'],
+    outputShape: [batch, n],
+    uniforms: 'heads : i32, rows : i32, headDim : i32, total : i32,',
+    code: `
+      fn main(index : i32) {
+        if (index >= uniforms.total) { return; }
+        let b = index / uniforms.rows;
+        let row = index % uniforms.rows;
+        var sum = 0.0;
+        for (var h = 0; h < uniforms.heads; h++) {
+          let start = ((b * uniforms.heads + h) * uniforms.rows + row) * uniforms.headDim;
+          for (var c = 0; c < uniforms.headDim; c++) { let x = values[start + c]; sum = sum + x * x; }
+        }
+        result[index] = sqrt(sum);
+      }`,
+  };
+  return runProgram(spec, [v], 'float32', [heads, n, dh, batch * n]) as tf.Tensor2D;
+}

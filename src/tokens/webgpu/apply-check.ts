@@ -2,11 +2,12 @@
  * The device check of the shared apply step (apply-assignment.ts): a merge-and-drop assignment of
  * 2 images applied by the fused programs and by the generic matrix path must give the same rows
  * (1e-6) and the same weighted-mean coefficients; the mean over heads of a [2, 3, 7, 5] key tensor
- * must match tf.mean. Registered on load; `useBackend('webgpu')` runs it.
+ * must match tf.mean, and the value norms of the same tensor the generic ones. Registered on load; `useBackend('webgpu')` runs it.
  */
 import * as tf from '@tensorflow/tfjs';
 import { applyAndSum, weightedMeanCoeffs } from '../assignment';
-import { APPLY_FAMILY, applyAssignmentProgram, groupMeanProgram, meanOverHeadsProgram } from './apply-assignment';
+import { valueNorms } from '../../model/ops';
+import { APPLY_FAMILY, applyAssignmentProgram, groupMeanProgram, meanOverHeadsProgram, valueNormsProgram } from './apply-assignment';
 import { checkOnDevice, sameValues } from './check';
 import { registerFusedFamily } from './kernel-status';
 
@@ -28,16 +29,23 @@ async function checkApply(): Promise<string | null> {
       () =>
         tf.tidy(() => {
           const coeff = groupMeanProgram(target, weights);
-          return [coeff, applyAssignmentProgram(values, target, coeff, nOut), applyAssignmentProgram(values, target, null, nOut), meanOverHeadsProgram(keys)];
+          return [
+            coeff,
+            applyAssignmentProgram(values, target, coeff, nOut),
+            applyAssignmentProgram(values, target, null, nOut),
+            meanOverHeadsProgram(keys),
+            valueNormsProgram(keys),
+          ];
         }),
       () =>
         tf.tidy(() => {
           const coeff = weightedMeanCoeffs(target, weights, nOut);
           const { applied, sums } = applyAndSum({ target, coeff, nOut }, [values], [values]);
-          return [coeff, applied[0], sums[0], tf.mean(keys, 1)];
+          const mergedHeads = tf.reshape(tf.transpose(keys, [0, 2, 1, 3]), [2, n, 3 * 5]) as tf.Tensor3D;
+          return [coeff, applied[0], sums[0], tf.mean(keys, 1), valueNorms(mergedHeads)];
         }),
       async (fused, generic) => {
-        for (const [i, what] of ['coefficients', 'weighted rows', 'summed rows', 'mean over heads'].entries()) {
+        for (const [i, what] of ['coefficients', 'weighted rows', 'summed rows', 'mean over heads', 'value norms'].entries()) {
           const problem = await sameValues(fused[i], generic[i], 1e-6);
           if (problem) return `${what}: ${problem}`;
         }
