@@ -11,12 +11,14 @@
  *   reuses everything, a new plan keeps only what it used itself;
  * - on WebGPU, storage buffers taken inside the forward are rounded up to size classes, so blocks
  *   and plans with nearby token counts share buffers (the slack past a tensor's end is zeroed:
- *   see `clearSlack`), and a buffer created inside the forward replaces free entries once the
- *   pool holds more than 1.25× the most bytes in use at once, so what is held follows what a plan
+ *   see `clearSlack`);
+ * - on both, a buffer (texture) created inside the forward replaces free entries once the pool
+ *   holds more than 1.25× the most bytes in use at once, so what is held follows what a plan
  *   has in use rather than every size it ever asked for.
  * Alternatives measured (docs/PERFORMANCE.md#memory): emptying the whole pool after each forward
  * (every forward re-creates its buffers), WebGL's WEBGL_DELETE_TEXTURE_THRESHOLD (stale shapes stay
- * in the pool, and past the threshold every texture is re-created), replacing on miss on WebGL.
+ * in the pool, and past the threshold every texture is re-created), no replacing on WebGL (2.18×
+ * inside a forward over 1,000 random plans).
  *
  * Freeing needs the backends' pool internals, which TF.js does not export. They are read through
  * the narrow shapes below and checked at run time: if a TF.js upgrade changes them, the policy
@@ -107,20 +109,26 @@ function watchWebGl(pool: WebGlTextureManager): void {
   watched.add(pool);
   const acquire = pool.acquireTexture.bind(pool);
   pool.acquireTexture = (...args: unknown[]) => {
+    const allocated = pool._numBytesAllocated;
     const entry = acquire(...args);
-    taken?.add(entry);
+    if (taken) {
+      taken.add(entry);
+      usedMark.current = Math.max(usedMark.current, pool._numBytesAllocated - pool._numBytesFree);
+      if (pool._numBytesAllocated > allocated) replaceFree(pool._numBytesAllocated);
+    }
     peakHeld = Math.max(peakHeld, pool._numBytesAllocated);
     return entry;
   };
 }
 
 /**
- * Whether a WebGPU storage buffer created during a forward replaces free pool entries (see
+ * Whether a buffer (texture) created during a forward replaces free pool entries (see
  * `spareShare`): what the backend holds then stays near the most the forward has in use at once
- * instead of every size class it ever asked for (docs/PERFORMANCE.md#memory). Entries the forward
- * has not taken go first (the previous plan's), then its own released ones. Not on WebGL: a
- * texture's key is its exact shape, so nearly every new plan misses, and replacing made 40
- * random-plan forwards 2.9× slower there.
+ * instead of every size (shape) it ever asked for (docs/PERFORMANCE.md#memory). Entries the
+ * forward has not taken go first (the previous plan's), then its own released ones. On WebGL a
+ * texture's key is its exact shape, so a new plan misses often; replacing there is affordable
+ * because the trim drops emptied shape keys (walking ~800 of them per replacement once cost
+ * 0.5 ms) and skips the walk for earlier entries once none is left.
  */
 let replaceOnMiss = true;
 export function setReplaceOnMiss(on: boolean): void {
@@ -144,16 +152,22 @@ let spareShare = 0.25;
 export function setSpareShare(x: number): void {
   spareShare = x;
 }
-/** The most bytes in use at once in the previous forward and in this one so far (WebGPU). */
+/** The most bytes in use at once in the previous forward and in this one so far. */
 let usedMark = { previous: 0, current: 0 };
+/** This forward has already freed every free entry it did not take: only its own are left to replace. */
+let earlierEntriesGone = false;
 
-function replaceFree(pool: WebGpuBufferManager): void {
+/** Frees free entries until the pool holds no more than `spareShare` past the most in use at once. */
+function replaceFree(heldBytes: number): void {
   if (!replaceOnMiss || !taken) return;
-  const excess = pool.numBytesAllocated - Math.max(usedMark.previous, usedMark.current) * (1 + spareShare);
+  const excess = heldBytes - Math.max(usedMark.previous, usedMark.current) * (1 + spareShare);
   if (excess <= 0) return;
   const mine = taken;
-  const freed = trimGpuPool((entry) => mine.has(entry), excess);
-  if (freed < excess) trimGpuPool(() => false, excess - freed);
+  const freed = earlierEntriesGone ? 0 : trimGpuPool((entry) => mine.has(entry), excess);
+  if (freed < excess) {
+    earlierEntriesGone = true;
+    trimGpuPool(() => false, excess - freed);
+  }
 }
 
 /**
@@ -228,7 +242,7 @@ function watchWebGpu(backend: Record<string, unknown>, pool: WebGpuBufferManager
       if (!created) clearSlack(queue!, buffer, size);
     } else asked.delete(buffer);
     taken?.add(buffer);
-    if (created > 0 && storage) replaceFree(pool);
+    if (created > 0 && storage) replaceFree(pool.numBytesAllocated);
     peakHeld = Math.max(peakHeld, pool.numBytesAllocated);
     return buffer;
   }) as WebGpuBufferManager['acquireBuffer'];
@@ -304,7 +318,10 @@ export function trimGpuPool(keep: (entry: object) => boolean = () => false, limi
         gl.numFreeTextures--;
         freed += bytes;
       }
-      gl.freeTextures[key] = kept;
+      // an emptied key is dropped (TF.js re-creates it on the next release): with token reduction
+      // there are hundreds of shapes, and every later trim would walk them
+      if (kept.length > 0) gl.freeTextures[key] = kept;
+      else delete gl.freeTextures[key];
     }
   }
   return freed;
@@ -337,6 +354,7 @@ export async function boundGpuMemory<T>(work: () => Promise<T>): Promise<T> {
   if (depth++ === 0) {
     taken = new WeakSet();
     usedMark = { previous: usedMark.current, current: 0 };
+    earlierEntriesGone = false;
   }
   const usedHere = taken!;
   try {

@@ -35,10 +35,9 @@ describe('GPU memory over many plans', () => {
       expect(run.tensorsLeaked).toBe(0);
       expect(run.referenceBytes).toBeGreaterThan(0);
       expect(run.maxHeldBytes / run.referenceBytes, 'held after a forward ÷ reference').toBeLessThanOrEqual(2);
-      // WebGPU also inside every forward (its pool grows only when nothing free can be given up);
-      // WebGL keeps TF.js's exact texture shapes, and a plan's own forward may pass 2× there (2.2–2.5×
-      // measured, docs/PERFORMANCE.md#memory)
-      if (backend === 'webgpu') expect(run.peakBytes / run.referenceBytes, 'most held inside a forward ÷ reference').toBeLessThanOrEqual(2);
+      // and inside every forward: a buffer (texture) created there replaces free ones once the pool
+      // is past 1.25× the most in use (without that, WebGL's exact texture shapes reached 2.2–2.5×)
+      expect(run.peakBytes / run.referenceBytes, 'most held inside a forward ÷ reference').toBeLessThanOrEqual(2);
     }, 180_000);
   }
 
