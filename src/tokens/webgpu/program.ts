@@ -35,10 +35,25 @@ export interface ProgramSpec {
   code: string;
 }
 
+/**
+ * One empty class per program key: TF.js names a program by its `constructor.name` in shader and
+ * pipeline labels (what a validation error quotes) and in `tf.time`'s per-program times, where a
+ * plain object would read "Object".
+ */
+const namedClasses = new Map<string, new () => object>();
+function namedInstance(key: string): object {
+  let named = namedClasses.get(key);
+  if (!named) {
+    named = { [key]: class {} }[key]; // the class takes the property's name
+    namedClasses.set(key, named);
+  }
+  return new named();
+}
+
 function program(spec: ProgramSpec): WebGPUProgram {
   const invocations = spec.invocations ?? spec.outputShape.reduce((a, b) => a * b, 1);
   const broken = kernelFailureForced(spec.family);
-  return {
+  const fields: WebGPUProgram = {
     // what a device that rejects the program sees (fault-handling tests): invalid WGSL
     shaderKey: `tokenscope_${spec.key}${broken ? '_broken' : ''}`,
     outputShape: spec.outputShape,
@@ -49,6 +64,7 @@ function program(spec: ProgramSpec): WebGPUProgram {
     uniforms: spec.uniforms,
     getUserCode: () => (broken ? `${spec.code}\n this is not WGSL;` : spec.code),
   };
+  return Object.assign(namedInstance(spec.key), fields);
 }
 
 /** The active WebGPU backend (call only when tf.getBackend() is 'webgpu'). */
