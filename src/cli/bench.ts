@@ -11,6 +11,7 @@ import { ARCHS, archConfig } from '../model/config';
 import { loadModelDir } from '../model/load-node';
 import type { Model } from '../model/run';
 import { listWeights, randomWeights } from '../model/weights';
+import { setFusedKernelsEnabled } from '../tokens/webgpu/kernel-status';
 import type { Command } from './main';
 
 /** The default suite: each method at its paper setting on DeiT-Tiny shapes. */
@@ -27,7 +28,7 @@ export const DEFAULT_PLANS = [
   'gtp:p=8',
 ];
 
-const HELP = `usage: tokenscope bench [--arch deit-t|deit-s|DIR] [--plan PLAN]... [--backend wasm|cpu]
+const HELP = `usage: tokenscope bench [--arch deit-t|deit-s|DIR] [--plan PLAN]... [--backend wasm|cpu|webgpu]
                        [--batch 1,32] [--runs N] [--warmup N] [--settled] [--json]
        tokenscope bench --browser [--backends webgpu,webgl,wasm] [--threads 1,2] [same options]
 
@@ -45,7 +46,8 @@ Options:
   --arch NAME|DIR   deit-t (default), deit-s, deit-b, vit-b with seeded random weights at 224 px,
                     or a model directory (config.json + model.safetensors)
   --plan PLAN       a plan (repeatable; default: the suite ${DEFAULT_PLANS.join(' | ')})
-  --backend NAME    wasm (default) or cpu
+  --backend NAME    wasm (default), cpu, or webgpu: a GPU through Dawn's Node bindings, for a
+                    machine without a browser (\`npm install --no-save webgpu\` first)
   --batch LIST      comma-separated batch sizes (default 1)
   --runs N          timed rounds (default 10 at batch 1, 3 above)
   --warmup N        discarded rounds (default 2 at batch 1, 1 above)
@@ -62,7 +64,7 @@ Options:
   --threads LIST    with --browser: run wasm once per thread count (comma-separated; default: one
                     per core, capped at 8), print each count's speed-up over the first, and check
                     that the bundled model's logits and token counts agree across the counts
-  --fused MODE      with --browser, on WebGPU and WebGL: the fused kernels 'on' (default), 'off'
+  --fused MODE      on WebGPU (and WebGL with --browser): the fused kernels 'on' (default), 'off'
                     (the generic TF.js ops), or 'compare': every plan both ways, interleaved
                     against the same unreduced baseline
 
@@ -163,19 +165,21 @@ async function run(argv: string[]): Promise<number> {
     },
   });
   const args = parseBenchArgs(values);
+  const fused = values.fused!;
+  if (fused !== 'on' && fused !== 'off' && fused !== 'compare')
+    throw new TokenScopeError('param-out-of-range', `--fused takes on, off or compare, got ${JSON.stringify(fused)}`);
   if (values.browser) {
     const { benchInBrowser } = await import('./bench-browser');
     const threads = values.threads?.split(',').map((t) => positiveInt('--threads', t));
-    const fused = values.fused!;
-    if (fused !== 'on' && fused !== 'off' && fused !== 'compare')
-      throw new TokenScopeError('param-out-of-range', `--fused takes on, off or compare, got ${JSON.stringify(fused)}`);
     return benchInBrowser(args, values.backends!.split(','), values.json!, threads, fused);
   }
   const backend = values.backend!;
-  if (backend !== 'wasm' && backend !== 'cpu') {
-    throw new TokenScopeError('param-out-of-range', `--backend ${backend} is not available in Node; use wasm or cpu (or --browser for webgpu/webgl)`);
+  if (backend !== 'wasm' && backend !== 'cpu' && backend !== 'webgpu') {
+    throw new TokenScopeError('param-out-of-range', `--backend ${backend} is not available in Node; use wasm, cpu or webgpu (or --browser for webgl)`);
   }
+  const adapter = backend === 'webgpu' ? await (await import('./node-webgpu')).startNodeWebGpu() : undefined;
   await useBackend(backend);
+  setFusedKernelsEnabled(fused !== 'off');
   const model = benchModel(args.arch);
   try {
     if (values['record-levels']) {
@@ -198,24 +202,32 @@ async function run(argv: string[]): Promise<number> {
           runs: args.runs ?? (batch > 1 ? 3 : 10),
           warmup: args.warmup ?? (batch > 1 ? 1 : 2),
           settled: args.settled,
+          variants: backend === 'webgpu' && fused === 'compare' ? FUSED_VARIANTS : undefined,
         })),
       );
     }
-    const info = machine(backend);
+    const info: Record<string, unknown> = { ...machine(backend), ...(adapter ? { adapter } : {}) };
     if (values.json) {
       console.log(JSON.stringify(rows.length === 1 ? { ...rows[0], machine: info } : { machine: info, results: rows }));
     } else {
       console.log(
-        `${args.arch} on ${backend}: ${info.cpu} × ${info.cores}, ${info.runtime}, TF.js ${info.tfjs}, load average ${(info.load_average as number[]).join(' ')}`,
+        `${args.arch} on ${backend}${adapter ? ` (adapter ${JSON.stringify(adapter)})` : ''}: ${info.cpu} × ${info.cores}, ${info.runtime}, TF.js ${info.tfjs}, load average ${(info.load_average as number[]).join(' ')}`,
       );
       console.log(formatTable(rows));
       console.log('Medians of interleaved rounds; realized = speed-up ÷ FLOP ratio. 2nd/steady: second call ÷ steady median.');
     }
     return 0;
   } finally {
+    setFusedKernelsEnabled(true);
     tf.dispose(listWeights(model.weights));
   }
 }
+
+/** `--fused compare` on WebGPU: every plan with the generic ops and with the fused kernels, interleaved. */
+const FUSED_VARIANTS = [
+  { name: 'generic ops', use: () => setFusedKernelsEnabled(false) },
+  { name: 'fused', use: () => setFusedKernelsEnabled(true) },
+];
 
 export const benchCommand: Command = {
   summary: 'wall-clock speed-up of plans against the unreduced model (Node, or Chromium with --browser)',
