@@ -91,6 +91,21 @@ describe('fused WebGPU kernels in Chromium', () => {
     expect(got[3].asyncReads).toBe(2);
   }, 120_000);
 
+  it("gives the same numbers with the apply step's row layout (software adapters) and element layout (GPUs)", async () => {
+    for (const plan of ['tome:r=3', 'pitome:ratio=0.8', 'mctf:r=3']) {
+      const { row, element, leaked } = await page.evaluate((p) => window.applyLayouts(p), plan);
+      expect(leaked, plan).toBe(0);
+      expect(row.runs.apply_weighted, plan).toBeGreaterThan(0);
+      expect(row.runs.apply_weighted_element ?? 0, plan).toBe(0);
+      expect(element.runs.apply_weighted_element, plan).toBe(row.runs.apply_weighted);
+      expect(element.runs.apply_weighted ?? 0, plan).toBe(0);
+      expect(element.tokens, plan).toEqual(row.tokens);
+      expect(Math.min(...row.tokens), plan).toBeLessThan(17);
+      // the same additions in the same order: bit for bit
+      expect(element.logits, plan).toEqual(row.logits);
+    }
+  }, 120_000);
+
   it('falls back to the generic ops, and says so, when the device rejects the ToMe and MCTF programs', async () => {
     await page.evaluate(() => window.forceKernelFailure(['tome', 'mctf'], true));
     try {

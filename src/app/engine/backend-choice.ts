@@ -7,11 +7,10 @@
 import type { BackendName } from '../../model/backend';
 import type { BackendChoice } from '../state/url-fields';
 import type { BackendProbe } from '../worker/protocol';
+import { SOFTWARE_ADAPTER as SOFTWARE } from '../../tokens/webgpu/software-adapter';
 
 const NAMES: Record<BackendName, string> = { webgpu: 'WebGPU', webgl: 'WebGL', wasm: 'WASM', cpu: 'CPU' };
 export const backendLabel = (b: BackendName) => NAMES[b];
-
-const SOFTWARE = /swiftshader|llvmpipe|lavapipe|softpipe|software|basic render/i;
 
 /**
  * The order to try backends in, and the reasons in words. An explicit choice comes first; the rest

@@ -4,24 +4,70 @@
  * tensor, instead of building the [nOut, N] matrix R (range, equal, where, ones, zeros) and a
  * matmul per tensor on the generic path. Without `coeff` every input counts once (sizes, lineage).
  *
- * One invocation per output row: it walks the N targets of its image once and adds each of its
- * inputs' C values into the row, O(N + k·C) for k inputs. One invocation per output element, each
- * scanning the N targets, did the scan C times over (O(nOut · C · N) in all, about 7 M steps for a
- * DeiT-T block) and cost 0.14–0.3 s a call on the software adapter. The sums are the same: each
- * element starts at 0 and takes its inputs in input order.
+ * Two layouts of the same sums (each element starts at 0 and takes its inputs in input order, so
+ * they agree bit for bit):
+ * - 'row', one invocation per output row: it walks the N targets of its image once and adds each
+ *   of its inputs' C values into the row, O(N + k·C) for k inputs. For a software adapter, which
+ *   runs invocations on a few CPU cores: one invocation per element, each scanning the N targets,
+ *   did the scan C times over (O(nOut · C · N), about 7 M steps for a DeiT-T block) and cost
+ *   0.14–0.3 s a call there.
+ * - 'element', one invocation per output element: that scan C times over is what a GPU does best,
+ *   while the row layout keeps a DeiT-T block's 184 rows in 3 workgroups of serial loops. On an
+ *   NVIDIA H200 (Dawn, Vulkan) the row layout took 8–11 ms of GPU time per forward for ToMe,
+ *   PiToMe and MCTF, against 4.9 ms for the whole unreduced model (docs/PERFORMANCE.md).
+ * A hardware adapter gets 'element', a software one 'row'.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { runProgram, type ProgramSpec } from './program';
+import { isSoftwareAdapter, runProgram, webgpuBackend, type ProgramSpec } from './program';
 
 export const APPLY_FAMILY = 'apply';
 
-function applySpec(batch: number, nOut: number, channels: number, weighted: boolean): ProgramSpec {
+export type ApplyLayout = 'row' | 'element';
+let forcedLayout: ApplyLayout | null = null;
+
+/** Forces a layout (tests compare the two on one adapter); null goes back to choosing by adapter. */
+export function forceApplyLayout(layout: ApplyLayout | null): void {
+  forcedLayout = layout;
+}
+
+function applyLayout(): ApplyLayout {
+  return forcedLayout ?? (isSoftwareAdapter(webgpuBackend()) ? 'row' : 'element');
+}
+
+function applySpec(batch: number, nOut: number, channels: number, weighted: boolean, layout: ApplyLayout): ProgramSpec {
+  const inputs = weighted ? ['rows', 'toRow', 'rowCoeff'] : ['rows', 'toRow'];
+  const uniforms = 'nIn : i32, nOut : i32, channels : i32, total : i32,';
+  const kind = weighted ? 'weighted' : 'summed';
+  if (layout === 'element')
+    return {
+      key: `apply_${kind}_element`,
+      family: APPLY_FAMILY,
+      inputs,
+      outputShape: [batch, nOut, channels],
+      uniforms,
+      code: `
+      fn main(index : i32) {
+        if (index >= uniforms.total) { return; }
+        let C = uniforms.channels;
+        let c = index % C;
+        let row = index / C;
+        let t = row % uniforms.nOut;
+        let b = row / uniforms.nOut;
+        var sum = 0.0;
+        for (var n = 0; n < uniforms.nIn; n++) {
+          let at = b * uniforms.nIn + n;
+          if (toRow[at] != t) { continue; }
+          sum = sum + ${weighted ? 'rowCoeff[at] * ' : ''}rows[at * C + c];
+        }
+        result[index] = sum;
+      }`,
+    };
   return {
-    key: `apply_${weighted ? 'weighted' : 'summed'}`,
+    key: `apply_${kind}`,
     family: APPLY_FAMILY,
-    inputs: weighted ? ['rows', 'toRow', 'rowCoeff'] : ['rows', 'toRow'],
+    inputs,
     outputShape: [batch, nOut, channels],
-    uniforms: 'nIn : i32, nOut : i32, channels : i32, total : i32,',
+    uniforms,
     invocations: batch * nOut,
     code: `
       fn main(index : i32) {
@@ -46,9 +92,11 @@ function applySpec(batch: number, nOut: number, channels: number, weighted: bool
 /** values [B, N, C] through target [B, N] (−1 = dropped) into [B, nOut, C], scaled by coeff [B, N] when given. */
 export function applyAssignmentProgram(values: tf.Tensor3D, target: tf.Tensor2D, coeff: tf.Tensor2D | null, nOut: number): tf.Tensor3D {
   const [batch, nIn, channels] = values.shape;
-  const spec = applySpec(batch, nOut, channels, coeff !== null);
+  const layout = applyLayout();
+  const spec = applySpec(batch, nOut, channels, coeff !== null, layout);
   const inputs = coeff ? [values, target, coeff] : [values, target];
-  return runProgram(spec, inputs, 'float32', [nIn, nOut, channels, batch * nOut]) as tf.Tensor3D;
+  const total = layout === 'element' ? batch * nOut * channels : batch * nOut;
+  return runProgram(spec, inputs, 'float32', [nIn, nOut, channels, total]) as tf.Tensor3D;
 }
 
 /**

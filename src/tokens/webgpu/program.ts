@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend, WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import { kernelFailureForced } from './kernel-status';
+import { SOFTWARE_ADAPTER } from './software-adapter';
 
 /** Invocations per workgroup for the element-wise programs (the backend's own default). */
 export const WORKGROUP = 64;
@@ -65,6 +66,12 @@ function program(spec: ProgramSpec): WebGPUProgram {
     getUserCode: () => (broken ? `${spec.code}\n this is not WGSL;` : spec.code),
   };
   return Object.assign(namedInstance(spec.key), fields);
+}
+
+/** Whether the WebGPU backend runs on a software adapter (TF.js keeps the adapter's vendor and architecture). */
+export function isSoftwareAdapter(backend: WebGPUBackend): boolean {
+  const info = (backend as unknown as { adapterInfo?: { vendor?: string; architecture?: string } }).adapterInfo;
+  return SOFTWARE_ADAPTER.test(`${info?.vendor ?? ''} ${info?.architecture ?? ''}`);
 }
 
 /** The active WebGPU backend (call only when tf.getBackend() is 'webgpu'). */

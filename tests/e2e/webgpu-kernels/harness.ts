@@ -6,6 +6,7 @@ import { caseRunners } from '../../../src/reduce/conformance';
 import type { CaseOutputs, ConformanceCase } from '../../../src/reduce/conformance/case';
 import { forceKernelFailure, fusedFamilyStatus, fusedKernelNotes, setFusedKernelsEnabled, verifyFusedKernels } from '../../../src/tokens/webgpu/kernel-status';
 import { fusedRuns } from '../../../src/tokens/webgpu/program';
+import { forceApplyLayout, type ApplyLayout } from '../../../src/tokens/webgpu/apply-assignment';
 import { runForward } from '../../../src/model/run';
 import { listWeights, randomWeights } from '../../../src/model/weights';
 import { compilePlan } from '../../../src/reduce/compile';
@@ -38,6 +39,7 @@ declare global {
     countReads: (plans: string[]) => Promise<ForwardReads[]>;
     fusedRunCounts: () => Record<string, number>;
     fusedVersusGeneric: (plan: string) => Promise<{ fused: ForwardOutcome; generic: ForwardOutcome; leaked: number }>;
+    applyLayouts: (plan: string) => Promise<{ row: ForwardOutcome; element: ForwardOutcome; leaked: number }>;
   }
 }
 
@@ -125,6 +127,33 @@ window.fusedVersusGeneric = async (plan) => {
     tf.dispose([pixels, ...listWeights(weights)]);
   }
   return { fused, generic, leaked: tf.memory().numTensors - tensors };
+};
+
+/** One forward of `plan` (batch 2) with the apply step's row layout and one with its element layout. */
+window.applyLayouts = async (plan) => {
+  await useBackend('webgpu');
+  const tensors = tf.memory().numTensors;
+  const weights = randomWeights(TINY_VIT, 3);
+  const pixels = tf.randomNormal([2, 16, 16, 3], 0, 1, 'float32', 6) as tf.Tensor4D;
+  const once = async (layout: ApplyLayout): Promise<ForwardOutcome> => {
+    forceApplyLayout(layout);
+    const before = { ...fusedRuns };
+    const { logits, traces } = await runForward({ config: TINY_VIT, weights }, pixels, compilePlan(planFromText(plan, 4), TINY_VIT));
+    const values = Array.from(await logits.data());
+    logits.dispose();
+    const runs = Object.fromEntries(Object.entries(fusedRuns).map(([k, v]) => [k, v - (before[k] ?? 0)]));
+    return { tokens: traces.flatMap((t) => t.layers.map((l) => l.nOut)), logits: values, runs };
+  };
+  let row: ForwardOutcome;
+  let element: ForwardOutcome;
+  try {
+    row = await once('row');
+    element = await once('element');
+  } finally {
+    forceApplyLayout(null);
+    tf.dispose([pixels, ...listWeights(weights)]);
+  }
+  return { row, element, leaked: tf.memory().numTensors - tensors };
 };
 
 document.getElementById('status')!.textContent = 'ready';
