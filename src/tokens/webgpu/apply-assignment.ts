@@ -13,8 +13,9 @@
  *   0.14–0.3 s a call there.
  * - 'element', one invocation per output element: that scan C times over is what a GPU does best,
  *   while the row layout keeps a DeiT-T block's 184 rows in 3 workgroups of serial loops. On an
- *   NVIDIA H200 (Dawn, Vulkan) the row layout took 8–11 ms of GPU time per forward for ToMe,
- *   PiToMe and MCTF, against 4.9 ms for the whole unreduced model (docs/PERFORMANCE.md).
+ *   NVIDIA H200 (Dawn, Vulkan) the row layout took 8–12 ms of GPU time per DeiT-T forward for ToMe,
+ *   PiToMe and MCTF at batch 1 (the whole unreduced model: 5 ms) and 19–23 ms at batch 32, the
+ *   element layout 3 ms there (docs/PERFORMANCE.md, "WebGPU on a GPU").
  * A hardware adapter gets 'element', a software one 'row'.
  */
 import type * as tf from '@tensorflow/tfjs';
