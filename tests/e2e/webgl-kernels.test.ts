@@ -181,7 +181,8 @@ describe('WebGL GPGPU programs in Chromium', () => {
     expect(forward.maxLogitDiff).toBeLessThan(1e-6);
     expect(forward.syncReads).toBe(0);
     expect(forward.asyncReads).toBe(2);
-    for (const key of [...ATS_DECISION, 'ats_count_gl', 'ats_target_gl', 'ats_coeff_gl', 'select_source_gl', 'value_norms_gl']) expect(forward.runs[key], key).toBe(2);
+    for (const key of [...ATS_DECISION, 'ats_count_gl', 'ats_target_gl', 'ats_coeff_gl', 'select_source_gl', 'value_norms_gl'])
+      expect(forward.runs[key], key).toBe(2);
     expect(forward.runs.ats_unique_gl ?? 0).toBe(0); // evidence programs only when evidence is asked for
     expect(forward.runs.select_rows_gl).toBeGreaterThanOrEqual(4); // x and the sizes, at least
     expect(forward.runs.topk_rank ?? 0).toBe(0);
