@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { TokenScopeError } from '../errors';
-import { type BenchRow, benchPlans, benchRecordLevels } from '../measure/bench';
+import { type BenchRow, FUSED_VARIANTS, benchPlans, benchRecordLevels } from '../measure/bench';
 import { useBackend } from '../model/backend';
 import { ARCHS, archConfig } from '../model/config';
 import { loadModelDir } from '../model/load-node';
@@ -222,12 +222,6 @@ async function run(argv: string[]): Promise<number> {
     tf.dispose(listWeights(model.weights));
   }
 }
-
-/** `--fused compare` on WebGPU: every plan with the generic ops and with the fused kernels, interleaved. */
-const FUSED_VARIANTS = [
-  { name: 'generic ops', use: () => setFusedKernelsEnabled(false) },
-  { name: 'fused', use: () => setFusedKernelsEnabled(true) },
-];
 
 export const benchCommand: Command = {
   summary: 'wall-clock speed-up of plans against the unreduced model (Node, or Chromium with --browser)',

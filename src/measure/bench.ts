@@ -15,6 +15,7 @@ import { planFromText } from '../reduce/plan';
 import { countDispatches } from './dispatches';
 import { planFlops, traceCounts } from './plan-flops';
 import { timeInterleaved } from './timing';
+import { setFusedKernelsEnabled } from '../tokens/webgpu/kernel-status';
 
 export interface BenchOptions {
   batch: number;
@@ -37,6 +38,12 @@ export interface BenchVariant {
   name: string;
   use(): void;
 }
+
+/** `--fused compare`: every plan with the generic ops and with the fused GPU kernels, interleaved. */
+export const FUSED_VARIANTS: BenchVariant[] = [
+  { name: 'generic ops', use: () => setFusedKernelsEnabled(false) },
+  { name: 'fused', use: () => setFusedKernelsEnabled(true) },
+];
 
 export interface BenchRow {
   plan: string;

@@ -233,14 +233,14 @@ function blockAttention(config: VitConfig, b: BlockWeights, state: BlockState, h
   const probs = sparsity !== undefined && sparsity < 1 ? sparsifyAttention(dense, sparsity) : dense;
   if (needs.includes('probs')) info.probs = probs;
   if (needs.includes('clsAttn')) info.clsAttn = blockOnWebGL() ? clsRowsGL(probs) : tf.reshape(tf.slice(probs, [0, 0, 0, 0], [B, -1, 1, N]), [B, probs.shape[1], N]);
-  if (needs.includes('valueNorms')) info.valueNorms = valuesNorms(v);
+  if (needs.includes('valueNorms')) info.valueNorms = valueNormsOverHeads(v);
   if (needs.includes('keysMean'))
     info.keysMean = fusedFamilyOn(APPLY_FAMILY) ? meanOverHeadsProgram(k) : blockOnWebGL() ? meanOverHeadsGL(k) : (tf.mean(k, 1) as tf.Tensor3D);
   return { info, out: mergeBlockHeads(tf.matMul(probs, v)) };
 }
 
 /** ‖v_n‖₂ over all heads of v [B, H, N, dh] (ATS): one program on WebGPU and WebGL, else the generic ops. */
-function valuesNorms(v: tf.Tensor4D): tf.Tensor2D {
+function valueNormsOverHeads(v: tf.Tensor4D): tf.Tensor2D {
   if (fusedFamilyOn(APPLY_FAMILY)) return valueNormsProgram(v);
   if (blockOnWebGL()) return valueNormsGL(v);
   return valueNorms(mergeBlockHeads(v));

@@ -13,7 +13,7 @@ import { parseEvalSet } from '../../src/io/eval-set';
 import { greyBatches } from '../../src/io/grey-images';
 import { planFlops, traceCounts } from '../../src/measure/plan-flops';
 import { timeInterleaved } from '../../src/measure/timing';
-import { type BenchOptions, type BenchRow, benchPlans, benchRecordLevels, type RecordLevelRow } from '../../src/measure/bench';
+import { type BenchOptions, type BenchRow, FUSED_VARIANTS, benchPlans, benchRecordLevels, type RecordLevelRow } from '../../src/measure/bench';
 import { loadModelFromFiles } from '../../src/model/load';
 import { archConfig } from '../../src/model/config';
 import { runForward } from '../../src/model/run';
@@ -22,12 +22,6 @@ import { listWeights, randomWeights } from '../../src/model/weights';
 import { compilePlan } from '../../src/reduce/compile';
 import { planFromText } from '../../src/reduce/plan';
 import { setFusedKernelsEnabled } from '../../src/tokens/webgpu/kernel-status';
-
-/** `--fused compare`: every plan with the generic ops and with the fused WebGPU kernels, interleaved. */
-const FUSED_VARIANTS = [
-  { name: 'generic ops', use: () => setFusedKernelsEnabled(false) },
-  { name: 'fused', use: () => setFusedKernelsEnabled(true) },
-];
 
 const asked = new URLSearchParams(location.search).get('threads');
 if (asked !== null) setWasmThreads(Number(asked));

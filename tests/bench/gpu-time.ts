@@ -19,14 +19,13 @@ import { startNodeWebGpu } from '../../src/cli/node-webgpu';
 import { type ApplyLayout, forceApplyLayout } from '../../src/tokens/webgpu/apply-assignment';
 import { useBackend } from '../../src/model/backend';
 import { archConfig } from '../../src/model/config';
+import { median } from '../../src/measure/timing';
 import { type ForwardResult, runForward, warmUp } from '../../src/model/run';
 import { listWeights, randomWeights } from '../../src/model/weights';
 import { compilePlan } from '../../src/reduce/compile';
 import { planFromText } from '../../src/reduce/plan';
 
 const PLANS = ['none', 'tome:r=13', 'pitome:ratio=0.9', 'mctf:r=16'];
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const { values } = parseArgs({ options: { batch: { type: 'string', default: '1,32' }, rounds: { type: 'string', default: '5' }, layouts: { type: 'string' } } });
 const adapter = await startNodeWebGpu();

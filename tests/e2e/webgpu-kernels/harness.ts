@@ -6,9 +6,9 @@ import { caseRunners } from '../../../src/reduce/conformance';
 import type { CaseOutputs, ConformanceCase } from '../../../src/reduce/conformance/case';
 import { forceKernelFailure, fusedFamilyStatus, fusedKernelNotes, setFusedKernelsEnabled, verifyFusedKernels } from '../../../src/tokens/webgpu/kernel-status';
 import { fusedRuns } from '../../../src/tokens/webgpu/program';
-import { forceApplyLayout, type ApplyLayout } from '../../../src/tokens/webgpu/apply-assignment';
+import { forceApplyLayout } from '../../../src/tokens/webgpu/apply-assignment';
 import { runForward } from '../../../src/model/run';
-import { listWeights, randomWeights } from '../../../src/model/weights';
+import { listWeights, randomWeights, type VitWeights } from '../../../src/model/weights';
 import { compilePlan } from '../../../src/reduce/compile';
 import { planFromText } from '../../../src/reduce/plan';
 import { TINY_VIT } from '../../helpers/tiny-vit';
@@ -102,26 +102,29 @@ export interface ForwardOutcome {
   runs: Record<string, number>;
 }
 
+/** One forward of `plan` on the tiny ViT: every image's token counts, the logits, and the fused programs it ran. */
+async function forwardOutcome(weights: VitWeights, pixels: tf.Tensor4D, plan: string): Promise<ForwardOutcome> {
+  const before = { ...fusedRuns };
+  const { logits, traces } = await runForward({ config: TINY_VIT, weights }, pixels, compilePlan(planFromText(plan, 4), TINY_VIT));
+  const values = Array.from(await logits.data());
+  logits.dispose();
+  const runs = Object.fromEntries(Object.entries(fusedRuns).map(([k, v]) => [k, v - (before[k] ?? 0)]));
+  return { tokens: traces.flatMap((t) => t.layers.map((l) => l.nOut)), logits: values, runs };
+}
+
 /** One forward of `plan` on the tiny ViT with the fused kernels, and one on the generic ops. */
 window.fusedVersusGeneric = async (plan) => {
   await useBackend('webgpu');
   const tensors = tf.memory().numTensors;
   const weights = randomWeights(TINY_VIT, 3);
   const pixels = tf.randomNormal([1, 16, 16, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
-  const once = async (fused: boolean): Promise<ForwardOutcome> => {
-    setFusedKernelsEnabled(fused);
-    const before = { ...fusedRuns };
-    const { logits, traces } = await runForward({ config: TINY_VIT, weights }, pixels, compilePlan(planFromText(plan, 4), TINY_VIT));
-    const values = Array.from(await logits.data());
-    logits.dispose();
-    const runs = Object.fromEntries(Object.entries(fusedRuns).map(([k, v]) => [k, v - (before[k] ?? 0)]));
-    return { tokens: traces[0].layers.map((l) => l.nOut), logits: values, runs };
-  };
   let fused: ForwardOutcome;
   let generic: ForwardOutcome;
   try {
-    fused = await once(true);
-    generic = await once(false);
+    setFusedKernelsEnabled(true);
+    fused = await forwardOutcome(weights, pixels, plan);
+    setFusedKernelsEnabled(false);
+    generic = await forwardOutcome(weights, pixels, plan);
   } finally {
     setFusedKernelsEnabled(true);
     tf.dispose([pixels, ...listWeights(weights)]);
@@ -135,20 +138,13 @@ window.applyLayouts = async (plan) => {
   const tensors = tf.memory().numTensors;
   const weights = randomWeights(TINY_VIT, 3);
   const pixels = tf.randomNormal([2, 16, 16, 3], 0, 1, 'float32', 6) as tf.Tensor4D;
-  const once = async (layout: ApplyLayout): Promise<ForwardOutcome> => {
-    forceApplyLayout(layout);
-    const before = { ...fusedRuns };
-    const { logits, traces } = await runForward({ config: TINY_VIT, weights }, pixels, compilePlan(planFromText(plan, 4), TINY_VIT));
-    const values = Array.from(await logits.data());
-    logits.dispose();
-    const runs = Object.fromEntries(Object.entries(fusedRuns).map(([k, v]) => [k, v - (before[k] ?? 0)]));
-    return { tokens: traces.flatMap((t) => t.layers.map((l) => l.nOut)), logits: values, runs };
-  };
   let row: ForwardOutcome;
   let element: ForwardOutcome;
   try {
-    row = await once('row');
-    element = await once('element');
+    forceApplyLayout('row');
+    row = await forwardOutcome(weights, pixels, plan);
+    forceApplyLayout('element');
+    element = await forwardOutcome(weights, pixels, plan);
   } finally {
     forceApplyLayout(null);
     tf.dispose([pixels, ...listWeights(weights)]);
