@@ -52,9 +52,14 @@ export function startSite(): void {
     if (!update && (self.crossOriginIsolated || !firstIsolationReload())) return;
     reload();
   });
-  container.register(new URL('sw.js', document.baseURI), { updateViaCache: 'none' }).catch((e: Error) => {
-    console.warn(`TokenScope works online only: its service worker did not register (${e.message}).`);
-  });
+  container.register(new URL('sw.js', document.baseURI), { updateViaCache: 'none' }).then(
+    (registration) => {
+      if (hadController) checkForDeploy(registration);
+    },
+    (e: Error) => {
+      console.warn(`TokenScope works online only: its service worker did not register (${e.message}).`);
+    },
+  );
   if (hadController) reloadIfStale(container, reload);
 }
 
@@ -72,4 +77,14 @@ function reloadIfStale(container: ServiceWorkerContainer, reload: () => void): v
     if (event.data?.serves === false && firstReloadFor(import.meta.url)) reload();
   };
   controller.postMessage({ serves: import.meta.url }, [channel.port2]);
+}
+
+/**
+ * Asks the host for a new sw.js on every visit. The browser checks by itself after a navigation,
+ * but its check joins an identical one already under way (say, a failed install of a deploy that
+ * was half-finished a moment ago) and is then lost with it. `register` resolves only once the
+ * jobs queued before it are done, so this check starts afresh and finds a deploy finished since.
+ */
+function checkForDeploy(registration: ServiceWorkerRegistration): void {
+  registration.update().catch(() => undefined); // offline or host down: the next visit checks again
 }
