@@ -31,11 +31,10 @@ const PAGE = `?plan=${PLAN}&sample=chelsea&backend=wasm`;
 /** Polls `fn` in the page until it returns true; survives the page reloading itself meanwhile. */
 async function until(page: Page, fn: () => boolean, timeout = 60_000): Promise<void> {
   const end = Date.now() + timeout;
-  let lastError = '';
   for (;;) {
+    let lastError: string | undefined;
     try {
       if (await page.evaluate(fn)) return;
-      lastError = '';
     } catch (e) {
       // the page navigated (its own reload) while we asked: ask again
       lastError = (e as Error).message;
