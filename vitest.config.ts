@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 const BROWSER_TESTS = ['tests/e2e/**/*.test.ts'];
@@ -7,6 +8,9 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // One fork per core: vitest's default leaves one core idle, which on CI's two cores halves the
+    // Node tests' speed (112 s against 75 s here). The browser tests run one file at a time anyway.
+    maxWorkers: availableParallelism(),
     projects: [
       {
         // Node-only tests: one file per core.
