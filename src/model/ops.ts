@@ -94,7 +94,7 @@ export function sparsityRank(n: number, sparsity: number): number {
  * k = `sparsityRank`, becomes 0 — no renormalisation. k < 1 has no k-th value (the official
  * torch.kthvalue raises), so it is refused here too.
  */
-export function sparsifyAttention<T extends tf.Tensor>(probs: T, sparsity: number): T {
+export function sparsifyAttention<T extends tf.Tensor>(probs: T, sparsity: number, kthSmallest: KthSmallest = kthSmallestByTopk): T {
   const n = probs.shape[probs.rank - 1];
   const nn = n * n;
   const k = sparsityRank(n, sparsity);
@@ -105,11 +105,20 @@ export function sparsifyAttention<T extends tf.Tensor>(probs: T, sparsity: numbe
     );
   return tf.tidy(() => {
     const flat = tf.reshape(probs, [-1, nn]) as tf.Tensor2D;
-    // the k-th smallest is the (N² − k + 1)-th largest: take the shorter of the two top-k's (a selection, so the value is exact)
-    const threshold =
-      k <= nn - k + 1 ? tf.neg(tf.slice(tf.topk(tf.neg(flat), k).values, [0, k - 1], [-1, 1])) : tf.slice(tf.topk(flat, nn - k + 1).values, [0, nn - k], [-1, 1]);
+    const threshold = kthSmallest(flat, k);
     return tf.reshape(tf.where(tf.less(flat, threshold), tf.zerosLike(flat), flat), probs.shape) as T;
   });
+}
+
+/** rows [R, M], 1 ≤ k ≤ M -> [R, 1]: each row's k-th smallest value. */
+export type KthSmallest = (rows: tf.Tensor2D, k: number) => tf.Tensor2D;
+
+/** `KthSmallest` by TF.js's top-k: the k-th smallest is the (M − k + 1)-th largest, so take the shorter of the two (a selection, so the value is exact). */
+export function kthSmallestByTopk(rows: tf.Tensor2D, k: number): tf.Tensor2D {
+  const m = rows.shape[1];
+  return tf.tidy(() =>
+    k <= m - k + 1 ? tf.neg(tf.slice(tf.topk(tf.neg(rows), k).values, [0, k - 1], [-1, 1])) : tf.slice(tf.topk(rows, m - k + 1).values, [0, m - k], [-1, 1]),
+  ) as tf.Tensor2D;
 }
 
 /** [B, N] ‖v_j‖₂ of values [B, N, D] (the heads side by side). */

@@ -128,6 +128,40 @@ describe('fused WebGPU kernels in Chromium', () => {
     expect(again.status).toMatchObject({ tome: 'on', mctf: 'on' });
   }, 180_000);
 
+  it("sparsifies GTP's attention with one program per block: the official cases conform, the engine's numbers are top-k's bit for bit, and a rejected program falls back", async () => {
+    const cases = loadCases('gtp').filter((c) => c.params.kind === 'attention');
+    expect(cases.map((c) => c.params.sparsity)).toEqual([0.7, 0.6]);
+    const gtpCases = (): Promise<KernelRun> => page.evaluate((c) => window.gtpAttentionCases(c as never), cases as unknown[]);
+    const got = await gtpCases();
+    expect(got.status['attention-sparsity']).toBe('on');
+    expect(got.runs.kth_smallest).toBe(cases.length);
+    expect(got.leaked).toBe(0);
+    for (const [i, c] of cases.entries()) expectCaseToConform(c, got.outputs[i]);
+
+    const plan = 'gtp:p=2,sparsity=0.7,scale=1';
+    const { fused, generic, leaked } = await page.evaluate((p) => window.fusedVersusGeneric(p), plan);
+    expect(leaked).toBe(0);
+    expect(fused.runs.kth_smallest).toBe(4); // GTP, and so the sparsity, at each of the tiny ViT's 4 blocks
+    expect(generic.runs.kth_smallest ?? 0).toBe(0);
+    expect(fused.tokens).toEqual(generic.tokens);
+    expect(fused.logits).toEqual(generic.logits); // the same threshold exactly, so the same zeros
+
+    await page.evaluate(() => window.forceKernelFailure(['attention-sparsity'], true));
+    try {
+      const rejected = await gtpCases();
+      expect(rejected.status['attention-sparsity']).toBe('off');
+      expect(rejected.notes).toEqual([
+        expect.stringMatching(
+          /^WebGPU rejected the fused attention sparsity \(GTP\) kernels \(.+\); attention sparsity \(GTP\) runs on generic TF\.js ops instead\.$/,
+        ),
+      ]);
+      expect(rejected.runs.kth_smallest ?? 0).toBe(0);
+      for (const [i, c] of cases.entries()) expectCaseToConform(c, rejected.outputs[i]);
+    } finally {
+      await page.evaluate(() => window.forceKernelFailure(['attention-sparsity'], false));
+    }
+  }, 120_000);
+
   // ATS's decision as fused programs (src/reduce/webgpu/ats-*.ts), on the same page.
   describe('ATS', () => {
     it('runs every official ATS case through the fused kernels and conforms', async () => {

@@ -4,7 +4,7 @@
  * one block's select + propagate (`gtpDecide`).
  */
 import * as tf from '@tensorflow/tfjs';
-import { attentionLogits, mergeHeads, sparsifyAttention, sparsityRank, splitHeads } from '../../model/ops';
+import { attentionLogits, type KthSmallest, mergeHeads, sparsifyAttention, sparsityRank, splitHeads } from '../../model/ops';
 import { GTP_GRAPHS, gtpDecide, gtpGraph, type GtpGraphType } from '../gtp';
 import { floatTensor, toNested, type CaseOutputs, type CaseRunner, type ConformanceCase, type Nested } from './case';
 
@@ -36,16 +36,27 @@ function runGraph(c: ConformanceCase): CaseOutputs {
 }
 
 function runAttention(c: ConformanceCase): CaseOutputs {
+  return tidyOutputs(() => {
+    const { attn, xAttn } = gtpAttention(c);
+    return { k: sparsityRank(attn.shape[2], Number(c.params.sparsity)), attn: toNested(attn), x_attn: toNested(xAttn) };
+  });
+}
+
+/**
+ * An attention case's outputs as tensors, for the caller to read and free (inside a tidy): the
+ * sparsified probabilities [B, H, N, N] and P·v with the heads merged. `kthSmallest` picks each
+ * row's threshold (default: top-k); WebGPU's program is checked against the cases with it
+ * (tests/e2e/webgpu-kernels), reading asynchronously as a WebGPU page must.
+ */
+export function gtpAttention(c: ConformanceCase, kthSmallest?: KthSmallest): { attn: tf.Tensor4D; xAttn: tf.Tensor3D } {
   const heads = Number(c.params.H);
   const sparsity = Number(c.params.sparsity);
-  return tidyOutputs(() => {
-    const qkv = floatTensor(c.inputs.qkv as Nested) as tf.Tensor3D;
-    const [q, k, v] = (tf.split(qkv, 3, 2) as tf.Tensor3D[]).map((t) => splitHeads(t, heads));
-    const logSize = c.inputs.token_scales === null ? undefined : (tf.log(floatTensor(c.inputs.token_scales as Nested)) as tf.Tensor2D);
-    const dense = tf.softmax(attentionLogits(q, k, logSize)) as tf.Tensor4D;
-    const attn = sparsity < 1 ? sparsifyAttention(dense, sparsity) : dense;
-    return { k: sparsityRank(qkv.shape[1], sparsity), attn: toNested(attn), x_attn: toNested(mergeHeads(tf.matMul(attn, v))) };
-  });
+  const qkv = floatTensor(c.inputs.qkv as Nested) as tf.Tensor3D;
+  const [q, k, v] = (tf.split(qkv, 3, 2) as tf.Tensor3D[]).map((t) => splitHeads(t, heads));
+  const logSize = c.inputs.token_scales === null ? undefined : (tf.log(floatTensor(c.inputs.token_scales as Nested)) as tf.Tensor2D);
+  const dense = tf.softmax(attentionLogits(q, k, logSize)) as tf.Tensor4D;
+  const attn = sparsity < 1 ? sparsifyAttention(dense, sparsity, kthSmallest) : dense;
+  return { attn, xAttn: mergeHeads(tf.matMul(attn, v)) as tf.Tensor3D };
 }
 
 function runReduce(c: ConformanceCase): CaseOutputs {

@@ -4,7 +4,14 @@ import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../../../src/app/engine/backends';
 import { caseRunners } from '../../../src/reduce/conformance';
 import type { CaseOutputs, ConformanceCase } from '../../../src/reduce/conformance/case';
-import { forceKernelFailure, fusedFamilyStatus, fusedKernelNotes, setFusedKernelsEnabled, verifyFusedKernels } from '../../../src/tokens/webgpu/kernel-status';
+import {
+  forceKernelFailure,
+  fusedFamilyOn,
+  fusedFamilyStatus,
+  fusedKernelNotes,
+  setFusedKernelsEnabled,
+  verifyFusedKernels,
+} from '../../../src/tokens/webgpu/kernel-status';
 import { fusedRuns } from '../../../src/tokens/webgpu/program';
 import { forceApplyLayout } from '../../../src/tokens/webgpu/apply-assignment';
 import { runForward } from '../../../src/model/run';
@@ -12,6 +19,9 @@ import { listWeights, randomWeights, type VitWeights } from '../../../src/model/
 import { compilePlan } from '../../../src/reduce/compile';
 import { planFromText } from '../../../src/reduce/plan';
 import { TINY_VIT } from '../../helpers/tiny-vit';
+import { gtpAttention } from '../../../src/reduce/conformance/gtp';
+import { ATTENTION_SPARSITY_FAMILY, kthSmallestProgram } from '../../../src/model/webgpu/attention-sparsity';
+import { sparsityRank } from '../../../src/model/ops';
 
 /** What one forward read back from the device while it ran (before its logits were read). */
 export interface ForwardReads {
@@ -40,10 +50,11 @@ declare global {
     fusedRunCounts: () => Record<string, number>;
     fusedVersusGeneric: (plan: string) => Promise<{ fused: ForwardOutcome; generic: ForwardOutcome; leaked: number }>;
     applyLayouts: (plan: string) => Promise<{ row: ForwardOutcome; element: ForwardOutcome; leaked: number }>;
+    gtpAttentionCases: (cases: ConformanceCase[]) => Promise<KernelRun>;
   }
 }
 
-const FAMILIES = ['apply', 'tome', 'pitome', 'mctf', 'ats'];
+const FAMILIES = ['apply', 'tome', 'pitome', 'mctf', 'ats', 'attention-sparsity'];
 
 window.runCases = async (method, cases) => {
   await useBackend('webgpu');
@@ -51,6 +62,27 @@ window.runCases = async (method, cases) => {
   const tensors = tf.memory().numTensors;
   const outputs: CaseOutputs[] = [];
   for (const c of cases) outputs.push(await caseRunners[method](c));
+  const runs = Object.fromEntries(Object.entries(fusedRuns).map(([k, v]) => [k, v - (before[k] ?? 0)]));
+  const status = Object.fromEntries(FAMILIES.map((f) => [f, fusedFamilyStatus(f).state]));
+  return { backend: tf.getBackend(), outputs, runs, status, notes: fusedKernelNotes(), leaked: tf.memory().numTensors - tensors };
+};
+
+/**
+ * GTP's official attention cases with the sparsity threshold from the WebGPU program while its
+ * family is on (else top-k), read asynchronously: the conformance runner reads synchronously,
+ * which the software adapter's WebGPU does not survive.
+ */
+window.gtpAttentionCases = async (cases) => {
+  await useBackend('webgpu');
+  const before = { ...fusedRuns };
+  const tensors = tf.memory().numTensors;
+  const kthSmallest = fusedFamilyOn(ATTENTION_SPARSITY_FAMILY) ? kthSmallestProgram : undefined;
+  const outputs: CaseOutputs[] = [];
+  for (const c of cases) {
+    const { attn, xAttn } = tf.tidy(() => gtpAttention(c, kthSmallest));
+    outputs.push({ k: sparsityRank(attn.shape[2], Number(c.params.sparsity)), attn: await attn.array(), x_attn: await xAttn.array() });
+    tf.dispose([attn, xAttn]);
+  }
   const runs = Object.fromEntries(Object.entries(fusedRuns).map(([k, v]) => [k, v - (before[k] ?? 0)]));
   const status = Object.fromEntries(FAMILIES.map((f) => [f, fusedFamilyStatus(f).state]));
   return { backend: tf.getBackend(), outputs, runs, status, notes: fusedKernelNotes(), leaked: tf.memory().numTensors - tensors };
