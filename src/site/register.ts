@@ -81,7 +81,7 @@ function reloadIfStale(container: ServiceWorkerContainer, reload: () => void): v
 
 /**
  * Asks the host for a new sw.js on every visit. The browser checks by itself after a navigation,
- * but its check joins an identical one already under way (say, a failed install of a deploy that
+ * but its check can join an identical one already under way (say, a failed install of a deploy that
  * was half-finished a moment ago) and is then lost with it. `register` resolves only once the
  * jobs queued before it are done, so this check starts afresh and finds a deploy finished since.
  */
