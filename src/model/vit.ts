@@ -24,6 +24,7 @@ import { APPLY_FAMILY, meanOverHeadsProgram, valueNormsProgram } from '../tokens
 import { fusedFamilyOn } from '../tokens/webgpu/kernel-status';
 import { ATTENTION_SPARSITY_FAMILY, kthSmallestProgram } from './webgpu/attention-sparsity';
 import { LAYER_NORM_FAMILY, layerNormProgram } from './webgpu/layer-norm';
+import { ATTENTION_SPARSITY_GL_FAMILY, kthSmallestGL } from './webgl/attention-sparsity';
 import { BLOCK_GL_FAMILY } from './webgl/family';
 import { clsRowsGL, meanOverHeadsGL, mergeHeadsGL, splitHeadsGL, valueNormsGL } from './webgl/heads';
 import { layerNormGL } from './webgl/layer-norm';
@@ -231,7 +232,7 @@ function blockAttention(config: VitConfig, b: BlockWeights, state: BlockState, h
   }
   const [q, k, v] = qkv(config, b, h);
   const dense = attentionSoftmax(q, k, logSize);
-  const kthSmallest = fusedFamilyOn(ATTENTION_SPARSITY_FAMILY) ? kthSmallestProgram : undefined;
+  const kthSmallest = fusedFamilyOn(ATTENTION_SPARSITY_FAMILY) ? kthSmallestProgram : fusedFamilyOn(ATTENTION_SPARSITY_GL_FAMILY) ? kthSmallestGL : undefined;
   const probs = sparsity !== undefined && sparsity < 1 ? sparsifyAttention(dense, sparsity, kthSmallest) : dense;
   if (needs.includes('probs')) info.probs = probs;
   if (needs.includes('clsAttn')) info.clsAttn = blockOnWebGL() ? clsRowsGL(probs) : tf.reshape(tf.slice(probs, [0, 0, 0, 0], [B, -1, 1, N]), [B, probs.shape[1], N]);

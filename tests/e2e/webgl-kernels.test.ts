@@ -122,6 +122,7 @@ describe('WebGL GPGPU programs in Chromium', () => {
       if (/^(evit|topk|gtp)/.test(g.plan)) expect(g.runs.selection_target_gl, g.plan).toBeGreaterThan(0);
       if (/^(pitome|diffrate|gtp|atc)/.test(g.plan)) expect(g.runs.row_norms_gl, g.plan).toBeGreaterThan(0);
       if (g.plan.startsWith('gtp')) expect(g.runs.gtp_scores_gl, g.plan).toBe(4); // GTP acts at each of the test model's 4 blocks
+      if (g.plan.startsWith('gtp')) expect(g.runs.kth_smallest_gl, g.plan).toBe(4); // and so does its attention sparsity
     }
     // the block programs' shaders do not multiply with the token counts of these ten plans: TF.js keys
     // a shader with shape uniforms only on a few flags (rank, whether a dimension is 1), so at most
@@ -138,12 +139,27 @@ describe('WebGL GPGPU programs in Chromium', () => {
       'split_heads_gl',
       'merge_heads_gl',
       'gtp_scores_gl',
+      'kth_smallest_gl',
       'selection_target_gl',
     ]) {
       expect(shaders[key], key).toBeGreaterThanOrEqual(1);
       expect(shaders[key], key).toBeLessThanOrEqual(2);
     }
   }, 180_000);
+
+  it("falls back to top-k, and says so, when the device rejects GTP's sparsity program", async () => {
+    await page.evaluate(() => window.glForceKernelFailure('attention-sparsity-webgl', true));
+    try {
+      const [forward] = (await page.evaluate((p) => window.glCompareForwards(p), ['gtp:p=2,sparsity=0.7,scale=1'])) as GLForward[];
+      expect(await page.evaluate(() => window.glFamilyStates(['attention-sparsity-webgl']))).toEqual({ 'attention-sparsity-webgl': 'off' });
+      expect(forward.runs.kth_smallest_gl ?? 0).toBe(0);
+      expect(forward.tokens).toEqual(forward.tokensGeneric);
+      expect(forward.maxLogitDiff).toBeLessThan(1e-4);
+    } finally {
+      await page.evaluate(() => window.glForceKernelFailure('attention-sparsity-webgl', false));
+    }
+    expect(await page.evaluate(() => window.glFamilyStates(['attention-sparsity-webgl']))).toEqual({ 'attention-sparsity-webgl': 'on' });
+  }, 120_000);
 
   it('falls back to the generic ops, and says so, when the device rejects the block programs', async () => {
     await page.evaluate(() => window.glForceKernelFailure('block-webgl', true));
