@@ -11,7 +11,8 @@
  * value found is exactly the k-th smallest, ties counted, as top-k gives it. A row per invocation
  * suits a software adapter (docs/PERFORMANCE.md, "GTP's attention sparsity"); a GPU would want a
  * workgroup per row. Checked on the device against top-k before it runs
- * (src/tokens/webgpu/kernel-status.ts).
+ * (src/tokens/webgpu/kernel-status.ts). WebGL runs the same select in GLSL
+ * (../webgl/attention-sparsity.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkOnDevice, sameValues } from '../../tokens/webgpu/check';
