@@ -8,10 +8,10 @@
  * device against top-k before it runs (src/tokens/webgpu/kernel-status.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkOnWebGL, sameValues } from '../../tokens/webgl/check';
+import { checkOnWebGL } from '../../tokens/webgl/check';
 import { runGLProgram } from '../../tokens/webgl/program';
 import { registerFusedFamily } from '../../tokens/webgpu/kernel-status';
-import { kthSmallestByTopk } from '../ops';
+import { checkKthSmallest } from '../kth-smallest-check';
 
 export const ATTENTION_SPARSITY_GL_FAMILY = 'attention-sparsity-webgl';
 
@@ -61,30 +61,4 @@ export function kthSmallestGL(rows: tf.Tensor2D, k: number): tf.Tensor2D {
   return runGLProgram({ ...KTH_SMALLEST, outputShape: [count, 1] }, [rows], 'float32', [length, k]) as tf.Tensor2D;
 }
 
-/** Against top-k on rows with ties, zeros, negatives and -0, at the extreme ranks and between. */
-async function checkKthSmallest(): Promise<string | null> {
-  const length = 300;
-  const values = Float32Array.from({ length: 3 * length }, (_, i) => {
-    if (i < length) return Math.round(Math.sin(i * 1.3) * 4) / 8;
-    if (i < 2 * length) return i % 7 === 0 ? 0 : Math.abs(Math.sin(i)) * 1e-3;
-    return ((i % 2 ? -1 : 1) * Math.round(Math.cos(i * 0.7) * 30)) / 10;
-  });
-  values[2 * length + 5] = -0;
-  const rows = tf.tensor2d(values, [3, length]);
-  try {
-    for (const k of [1, 2, 37, 150, length - 1, length]) {
-      const problem = await checkOnWebGL(
-        () => kthSmallestGL(rows, k),
-        () => kthSmallestByTopk(rows, k),
-        (fused, generic) => sameValues(fused, generic, 0),
-        (t) => t.dispose(),
-      );
-      if (problem !== null) return `k = ${k}: ${problem}`;
-    }
-    return null;
-  } finally {
-    rows.dispose();
-  }
-}
-
-registerFusedFamily(ATTENTION_SPARSITY_GL_FAMILY, 'attention sparsity (GTP)', checkKthSmallest, 'webgl');
+registerFusedFamily(ATTENTION_SPARSITY_GL_FAMILY, 'attention sparsity (GTP)', () => checkKthSmallest(kthSmallestGL, checkOnWebGL), 'webgl');

@@ -15,10 +15,10 @@
  * (../webgl/attention-sparsity.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkOnDevice, sameValues } from '../../tokens/webgpu/check';
+import { checkOnDevice } from '../../tokens/webgpu/check';
 import { registerFusedFamily } from '../../tokens/webgpu/kernel-status';
 import { runProgram } from '../../tokens/webgpu/program';
-import { kthSmallestByTopk } from '../ops';
+import { checkKthSmallest } from '../kth-smallest-check';
 
 export const ATTENTION_SPARSITY_FAMILY = 'attention-sparsity';
 const BINS = 256;
@@ -74,30 +74,4 @@ export function kthSmallestProgram(rows: tf.Tensor2D, k: number): tf.Tensor2D {
   return runProgram(spec, [rows], 'float32', [count, length, k]) as tf.Tensor2D;
 }
 
-/** The program against top-k on rows with ties, zeros, negatives and ±0, at the ranks that end each run of ties and the extremes. */
-async function checkKthSmallest(): Promise<string | null> {
-  const length = 300;
-  const values = Float32Array.from({ length: 3 * length }, (_, i) => {
-    if (i < length) return Math.round(Math.sin(i * 1.3) * 4) / 8; // row 0: many ties
-    if (i < 2 * length) return i % 7 === 0 ? 0 : Math.abs(Math.sin(i)) * 1e-3; // row 1: probabilities, zeros
-    return ((i % 2 ? -1 : 1) * Math.round(Math.cos(i * 0.7) * 30)) / 10; // row 2: both signs, ties, ±0
-  });
-  values[2 * length + 5] = -0;
-  const rows = tf.tensor2d(values, [3, length]);
-  try {
-    for (const k of [1, 2, 37, 150, length - 1, length]) {
-      const problem = await checkOnDevice(
-        () => kthSmallestProgram(rows, k),
-        () => kthSmallestByTopk(rows, k),
-        (fused, generic) => sameValues(fused, generic, 0),
-        (t) => t.dispose(),
-      );
-      if (problem !== null) return `k = ${k}: ${problem}`;
-    }
-    return null;
-  } finally {
-    rows.dispose();
-  }
-}
-
-registerFusedFamily(ATTENTION_SPARSITY_FAMILY, 'attention sparsity (GTP)', checkKthSmallest);
+registerFusedFamily(ATTENTION_SPARSITY_FAMILY, 'attention sparsity (GTP)', () => checkKthSmallest(kthSmallestProgram, checkOnDevice));
