@@ -56,37 +56,39 @@ declare global {
 
 const FAMILIES = ['apply', 'tome', 'pitome', 'mctf', 'ats', 'attention-sparsity'];
 
-window.runCases = async (method, cases) => {
+/** The fused programs run since `before` (a copy of `fusedRuns`), by key. */
+function runsSince(before: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(fusedRuns).map(([k, v]) => [k, v - (before[k] ?? 0)]));
+}
+
+/** `runCase` on every case on WebGPU: the outputs, the fused programs run, the families' states and notes, and any tensors left behind. */
+async function kernelRun(cases: ConformanceCase[], runCase: (c: ConformanceCase) => CaseOutputs | Promise<CaseOutputs>): Promise<KernelRun> {
   await useBackend('webgpu');
   const before = { ...fusedRuns };
   const tensors = tf.memory().numTensors;
   const outputs: CaseOutputs[] = [];
-  for (const c of cases) outputs.push(await caseRunners[method](c));
-  const runs = Object.fromEntries(Object.entries(fusedRuns).map(([k, v]) => [k, v - (before[k] ?? 0)]));
+  for (const c of cases) outputs.push(await runCase(c));
   const status = Object.fromEntries(FAMILIES.map((f) => [f, fusedFamilyStatus(f).state]));
-  return { backend: tf.getBackend(), outputs, runs, status, notes: fusedKernelNotes(), leaked: tf.memory().numTensors - tensors };
-};
+  return { backend: tf.getBackend(), outputs, runs: runsSince(before), status, notes: fusedKernelNotes(), leaked: tf.memory().numTensors - tensors };
+}
+
+window.runCases = (method, cases) => kernelRun(cases, caseRunners[method]);
 
 /**
  * GTP's official attention cases with the sparsity threshold from the WebGPU program while its
  * family is on (else top-k), read asynchronously: the conformance runner reads synchronously,
  * which the software adapter's WebGPU does not survive.
  */
-window.gtpAttentionCases = async (cases) => {
-  await useBackend('webgpu');
-  const before = { ...fusedRuns };
-  const tensors = tf.memory().numTensors;
-  const kthSmallest = fusedFamilyOn(ATTENTION_SPARSITY_FAMILY) ? kthSmallestProgram : undefined;
-  const outputs: CaseOutputs[] = [];
-  for (const c of cases) {
+window.gtpAttentionCases = (cases) =>
+  kernelRun(cases, async (c) => {
+    const kthSmallest = fusedFamilyOn(ATTENTION_SPARSITY_FAMILY) ? kthSmallestProgram : undefined;
     const { attn, xAttn } = tf.tidy(() => gtpAttention(c, kthSmallest));
-    outputs.push({ k: sparsityRank(attn.shape[2], Number(c.params.sparsity)), attn: await attn.array(), x_attn: await xAttn.array() });
-    tf.dispose([attn, xAttn]);
-  }
-  const runs = Object.fromEntries(Object.entries(fusedRuns).map(([k, v]) => [k, v - (before[k] ?? 0)]));
-  const status = Object.fromEntries(FAMILIES.map((f) => [f, fusedFamilyStatus(f).state]));
-  return { backend: tf.getBackend(), outputs, runs, status, notes: fusedKernelNotes(), leaked: tf.memory().numTensors - tensors };
-};
+    try {
+      return { k: sparsityRank(attn.shape[2], Number(c.params.sparsity)), attn: await attn.array(), x_attn: await xAttn.array() };
+    } finally {
+      tf.dispose([attn, xAttn]);
+    }
+  });
 
 window.forceKernelFailure = async (families, on) => {
   await useBackend('webgpu');
@@ -140,48 +142,48 @@ async function forwardOutcome(weights: VitWeights, pixels: tf.Tensor4D, plan: st
   const { logits, traces } = await runForward({ config: TINY_VIT, weights }, pixels, compilePlan(planFromText(plan, 4), TINY_VIT));
   const values = Array.from(await logits.data());
   logits.dispose();
-  const runs = Object.fromEntries(Object.entries(fusedRuns).map(([k, v]) => [k, v - (before[k] ?? 0)]));
-  return { tokens: traces.flatMap((t) => t.layers.map((l) => l.nOut)), logits: values, runs };
+  return { tokens: traces.flatMap((t) => t.layers.map((l) => l.nOut)), logits: values, runs: runsSince(before) };
+}
+
+/**
+ * Two forwards of `plan` on the tiny ViT, same weights and images, the first after `first()` and
+ * the second after `second()`; `restore()` runs after both, whatever happened.
+ */
+async function twoForwards(plan: string, batch: number, seed: number, first: () => void, second: () => void, restore: () => void) {
+  await useBackend('webgpu');
+  const tensors = tf.memory().numTensors;
+  const weights = randomWeights(TINY_VIT, 3);
+  const pixels = tf.randomNormal([batch, 16, 16, 3], 0, 1, 'float32', seed) as tf.Tensor4D;
+  try {
+    first();
+    const a = await forwardOutcome(weights, pixels, plan);
+    second();
+    const b = await forwardOutcome(weights, pixels, plan);
+    return { a, b, tensors };
+  } finally {
+    restore();
+    tf.dispose([pixels, ...listWeights(weights)]);
+  }
 }
 
 /** One forward of `plan` on the tiny ViT with the fused kernels, and one on the generic ops. */
 window.fusedVersusGeneric = async (plan) => {
-  await useBackend('webgpu');
-  const tensors = tf.memory().numTensors;
-  const weights = randomWeights(TINY_VIT, 3);
-  const pixels = tf.randomNormal([1, 16, 16, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
-  let fused: ForwardOutcome;
-  let generic: ForwardOutcome;
-  try {
-    setFusedKernelsEnabled(true);
-    fused = await forwardOutcome(weights, pixels, plan);
-    setFusedKernelsEnabled(false);
-    generic = await forwardOutcome(weights, pixels, plan);
-  } finally {
-    setFusedKernelsEnabled(true);
-    tf.dispose([pixels, ...listWeights(weights)]);
-  }
-  return { fused, generic, leaked: tf.memory().numTensors - tensors };
+  const on = () => setFusedKernelsEnabled(true);
+  const { a, b, tensors } = await twoForwards(plan, 1, 5, on, () => setFusedKernelsEnabled(false), on);
+  return { fused: a, generic: b, leaked: tf.memory().numTensors - tensors };
 };
 
 /** One forward of `plan` (batch 2) with the apply step's row layout and one with its element layout. */
 window.applyLayouts = async (plan) => {
-  await useBackend('webgpu');
-  const tensors = tf.memory().numTensors;
-  const weights = randomWeights(TINY_VIT, 3);
-  const pixels = tf.randomNormal([2, 16, 16, 3], 0, 1, 'float32', 6) as tf.Tensor4D;
-  let row: ForwardOutcome;
-  let element: ForwardOutcome;
-  try {
-    forceApplyLayout('row');
-    row = await forwardOutcome(weights, pixels, plan);
-    forceApplyLayout('element');
-    element = await forwardOutcome(weights, pixels, plan);
-  } finally {
-    forceApplyLayout(null);
-    tf.dispose([pixels, ...listWeights(weights)]);
-  }
-  return { row, element, leaked: tf.memory().numTensors - tensors };
+  const { a, b, tensors } = await twoForwards(
+    plan,
+    2,
+    6,
+    () => forceApplyLayout('row'),
+    () => forceApplyLayout('element'),
+    () => forceApplyLayout(null),
+  );
+  return { row: a, element: b, leaked: tf.memory().numTensors - tensors };
 };
 
 document.getElementById('status')!.textContent = 'ready';
